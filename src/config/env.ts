@@ -1,0 +1,77 @@
+/**
+ * The environment, read and validated once at start-up. Nothing below the entry points reads process.env.
+ * A bad value stops start-up with a message that names the variable.
+ */
+import { z } from "zod";
+
+const bool = (def: boolean) =>
+  z
+    .enum(["true", "false", "1", "0", "yes", "no", ""])
+    .optional()
+    .transform((v) => (v === undefined || v === "" ? def : v === "true" || v === "1" || v === "yes"));
+
+const num = (def: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return def;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < min || n > max) {
+        ctx.addIssue({ code: "custom", message: `must be a number in [${min}, ${max}], got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === "" ? undefined : v));
+
+export const envSchema = z.object({
+  DATABASE_URL: optionalString,
+  REDIS_URL: optionalString,
+  ODAVL_DATA_DIR: optionalString,
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  ML_ENABLE: bool(true),
+  ML_MODEL_PATH: optionalString,
+  ML_TIME_BUDGET_MS: num(250, 1, 60_000),
+  ML_AUTO_APPLY_THRESHOLD: num(0.85, 0, 1),
+  ML_CONFIDENCE_THRESHOLD: num(0.65, 0, 1),
+  DATA_COLLECTION_ENABLED: bool(true),
+  FEATURE_AUTO_APPROVE: bool(true),
+  WORKER_CONCURRENCY: num(1, 1, 64),
+  SANDBOX_TIMEOUT_MS: num(10 * 60_000, 1_000, 3_600_000),
+  SANDBOX_MEMORY_MB: num(4096, 64, 65_536),
+  SANDBOX_MAX_PROCESSES: num(256, 8, 65_536),
+  APP_ID: optionalString,
+  PRIVATE_KEY: optionalString,
+  WEBHOOK_SECRET: optionalString,
+  OPERATOR_TOKEN: optionalString,
+  SENTRY_DSN: optionalString,
+  PORT: num(3000, 1, 65_535),
+  METRICS_PORT: num(9464, 1, 65_535),
+  COLLECT_TARGET: num(50_000, 1, 1e9),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`invalid environment:\n${lines.join("\n")}`);
+  }
+  if (parsed.data.ML_CONFIDENCE_THRESHOLD > parsed.data.ML_AUTO_APPLY_THRESHOLD) {
+    throw new ConfigError("invalid environment:\n  ML_CONFIDENCE_THRESHOLD: must not exceed ML_AUTO_APPLY_THRESHOLD");
+  }
+  return parsed.data;
+}

@@ -1,0 +1,31 @@
+import { type DbHandle, MIGRATIONS_DIR } from "./client.js";
+
+/** Key of the advisory lock that serialises migrators: several processes may start at once; one applies. */
+const MIGRATION_LOCK_KEY = 0x0da71;
+
+/**
+ * Applies the committed migrations. On Postgres the run holds a session advisory lock on one connection, so
+ * concurrent migrators wait for the first and then find nothing left to apply.
+ */
+export async function migrate(handle: DbHandle): Promise<void> {
+  if (handle.kind === "pglite") {
+    const { migrate: run } = await import("drizzle-orm/pglite/migrator");
+    // biome-ignore lint/suspicious/noExplicitAny: the migrator wants the concrete PGlite database type.
+    await run(handle.db as any, { migrationsFolder: MIGRATIONS_DIR });
+    return;
+  }
+  if (!handle.pool) throw new Error("migrate: a Postgres handle without its pool");
+  const { drizzle } = await import("drizzle-orm/node-postgres");
+  const { migrate: run } = await import("drizzle-orm/node-postgres/migrator");
+  const client = await handle.pool.connect();
+  try {
+    await client.query("select pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
+    try {
+      await run(drizzle(client), { migrationsFolder: MIGRATIONS_DIR });
+    } finally {
+      await client.query("select pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]);
+    }
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Recipes are data; a family knows how to apply them. Adding a recipe is adding an entry to the catalog,
+ * adding a family is adding one folder that implements {@link RecipeFamily} and registering it.
+ */
+export type Safety = "safe" | "unsafe";
+export type FamilyId = "ts-codefix" | "eslint" | "biome";
+
+export interface Recipe {
+  /** Stable id, e.g. "ts/remove-unused-imports", "eslint/prefer-const", "biome/use-const". */
+  id: string;
+  family: FamilyId;
+  title: string;
+  /** Coarse grouping used as a feature: "imports" | "style" | "types" | "correctness" | "modernize" | ... */
+  category: string;
+  safety: Safety;
+  /** Family-specific parameters (fix id, rule name, rule options). */
+  params: Record<string, unknown>;
+}
+
+/** One finding of a recipe's rule (or a TypeScript diagnostic that a code fix addresses). */
+export interface Finding {
+  /** Repository-relative POSIX path. */
+  file: string;
+  /** 1-based. */
+  line: number;
+  /** 1-based. */
+  column: number;
+  /** Rule id or "TS" + diagnostic code. */
+  rule: string;
+  message: string;
+}
+
+/** The full new content of one file. */
+export interface FileEdit {
+  /** Repository-relative POSIX path. */
+  path: string;
+  before: string;
+  after: string;
+}
+
+/**
+ * What a family sees of a repository. Files are already filtered: inside the repository (no symlink that leaves
+ * it), not protected, not binary, not huge. Families read through `read`, never from disk directly, so that
+ * verification can ask for findings over patched contents.
+ */
+export interface RecipeWorkspace {
+  /** Absolute path of the checkout. */
+  root: string;
+  /** Repository-relative POSIX paths of the TypeScript/JavaScript sources in scope. */
+  files: readonly string[];
+  /** Absolute path of the tsconfig used, when the repository has one. */
+  tsconfigPath?: string;
+  /** Contents of a file in scope (with overrides applied). */
+  read(path: string): string;
+}
+
+export interface RecipePlan {
+  /** Findings of the recipe's rule before any change. */
+  findings: Finding[];
+  /** Files the recipe would change, with their full new content. Empty when the recipe does not apply. */
+  edits: FileEdit[];
+}
+
+export interface RecipeFamily {
+  readonly id: FamilyId;
+  /**
+   * Dry run: the recipe's findings and the edits it would make over the whole workspace. Writes nothing.
+   * Throws a {@link RecipeError} for a failure of the tool itself (never for a file it cannot parse: such files are
+   * skipped and reported through `skipped`).
+   */
+  plan(ws: RecipeWorkspace, recipe: Recipe): Promise<RecipePlan & { skipped?: { file: string; reason: string }[] }>;
+  /** Findings of the given recipes over the given files (used before and after a patch at verification). */
+  findings(ws: RecipeWorkspace, recipes: readonly Recipe[], files: readonly string[]): Promise<Finding[]>;
+  /** Release caches (language services, linter instances) held for a workspace. */
+  dispose?(root: string): void;
+}
+
+export class RecipeError extends Error {
+  constructor(
+    message: string,
+    readonly recipeId: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${recipeId}: ${message}`, options);
+    this.name = "RecipeError";
+  }
+}

@@ -1,0 +1,59 @@
+/** Running untrusted commands (a repository's tests, its TypeScript, anything from its node_modules). */
+
+export interface SandboxLimits {
+  /** Wall-clock limit; the whole process tree is killed when it is reached. */
+  timeoutMs: number;
+  /** Address-space limit per process, in MiB. */
+  memoryMb: number;
+  /** Maximum number of processes/threads the run may hold at once. */
+  maxProcesses: number;
+  /** stdout and stderr are each kept up to this many bytes; the rest is dropped and `truncated` is set. */
+  maxOutputBytes: number;
+  /** Largest file the run may write, in MiB. */
+  maxFileMb: number;
+}
+
+export interface SandboxRunOptions {
+  /** Absolute path of the workspace: the only writable place (besides a private /tmp). */
+  cwd: string;
+  command: string;
+  args: readonly string[];
+  /** Extra variables; only names on the allow-list (and these) reach the process. Never tokens or DATABASE_URL. */
+  env?: Record<string, string>;
+  /** Extra read-only paths to expose (e.g. the baseline node_modules a candidate copy links to). */
+  readOnlyPaths?: readonly string[];
+  /** Extra writable paths to expose. */
+  writablePaths?: readonly string[];
+  limits?: Partial<SandboxLimits>;
+  /** Data written to the process's stdin, then closed. */
+  stdin?: string;
+  signal?: AbortSignal;
+}
+
+export type KillCause = "timeout" | "memory" | "processes" | "output" | "file-size" | "aborted";
+
+export interface SandboxResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+  /** Why the sandbox stopped the run, when it did. */
+  killed: KillCause | null;
+  durationMs: number;
+  /** False when the run was not isolated (bubblewrap missing and the caller allowed it explicitly). */
+  isolated: boolean;
+}
+
+export interface Sandbox {
+  /** True when runs are isolated (bubblewrap present). */
+  readonly isolated: boolean;
+  run(options: SandboxRunOptions): Promise<SandboxResult>;
+}
+
+export class SandboxUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SandboxUnavailableError";
+  }
+}
