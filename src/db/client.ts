@@ -97,3 +97,12 @@ export function redactUrl(url: string): string {
     return "(unparseable DATABASE_URL)";
   }
 }
+
+/** Runs raw SQL and returns its rows, whichever driver is underneath (both return `{ rows }`). */
+export async function queryRows<T extends Record<string, unknown>>(
+  db: DbOrTx,
+  query: import("drizzle-orm").SQL,
+): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown as { rows: T[] };
+  return result.rows;
+}

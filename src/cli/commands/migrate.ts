@@ -1,0 +1,14 @@
+import { readEnv } from "../../config/env.js";
+import { openDb } from "../../db/client.js";
+import type { CommandContext } from "../main.js";
+import { parseFlags } from "../main.js";
+import { dataDir } from "../../runtime/context.js";
+
+export async function migrateCommand(ctx: CommandContext): Promise<number> {
+  parseFlags(ctx.argv, {});
+  const env = readEnv(ctx.env);
+  const handle = await openDb({ databaseUrl: env.DATABASE_URL, dataDir: dataDir(env), migrate: true });
+  ctx.stdout.write(`migrations applied (${handle.kind}: ${handle.location})\n`);
+  await handle.close();
+  return 0;
+}

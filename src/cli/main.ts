@@ -1,0 +1,99 @@
+/**
+ * The `odavl` command. Thin: parses arguments, reads the environment once, builds the runtime, runs a command.
+ */
+import { type ParseArgsConfig, parseArgs } from "node:util";
+import { ConfigError } from "../config/env.js";
+
+export interface CommandContext {
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
+
+type Command = (ctx: CommandContext) => Promise<number>;
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  cycle: {
+    summary: "cycle <path> [--json] [--recipes a,b] [--no-tests] [--no-store] [--scope all|file|both] [--unsandboxed]",
+    load: async () => (await import("./commands/cycle.js")).cycleCommand,
+  },
+  demo: {
+    summary: "demo [--json] [--dir DIR] [--no-store]   build a sample repository with real problems and run a cycle",
+    load: async () => (await import("./commands/cycle.js")).demoCommand,
+  },
+  migrate: {
+    summary: "migrate   apply the database migrations (Postgres from DATABASE_URL, or embedded PGlite)",
+    load: async () => (await import("./commands/migrate.js")).migrateCommand,
+  },
+};
+
+export function usage(): string {
+  const lines = ["usage: odavl <command> [options]", "", "commands:"];
+  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${c.summary.startsWith(name) ? "" : `${name} `}${c.summary}`);
+  return lines.join("\n");
+}
+
+export async function main(ctx: CommandContext): Promise<number> {
+  const [name, ...rest] = ctx.argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    ctx.stdout.write(`${usage()}\n`);
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    ctx.stderr.write(`odavl: unknown command "${name}"\n\n${usage()}\n`);
+    return 2;
+  }
+  try {
+    return await (await command.load())({ ...ctx, argv: rest });
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof UsageError) {
+      ctx.stderr.write(`odavl ${name}: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof Error && err.name.endsWith("Error") && "userFacing" in err) {
+      ctx.stderr.write(`odavl ${name}: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** parseArgs with our error type, so a bad flag prints usage rather than a stack. */
+export function parseFlags<O extends NonNullable<ParseArgsConfig["options"]>>(
+  argv: string[],
+  options: O,
+  positionals = 0,
+) {
+  try {
+    const parsed = parseArgs({ args: argv, options, allowPositionals: true as const, strict: true as const });
+    if (parsed.positionals.length > positionals) {
+      throw new UsageError(`unexpected argument "${parsed.positionals[positionals]}"`);
+    }
+    return parsed;
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError((err as Error).message);
+  }
+}
+
+const isEntry = process.argv[1] && /(?:odavl(?:\.js)?|main\.[jt]s)$/.test(process.argv[1]);
+if (isEntry) {
+  main({ argv: process.argv.slice(2), env: process.env, stdout: process.stdout, stderr: process.stderr }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`odavl: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

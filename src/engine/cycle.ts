@@ -1,0 +1,324 @@
+/**
+ * The autopilot cycle: Observe, Candidates, Decide, Verify, Learn. It knows nothing of GitHub or queues; its
+ * collaborators (database, predictor, tools, clock) come in as arguments.
+ */
+import { randomUUID } from "node:crypto";
+import type { Db } from "../db/client.js";
+import { finishCycle, startCycle } from "../db/queries/cycles.js";
+import { type RepositoryIdentity, upsertRepository } from "../db/queries/repositories.js";
+import type { FeatureInput, Predictor, RecipeHistory } from "../model/types.js";
+import type { Finding, Recipe, RecipeFamily } from "../recipes/types.js";
+import { buildCandidates } from "./candidates.js";
+import { decide, type Thresholds } from "./decide.js";
+import {
+  collectFacts,
+  createRecipeWorkspace,
+  isSourceFile,
+  ObserveError,
+  readPackageJson,
+  readTsconfig,
+} from "./observe.js";
+import type { RepoConfig } from "./repo-config.js";
+import type {
+  Candidate,
+  CandidateResult,
+  CandidateScope,
+  CycleSummary,
+  Diagnostic,
+  Outcome,
+  Trigger,
+} from "./types.js";
+import { type CandidateTestRunner, errorOutcome, verifyCandidate } from "./verify.js";
+
+export interface TypeCheckerSession {
+  typescriptVersion: string | null;
+  baseline(): Promise<Diagnostic[]>;
+  check(overrides: ReadonlyMap<string, string>): Promise<Diagnostic[]>;
+  close(): Promise<void>;
+}
+
+export interface TestSession extends CandidateTestRunner {
+  /** The command, for facts and the summary. */
+  command: string;
+  baseline(): Promise<{ status: "pass" | "fail" | "unknown"; reason?: string; durationMs: number }>;
+  close(): Promise<void>;
+}
+
+/** What the cycle needs from the machine: listing files, type checking, running tests. */
+export interface CycleTools {
+  listFiles(root: string): Promise<{ files: string[]; skipped: { file: string; reason: string }[] }>;
+  startTypeChecker(root: string, tsconfigPath: string | null): Promise<TypeCheckerSession>;
+  /** null with a reason when the repository's tests cannot or must not run. */
+  startTests(root: string): Promise<TestSession | { unavailable: string }>;
+  family(recipe: Recipe): RecipeFamily;
+}
+
+export interface CycleDeps {
+  /** null: store nothing (--no-store). */
+  db: Db | null;
+  predictor: Predictor;
+  tools: CycleTools;
+  computeFeatures: (input: FeatureInput) => number[];
+  loadHistory?: (
+    db: Db,
+    q: { repositoryId: number; recipeIds: string[]; before: Date },
+  ) => Promise<Map<string, RecipeHistory>>;
+  clock?: () => Date;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export type ProgressEvent =
+  | { phase: "observe" | "candidates" | "decide" | "learn"; message: string }
+  | { phase: "verify"; done: number; total: number; candidate: string };
+
+export interface CycleRequest {
+  root: string;
+  repository: RepositoryIdentity;
+  sha: string | null;
+  trigger: Trigger;
+  /** Identity of the run; a retried job passes the same key and reuses its cycle. Random when absent. */
+  runKey?: string;
+  recipes: readonly Recipe[];
+  config: RepoConfig;
+  thresholds: Thresholds;
+  scopes: readonly CandidateScope[];
+  maxFileCandidatesPerRecipe?: number;
+  runTests: boolean;
+  /** Data-collection consent as known when the job started; re-checked before anything is stored. */
+  collectData: boolean;
+  signal?: AbortSignal;
+}
+
+export class CycleAbortedError extends Error {
+  constructor(readonly phase: string) {
+    super(`cycle aborted during ${phase}`);
+    this.name = "CycleAbortedError";
+  }
+}
+
+export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<CycleSummary> {
+  const clock = deps.clock ?? (() => new Date());
+  const progress = deps.onProgress ?? (() => {});
+  const startedAt = clock();
+  const t0 = performance.now();
+  const durations: Record<string, number> = {};
+  const timed = async <T>(phase: string, f: () => Promise<T>): Promise<T> => {
+    if (req.signal?.aborted) throw new CycleAbortedError(phase);
+    const t = performance.now();
+    try {
+      return await f();
+    } finally {
+      durations[phase] = Math.round(performance.now() - t);
+    }
+  };
+
+  // 0. Register the run.
+  const repo = deps.db ? await upsertRepository(deps.db, req.repository) : null;
+  const cycle =
+    deps.db && repo
+      ? await startCycle(deps.db, {
+          repositoryId: repo.id,
+          runKey: req.runKey ?? randomUUID(),
+          sha: req.sha,
+          trigger: req.trigger,
+        })
+      : null;
+  const summary: CycleSummary = {
+    id: cycle?.id ?? randomUUID(),
+    repository: `${req.repository.owner}/${req.repository.name}`,
+    sha: req.sha,
+    trigger: req.trigger,
+    status: "running",
+    startedAt: startedAt.toISOString(),
+    durationsMs: durations,
+    facts: null,
+    results: [],
+    skipped: [],
+    stored: false,
+    error: null,
+  };
+
+  let typeChecker: TypeCheckerSession | null = null;
+  let tests: TestSession | null = null;
+  let unexpected: unknown = null;
+  try {
+    // 1. Observe.
+    progress({ phase: "observe", message: "reading the repository" });
+    const observed = await timed("observe", async () => {
+      const listing = await deps.tools.listFiles(req.root);
+      summary.skipped.push(...listing.skipped);
+      const tsconfig = readTsconfig(req.root, listing.files);
+      const listed = new Set(listing.files);
+      const sourceFiles = (tsconfig.path ? tsconfig.fileNames : listing.files).filter(
+        (f) => listed.has(f) && isSourceFile(f),
+      );
+      if (sourceFiles.length === 0) {
+        throw new ObserveError("no TypeScript source files found (is this a TypeScript repository?)", req.root);
+      }
+      const ws = createRecipeWorkspace(req.root, sourceFiles, tsconfig.path);
+      progress({ phase: "observe", message: "type-checking the baseline" });
+      typeChecker = await deps.tools.startTypeChecker(req.root, tsconfig.path);
+      const baselineDiagnostics = await typeChecker.baseline();
+      let testsPassing: "pass" | "fail" | "unknown" = "unknown";
+      let testsReason = "tests not run (--no-tests)";
+      let testCommand: string | null = null;
+      if (req.runTests) {
+        progress({ phase: "observe", message: "running the tests at baseline" });
+        const t = await deps.tools.startTests(req.root);
+        if ("unavailable" in t) {
+          testsReason = t.unavailable;
+        } else {
+          tests = t;
+          testCommand = t.command;
+          const b = await t.baseline();
+          testsPassing = b.status;
+          testsReason = b.status === "pass" ? "" : `tests did not pass before the change${b.reason ? ` (${b.reason})` : ""}`;
+        }
+      }
+      return { ws, tsconfig, sourceFiles, listing, baselineDiagnostics, testsPassing, testsReason, testCommand };
+    });
+
+    // 2. Candidates (each recipe's findings come with its plan).
+    progress({ phase: "candidates", message: `planning ${req.recipes.length} recipes` });
+    const planned = await timed("candidates", () =>
+      buildCandidates(observed.ws, req.recipes, deps.tools.family, {
+        budget: req.config.budget,
+        protectedPaths: req.config.protectedPaths,
+        scopes: req.scopes,
+        maxFileCandidatesPerRecipe: req.maxFileCandidatesPerRecipe ?? 3,
+      }),
+    );
+    for (const e of planned.errors) summary.skipped.push({ file: "(recipe)", reason: `${e.recipe}: ${e.error}` });
+    summary.skipped.push(...planned.skipped);
+    const baselineFindings = planned.planned.flatMap((p) => p.findings.map((f) => ({ ...f, recipeId: p.recipe.id })));
+    const facts = collectFacts({
+      files: observed.listing.files,
+      sourceFiles: observed.sourceFiles,
+      read: observed.ws.read,
+      tsconfig: observed.tsconfig,
+      typescriptVersion: (typeChecker as TypeCheckerSession | null)?.typescriptVersion ?? null,
+      testCommand: observed.testCommand,
+      testsPassing: observed.testsPassing,
+      baselineDiagnostics: observed.baselineDiagnostics.length,
+      baselineLintFindings: baselineFindings.length,
+      packageJson: readPackageJson(req.root),
+    });
+    summary.facts = facts;
+    const candidates = planned.candidates;
+
+    // 3. Decide.
+    progress({ phase: "decide", message: `scoring ${candidates.length} candidates` });
+    const predictions = await timed("decide", async () => {
+      const history =
+        deps.db && repo && deps.loadHistory
+          ? await deps.loadHistory(deps.db, {
+              repositoryId: repo.id,
+              recipeIds: [...new Set(candidates.map((c) => c.recipe.id))],
+              before: startedAt,
+            })
+          : new Map<string, RecipeHistory>();
+      return decide({
+        candidates,
+        facts,
+        history,
+        predictor: deps.predictor,
+        computeFeatures: deps.computeFeatures,
+        thresholds: req.thresholds,
+      });
+    });
+
+    // 4. Verify: identical patches (from different tools) are verified once and share the outcome.
+    const outcomes = await timed("verify", async () => {
+      const checker = typeChecker as TypeCheckerSession;
+      const byHash = new Map<string, { key: string; outcome: Outcome }>();
+      const results: (Outcome | null)[] = [];
+      const findingsFor = async (overrides: ReadonlyMap<string, string>, recipes: readonly Recipe[], files: readonly string[]) => {
+        const ws = createRecipeWorkspace(req.root, observed.sourceFiles, observed.tsconfig.path, overrides);
+        const out: (Finding & { recipeId: string })[] = [];
+        for (const recipe of recipes) {
+          const found = await deps.tools.family(recipe).findings(ws, [recipe], files);
+          for (const f of found) out.push({ ...f, recipeId: recipe.id });
+        }
+        return out;
+      };
+      let done = 0;
+      for (const candidate of candidates) {
+        if (req.signal?.aborted) throw new CycleAbortedError("verify");
+        progress({ phase: "verify", done, total: candidates.length, candidate: candidate.key });
+        const shared = byHash.get(candidate.patchHash);
+        if (shared) {
+          results.push({ ...shared.outcome, sharedWith: shared.key });
+        } else {
+          const outcome = await verifyOne(candidate, {
+            baselineDiagnostics: observed.baselineDiagnostics,
+            baselineFindings,
+            recipes: req.recipes,
+            typeChecker: checker,
+            findings: findingsFor,
+            tests: observed.testsPassing === "pass" ? tests : null,
+            testsReason: observed.testsReason,
+          });
+          byHash.set(candidate.patchHash, { key: candidate.key, outcome });
+          results.push(outcome);
+        }
+        done++;
+      }
+      progress({ phase: "verify", done, total: candidates.length, candidate: "" });
+      return results;
+    });
+
+    summary.results = candidates.map((candidate, i) => ({
+      candidate,
+      prediction: predictions[i] as CandidateResult["prediction"],
+      outcome: outcomes[i] ?? null,
+    }));
+    summary.status = "completed";
+  } catch (err) {
+    summary.status = "failed";
+    summary.error = describeError(err, req.root);
+    // Bad input (ObserveError) is an answer, not a fault; anything else is rethrown after the failure is
+    // recorded, so a queue can retry it.
+    if (!(err instanceof ObserveError)) unexpected = err;
+  } finally {
+    await Promise.allSettled([
+      (typeChecker as TypeCheckerSession | null)?.close(),
+      (tests as TestSession | null)?.close(),
+    ]);
+  }
+
+  // 5. Learn.
+  durations.total = Math.round(performance.now() - t0);
+  if (deps.db && repo && cycle) {
+    progress({ phase: "learn", message: "storing the cycle" });
+    const t = performance.now();
+    const { stored } = await finishCycle(deps.db, {
+      cycleId: cycle.id,
+      repositoryId: repo.id,
+      sha: req.sha,
+      status: summary.status,
+      error: summary.error,
+      durationsMs: durations,
+      facts: summary.facts,
+      results: summary.results,
+      storeData: req.collectData,
+    });
+    durations.learn = Math.round(performance.now() - t);
+    summary.stored = stored;
+  }
+  if (unexpected) throw unexpected;
+  return summary;
+}
+
+async function verifyOne(candidate: Candidate, ctx: Parameters<typeof verifyCandidate>[1]): Promise<Outcome> {
+  try {
+    return await verifyCandidate(candidate, ctx);
+  } catch (err) {
+    // The verification itself failed (a tool crashed): recorded as not a success, with the cause; the cycle goes on.
+    return errorOutcome(candidate, `verification failed: ${err instanceof Error ? err.message : String(err)}`, ctx);
+  }
+}
+
+function describeError(err: unknown, root: string): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.split(root).join(".").slice(0, 2000);
+}

@@ -1,0 +1,127 @@
+/**
+ * Line diffs of a file edit: counts for features and budgets, and a unified diff for previews.
+ * Edits are small (a recipe's fix), so a dynamic-programming LCS over the changed middle is enough; the common
+ * prefix and suffix are trimmed first so the table stays small.
+ */
+
+export interface LineOp {
+  kind: " " | "+" | "-";
+  text: string;
+  /** 1-based line in the old file (for " " and "-") or the new file (for "+"). */
+  oldLine: number;
+  newLine: number;
+}
+
+/** Above this many cells the middle is treated as replaced wholesale (a reformat, not a fix). */
+const MAX_TABLE_CELLS = 4_000_000;
+
+export function splitLines(text: string): string[] {
+  if (text === "") return [];
+  const lines = text.split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  return lines;
+}
+
+export function diffLines(before: string, after: string): LineOp[] {
+  const a = splitLines(before);
+  const b = splitLines(after);
+  let start = 0;
+  while (start < a.length && start < b.length && a[start] === b[start]) start++;
+  let endA = a.length;
+  let endB = b.length;
+  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
+    endA--;
+    endB--;
+  }
+  const ops: LineOp[] = [];
+  for (let i = 0; i < start; i++) ops.push({ kind: " ", text: a[i] as string, oldLine: i + 1, newLine: i + 1 });
+  const n = endA - start;
+  const m = endB - start;
+  if (n * m > MAX_TABLE_CELLS) {
+    for (let i = 0; i < n; i++) ops.push({ kind: "-", text: a[start + i] as string, oldLine: start + i + 1, newLine: 0 });
+    for (let j = 0; j < m; j++) ops.push({ kind: "+", text: b[start + j] as string, oldLine: 0, newLine: start + j + 1 });
+  } else {
+    // lcs[i][j] = LCS length of a[start+i..endA) and b[start+j..endB)
+    const w = m + 1;
+    const lcs = new Uint32Array((n + 1) * w);
+    for (let i = n - 1; i >= 0; i--) {
+      for (let j = m - 1; j >= 0; j--) {
+        lcs[i * w + j] =
+          a[start + i] === b[start + j]
+            ? (lcs[(i + 1) * w + j + 1] as number) + 1
+            : Math.max(lcs[(i + 1) * w + j] as number, lcs[i * w + j + 1] as number);
+      }
+    }
+    let i = 0;
+    let j = 0;
+    while (i < n || j < m) {
+      if (i < n && j < m && a[start + i] === b[start + j]) {
+        ops.push({ kind: " ", text: a[start + i] as string, oldLine: start + i + 1, newLine: start + j + 1 });
+        i++;
+        j++;
+      } else if (i < n && (j >= m || (lcs[(i + 1) * w + j] as number) >= (lcs[i * w + j + 1] as number))) {
+        // Removals before additions on ties, as unified diffs show them.
+        ops.push({ kind: "-", text: a[start + i] as string, oldLine: start + i + 1, newLine: 0 });
+        i++;
+      } else {
+        ops.push({ kind: "+", text: b[start + j] as string, oldLine: 0, newLine: start + j + 1 });
+        j++;
+      }
+    }
+  }
+  const shift = m - n;
+  for (let k = 0; endA + k < a.length; k++) {
+    ops.push({ kind: " ", text: a[endA + k] as string, oldLine: endA + k + 1, newLine: endA + k + 1 + shift });
+  }
+  return ops;
+}
+
+export function countChanges(before: string, after: string): { linesAdded: number; linesRemoved: number } {
+  let linesAdded = 0;
+  let linesRemoved = 0;
+  for (const op of diffLines(before, after)) {
+    if (op.kind === "+") linesAdded++;
+    else if (op.kind === "-") linesRemoved++;
+  }
+  return { linesAdded, linesRemoved };
+}
+
+/** Lines of the new file that the edit added or changed (1-based), for annotations. */
+export function changedNewLines(before: string, after: string): number[] {
+  return diffLines(before, after)
+    .filter((op) => op.kind === "+")
+    .map((op) => op.newLine);
+}
+
+/** A unified diff of one file with `context` lines around each change. */
+export function unifiedDiff(path: string, before: string, after: string, context = 2): string {
+  const ops = diffLines(before, after);
+  const out: string[] = [`--- a/${path}`, `+++ b/${path}`];
+  let k = 0;
+  while (k < ops.length) {
+    if ((ops[k] as LineOp).kind === " ") {
+      k++;
+      continue;
+    }
+    const hunkStart = Math.max(0, k - context);
+    let end = k;
+    // Extend the hunk while changes are closer than 2*context lines apart.
+    for (;;) {
+      while (end < ops.length && (ops[end] as LineOp).kind !== " ") end++;
+      let next = end;
+      while (next < ops.length && (ops[next] as LineOp).kind === " ") next++;
+      if (next < ops.length && next - end <= context * 2) end = next;
+      else break;
+    }
+    const hunkEnd = Math.min(ops.length, end + context);
+    const hunk = ops.slice(hunkStart, hunkEnd);
+    const oldStart = hunk.find((o) => o.kind !== "+")?.oldLine ?? 0;
+    const newStart = hunk.find((o) => o.kind !== "-")?.newLine ?? 0;
+    const oldCount = hunk.filter((o) => o.kind !== "+").length;
+    const newCount = hunk.filter((o) => o.kind !== "-").length;
+    out.push(`@@ -${oldStart},${oldCount} +${newStart},${newCount} @@`);
+    for (const o of hunk) out.push(`${o.kind}${o.text}`);
+    k = hunkEnd;
+  }
+  return out.join("\n");
+}

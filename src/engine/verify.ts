@@ -1,0 +1,170 @@
+/**
+ * Verify: apply each candidate in isolation and check it the way DESIGN.md "Outcomes" defines success:
+ * no new type-check diagnostic (sets, not counts), no new lint finding and the recipe's own findings went down,
+ * and the tests pass where they passed before (tests that did not pass before are "unknown", never "pass").
+ */
+import type { Finding, Recipe, RecipeWorkspace } from "../recipes/types.js";
+import type { Candidate, Diagnostic, Outcome, TestStatus } from "./types.js";
+import { diagnosticKey, findingKey } from "./types.js";
+
+/** Type-checks the repository with some files replaced; reuses the baseline's work. */
+export interface CandidateTypeChecker {
+  check(overrides: ReadonlyMap<string, string>): Promise<Diagnostic[]>;
+}
+
+/** Runs the repository's tests on an isolated copy with the given edits applied. */
+export interface CandidateTestRunner {
+  run(edits: readonly { path: string; after: string }[]): Promise<{ status: TestStatus; reason?: string; durationMs: number }>;
+}
+
+/** Findings of the given recipes over some files, with some file contents replaced. */
+export type FindingsFn = (
+  overrides: ReadonlyMap<string, string>,
+  recipes: readonly Recipe[],
+  files: readonly string[],
+) => Promise<Finding[]>;
+
+export interface VerifyContext {
+  baselineDiagnostics: readonly Diagnostic[];
+  /** Baseline findings of every enabled recipe, over every file. */
+  baselineFindings: readonly (Finding & { recipeId: string })[];
+  recipes: readonly Recipe[];
+  typeChecker: CandidateTypeChecker;
+  findings: FindingsFn;
+  /** null when tests are not run; then `testsReason` says why. */
+  tests: CandidateTestRunner | null;
+  testsReason: string;
+  now?: () => number;
+}
+
+/** Weights of the verification score: the type check matters most, then the tests, then lint. */
+const SCORE_WEIGHTS = { typecheck: 0.4, tests: 0.35, lint: 0.25 } as const;
+
+export async function verifyCandidate(candidate: Candidate, ctx: VerifyContext): Promise<Outcome> {
+  const now = ctx.now ?? performance.now.bind(performance);
+  const t0 = now();
+  const overrides = new Map(candidate.files.map((f) => [f.path, f.after] as const));
+  const changed = candidate.files.map((f) => f.path);
+  const changedSet = new Set(changed);
+  const durations = { apply: 0, typecheck: 0, lint: 0, tests: 0, total: 0 };
+  durations.apply = now() - t0;
+
+  const t1 = now();
+  const after = await ctx.typeChecker.check(overrides);
+  durations.typecheck = now() - t1;
+  const newDiagnostics = countNew(ctx.baselineDiagnostics.map(diagnosticKey), after.map(diagnosticKey));
+
+  const t2 = now();
+  const lintBeforeList = ctx.baselineFindings.filter((f) => changedSet.has(f.file));
+  const lintAfterList = await ctx.findings(overrides, ctx.recipes, changed);
+  durations.lint = now() - t2;
+  const newLintFindings = countNew(lintBeforeList.map(findingKey), lintAfterList.map(findingKey));
+  const targetBefore = lintBeforeList.filter((f) => f.recipeId === candidate.recipe.id).length;
+  const targetAfter = countTarget(lintAfterList, candidate.recipe);
+
+  let tests: TestStatus = "unknown";
+  let testsReason: string | undefined = ctx.testsReason;
+  if (ctx.tests) {
+    const t3 = now();
+    const r = await ctx.tests.run(candidate.files);
+    durations.tests = now() - t3;
+    tests = r.status;
+    testsReason = r.reason;
+  }
+
+  const typecheckOk = newDiagnostics === 0;
+  const lintOk = newLintFindings === 0 && targetAfter < targetBefore;
+  const success = typecheckOk && lintOk && tests !== "fail";
+  const testScore = tests === "pass" ? 1 : tests === "unknown" ? 0.5 : 0;
+  const lintScore = lintOk ? 1 : newLintFindings === 0 ? 0.5 : 0;
+  const verificationScore = round(
+    SCORE_WEIGHTS.typecheck * (typecheckOk ? 1 : 0) + SCORE_WEIGHTS.tests * testScore + SCORE_WEIGHTS.lint * lintScore,
+  );
+  durations.total = now() - t0;
+  const failureCause = success
+    ? undefined
+    : !typecheckOk
+      ? `${newDiagnostics} new type-check diagnostic${newDiagnostics === 1 ? "" : "s"}: ${firstNew(ctx.baselineDiagnostics, after)}`
+      : newLintFindings > 0
+        ? `${newLintFindings} new lint finding${newLintFindings === 1 ? "" : "s"}`
+        : !lintOk
+          ? "the recipe's own findings did not go down"
+          : `tests failed${testsReason ? `: ${testsReason}` : ""}`;
+  return {
+    success,
+    status: "verified",
+    diagnosticsBefore: ctx.baselineDiagnostics.length,
+    diagnosticsAfter: after.length,
+    newDiagnostics,
+    lintBefore: lintBeforeList.length,
+    lintAfter: lintAfterList.length,
+    newLintFindings,
+    targetBefore,
+    targetAfter,
+    tests,
+    ...(testsReason ? { testsReason } : {}),
+    verificationScore,
+    ...(failureCause ? { failureCause } : {}),
+    durationsMs: mapValues(durations, round),
+  };
+}
+
+/** An outcome for a candidate whose verification itself failed (a tool crashed): never a success. */
+export function errorOutcome(candidate: Candidate, cause: string, ctx: Pick<VerifyContext, "baselineDiagnostics">): Outcome {
+  return {
+    success: false,
+    status: "error",
+    diagnosticsBefore: ctx.baselineDiagnostics.length,
+    diagnosticsAfter: ctx.baselineDiagnostics.length,
+    newDiagnostics: 0,
+    lintBefore: candidate.targetFindings,
+    lintAfter: candidate.targetFindings,
+    newLintFindings: 0,
+    targetBefore: candidate.targetFindings,
+    targetAfter: candidate.targetFindings,
+    tests: "unknown",
+    testsReason: "verification did not complete",
+    verificationScore: 0,
+    failureCause: cause,
+    durationsMs: { apply: 0, typecheck: 0, lint: 0, tests: 0, total: 0 },
+  };
+}
+
+/** Number of keys in `after` beyond their count in `before` (multiset difference). */
+export function countNew(before: readonly string[], after: readonly string[]): number {
+  const counts = new Map<string, number>();
+  for (const k of before) counts.set(k, (counts.get(k) ?? 0) + 1);
+  let n = 0;
+  for (const k of after) {
+    const c = counts.get(k) ?? 0;
+    if (c > 0) counts.set(k, c - 1);
+    else n++;
+  }
+  return n;
+}
+
+function countTarget(findings: readonly Finding[], recipe: Recipe): number {
+  return findings.filter((f) => (f as Finding & { recipeId?: string }).recipeId === recipe.id).length;
+}
+
+function firstNew(before: readonly Diagnostic[], after: readonly Diagnostic[]): string {
+  const seen = new Map<string, number>();
+  for (const d of before) seen.set(diagnosticKey(d), (seen.get(diagnosticKey(d)) ?? 0) + 1);
+  for (const d of after) {
+    const k = diagnosticKey(d);
+    const c = seen.get(k) ?? 0;
+    if (c > 0) seen.set(k, c - 1);
+    else return `${d.file}:${d.line} TS${d.code} ${d.message}`.slice(0, 200);
+  }
+  return "";
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
+
+function mapValues<T extends Record<string, number>>(o: T, f: (n: number) => number): T {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)])) as T;
+}
+
+export type { RecipeWorkspace };

@@ -1,0 +1,192 @@
+/**
+ * One renderer for the maintainer summary: the check run, the CLI and pull requests all show this text.
+ */
+import { unifiedDiff } from "../engine/diff.js";
+import type { CandidateResult, CycleSummary, Outcome } from "../engine/types.js";
+
+/** GitHub caps a check run's summary and text at 65,535 characters each. */
+export const GITHUB_TEXT_LIMIT = 65_535;
+
+export interface RenderOptions {
+  /** Cap on the summary's length; cut with a note. */
+  maxLength?: number;
+  /** Lines of diff shown per candidate. */
+  diffPreviewLines?: number;
+}
+
+export interface RenderedSummary {
+  title: string;
+  summary: string;
+  /** Per-candidate details (diff previews, reasons). */
+  text: string;
+}
+
+export function renderSummary(cycle: CycleSummary, options: RenderOptions = {}): RenderedSummary {
+  const maxLength = options.maxLength ?? GITHUB_TEXT_LIMIT;
+  const results = cycle.results;
+  const verified = results.filter((r) => r.outcome?.success).length;
+  const title =
+    cycle.status === "failed"
+      ? `ODAVL could not complete the cycle: ${firstLine(cycle.error ?? "unknown error")}`
+      : results.length === 0
+        ? "ODAVL found nothing to fix"
+        : `ODAVL found ${plural(results.length, "fix", "fixes")}, ${verified} verified`;
+
+  const lines: string[] = [];
+  if (cycle.status === "failed") {
+    lines.push(`**The cycle failed:** ${escapeMarkdown(cycle.error ?? "unknown error")}`, "");
+  }
+  if (cycle.facts) {
+    const f = cycle.facts;
+    lines.push(
+      `Repository \`${escapeCode(cycle.repository)}\`${cycle.sha ? ` at \`${cycle.sha.slice(0, 7)}\`` : ""}: ` +
+        `${f.sourceFiles} source files, ${f.linesOfCode} lines, ${f.baselineDiagnostics} type-check diagnostics, ` +
+        `${f.baselineLintFindings} findings, tests ${describeTests(f.testsPassing, f.testCommand)}.`,
+      "",
+    );
+  }
+  if (results.length > 0) {
+    lines.push("| # | Recipe | Scope | Files | Lines | Trust | Tier | Verified |", "|---|---|---|---|---|---|---|---|");
+    results.forEach((r, i) => {
+      lines.push(
+        `| ${i + 1} | \`${escapeCode(r.candidate.recipe.id)}\` (${r.candidate.recipe.safety}) | ${r.candidate.scope === "all" ? "all" : escapeTable(r.candidate.files[0]?.path ?? "")} | ${r.candidate.files.length} | +${r.candidate.linesAdded} −${r.candidate.linesRemoved} | ${formatTrust(r)} | ${r.prediction.tier} | ${describeOutcome(r.outcome)} |`,
+      );
+    });
+    lines.push("");
+    const ml = results.filter((r) => r.prediction.usedML).length;
+    lines.push(
+      ml === results.length
+        ? `Trust is the model's probability (${results[0]?.prediction.modelVersion ?? "model"}) that the fix keeps type check, lint and tests green.`
+        : `Trust is the heuristic's estimate${results[0]?.prediction.fallbackCause ? ` (model not used: ${results[0].prediction.fallbackCause})` : ""}.`,
+    );
+  }
+  if (cycle.skipped.length > 0) {
+    lines.push("", `<details><summary>${plural(cycle.skipped.length, "item", "items")} skipped</summary>`, "");
+    for (const s of cycle.skipped.slice(0, 50)) lines.push(`- \`${escapeCode(s.file)}\`: ${escapeMarkdown(s.reason)}`);
+    if (cycle.skipped.length > 50) lines.push(`- … and ${cycle.skipped.length - 50} more`);
+    lines.push("", "</details>");
+  }
+
+  const details: string[] = [];
+  results.forEach((r, i) => {
+    details.push(`### ${i + 1}. ${escapeMarkdown(r.candidate.recipe.title)} — \`${escapeCode(r.candidate.recipe.id)}\``);
+    details.push("", `**Why this trust:** ${escapeMarkdown(r.prediction.reason)}`);
+    if (r.outcome) {
+      const o = r.outcome;
+      details.push(
+        `**Verification:** type check ${o.diagnosticsBefore} → ${o.diagnosticsAfter} diagnostics (${o.newDiagnostics} new), ` +
+          `findings ${o.targetBefore} → ${o.targetAfter} (${o.newLintFindings} new), tests ${o.tests}` +
+          `${o.testsReason ? ` (${escapeMarkdown(o.testsReason)})` : ""}, score ${o.verificationScore.toFixed(2)}` +
+          `${o.failureCause ? `. Failed: ${escapeMarkdown(o.failureCause)}` : ""}.`,
+      );
+    }
+    details.push("", "```diff", diffPreview(r, options.diffPreviewLines ?? 30), "```", "");
+  });
+
+  return {
+    title: truncate(title, 255, ""),
+    summary: truncate(lines.join("\n"), maxLength, "\n\n_The summary was cut to fit GitHub's limit._"),
+    text: truncate(details.join("\n"), maxLength, "\n\n_The details were cut to fit GitHub's limit._"),
+  };
+}
+
+function diffPreview(r: CandidateResult, maxLines: number): string {
+  const all = r.candidate.files.map((f) => unifiedDiff(f.path, f.before, f.after)).join("\n");
+  const lines = all.split("\n");
+  const shown = lines.slice(0, maxLines).map((l) => l.replaceAll("```", "`\u200b``"));
+  if (lines.length > maxLines) shown.push(`… ${lines.length - maxLines} more lines`);
+  return stripTerminalEscapes(shown.join("\n"));
+}
+
+function formatTrust(r: CandidateResult): string {
+  const t = r.prediction.trust.toFixed(2);
+  return r.prediction.usedML ? t : `${t} (h)`;
+}
+
+export function describeOutcome(o: Outcome | null): string {
+  if (!o) return "not verified";
+  if (o.status === "error") return "⚠️ error";
+  if (o.success) return o.tests === "pass" ? "✅ passed" : "✅ passed (tests unknown)";
+  if (o.newDiagnostics > 0) return "❌ type check";
+  if (o.tests === "fail") return "❌ tests";
+  return "❌ lint";
+}
+
+function describeTests(status: string, command: string | null): string {
+  if (!command) return "not run";
+  return status === "pass" ? "passing" : status === "fail" ? "failing" : "unknown";
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function firstLine(s: string): string {
+  return s.split("\n")[0] ?? s;
+}
+
+/** Cuts `s` to `max` characters including the note. */
+export function truncate(s: string, max: number, note: string): string {
+  if (s.length <= max) return s;
+  return s.slice(0, Math.max(0, max - note.length)) + note;
+}
+
+/** Removes ANSI/terminal control sequences and other control characters (keeps newlines and tabs). */
+export function stripTerminalEscapes(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+  return s.replace(/\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007]*(?:\u0007|\u001b\\)|[\u0000-\u0008\u000b-\u001f\u007f]/g, "");
+}
+
+/** Escapes text placed in markdown so it cannot open links, images, HTML or mentions. */
+export function escapeMarkdown(s: string): string {
+  return stripTerminalEscapes(s)
+    .replace(/[\\`*_{}[\]()#+!|<>~]/g, "\\$&")
+    .replace(/@/g, "@\u200b");
+}
+
+function escapeCode(s: string): string {
+  return stripTerminalEscapes(s).replaceAll("`", "'");
+}
+
+function escapeTable(s: string): string {
+  return escapeMarkdown(s);
+}
+
+/** The CLI's --json shape. */
+export function toJson(cycle: CycleSummary): unknown {
+  return {
+    cycle: {
+      id: cycle.id,
+      repository: cycle.repository,
+      sha: cycle.sha,
+      trigger: cycle.trigger,
+      status: cycle.status,
+      startedAt: cycle.startedAt,
+      durationsMs: cycle.durationsMs,
+      stored: cycle.stored,
+      error: cycle.error,
+    },
+    facts: cycle.facts,
+    candidates: cycle.results.map((r) => ({
+      key: r.candidate.key,
+      recipe: r.candidate.recipe.id,
+      family: r.candidate.recipe.family,
+      safety: r.candidate.recipe.safety,
+      scope: r.candidate.scope,
+      files: r.candidate.files.map((f) => f.path),
+      linesAdded: r.candidate.linesAdded,
+      linesRemoved: r.candidate.linesRemoved,
+      trust: r.prediction.trust,
+      heuristicTrust: r.prediction.heuristicTrust,
+      mlTrust: r.prediction.mlTrust,
+      usedML: r.prediction.usedML,
+      fallbackCause: r.prediction.fallbackCause,
+      modelVersion: r.prediction.modelVersion,
+      confidence: r.prediction.confidence,
+      reason: r.prediction.reason,
+      tier: r.prediction.tier,
+      outcome: r.outcome,
+    })),
+    skipped: cycle.skipped,
+  };
+}
