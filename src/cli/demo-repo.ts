@@ -96,8 +96,11 @@ export function mode(settings: Settings): string {
   hits: number;
 }
 
-/** The number of hits, or the counter itself when it is falsy (0 stays 0). */
-export function hitsOf(counter: Counter | 0 | undefined): number | undefined {
+/**
+ * The number of hits. JavaScript callers pass 0 for "no counter" and expect 0 back, which \`&&\` gives and an
+ * optional chain would not.
+ */
+export function hitsOf(counter: Counter | undefined): number | undefined {
   return counter && counter.hits;
 }
 
@@ -151,12 +154,12 @@ test("total", () => assert.equal(total([1, 2]), "total 3"));
 `,
   "test/stats.test.ts": `import { test } from "node:test";
 import assert from "node:assert/strict";
-import { describe, hitsOf, isEmpty } from "../src/stats.js";
+import { type Counter, describe, hitsOf, isEmpty } from "../src/stats.js";
 import { Square } from "../src/shapes.js";
 import { mode, timeout } from "../src/settings.js";
 
 test("hits of a counter", () => assert.equal(hitsOf({ hits: 3 }), 3));
-test("a zero counter gives 0, not undefined", () => assert.equal(hitsOf(0), 0));
+test("a zero counter gives 0, not undefined", () => assert.equal(hitsOf(0 as unknown as Counter), 0));
 test("describe", () => assert.equal(describe(undefined), "anonymous"));
 test("isEmpty", () => assert.equal(isEmpty([]), true));
 test("square", () => assert.equal(new Square(2).area(), 4));
@@ -179,13 +182,23 @@ export function buildDemoRepo(dir: string): { sha: string } {
   return commitAll(dir, "odavl demo repository");
 }
 
-/** node_modules/typescript (and its bin) point at the TypeScript odavl itself uses: no download needed. */
+/**
+ * node_modules/typescript (and its bin) and @types/node point at the packages odavl itself uses: no download
+ * needed. @types/node is a development dependency of odavl; without it the demo still type-checks its own code
+ * but reports the node: imports as unresolved.
+ */
 export function linkTypeScript(dir: string): void {
   const require = createRequire(import.meta.url);
   const tsRoot = dirname(require.resolve("typescript/package.json"));
   mkdirSync(join(dir, "node_modules", ".bin"), { recursive: true });
+  mkdirSync(join(dir, "node_modules", "@types"), { recursive: true });
   symlinkSync(tsRoot, join(dir, "node_modules", "typescript"), "dir");
   symlinkSync("../typescript/bin/tsc", join(dir, "node_modules", ".bin", "tsc"));
+  try {
+    symlinkSync(dirname(require.resolve("@types/node/package.json")), join(dir, "node_modules", "@types", "node"), "dir");
+  } catch {
+    // Not installed (a production install): the demo's node: imports stay unresolved at baseline.
+  }
 }
 
 export function commitAll(dir: string, message: string): { sha: string } {

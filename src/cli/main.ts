@@ -26,6 +26,23 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "migrate   apply the database migrations (Postgres from DATABASE_URL, or embedded PGlite)",
     load: async () => (await import("./commands/migrate.js")).migrateCommand,
   },
+  progress: {
+    summary: "progress [--json] [--target N] [--top N]   samples recorded against the target, rate and ETA",
+    load: async () => (await import("./commands/progress.js")).progressCommand,
+  },
+  "check-data": {
+    summary:
+      "check-data [--json] [--stale-hours N] [--min-completion X] [--min-model-usage X] [--max-latency-p99-ms N] [--window-days N] [--max-accuracy-drop N] ...   daily data check; exit 1 when a check fails",
+    load: async () => (await import("./commands/check-data.js")).checkDataCommand,
+  },
+  report: {
+    summary: "report [--out DIR] [--json] [--since DATE] [--until DATE] [--min-samples N]   ACCURACY_REPORT.md and report.html",
+    load: async () => (await import("./commands/report.js")).reportCommand,
+  },
+  export: {
+    summary: "export --format jsonl|csv [--since DATE] [--out FILE]   the retraining dataset, streamed",
+    load: async () => (await import("./commands/export.js")).exportCommand,
+  },
 };
 
 export function usage(): string {

@@ -64,7 +64,10 @@ export async function verifyCandidate(candidate: Candidate, ctx: VerifyContext):
 
   let tests: TestStatus = "unknown";
   let testsReason: string | undefined = ctx.testsReason;
-  if (ctx.tests) {
+  if (ctx.tests && newDiagnostics > 0) {
+    // The candidate already failed; its tests would only cost time (they often cannot even compile).
+    testsReason = "not run: the type check already failed";
+  } else if (ctx.tests) {
     const t3 = now();
     const r = await ctx.tests.run(candidate.files);
     durations.tests = now() - t3;

@@ -1,0 +1,52 @@
+import { createWriteStream } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { finished } from "node:stream/promises";
+import { AnalyticsOptionError, parseDateOption } from "../../analytics/errors.js";
+import { EXPORT_FORMATS, exportDataset, parseExportFormat, streamWriter } from "../../analytics/export.js";
+import { readEnv } from "../../config/env.js";
+import { openDb } from "../../db/client.js";
+import { dataDir } from "../../runtime/context.js";
+import type { CommandContext } from "../main.js";
+import { parseFlags, UsageError } from "../main.js";
+
+/**
+ * `odavl export --format jsonl|csv [--since DATE] [--out FILE]`: the retraining dataset, streamed to FILE or to
+ * standard output. The summary goes to standard error, so that standard output holds only the data.
+ */
+export async function exportCommand(ctx: CommandContext): Promise<number> {
+  const { values } = parseFlags(ctx.argv, {
+    format: { type: "string" },
+    since: { type: "string" },
+    out: { type: "string" },
+  });
+  let format: (typeof EXPORT_FORMATS)[number];
+  let since: Date | undefined;
+  try {
+    format = parseExportFormat(values.format);
+    if (values.since !== undefined) since = parseDateOption("--since", values.since);
+  } catch (err) {
+    if (err instanceof AnalyticsOptionError) throw new UsageError(err.message);
+    throw err;
+  }
+  const env = readEnv(ctx.env);
+  const handle = await openDb({ databaseUrl: env.DATABASE_URL, dataDir: join(dataDir(env), "pgdata") });
+  const path = values.out === undefined ? null : resolve(values.out);
+  try {
+    if (path) await mkdir(dirname(path), { recursive: true });
+    const out = path ? createWriteStream(path) : ctx.stdout;
+    const result = await exportDataset(handle.db, { format, since }, streamWriter(out));
+    if (path) {
+      out.end();
+      await finished(out);
+    }
+    ctx.stderr.write(
+      `exported ${result.rows} rows (feature schema v${result.featureSchemaVersion}, ${format})${path ? ` to ${path}` : ""}${
+        result.skippedInvalid ? `; left out ${result.skippedInvalid} rows with an invalid feature vector (see odavl check-data)` : ""
+      }\n`,
+    );
+    return 0;
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,75 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { AnalyticsOptionError, parseDateOption, parseNumberOption } from "../../analytics/errors.js";
+import * as f from "../../analytics/format.js";
+import { buildReport, DEFAULT_MIN_SAMPLES } from "../../analytics/report.js";
+import { renderReportHtml } from "../../analytics/report-html.js";
+import { renderReportMarkdown, validationValue } from "../../analytics/report-markdown.js";
+import { readEnv } from "../../config/env.js";
+import { openDb } from "../../db/client.js";
+import { dataDir } from "../../runtime/context.js";
+import type { CommandContext } from "../main.js";
+import { parseFlags, UsageError } from "../main.js";
+
+/**
+ * `odavl report [--out DIR] [--json] [--since DATE] [--until DATE] [--min-samples N]`: writes ACCURACY_REPORT.md
+ * and report.html to DIR (the working directory by default). With --json it prints the figures as one object,
+ * and writes the files only when --out is given.
+ */
+export async function reportCommand(ctx: CommandContext): Promise<number> {
+  const { values } = parseFlags(ctx.argv, {
+    out: { type: "string" },
+    json: { type: "boolean" },
+    since: { type: "string" },
+    until: { type: "string" },
+    "min-samples": { type: "string" },
+  });
+  let since: Date | undefined;
+  let until: Date | undefined;
+  let minSamples = DEFAULT_MIN_SAMPLES;
+  try {
+    if (values.since !== undefined) since = parseDateOption("--since", values.since);
+    if (values.until !== undefined) until = parseDateOption("--until", values.until);
+    if (values["min-samples"] !== undefined) {
+      minSamples = parseNumberOption("--min-samples", values["min-samples"], { min: 1, max: 1e9, integer: true });
+    }
+  } catch (err) {
+    if (err instanceof AnalyticsOptionError) throw new UsageError(err.message);
+    throw err;
+  }
+  if (since && until && since >= until) throw new UsageError("--since must be before --until");
+  const env = readEnv(ctx.env);
+  const handle = await openDb({ databaseUrl: env.DATABASE_URL, dataDir: join(dataDir(env), "pgdata") });
+  try {
+    const report = await buildReport(handle.db, {
+      thresholds: { review: env.ML_CONFIDENCE_THRESHOLD, autoApply: env.ML_AUTO_APPLY_THRESHOLD },
+      minSamples,
+      range: { since, until },
+    });
+    const writeFiles = values.out !== undefined || values.json !== true;
+    let written: string[] = [];
+    if (writeFiles) {
+      const dir = resolve(values.out ?? ".");
+      await mkdir(dir, { recursive: true });
+      written = [join(dir, "ACCURACY_REPORT.md"), join(dir, "report.html")];
+      await writeFile(written[0] as string, renderReportMarkdown(report));
+      await writeFile(written[1] as string, renderReportHtml(report));
+    }
+    if (values.json) {
+      ctx.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    } else {
+      const lines = [
+        report.statement,
+        "",
+        `samples: ${f.int(report.samples)}; model accuracy ${f.pct(report.ml.accuracy)} (${f.pctInterval(report.ml.intervals.accuracy)}), heuristic ${f.pct(report.heuristic.accuracy)} (${f.pctInterval(report.heuristic.intervals.accuracy)}), difference ${f.points(report.improvementPoints)} points (${f.pointsInterval(report.improvementInterval)}), McNemar p = ${f.pValue(report.mcnemarP)}`,
+        ...report.validation.map((v) => `  ${v.verdict.padEnd(12)} ${v.target}: ${validationValue(v)}`),
+        "",
+        ...written.map((p) => `wrote ${p}`),
+      ];
+      ctx.stdout.write(`${lines.join("\n")}\n`);
+    }
+    return 0;
+  } finally {
+    await handle.close();
+  }
+}

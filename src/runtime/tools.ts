@@ -1,0 +1,149 @@
+/**
+ * The machine-facing tools of a cycle: listing files safely, the incremental type checker, and the repository's
+ * tests run in the sandbox on isolated copies. Repository code only ever runs through the sandbox.
+ */
+import { readdirSync, realpathSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { CycleTools, TestSession, TypeCheckerSession } from "../engine/cycle.js";
+import type { TestStatus } from "../engine/types.js";
+import { getFamily } from "../recipes/index.js";
+import { ourTypeScriptDir, type Sandbox } from "../sandbox/index.js";
+import { startTypeChecker } from "../sandbox/typecheck.js";
+import {
+  createCandidateCopy,
+  detectTestCommand,
+  removeCandidateCopy,
+  safeListFiles,
+  type TestCommand,
+} from "../workspace/index.js";
+
+export interface CycleToolsOptions {
+  sandbox: Sandbox | null;
+  /** Why there is no sandbox (shown as the reason tests did not run). */
+  sandboxProblem: string | null;
+  /** Where candidate copies are made. */
+  scratchDir?: string;
+  /** Wall-time limit of one test run. */
+  testTimeoutMs?: number;
+  /** Wall-time limit of the type checker's start and of each check. */
+  typecheckTimeoutMs?: number;
+  maxFileBytes?: number;
+}
+
+export function createCycleTools(options: CycleToolsOptions): CycleTools {
+  const scratch = options.scratchDir ?? join(tmpdir(), "odavl-candidates");
+  return {
+    async listFiles(root) {
+      const listed = await safeListFiles(root, { maxFileBytes: options.maxFileBytes ?? 1024 * 1024 });
+      return { files: listed.files, skipped: listed.skipped.map((s) => ({ file: s.file, reason: describeSkip(s.reason) })) };
+    },
+    async startTypeChecker(root, tsconfigPath): Promise<TypeCheckerSession> {
+      // The repository's own TypeScript is repository code: it runs only in the sandbox. Without one, our own
+      // TypeScript checks the code (the results may differ in version, and the facts say which ran).
+      const checker = await startTypeChecker({
+        root,
+        ...(tsconfigPath ? { tsconfigPath } : {}),
+        sandbox: options.sandbox,
+        useRepoTypeScript: options.sandbox !== null && options.sandbox.isolated,
+        timeoutMs: options.typecheckTimeoutMs ?? 10 * 60_000,
+      });
+      return checker;
+    },
+    async startTests(root) {
+      if (!options.sandbox) return { unavailable: options.sandboxProblem ?? "no sandbox to run the tests in" };
+      const command = detectTestCommand(root);
+      if (!command) return { unavailable: "the repository has no test script" };
+      return createTestSession(root, command, options.sandbox, scratch, options.testTimeoutMs ?? 10 * 60_000);
+    },
+    family: (recipe) => getFamily(recipe.family),
+  };
+}
+
+function createTestSession(root: string, test: TestCommand, sandbox: Sandbox, scratch: string, timeoutMs: number): TestSession {
+  const runIn = async (edits: readonly { path: string; after: string }[]) => {
+    const t0 = performance.now();
+    const copy = await createCandidateCopy(root, edits, scratch);
+    try {
+      const readOnlyPaths = [...new Set([...copy.readOnlyPaths, ...linkedPackages(root), ourTypeScriptDir()])];
+      if (test.needsBuild && test.buildCommand) {
+        const build = await sandbox.run({
+          cwd: copy.dir,
+          command: test.buildCommand.command,
+          args: test.buildCommand.args,
+          env: test.env,
+          readOnlyPaths,
+          limits: { timeoutMs },
+        });
+        if (build.exitCode !== 0) {
+          return { status: "fail" as TestStatus, reason: `build failed (exit ${build.exitCode ?? build.killed})`, durationMs: performance.now() - t0 };
+        }
+      }
+      const r = await sandbox.run({ cwd: copy.dir, command: test.command, args: test.args, env: test.env, readOnlyPaths, limits: { timeoutMs } });
+      const status: TestStatus = r.exitCode === 0 && !r.killed ? "pass" : "fail";
+      const reason =
+        status === "pass"
+          ? undefined
+          : r.killed
+            ? `stopped by the sandbox: ${r.killed}`
+            : `exit code ${r.exitCode ?? r.signal}`;
+      return { status, ...(reason ? { reason } : {}), durationMs: Math.round(performance.now() - t0) };
+    } finally {
+      await removeCandidateCopy(copy);
+    }
+  };
+  return {
+    command: [test.command, ...test.args].join(" "),
+    baseline: () => runIn([]),
+    run: (edits) => runIn(edits),
+    async close() {},
+  };
+}
+
+/**
+ * Packages in the checkout's node_modules that are symlinks to directories outside it (a linked workspace
+ * package, or the demo's link to our TypeScript): the sandbox must expose their targets read-only for the links
+ * to resolve.
+ */
+function linkedPackages(root: string): string[] {
+  const nm = join(root, "node_modules");
+  const out: string[] = [];
+  const visit = (dir: string, depth: number) => {
+    let entries: import("node:fs").Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const full = join(dir, e.name);
+      if (e.isSymbolicLink()) {
+        try {
+          const target = realpathSync(full);
+          if (!target.startsWith(`${root}/`) && statSync(target).isDirectory()) out.push(target);
+        } catch {
+          // A broken link resolves to nothing to expose.
+        }
+      } else if (e.isDirectory() && depth === 0 && e.name.startsWith("@")) visit(full, 1);
+    }
+  };
+  visit(nm, 0);
+  return out;
+}
+
+function describeSkip(reason: string): string {
+  switch (reason) {
+    case "symlink-outside":
+      return "symlink that leaves the repository (not read)";
+    case "symlink-broken":
+      return "broken symlink";
+    case "symlink":
+      return "symlink (its target is read instead)";
+    case "binary":
+      return "binary file";
+    case "too-large":
+      return "file too large";
+    default:
+      return reason;
+  }
+}
