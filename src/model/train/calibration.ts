@@ -1,0 +1,76 @@
+/**
+ * Platt scaling: p = sigmoid(a * z + b) fitted on out-of-fold logits z, with Platt's smoothed targets
+ * ((N+ + 1) / (N+ + 2) for successes, 1 / (N- + 2) for failures) so a small or one-sided fold cannot push the
+ * calibrated scores to 0 or 1. Two parameters, so it fits in the exported graph as one Mul and one Add.
+ */
+import type { PlattCalibration } from "../onnx/export.js";
+import { sigmoid, softplus } from "./matrix.js";
+
+export const IDENTITY_CALIBRATION: PlattCalibration = { a: 1, b: 0 };
+
+export function fitPlatt(logits: ArrayLike<number>, labels: ArrayLike<number>): PlattCalibration {
+  const n = logits.length;
+  if (n === 0) return IDENTITY_CALIBRATION;
+  let pos = 0;
+  for (let i = 0; i < n; i++) pos += labels[i] as number;
+  const hi = (pos + 1) / (pos + 2);
+  const lo = 1 / (n - pos + 2);
+  const target = (i: number) => (labels[i] === 1 ? hi : lo);
+  // A small ridge keeps the 2x2 system solvable when all logits are equal.
+  const ridge = 1e-6;
+  const loss = (a: number, b: number): number => {
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      const z = a * (logits[i] as number) + b;
+      const t = target(i);
+      s += t * softplus(-z) + (1 - t) * softplus(z);
+    }
+    return s + 0.5 * ridge * (a * a + b * b);
+  };
+  let a = 1;
+  let b = 0;
+  let current = loss(a, b);
+  for (let iter = 0; iter < 100; iter++) {
+    let ga = ridge * a;
+    let gb = ridge * b;
+    let haa = ridge;
+    let hab = 0;
+    let hbb = ridge;
+    for (let i = 0; i < n; i++) {
+      const z = logits[i] as number;
+      const p = sigmoid(a * z + b);
+      const r = p - target(i);
+      const w = Math.max(p * (1 - p), 1e-12);
+      ga += r * z;
+      gb += r;
+      haa += w * z * z;
+      hab += w * z;
+      hbb += w;
+    }
+    const det = haa * hbb - hab * hab;
+    if (!(det > 0)) break;
+    const da = (hbb * ga - hab * gb) / det;
+    const db = (haa * gb - hab * ga) / det;
+    let t = 1;
+    let na = a;
+    let nb = b;
+    let value = current;
+    for (let tries = 0; tries < 30; tries++) {
+      na = a - t * da;
+      nb = b - t * db;
+      value = loss(na, nb);
+      if (value <= current) break;
+      t /= 2;
+    }
+    const moved = Math.max(Math.abs(na - a), Math.abs(nb - b));
+    a = na;
+    b = nb;
+    current = value;
+    if (moved < 1e-10) break;
+  }
+  return { a: Math.fround(a), b: Math.fround(b) };
+}
+
+export function applyPlatt(c: PlattCalibration, logit: number): number {
+  return sigmoid(c.a * logit + c.b);
+}

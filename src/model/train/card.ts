@@ -1,0 +1,96 @@
+/**
+ * The model card: what a model was trained on, how it was validated, and how it compares with the heuristic and
+ * with always predicting the majority on the same held-out repositories. Stored beside the model file and in the
+ * `models` table; promotion reads it back through {@link modelCardSchema}. Repository names are not in the card:
+ * it ships with the model, and installed repositories may be private.
+ */
+import { z } from "zod";
+
+export const MODEL_KINDS = ["logistic-regression", "gradient-boosted-trees"] as const;
+export type ModelKind = (typeof MODEL_KINDS)[number];
+
+const metric = z.number().nullable();
+
+export const metricSetSchema = z.object({
+  samples: z.number().int().nonnegative(),
+  positives: z.number().int().nonnegative(),
+  accuracy: metric,
+  balancedAccuracy: metric,
+  auc: metric,
+  logLoss: metric,
+  brier: metric,
+  ece: metric,
+  falsePositiveRate: metric,
+  autoApplyPrecision: metric,
+  autoApprovalRate: metric,
+});
+
+const comparedSchema = z.object({ model: metricSetSchema, heuristic: metricSetSchema, majority: metricSetSchema });
+
+export const calibrationBinSchema = z.object({
+  lower: z.number(),
+  upper: z.number(),
+  count: z.number().int().nonnegative(),
+  meanPredicted: metric,
+  observedRate: metric,
+});
+
+export const modelCardSchema = z.object({
+  modelVersion: z.string().min(1),
+  kind: z.enum(MODEL_KINDS),
+  createdAt: z.string(),
+  featureSchemaVersion: z.number().int().positive(),
+  featureNames: z.array(z.string()),
+  data: z.object({
+    samples: z.number().int().nonnegative(),
+    repositories: z.number().int().nonnegative(),
+    positives: z.number().int().nonnegative(),
+    negatives: z.number().int().nonnegative(),
+    positiveRate: z.number(),
+  }),
+  selection: z.object({
+    metric: z.literal("logLoss"),
+    candidates: z.array(z.object({ kind: z.enum(MODEL_KINDS), heldOut: metricSetSchema })),
+  }),
+  heldOut: z.object({
+    /** How the held-out predictions were made. */
+    method: z.string(),
+    folds: z.array(
+      z.object({
+        fold: z.number().int().nonnegative(),
+        repositories: z.number().int().nonnegative(),
+        samples: z.number().int().nonnegative(),
+        metrics: comparedSchema,
+      }),
+    ),
+    pooled: comparedSchema,
+    calibrationBins: z.array(calibrationBinSchema),
+  }),
+  calibration: z.object({ method: z.literal("platt"), a: z.number(), b: z.number() }),
+  thresholds: z.object({ autoApply: z.number(), review: z.number() }),
+  params: z.object({
+    folds: z.number().int(),
+    seed: z.number().int(),
+    logisticRegression: z.record(z.string(), z.number()),
+    gradientBoostedTrees: z.record(z.string(), z.number()),
+  }),
+});
+
+export type ModelCard = z.infer<typeof modelCardSchema>;
+export type CardMetricSet = z.infer<typeof metricSetSchema>;
+
+export class ModelCardError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ModelCardError";
+  }
+}
+
+export function parseModelCard(value: unknown, where: string): ModelCard {
+  const parsed = modelCardSchema.safeParse(value);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new ModelCardError(`invalid model card (${where}): ${issues}`, { cause: parsed.error });
+  }
+  return parsed.data;
+}

@@ -1,0 +1,108 @@
+/**
+ * What `odavl train` does, without argument parsing or process handling (the CLI owns those): train from the
+ * database or a dataset file, write the model and its card, register it, optionally promote it, and return the
+ * lines to print.
+ */
+import type { DbOrTx } from "../../db/client.js";
+import type { MetricSet } from "../metrics.js";
+import { type ModelRow, promoteModel, registerModel } from "../registry.js";
+import type { ModelCard } from "./card.js";
+import { trainFromDb, trainFromJsonl } from "./run.js";
+
+export interface TrainCommandArgs {
+  /** A dataset file (gzip'ed JSON Lines); the database when absent. */
+  dataset?: string;
+  outDir: string;
+  version?: string;
+  seed?: number;
+  /** Promote the new model when it is not worse than the current one. */
+  promote?: boolean;
+  /** Promote even when it is worse. */
+  force?: boolean;
+}
+
+export interface TrainCommandDeps {
+  /** Needed to train from the database, to register and to promote. */
+  db?: DbOrTx;
+  now?: Date;
+}
+
+export interface TrainCommandResult {
+  card: ModelCard;
+  modelPath: string;
+  cardPath: string;
+  model: ModelRow | null;
+  promoted: boolean;
+  lines: string[];
+}
+
+export class TrainCommandError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TrainCommandError";
+  }
+}
+
+const f = (v: number | null, digits = 3): string => (v === null ? "n/a" : v.toFixed(digits));
+
+function row(label: string, m: MetricSet): string {
+  return `  ${label.padEnd(10)} AUC ${f(m.auc)}  log-loss ${f(m.logLoss)}  Brier ${f(m.brier)}  ECE ${f(m.ece)}  FPR ${f(m.falsePositiveRate)}  auto-apply precision ${f(m.autoApplyPrecision)} at ${f(m.autoApprovalRate)}`;
+}
+
+export function summarizeCard(card: ModelCard): string[] {
+  const p = card.heldOut.pooled;
+  return [
+    `model ${card.modelVersion} (${card.kind}), feature schema v${card.featureSchemaVersion}`,
+    `data: ${card.data.samples} samples from ${card.data.repositories} repositories, ${(card.data.positiveRate * 100).toFixed(1)}% successes`,
+    `held out (${card.heldOut.method}):`,
+    row("model", p.model),
+    row("heuristic", p.heuristic),
+    row("majority", p.majority),
+  ];
+}
+
+export async function runTrainCommand(
+  args: TrainCommandArgs,
+  deps: TrainCommandDeps = {},
+): Promise<TrainCommandResult> {
+  const { db } = deps;
+  const common = {
+    ...(args.seed !== undefined ? { seed: args.seed } : {}),
+    ...(deps.now ? { now: deps.now } : {}),
+  };
+  let card: ModelCard;
+  let modelPath: string;
+  let cardPath: string;
+  let model: ModelRow | null = null;
+  if (args.dataset) {
+    const r = await trainFromJsonl(args.dataset, {
+      ...common,
+      outDir: args.outDir,
+      ...(args.version ? { modelVersion: args.version } : {}),
+    });
+    if (!r.written) throw new TrainCommandError("the model was not written");
+    card = r.result.card;
+    ({ modelPath, cardPath } = r.written);
+    if (db) model = await registerModel(db, card, modelPath);
+  } else {
+    if (!db) throw new TrainCommandError("training from the database needs a database");
+    const r = await trainFromDb(db, {
+      ...common,
+      outDir: args.outDir,
+      ...(args.version ? { version: args.version } : {}),
+    });
+    card = r.result.card;
+    ({ modelPath, cardPath, model } = r);
+  }
+  const lines = [...summarizeCard(card), `wrote ${modelPath}`, `wrote ${cardPath}`];
+  let promoted = false;
+  if (args.promote || args.force) {
+    if (!db) throw new TrainCommandError("promotion needs a database");
+    const p = await promoteModel(db, card.modelVersion, { force: args.force === true });
+    promoted = true;
+    lines.push(
+      `promoted ${p.promoted.version}${p.previous ? ` (retired ${p.previous.version})` : ""}${p.overridden.length ? " by force" : ""}`,
+    );
+  }
+  return { card, modelPath, cardPath, model, promoted, lines };
+}

@@ -1,0 +1,139 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DbHandle, openDb } from "../../src/db/client.js";
+import { DatasetError, type DatasetRow, readDataset, writeDataset } from "../../src/model/dataset.js";
+import { createPredictor, releaseModels } from "../../src/model/predictor.js";
+import { currentModel, listModels } from "../../src/model/registry.js";
+import { runTrainCommand } from "../../src/model/train/command.js";
+import { loadTrainingRows, trainFromDb, trainFromJsonl } from "../../src/model/train/run.js";
+import { addCycle, addRepository, addSample, addSamples, type SampleInput } from "./db.js";
+import { syntheticSamples } from "./synthetic.js";
+
+const dir = mkdtempSync(join(tmpdir(), "odavl-dataset-"));
+let handle: DbHandle;
+
+beforeAll(async () => {
+  handle = await openDb({ dataDir: "memory" });
+});
+
+afterAll(async () => {
+  await releaseModels();
+  await handle.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const samples = syntheticSamples({ repositories: 5, perRepository: 80, seed: 9 });
+const rows: DatasetRow[] = samples.map((s) => ({
+  repository: s.repository,
+  featureSchemaVersion: 2,
+  features: s.features,
+  heuristicTrust: s.heuristicTrust,
+  success: s.label === 1,
+}));
+
+describe("dataset files", () => {
+  it("round-trips gzip'ed JSON Lines", async () => {
+    const path = join(dir, "data.jsonl.gz");
+    expect(await writeDataset(path, rows)).toBe(rows.length);
+    expect(gunzipSync(readFileSync(path)).toString("utf8").split("\n")).toHaveLength(rows.length + 1);
+    const back: DatasetRow[] = [];
+    for await (const r of readDataset(path)) back.push(r);
+    expect(back).toEqual(rows);
+  });
+
+  it("stops at a malformed line with its number", async () => {
+    const path = join(dir, "bad.jsonl");
+    writeFileSync(path, `${JSON.stringify(rows[0])}\n{"repository":"x"}\n`);
+    const read = async () => {
+      for await (const _ of readDataset(path)) {
+        // drain
+      }
+    };
+    await expect(read()).rejects.toThrow(DatasetError);
+    await expect(read()).rejects.toThrow(/bad\.jsonl:2:/);
+  });
+
+  it("trains from a dataset file, skipping other schema versions", async () => {
+    const path = join(dir, "train.jsonl.gz");
+    await writeDataset(path, [...rows, { ...(rows[0] as DatasetRow), featureSchemaVersion: 1, features: [1] }]);
+    const r = await trainFromJsonl(path, {
+      outDir: join(dir, "out"),
+      modelVersion: "file-1",
+      kinds: ["logistic-regression"],
+    });
+    expect(r.skippedRows).toBe(1);
+    expect(r.result.card.data.samples).toBe(rows.length);
+    expect(r.written?.modelPath).toBe(join(dir, "out", "trust-predictor-file-1.onnx"));
+    const card = JSON.parse(readFileSync(r.written?.cardPath as string, "utf8"));
+    expect(card.modelVersion).toBe("file-1");
+  });
+});
+
+describe("training from the database", () => {
+  it("reads completed samples, writes the model, registers it, and the predictor loads it", async () => {
+    const db = handle.db;
+    const repoIds = new Map<string, { id: number; cycle: string }>();
+    const inputs: SampleInput[] = [];
+    for (const s of samples) {
+      let repo = repoIds.get(s.repository);
+      if (!repo) {
+        const [owner, name] = s.repository.split("/") as [string, string];
+        const id = await addRepository(db, owner, name);
+        repo = { id, cycle: await addCycle(db, id) };
+        repoIds.set(s.repository, repo);
+      }
+      inputs.push({
+        repositoryId: repo.id,
+        cycleId: repo.cycle,
+        recipeId: "eslint/prefer-const",
+        success: s.label === 1,
+        at: new Date(),
+        features: s.features,
+        heuristicTrust: s.heuristicTrust,
+      });
+    }
+    await addSamples(db, inputs);
+    const first = samples[0] as (typeof samples)[number];
+    const anyRepo = repoIds.get(first.repository) as { id: number; cycle: string };
+    // Neither a verification error nor another schema's sample is a training label.
+    await addSample(db, {
+      repositoryId: anyRepo.id,
+      cycleId: anyRepo.cycle,
+      recipeId: "x",
+      success: false,
+      at: new Date(),
+      status: "error",
+    });
+    await addSample(db, {
+      repositoryId: anyRepo.id,
+      cycleId: anyRepo.cycle,
+      recipeId: "x",
+      success: false,
+      at: new Date(),
+      featureSchemaVersion: 1,
+    });
+    const loaded = await loadTrainingRows(db);
+    expect(loaded).toHaveLength(samples.length);
+    expect(loaded[0]).toMatchObject({ repository: first.repository, success: first.label === 1 });
+
+    const out = await trainFromDb(db, { outDir: join(dir, "db"), version: "db-1", gbt: { trees: 40 } });
+    expect(out.model).toMatchObject({ version: "db-1", status: "candidate", path: out.modelPath });
+    expect(out.result.card.data.repositories).toBe(5);
+    const predictor = await createPredictor({ enabled: true, modelPath: out.modelPath, timeBudgetMs: 1000 });
+    const scored = await predictor.score(samples.slice(0, 5).map((s) => s.features));
+    expect(scored.usedML).toBe(true);
+    scored.ml?.forEach((m, i) => {
+      expect(m.trust).toBeCloseTo(out.result.best.predict((samples[i] as (typeof samples)[number]).features), 5);
+      expect(m.reason).toMatch(/^model 0\.\d\d: /);
+    });
+
+    const cmd = await runTrainCommand({ outDir: join(dir, "cmd"), version: "db-2", promote: true }, { db });
+    expect(cmd.promoted).toBe(true);
+    expect(cmd.lines.join("\n")).toMatch(/model db-2 .*\n.*5 repositories/);
+    expect((await currentModel(db))?.version).toBe("db-2");
+    expect((await listModels(db)).map((m) => m.version).sort()).toEqual(["db-1", "db-2"]);
+  });
+});

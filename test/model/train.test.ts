@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import { FEATURE_COUNT, featureNames } from "../../src/model/features.js";
+import { modelCardSchema } from "../../src/model/train/card.js";
+import { groupedKFold } from "../../src/model/train/folds.js";
+import { TrainingError, trainModels } from "../../src/model/train/train.js";
+import { syntheticSamples } from "./synthetic.js";
+
+describe("grouped k-fold", () => {
+  it("never puts a repository in both train and test, and tests every sample once", () => {
+    const groups = Array.from({ length: 500 }, (_, i) => `repo-${(i * 7919) % 13}${i % 5 === 0 ? "x" : ""}`);
+    for (const k of [2, 3, 5]) {
+      const folds = groupedKFold(groups, k, 42);
+      expect(folds).toHaveLength(k);
+      const tested = folds.flatMap((f) => f.test).sort((a, b) => a - b);
+      expect(tested).toEqual(groups.map((_, i) => i));
+      for (const f of folds) {
+        const train = new Set(f.train.map((i) => groups[i]));
+        const test = new Set(f.test.map((i) => groups[i]));
+        for (const g of test) expect(train.has(g)).toBe(false);
+        expect(f.train.length + f.test.length).toBe(groups.length);
+        expect([...test].sort()).toEqual(f.testGroups);
+      }
+    }
+  });
+
+  it("needs as many repositories as folds", () => {
+    expect(() => groupedKFold(["a", "a", "b"], 3)).toThrow(/at least 3 groups/);
+  });
+});
+
+describe("training", () => {
+  it("recovers a known signal on held-out repositories and beats the baselines", () => {
+    const samples = syntheticSamples({ repositories: 10, perRepository: 150, signal: "linear" });
+    const { card, onnx, best } = trainModels(samples, { now: new Date("2025-01-02T03:04:05Z"), gbt: { trees: 80 } });
+    expect(modelCardSchema.parse(card)).toEqual(card);
+    const pooled = card.heldOut.pooled;
+    expect(pooled.model.auc).toBeGreaterThan(0.9);
+    expect(pooled.model.logLoss).toBeLessThan((pooled.majority.logLoss as number) - 0.1);
+    // One constant per fold: no ranking within a fold.
+    for (const f of card.heldOut.folds) expect(f.metrics.majority.auc).toBe(0.5);
+    expect(card.heldOut.folds).toHaveLength(5);
+    expect(card.heldOut.folds.reduce((s, f) => s + f.samples, 0)).toBe(samples.length);
+    expect(card.heldOut.folds.reduce((s, f) => s + f.repositories, 0)).toBe(10);
+    expect(card.data).toMatchObject({ samples: 1500, repositories: 10 });
+    expect(card.featureNames).toEqual(featureNames());
+    expect(card.modelVersion).toBe("v2-20250102-030405");
+    expect(card.selection.candidates.map((c) => c.kind).sort()).toEqual([
+      "gradient-boosted-trees",
+      "logistic-regression",
+    ]);
+    // The chosen model has the lowest held-out log-loss.
+    const lowest = Math.min(...card.selection.candidates.map((c) => c.heldOut.logLoss as number));
+    expect(pooled.model.logLoss).toBe(lowest);
+    expect(card.heldOut.calibrationBins.reduce((s, b) => s + b.count, 0)).toBe(samples.length);
+    expect(onnx.length).toBeGreaterThan(100);
+    // Calibrated: held-out expected calibration error is small.
+    expect(pooled.model.ece).toBeLessThan(0.05);
+    expect(best.explanation.weights).toHaveLength(FEATURE_COUNT);
+  });
+
+  it("finds an interaction only trees can express", () => {
+    const samples = syntheticSamples({ repositories: 8, perRepository: 150, signal: "interaction", seed: 3 });
+    const { card } = trainModels(samples, { gbt: { trees: 80 } });
+    const byKind = Object.fromEntries(card.selection.candidates.map((c) => [c.kind, c.heldOut]));
+    expect(card.kind).toBe("gradient-boosted-trees");
+    expect(byKind["gradient-boosted-trees"]?.logLoss).toBeLessThan(byKind["logistic-regression"]?.logLoss as number);
+  });
+
+  it("shows no skill over the majority baseline on pure noise", () => {
+    const samples = syntheticSamples({ repositories: 10, perRepository: 150, signal: "none", seed: 5 });
+    const { card } = trainModels(samples, { gbt: { trees: 80 } });
+    const pooled = card.heldOut.pooled;
+    expect(Math.abs((pooled.model.auc as number) - 0.5)).toBeLessThan(0.1);
+    expect(pooled.model.logLoss).toBeGreaterThan((pooled.majority.logLoss as number) - 0.01);
+  });
+
+  it("refuses data it cannot validate", () => {
+    const samples = syntheticSamples({ repositories: 3, perRepository: 30 });
+    expect(() => trainModels(samples.map((s) => ({ ...s, repository: "one/repo" })))).toThrow(TrainingError);
+    expect(() => trainModels(samples.map((s) => ({ ...s, label: 1 as const })))).toThrow(/both successes and failures/);
+    expect(() => trainModels([{ ...(samples[0] as (typeof samples)[number]), features: [1] }, ...samples])).toThrow(
+      /expected 39 features/,
+    );
+  });
+});
