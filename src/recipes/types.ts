@@ -54,6 +54,13 @@ export interface RecipeWorkspace {
   read(path: string): string;
 }
 
+/** A file a family could not process (unparseable, or a tool failure confined to that file). */
+export interface SkippedFile {
+  /** Repository-relative POSIX path. */
+  file: string;
+  reason: string;
+}
+
 export interface RecipePlan {
   /** Findings of the recipe's rule before any change. */
   findings: Finding[];

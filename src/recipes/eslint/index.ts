@@ -1,0 +1,363 @@
+import path from "node:path";
+import { Linter, type SourceCode } from "eslint";
+import ts from "typescript";
+import tseslint from "typescript-eslint";
+import { z } from "zod";
+import { isSourceFile, SOURCE_GLOBS, toAbsolute } from "../shared/files.js";
+import { parseParams } from "../shared/params.js";
+import { asRecipeError, recipesLabel, sortEdits, sortFindings, sortSkipped } from "../shared/results.js";
+import { applyTextEdits, normalizeEdits, OverlappingEditsError, type TextEdit } from "../shared/text.js";
+import type { FileEdit, Finding, Recipe, RecipeFamily, RecipePlan, RecipeWorkspace, SkippedFile } from "../types.js";
+
+/** Params of an eslint recipe. */
+export const EslintParams = z.object({
+  /** Core rule name, or "@typescript-eslint/<name>". */
+  rule: z.string().min(1),
+  /** Rule options (what follows the severity in a rule's config). */
+  options: z.array(z.unknown()).default([]),
+  /**
+   * Also apply the rule's first suggestion where it offers no fix. ESLint keeps changes that can alter behaviour
+   * out of its fixes and offers them as suggestions; only unsafe recipes set this.
+   */
+  applySuggestions: z.boolean().default(false),
+});
+export type EslintParams = z.infer<typeof EslintParams>;
+
+/** ESLint's own limit for fix passes. */
+const MAX_PASSES = 10;
+const BOM = "\uFEFF";
+/** Parsed files kept per workspace, counted in characters of source; the least recently used go first. */
+const MAX_CACHED_CHARS = 32 * 1024 * 1024;
+/**
+ * Versions of one file kept parsed: verification alternates between a file's original text and the patches of
+ * several candidates.
+ */
+const MAX_VERSIONS_PER_FILE = 4;
+
+type RuleEntry = Linter.RuleEntry;
+type Message = Linter.LintMessage;
+
+interface DecoratorOptions {
+  experimentalDecorators: boolean;
+  emitDecoratorMetadata: boolean;
+}
+
+/**
+ * Decorator settings of the repository's tsconfig (plain data, unlike an ESLint config). typescript-eslint uses them
+ * to keep imports that decorator metadata needs at run time out of `import type`.
+ */
+function readDecoratorOptions(tsconfigPath: string | undefined): DecoratorOptions {
+  if (tsconfigPath === undefined) return { experimentalDecorators: false, emitDecoratorMetadata: false };
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    tsconfigPath,
+    {},
+    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} },
+  );
+  return {
+    experimentalDecorators: parsed?.options.experimentalDecorators === true,
+    emitDecoratorMetadata: parsed?.options.emitDecoratorMetadata === true,
+  };
+}
+
+/**
+ * Our own configuration: the repository's ESLint config is executable code and is never loaded here. Inline
+ * disable comments stay honoured: they are the maintainers' explicit decision about a line. Every configuration
+ * built here parses the same way, which is what lets a parsed file serve every recipe.
+ */
+function buildConfig(rules: Record<string, RuleEntry>, decorators: DecoratorOptions): Linter.Config[] {
+  return [
+    {
+      files: [...SOURCE_GLOBS],
+      languageOptions: {
+        parser: tseslint.parser as Linter.Parser,
+        ecmaVersion: "latest",
+        sourceType: "module",
+        parserOptions: { ecmaFeatures: { jsx: true }, ...decorators },
+      },
+      plugins: { "@typescript-eslint": tseslint.plugin as unknown as NonNullable<Linter.Config["plugins"]>[string] },
+      linterOptions: { reportUnusedDisableDirectives: "off", reportUnusedInlineConfigs: "off" },
+      rules,
+    },
+    {
+      // typescript-eslint knows no "commonjs" source type: the module wrapper's scope comes from globalReturn.
+      files: ["**/*.cjs"],
+      languageOptions: {
+        sourceType: "commonjs",
+        parserOptions: { ecmaFeatures: { jsx: true, globalReturn: true }, ...decorators },
+      },
+    },
+  ];
+}
+
+type Parsed = { ok: true; source: SourceCode } | { ok: false; reason: string };
+
+/** A linter and the parsed files of one workspace root. */
+class Session {
+  readonly linter: Linter;
+  readonly decorators: DecoratorOptions;
+  /** Per file, most recently used version first; files in least-recently-used order. */
+  private readonly parsed = new Map<string, { text: string; result: Parsed }[]>();
+  private cachedChars = 0;
+
+  constructor(
+    readonly root: string,
+    readonly tsconfigPath: string | undefined,
+  ) {
+    this.linter = new Linter({ cwd: root });
+    this.decorators = readDecoratorOptions(tsconfigPath);
+  }
+
+  filename(rel: string): string {
+    return toAbsolute(this.root, rel);
+  }
+
+  /**
+   * Lints a file's current text. The first lint of a text parses it; later lints of the same text (other recipes,
+   * other calls) reuse the parsed source.
+   */
+  verify(rel: string, text: string, config: Linter.Config[]): { messages: Message[] } | { skip: SkippedFile } {
+    const filename = this.filename(rel);
+    const cached = this.lookup(rel, text);
+    let messages: Message[];
+    try {
+      if (cached !== undefined) {
+        if (!cached.result.ok) return { skip: { file: rel, reason: cached.result.reason } };
+        messages = this.linter.verify(cached.result.source, config, { filename });
+      } else {
+        messages = this.linter.verify(text, config, { filename });
+        const fatal = messages.find((m) => m.fatal === true);
+        const result: Parsed =
+          fatal === undefined
+            ? { ok: true, source: this.linter.getSourceCode() }
+            : { ok: false, reason: `${fatal.message} (${fatal.line}:${fatal.column})` };
+        this.remember(rel, text, result);
+        if (!result.ok) return { skip: { file: rel, reason: result.reason } };
+      }
+    } catch (error) {
+      // A rule that crashes on one file's code should not cost the whole repository its candidates.
+      const detail = error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error);
+      return { skip: { file: rel, reason: `eslint failed on this file: ${detail}` } };
+    }
+    return { messages };
+  }
+
+  /**
+   * Lints an empty file once, so that an unknown rule or invalid rule options surface as an error of the recipe
+   * instead of as every file being skipped.
+   */
+  checkConfig(config: Linter.Config[]): void {
+    this.linter.verify("", config, { filename: this.filename("__config_check__.ts") });
+  }
+
+  /** Lints text that is not worth caching (intermediate output of fix passes). */
+  verifyOnce(rel: string, text: string, config: Linter.Config[]): Message[] {
+    return this.linter.verify(text, config, { filename: this.filename(rel) });
+  }
+
+  private lookup(rel: string, text: string): { text: string; result: Parsed } | undefined {
+    const versions = this.parsed.get(rel);
+    const index = versions?.findIndex((v) => v.text === text) ?? -1;
+    if (versions === undefined || index < 0) return undefined;
+    const [hit] = versions.splice(index, 1);
+    if (hit === undefined) return undefined;
+    versions.unshift(hit);
+    this.parsed.delete(rel);
+    this.parsed.set(rel, versions);
+    return hit;
+  }
+
+  private remember(rel: string, text: string, result: Parsed): void {
+    const versions = this.parsed.get(rel) ?? [];
+    versions.unshift({ text, result });
+    this.cachedChars += text.length;
+    for (const dropped of versions.splice(MAX_VERSIONS_PER_FILE)) this.cachedChars -= dropped.text.length;
+    this.parsed.delete(rel);
+    this.parsed.set(rel, versions);
+    for (const [key, entries] of this.parsed) {
+      if (this.cachedChars <= MAX_CACHED_CHARS || key === rel) break;
+      this.parsed.delete(key);
+      for (const entry of entries) this.cachedChars -= entry.text.length;
+    }
+  }
+}
+
+const sessions = new Map<string, Session>();
+
+function sessionFor(ws: RecipeWorkspace): Session {
+  const key = path.resolve(ws.root);
+  const cached = sessions.get(key);
+  if (cached !== undefined && cached.tsconfigPath === ws.tsconfigPath) return cached;
+  const session = new Session(ws.root, ws.tsconfigPath);
+  sessions.set(key, session);
+  return session;
+}
+
+function dispose(root: string): void {
+  sessions.delete(path.resolve(root));
+}
+
+function ruleEntry(params: EslintParams): RuleEntry {
+  return ["error", ...params.options] as RuleEntry;
+}
+
+function toFinding(rel: string, m: Message): Finding {
+  return { file: rel, line: m.line, column: m.column, rule: m.ruleId ?? "", message: m.message };
+}
+
+/**
+ * Applies one pass of fixes exactly as ESLint's own fixer does (sorted by range, a fix that touches the previous
+ * one waits for the next pass, byte order mark kept), restricted to one rule: an inline `eslint` comment in the
+ * repository may switch on other rules, whose fixes are not this recipe's.
+ */
+function applyFixPass(
+  sourceText: string,
+  messages: readonly Message[],
+  rule: string,
+): { fixed: boolean; output: string } {
+  const fixes = messages
+    .filter((m) => m.ruleId === rule && m.fix !== undefined)
+    .map((m) => m.fix as NonNullable<Message["fix"]>)
+    .sort((a, b) => a.range[0] - b.range[0] || a.range[1] - b.range[1]);
+  if (fixes.length === 0) return { fixed: false, output: sourceText };
+  const bom = sourceText.startsWith(BOM) ? BOM : "";
+  const text = bom ? sourceText.slice(1) : sourceText;
+  let output = bom;
+  let lastPos = Number.NEGATIVE_INFINITY;
+  for (const fix of fixes) {
+    const [start, end] = fix.range;
+    if (lastPos >= start || start > end) continue;
+    if ((start < 0 && end >= 0) || (start === 0 && fix.text.startsWith(BOM))) output = "";
+    output += text.slice(Math.max(0, lastPos), Math.max(0, start)) + fix.text;
+    lastPos = end;
+  }
+  output += text.slice(Math.max(0, lastPos));
+  return { fixed: true, output };
+}
+
+/** Applies the first suggestion of every message of the rule, leaving out those that overlap an earlier one. */
+function applySuggestionPass(sourceText: string, messages: readonly Message[], rule: string): string {
+  const bom = sourceText.startsWith(BOM) ? BOM : "";
+  const text = bom ? sourceText.slice(1) : sourceText;
+  const edits: TextEdit[] = [];
+  for (const m of messages) {
+    const fix = m.ruleId === rule && m.fix === undefined ? m.suggestions?.[0]?.fix : undefined;
+    if (fix === undefined) continue;
+    const candidate = { start: fix.range[0], end: fix.range[1], newText: fix.text };
+    try {
+      normalizeEdits([...edits, candidate]);
+      edits.push(candidate);
+    } catch (error) {
+      if (!(error instanceof OverlappingEditsError)) throw error;
+    }
+  }
+  return edits.length === 0 ? sourceText : bom + applyTextEdits(text, edits);
+}
+
+/** ESLint's fix loop (as in `verifyAndFix`), starting from messages already computed for the original text. */
+function fixLoop(
+  session: Session,
+  rel: string,
+  config: Linter.Config[],
+  text: string,
+  first: readonly Message[],
+  rule: string,
+): string {
+  let current = text;
+  let messages = first;
+  for (let pass = 1; ; pass++) {
+    const result = applyFixPass(current, messages, rule);
+    current = result.output;
+    if (!result.fixed || pass >= MAX_PASSES) return current;
+    messages = session.verifyOnce(rel, current, config);
+    if (messages.length === 1 && messages[0]?.fatal === true) return current;
+  }
+}
+
+function fixFile(
+  session: Session,
+  rel: string,
+  config: Linter.Config[],
+  text: string,
+  first: readonly Message[],
+  params: EslintParams,
+): string {
+  let output = fixLoop(session, rel, config, text, first, params.rule);
+  if (!params.applySuggestions) return output;
+  for (let pass = 0; pass < MAX_PASSES; pass++) {
+    const messages = session.verifyOnce(rel, output, config);
+    if (messages.some((m) => m.fatal === true)) break;
+    const next = applySuggestionPass(output, messages, params.rule);
+    if (next === output) break;
+    output = fixLoop(session, rel, config, next, session.verifyOnce(rel, next, config), params.rule);
+  }
+  return output;
+}
+
+async function plan(
+  ws: RecipeWorkspace,
+  recipe: Recipe,
+): Promise<RecipePlan & { skipped?: { file: string; reason: string }[] }> {
+  const params = parseParams(EslintParams, recipe);
+  try {
+    const session = sessionFor(ws);
+    const config = buildConfig({ [params.rule]: ruleEntry(params) }, session.decorators);
+    session.checkConfig(config);
+    const findings: Finding[] = [];
+    const edits: FileEdit[] = [];
+    const skipped: SkippedFile[] = [];
+    for (const rel of ws.files) {
+      if (!isSourceFile(rel)) continue;
+      const before = ws.read(rel);
+      const verified = session.verify(rel, before, config);
+      if ("skip" in verified) {
+        skipped.push(verified.skip);
+        continue;
+      }
+      const own = verified.messages.filter((m) => m.ruleId === params.rule);
+      if (own.length === 0) continue;
+      findings.push(...own.map((m) => toFinding(rel, m)));
+      const fixable = own.some((m) => m.fix !== undefined || (params.applySuggestions && m.suggestions?.length));
+      if (!fixable) continue;
+      const after = fixFile(session, rel, config, before, verified.messages, params);
+      if (after !== before) edits.push({ path: rel, before, after });
+    }
+    return { findings: sortFindings(findings), edits: sortEdits(edits), skipped: sortSkipped(skipped) };
+  } catch (error) {
+    throw asRecipeError(error, recipe.id, "eslint failed");
+  }
+}
+
+async function findings(ws: RecipeWorkspace, recipes: readonly Recipe[], files: readonly string[]): Promise<Finding[]> {
+  const own = recipes.filter((r) => r.family === "eslint");
+  if (own.length === 0) return [];
+  const label = recipesLabel(own);
+  const rules: Record<string, RuleEntry> = {};
+  for (const recipe of own) {
+    const params = parseParams(EslintParams, recipe);
+    rules[params.rule] = ruleEntry(params);
+  }
+  try {
+    const session = sessionFor(ws);
+    const config = buildConfig(rules, session.decorators);
+    session.checkConfig(config);
+    const out: Finding[] = [];
+    for (const rel of new Set(files)) {
+      if (!isSourceFile(rel)) continue;
+      const verified = session.verify(rel, ws.read(rel), config);
+      if ("skip" in verified) continue;
+      for (const m of verified.messages) {
+        if (typeof m.ruleId === "string" && Object.hasOwn(rules, m.ruleId)) out.push(toFinding(rel, m));
+      }
+    }
+    return sortFindings(out);
+  } catch (error) {
+    throw asRecipeError(error, label, "eslint failed");
+  }
+}
+
+export const eslintFamily: RecipeFamily = {
+  id: "eslint",
+  plan,
+  findings,
+  dispose,
+};

@@ -1,0 +1,38 @@
+import { getFamily } from "./registry.js";
+import { sortFindings } from "./shared/results.js";
+import type { FamilyId, Finding, Recipe, RecipePlan, RecipeWorkspace, SkippedFile } from "./types.js";
+
+export {
+  findRecipe,
+  matchesSelector,
+  RECIPES,
+  type RecipeSelection,
+  selectRecipes,
+  unknownSelectors,
+} from "./catalog.js";
+export { disposeWorkspace, families, getFamily, isFamilyId } from "./registry.js";
+export * from "./types.js";
+
+/** Dry run of one recipe over a workspace, through its family. */
+export async function planRecipe(
+  ws: RecipeWorkspace,
+  recipe: Recipe,
+): Promise<RecipePlan & { skipped: SkippedFile[] }> {
+  const result = await getFamily(recipe.family).plan(ws, recipe);
+  return { ...result, skipped: result.skipped ?? [] };
+}
+
+/**
+ * Findings of recipes from any families over some files: one call per family, so each family batches its work
+ * (one language-service pass, one lint per file, one Biome run).
+ */
+export async function collectFindings(
+  ws: RecipeWorkspace,
+  recipes: readonly Recipe[],
+  files: readonly string[],
+): Promise<Finding[]> {
+  const byFamily = new Map<FamilyId, Recipe[]>();
+  for (const recipe of recipes) byFamily.set(recipe.family, [...(byFamily.get(recipe.family) ?? []), recipe]);
+  const results = await Promise.all([...byFamily].map(([family, list]) => getFamily(family).findings(ws, list, files)));
+  return sortFindings(results.flat());
+}

@@ -1,0 +1,318 @@
+import ts from "typescript";
+import { z } from "zod";
+import { parseParams } from "../shared/params.js";
+import { asRecipeError, recipesLabel, sortEdits, sortFindings, sortSkipped } from "../shared/results.js";
+import { applyTextEdits, detectIndent, detectNewline, OverlappingEditsError, type TextEdit } from "../shared/text.js";
+import type { FileEdit, Finding, Recipe, RecipeFamily, RecipePlan, RecipeWorkspace, SkippedFile } from "../types.js";
+import { RecipeError } from "../types.js";
+import { disposeProject, projectFor, TsConfigError, type TsProject } from "./project.js";
+
+const codes = z.array(z.number().int().positive()).min(1);
+/** Where a diagnostic must be to count: inside import declarations, or anywhere else. */
+const where = z.enum(["imports", "elsewhere"]).optional();
+
+/** Params of a ts-codefix recipe. */
+export const TsCodefixParams = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("codefix"),
+    /** Fix id passed to `getCombinedCodeFix`. */
+    fixId: z.string().min(1),
+    /** Diagnostic codes the fix addresses: the recipe's findings. */
+    codes,
+    /**
+     * For generic codes (e.g. "Cannot find name"): a diagnostic only counts as a finding when the language service
+     * offers a fix with one of these names for it. Names, not the fix id: the service leaves the fix id out when a
+     * file has a single occurrence.
+     */
+    confirmFixNames: z.array(z.string().min(1)).min(1).optional(),
+    /** The codes are (also) reported as suggestion diagnostics. */
+    suggestions: z.boolean().default(false),
+    where,
+  }),
+  z.object({
+    kind: z.literal("organizeImports"),
+    mode: z.enum(["All", "SortAndCombine", "RemoveUnused"]),
+    /** Findings are the diagnostics with these codes; without codes, a file whose imports would change. */
+    codes: codes.optional(),
+    where,
+  }),
+]);
+export type TsCodefixParams = z.infer<typeof TsCodefixParams>;
+
+const PREFERENCES: ts.UserPreferences = {
+  quotePreference: "auto",
+  importModuleSpecifierPreference: "shortest",
+  importModuleSpecifierEnding: "auto",
+  includePackageJsonAutoImports: "off",
+  allowTextChangesInNewFiles: false,
+  organizeImportsIgnoreCase: "auto",
+  preferTypeOnlyAutoImports: false,
+};
+
+const ORGANIZE_MODES: Record<"All" | "SortAndCombine" | "RemoveUnused", ts.OrganizeImportsMode> = {
+  All: ts.OrganizeImportsMode.All,
+  SortAndCombine: ts.OrganizeImportsMode.SortAndCombine,
+  RemoveUnused: ts.OrganizeImportsMode.RemoveUnused,
+};
+
+function formatSettings(text: string): ts.FormatCodeSettings {
+  const indent = detectIndent(text);
+  return {
+    ...ts.getDefaultFormatCodeSettings(detectNewline(text)),
+    indentSize: indent.size,
+    tabSize: indent.size,
+    convertTabsToSpaces: !indent.tabs,
+    semicolons: ts.SemicolonPreference.Ignore,
+  };
+}
+
+/** Text ranges of import declarations, including those inside ambient module blocks. */
+function importRanges(sourceFile: ts.SourceFile): [number, number][] {
+  const ranges: [number, number][] = [];
+  const visit = (statements: ts.NodeArray<ts.Statement>): void => {
+    for (const statement of statements) {
+      if (ts.isImportDeclaration(statement) || ts.isImportEqualsDeclaration(statement)) {
+        ranges.push([statement.getStart(sourceFile), statement.end]);
+      } else if (ts.isModuleDeclaration(statement) && statement.body && ts.isModuleBlock(statement.body)) {
+        visit(statement.body.statements);
+      }
+    }
+  };
+  visit(sourceFile.statements);
+  return ranges;
+}
+
+function toFinding(rel: string, sourceFile: ts.SourceFile, d: ts.Diagnostic): Finding {
+  const { line, character } = sourceFile.getLineAndCharacterOfPosition(d.start ?? 0);
+  return {
+    file: rel,
+    line: line + 1,
+    column: character + 1,
+    rule: `TS${d.code}`,
+    message: ts.flattenDiagnosticMessageText(d.messageText, "\n"),
+  };
+}
+
+/** Per-file analysis shared by every recipe asked about in one call. */
+class FileAnalysis {
+  private semantic: readonly ts.Diagnostic[] | undefined;
+  private suggestion: readonly ts.Diagnostic[] | undefined;
+  private imports: [number, number][] | undefined;
+  private readonly organized = new Map<string, readonly ts.FileTextChanges[]>();
+  readonly format: ts.FormatCodeSettings;
+
+  constructor(
+    readonly project: TsProject,
+    readonly rel: string,
+    readonly abs: string,
+    readonly sourceFile: ts.SourceFile,
+  ) {
+    this.format = formatSettings(sourceFile.text);
+  }
+
+  diagnostics(withSuggestions: boolean): readonly ts.Diagnostic[] {
+    this.semantic ??= this.project.service.getSemanticDiagnostics(this.abs);
+    if (!withSuggestions) return this.semantic;
+    this.suggestion ??= this.project.service.getSuggestionDiagnostics(this.abs);
+    return [...this.semantic, ...this.suggestion];
+  }
+
+  insideImport(position: number): boolean {
+    this.imports ??= importRanges(this.sourceFile);
+    return this.imports.some(([start, end]) => position >= start && position < end);
+  }
+
+  organize(mode: keyof typeof ORGANIZE_MODES): readonly ts.FileTextChanges[] {
+    let changes = this.organized.get(mode);
+    if (changes === undefined) {
+      changes = this.project.service.organizeImports(
+        { type: "file", fileName: this.abs, mode: ORGANIZE_MODES[mode] },
+        this.format,
+        PREFERENCES,
+      );
+      this.organized.set(mode, changes);
+    }
+    return changes;
+  }
+
+  /** The service also answers with replacements that rewrite imports to the very same text. */
+  private organizeChangesText(mode: keyof typeof ORGANIZE_MODES): boolean {
+    const text = this.sourceFile.text;
+    const own = this.organize(mode).filter((c) => c.fileName === this.abs);
+    const edits = own.flatMap((c) =>
+      c.textChanges.map((t) => ({ start: t.span.start, end: t.span.start + t.span.length, newText: t.newText })),
+    );
+    return edits.length > 0 && applyTextEdits(text, edits) !== text;
+  }
+
+  findings(recipe: Recipe, params: TsCodefixParams): Finding[] {
+    if (params.kind === "organizeImports" && params.codes === undefined) {
+      return this.organizeChangesText(params.mode)
+        ? [{ file: this.rel, line: 1, column: 1, rule: recipe.id, message: "Imports are not organized." }]
+        : [];
+    }
+    const wanted = new Set(params.codes);
+    const withSuggestions = params.kind === "codefix" && params.suggestions;
+    const out: Finding[] = [];
+    for (const d of this.diagnostics(withSuggestions)) {
+      if (!wanted.has(d.code) || d.start === undefined) continue;
+      if (params.where !== undefined && this.insideImport(d.start) !== (params.where === "imports")) continue;
+      if (params.kind === "codefix" && params.confirmFixNames && !this.offersFix(d, params.confirmFixNames)) continue;
+      out.push(toFinding(this.rel, this.sourceFile, d));
+    }
+    return out;
+  }
+
+  private offersFix(d: ts.Diagnostic, fixNames: readonly string[]): boolean {
+    const start = d.start ?? 0;
+    const fixes = this.project.service.getCodeFixesAtPosition(
+      this.abs,
+      start,
+      start + (d.length ?? 0),
+      [d.code],
+      this.format,
+      PREFERENCES,
+    );
+    return fixes.some((f) => fixNames.includes(f.fixName));
+  }
+
+  changes(params: TsCodefixParams): readonly ts.FileTextChanges[] {
+    if (params.kind === "organizeImports") return this.organize(params.mode);
+    return this.project.service.getCombinedCodeFix(
+      { type: "file", fileName: this.abs },
+      params.fixId,
+      this.format,
+      PREFERENCES,
+    ).changes;
+  }
+}
+
+/** The file's analysis; a skip when it does not parse; undefined when TypeScript does not analyse it here. */
+function analyze(project: TsProject, rel: string): FileAnalysis | SkippedFile | undefined {
+  if (!project.accepts(rel)) return undefined;
+  const sourceFile = project.sourceFile(rel);
+  if (sourceFile === undefined) return undefined;
+  const abs = project.abs(rel);
+  const first = project.service.getSyntacticDiagnostics(abs)[0];
+  if (first !== undefined) {
+    const { line, character } = sourceFile.getLineAndCharacterOfPosition(first.start ?? 0);
+    const message = ts.flattenDiagnosticMessageText(first.messageText, " ");
+    return { file: rel, reason: `syntax error at ${line + 1}:${character + 1}: ${message}` };
+  }
+  return new FileAnalysis(project, rel, abs, sourceFile);
+}
+
+function openProject(ws: RecipeWorkspace, recipeId: string): TsProject {
+  try {
+    return projectFor(ws);
+  } catch (error) {
+    if (error instanceof TsConfigError) throw new RecipeError(error.message, recipeId, { cause: error });
+    throw asRecipeError(error, recipeId, "cannot create the TypeScript language service");
+  }
+}
+
+/**
+ * Collects the text changes of every file's fix, per target file. A file's fix is dropped as a whole (and the
+ * file reported as skipped) when it would touch a file outside scope or collide with another file's fix.
+ */
+class ChangeSet {
+  private readonly byTarget = new Map<string, TextEdit[]>();
+
+  constructor(private readonly project: TsProject) {}
+
+  add(sourceRel: string, changes: readonly ts.FileTextChanges[]): SkippedFile | undefined {
+    const staged = new Map<string, TextEdit[]>();
+    for (const change of changes) {
+      if (change.textChanges.length === 0) continue;
+      const target = this.project.scopedRel(change.fileName);
+      if (change.isNewFile === true || target === undefined) {
+        return { file: sourceRel, reason: `the fix would change ${change.fileName}, which is not in scope` };
+      }
+      const edits = staged.get(target) ?? [];
+      for (const t of change.textChanges) {
+        edits.push({ start: t.span.start, end: t.span.start + t.span.length, newText: t.newText });
+      }
+      staged.set(target, edits);
+    }
+    for (const [target, edits] of staged) {
+      const merged = [...(this.byTarget.get(target) ?? []), ...edits];
+      const text = this.project.text(target) ?? "";
+      try {
+        applyTextEdits(text, merged);
+      } catch (error) {
+        if (error instanceof OverlappingEditsError) {
+          return { file: sourceRel, reason: `the fix for this file collides with another file's fix in ${target}` };
+        }
+        throw error;
+      }
+    }
+    for (const [target, edits] of staged) this.byTarget.set(target, [...(this.byTarget.get(target) ?? []), ...edits]);
+    return undefined;
+  }
+
+  edits(): FileEdit[] {
+    const out: FileEdit[] = [];
+    for (const [target, edits] of this.byTarget) {
+      const before = this.project.text(target) ?? "";
+      const after = applyTextEdits(before, edits);
+      if (after !== before) out.push({ path: target, before, after });
+    }
+    return sortEdits(out);
+  }
+}
+
+async function plan(
+  ws: RecipeWorkspace,
+  recipe: Recipe,
+): Promise<RecipePlan & { skipped?: { file: string; reason: string }[] }> {
+  const params = parseParams(TsCodefixParams, recipe);
+  const project = openProject(ws, recipe.id);
+  try {
+    const findings: Finding[] = [];
+    const skipped: SkippedFile[] = [];
+    const changeSet = new ChangeSet(project);
+    for (const rel of ws.files) {
+      const analysis = analyze(project, rel);
+      if (analysis === undefined) continue;
+      if (!(analysis instanceof FileAnalysis)) {
+        skipped.push(analysis);
+        continue;
+      }
+      const fileFindings = analysis.findings(recipe, params);
+      if (fileFindings.length === 0) continue;
+      findings.push(...fileFindings);
+      const skip = changeSet.add(rel, analysis.changes(params));
+      if (skip) skipped.push(skip);
+    }
+    return { findings: sortFindings(findings), edits: changeSet.edits(), skipped: sortSkipped(skipped) };
+  } catch (error) {
+    throw asRecipeError(error, recipe.id, "TypeScript language service failed");
+  }
+}
+
+async function findings(ws: RecipeWorkspace, recipes: readonly Recipe[], files: readonly string[]): Promise<Finding[]> {
+  const own = recipes
+    .filter((r) => r.family === "ts-codefix")
+    .map((recipe) => ({ recipe, params: parseParams(TsCodefixParams, recipe) }));
+  if (own.length === 0) return [];
+  const label = recipesLabel(own.map((o) => o.recipe));
+  const project = openProject(ws, label);
+  try {
+    const out: Finding[] = [];
+    for (const rel of new Set(files)) {
+      const analysis = analyze(project, rel);
+      if (!(analysis instanceof FileAnalysis)) continue;
+      for (const { recipe, params } of own) out.push(...analysis.findings(recipe, params));
+    }
+    return sortFindings(out);
+  } catch (error) {
+    throw asRecipeError(error, label, "TypeScript language service failed");
+  }
+}
+
+export const tsCodefixFamily: RecipeFamily = {
+  id: "ts-codefix",
+  plan,
+  findings,
+  dispose: disposeProject,
+};

@@ -1,0 +1,232 @@
+import path from "node:path";
+import ts from "typescript";
+import { isJavaScriptFile, isTypeScriptFile, toAbsolute } from "../shared/files.js";
+import type { RecipeWorkspace } from "../types.js";
+
+/**
+ * Options turned on for our own analysis only: they make TypeScript report, as errors, what the code fixes of the
+ * catalog address (unused code, missing `override`, imports that only carry types, unreachable code, unused
+ * labels). The repository's build is never run with them. They only add diagnostics, so one program serves every
+ * recipe of the family.
+ */
+const ANALYSIS_OVERLAY: ts.CompilerOptions = {
+  noUnusedLocals: true,
+  noUnusedParameters: true,
+  noImplicitOverride: true,
+  verbatimModuleSyntax: true,
+  allowUnreachableCode: false,
+  allowUnusedLabels: false,
+  noEmit: true,
+};
+
+/** Options that conflict with the overlay and only affect emit. */
+const DROPPED_OPTIONS = ["importsNotUsedAsValues", "preserveValueImports"] as const;
+
+/** Used when the repository has no tsconfig: strict, modern, permissive about module resolution. */
+function defaultOptions(): ts.CompilerOptions {
+  return {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    jsx: ts.JsxEmit.ReactJSX,
+    strict: true,
+    allowJs: true,
+    checkJs: false,
+    esModuleInterop: true,
+    resolveJsonModule: true,
+    skipLibCheck: true,
+  };
+}
+
+export class TsConfigError extends Error {
+  constructor(
+    readonly tsconfigPath: string,
+    readonly diagnostics: readonly ts.Diagnostic[],
+  ) {
+    super(
+      `cannot read ${tsconfigPath}: ${diagnostics.map((d) => ts.flattenDiagnosticMessageText(d.messageText, " ")).join("; ")}`,
+    );
+    this.name = "TsConfigError";
+  }
+}
+
+interface ParsedConfig {
+  options: ts.CompilerOptions;
+  fileNames: string[];
+}
+
+function readConfig(root: string, tsconfigPath: string | undefined): ParsedConfig {
+  if (tsconfigPath === undefined) return { options: defaultOptions(), fileNames: [] };
+  let fatal: ts.Diagnostic | undefined;
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    tsconfigPath,
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => {
+        fatal = d;
+      },
+    },
+  );
+  if (parsed === undefined) throw new TsConfigError(tsconfigPath, fatal ? [fatal] : []);
+  const fileNames = parsed.fileNames.map((f) => toAbsolute(root, f));
+  return { options: parsed.options, fileNames };
+}
+
+interface ScopedFile {
+  rel: string;
+  text: string;
+  version: number;
+  snapshot: ts.IScriptSnapshot;
+}
+
+/** Lib and dependency declaration files are shared between projects with identical options. */
+const documentRegistry = ts.createDocumentRegistry(ts.sys.useCaseSensitiveFileNames);
+
+/**
+ * One language service over one repository checkout. Sources in scope are read through the workspace (so patched
+ * contents can be analysed without touching the disk); everything else the program needs (lib files, dependency
+ * declarations, files outside scope) comes from the disk.
+ */
+export class TsProject {
+  readonly options: ts.CompilerOptions;
+  readonly service: ts.LanguageService;
+  private readonly configFileNames: readonly string[];
+  private readonly scoped = new Map<string, ScopedFile>();
+  private readonly diskSnapshots = new Map<string, ts.IScriptSnapshot | undefined>();
+  private rootNames: string[] = [];
+  private projectVersion = 0;
+  private ws: RecipeWorkspace;
+
+  constructor(ws: RecipeWorkspace) {
+    this.ws = ws;
+    const config = readConfig(ws.root, ws.tsconfigPath);
+    const options: ts.CompilerOptions = { ...config.options, ...ANALYSIS_OVERLAY };
+    for (const name of DROPPED_OPTIONS) delete options[name];
+    this.options = options;
+    this.configFileNames = config.fileNames;
+    this.service = ts.createLanguageService(this.createHost(), documentRegistry);
+    this.sync(ws);
+  }
+
+  get root(): string {
+    return this.ws.root;
+  }
+
+  get tsconfigPath(): string | undefined {
+    return this.ws.tsconfigPath;
+  }
+
+  /** Whether TypeScript analyses this repository-relative file in this project. */
+  accepts(rel: string): boolean {
+    return isTypeScriptFile(rel) || (this.options.allowJs === true && isJavaScriptFile(rel));
+  }
+
+  abs(rel: string): string {
+    return toAbsolute(this.ws.root, rel);
+  }
+
+  /** Picks up the workspace's current contents; bumps versions only of files whose text changed. */
+  sync(ws: RecipeWorkspace): void {
+    this.ws = ws;
+    let changed = false;
+    const seen = new Set<string>();
+    for (const rel of ws.files) {
+      if (!this.accepts(rel)) continue;
+      const abs = this.abs(rel);
+      seen.add(abs);
+      const text = ws.read(rel);
+      const current = this.scoped.get(abs);
+      if (current !== undefined && current.text === text) continue;
+      this.scoped.set(abs, {
+        rel,
+        text,
+        version: (current?.version ?? 0) + 1,
+        snapshot: ts.ScriptSnapshot.fromString(text),
+      });
+      changed = true;
+    }
+    for (const abs of [...this.scoped.keys()]) {
+      if (!seen.has(abs)) {
+        this.scoped.delete(abs);
+        changed = true;
+      }
+    }
+    if (changed || this.projectVersion === 0) {
+      const names = new Set(this.configFileNames);
+      for (const abs of this.scoped.keys()) names.add(abs);
+      this.rootNames = [...names];
+      this.projectVersion++;
+    }
+  }
+
+  sourceFile(rel: string): ts.SourceFile | undefined {
+    return this.service.getProgram()?.getSourceFile(this.abs(rel));
+  }
+
+  text(rel: string): string | undefined {
+    return this.scoped.get(this.abs(rel))?.text;
+  }
+
+  /** Repository-relative path of an absolute file name, when that file is in scope. */
+  scopedRel(abs: string): string | undefined {
+    return this.scoped.get(abs.replace(/\\/g, "/"))?.rel;
+  }
+
+  dispose(): void {
+    this.service.dispose();
+    this.scoped.clear();
+    this.diskSnapshots.clear();
+  }
+
+  private readDisk(fileName: string): ts.IScriptSnapshot | undefined {
+    if (this.diskSnapshots.has(fileName)) return this.diskSnapshots.get(fileName);
+    const text = ts.sys.readFile(fileName);
+    const snapshot = text === undefined ? undefined : ts.ScriptSnapshot.fromString(text);
+    this.diskSnapshots.set(fileName, snapshot);
+    return snapshot;
+  }
+
+  private createHost(): ts.LanguageServiceHost {
+    return {
+      getCompilationSettings: () => this.options,
+      getProjectVersion: () => String(this.projectVersion),
+      getScriptFileNames: () => this.rootNames,
+      getScriptVersion: (fileName) => String(this.scoped.get(fileName)?.version ?? 0),
+      getScriptSnapshot: (fileName) => this.scoped.get(fileName)?.snapshot ?? this.readDisk(fileName),
+      getCurrentDirectory: () => this.ws.root,
+      getDefaultLibFileName: (options) => ts.getDefaultLibFilePath(options),
+      useCaseSensitiveFileNames: () => ts.sys.useCaseSensitiveFileNames,
+      fileExists: (fileName) => this.scoped.has(fileName) || ts.sys.fileExists(fileName),
+      readFile: (fileName, encoding) => this.scoped.get(fileName)?.text ?? ts.sys.readFile(fileName, encoding),
+      readDirectory: (dir, extensions, exclude, include, depth) =>
+        ts.sys.readDirectory(dir, extensions, exclude, include, depth),
+      directoryExists: (dir) => ts.sys.directoryExists(dir),
+      getDirectories: (dir) => ts.sys.getDirectories(dir),
+      realpath: (p) => (this.scoped.has(p) ? p : (ts.sys.realpath?.(p) ?? p)),
+      getNewLine: () => "\n",
+    };
+  }
+}
+
+const projects = new Map<string, TsProject>();
+
+/** The cached project of a workspace root, brought up to date with the workspace's contents. */
+export function projectFor(ws: RecipeWorkspace): TsProject {
+  const key = path.resolve(ws.root);
+  const cached = projects.get(key);
+  if (cached !== undefined && cached.tsconfigPath === ws.tsconfigPath) {
+    cached.sync(ws);
+    return cached;
+  }
+  cached?.dispose();
+  const project = new TsProject(ws);
+  projects.set(key, project);
+  return project;
+}
+
+export function disposeProject(root: string): void {
+  const key = path.resolve(root);
+  projects.get(key)?.dispose();
+  projects.delete(key);
+}
