@@ -51,6 +51,8 @@ export interface CycleTools {
   /** null with a reason when the repository's tests cannot or must not run. */
   startTests(root: string): Promise<TestSession | { unavailable: string }>;
   family(recipe: Recipe): RecipeFamily;
+  /** Releases what the tools cached for a checkout (language services, linters). */
+  dispose?(root: string): void;
 }
 
 export interface CycleDeps {
@@ -234,12 +236,13 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
       const results: (Outcome | null)[] = [];
       const findingsFor = async (overrides: ReadonlyMap<string, string>, recipes: readonly Recipe[], files: readonly string[]) => {
         const ws = createRecipeWorkspace(req.root, observed.sourceFiles, observed.tsconfig.path, overrides);
-        const out: (Finding & { recipeId: string })[] = [];
-        for (const recipe of recipes) {
-          const found = await deps.tools.family(recipe).findings(ws, [recipe], files);
-          for (const f of found) out.push({ ...f, recipeId: recipe.id });
-        }
-        return out;
+        // One call per family: each batches its work (one language-service pass, one lint, one Biome run).
+        const byFamily = new Map<string, Recipe[]>();
+        for (const r of recipes) byFamily.set(r.family, [...(byFamily.get(r.family) ?? []), r]);
+        const found = await Promise.all(
+          [...byFamily.values()].map((list) => deps.tools.family(list[0] as Recipe).findings(ws, list, files)),
+        );
+        return found.flat();
       };
       let done = 0;
       for (const candidate of candidates) {
@@ -284,6 +287,7 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
       (typeChecker as TypeCheckerSession | null)?.close(),
       (tests as TestSession | null)?.close(),
     ]);
+    deps.tools.dispose?.(req.root);
   }
 
   // 5. Learn.

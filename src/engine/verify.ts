@@ -27,7 +27,7 @@ export type FindingsFn = (
 export interface VerifyContext {
   baselineDiagnostics: readonly Diagnostic[];
   /** Baseline findings of every enabled recipe, over every file. */
-  baselineFindings: readonly (Finding & { recipeId: string })[];
+  baselineFindings: readonly Finding[];
   recipes: readonly Recipe[];
   typeChecker: CandidateTypeChecker;
   findings: FindingsFn;
@@ -147,7 +147,7 @@ export function countNew(before: readonly string[], after: readonly string[]): n
 }
 
 function countTarget(findings: readonly Finding[], recipe: Recipe): number {
-  return findings.filter((f) => (f as Finding & { recipeId?: string }).recipeId === recipe.id).length;
+  return findings.filter((f) => f.recipeId === recipe.id).length;
 }
 
 function firstNew(before: readonly Diagnostic[], after: readonly Diagnostic[]): string {

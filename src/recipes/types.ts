@@ -28,6 +28,8 @@ export interface Finding {
   /** Rule id or "TS" + diagnostic code. */
   rule: string;
   message: string;
+  /** The recipe whose rule reported it (set by `findings`, which may serve several recipes at once). */
+  recipeId?: string;
 }
 
 /** The full new content of one file. */

@@ -2,17 +2,17 @@
  * The machine-facing tools of a cycle: listing files safely, the incremental type checker, and the repository's
  * tests run in the sandbox on isolated copies. Repository code only ever runs through the sandbox.
  */
-import { readdirSync, realpathSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CycleTools, TestSession, TypeCheckerSession } from "../engine/cycle.js";
 import type { TestStatus } from "../engine/types.js";
-import { getFamily } from "../recipes/index.js";
+import { disposeWorkspace, getFamily } from "../recipes/index.js";
 import { ourTypeScriptDir, type Sandbox } from "../sandbox/index.js";
 import { startTypeChecker } from "../sandbox/typecheck.js";
 import {
   createCandidateCopy,
   detectTestCommand,
+  linkedPackageTargets,
   removeCandidateCopy,
   safeListFiles,
   type TestCommand,
@@ -46,6 +46,7 @@ export function createCycleTools(options: CycleToolsOptions): CycleTools {
         ...(tsconfigPath ? { tsconfigPath } : {}),
         sandbox: options.sandbox,
         useRepoTypeScript: options.sandbox !== null && options.sandbox.isolated,
+        readOnlyPaths: linkedPackageTargets(root),
         timeoutMs: options.typecheckTimeoutMs ?? 10 * 60_000,
       });
       return checker;
@@ -57,6 +58,7 @@ export function createCycleTools(options: CycleToolsOptions): CycleTools {
       return createTestSession(root, command, options.sandbox, scratch, options.testTimeoutMs ?? 10 * 60_000);
     },
     family: (recipe) => getFamily(recipe.family),
+    dispose: (root) => disposeWorkspace(root),
   };
 }
 
@@ -65,7 +67,7 @@ function createTestSession(root: string, test: TestCommand, sandbox: Sandbox, sc
     const t0 = performance.now();
     const copy = await createCandidateCopy(root, edits, scratch);
     try {
-      const readOnlyPaths = [...new Set([...copy.readOnlyPaths, ...linkedPackages(root), ourTypeScriptDir()])];
+      const readOnlyPaths = [...new Set([...copy.readOnlyPaths, ...linkedPackageTargets(root), ourTypeScriptDir()])];
       if (test.needsBuild && test.buildCommand) {
         const build = await sandbox.run({
           cwd: copy.dir,
@@ -98,37 +100,6 @@ function createTestSession(root: string, test: TestCommand, sandbox: Sandbox, sc
     run: (edits) => runIn(edits),
     async close() {},
   };
-}
-
-/**
- * Packages in the checkout's node_modules that are symlinks to directories outside it (a linked workspace
- * package, or the demo's link to our TypeScript): the sandbox must expose their targets read-only for the links
- * to resolve.
- */
-function linkedPackages(root: string): string[] {
-  const nm = join(root, "node_modules");
-  const out: string[] = [];
-  const visit = (dir: string, depth: number) => {
-    let entries: import("node:fs").Dirent[];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const full = join(dir, e.name);
-      if (e.isSymbolicLink()) {
-        try {
-          const target = realpathSync(full);
-          if (!target.startsWith(`${root}/`) && statSync(target).isDirectory()) out.push(target);
-        } catch {
-          // A broken link resolves to nothing to expose.
-        }
-      } else if (e.isDirectory() && depth === 0 && e.name.startsWith("@")) visit(full, 1);
-    }
-  };
-  visit(nm, 0);
-  return out;
 }
 
 function describeSkip(reason: string): string {

@@ -216,10 +216,12 @@ async function findings(ws: RecipeWorkspace, recipes: readonly Recipe[], files: 
   try {
     sandbox = await Sandbox.create(ws, targets, rules);
     const sorted = sortDiagnostics(ws, new Set(targets), await sandbox.lint(targets, "report"));
-    const wanted = new Set(rules.map(category));
+    const recipeOf = new Map(rules.map((r, i) => [category(r), (own[i] as Recipe).id] as const));
     const out: Finding[] = [];
     for (const [rule, list] of sorted.byRule) {
-      if (wanted.has(rule)) out.push(...list.filter((f) => !sorted.skipped.has(f.file)));
+      const recipeId = recipeOf.get(rule);
+      if (recipeId === undefined) continue;
+      for (const f of list) if (!sorted.skipped.has(f.file)) out.push({ ...f, recipeId });
     }
     return sortFindings(out);
   } catch (error) {

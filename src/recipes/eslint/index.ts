@@ -332,9 +332,11 @@ async function findings(ws: RecipeWorkspace, recipes: readonly Recipe[], files: 
   if (own.length === 0) return [];
   const label = recipesLabel(own);
   const rules: Record<string, RuleEntry> = {};
+  const recipeOf = new Map<string, string>();
   for (const recipe of own) {
     const params = parseParams(EslintParams, recipe);
     rules[params.rule] = ruleEntry(params);
+    recipeOf.set(params.rule, recipe.id);
   }
   try {
     const session = sessionFor(ws);
@@ -346,7 +348,9 @@ async function findings(ws: RecipeWorkspace, recipes: readonly Recipe[], files: 
       const verified = session.verify(rel, ws.read(rel), config);
       if ("skip" in verified) continue;
       for (const m of verified.messages) {
-        if (typeof m.ruleId === "string" && Object.hasOwn(rules, m.ruleId)) out.push(toFinding(rel, m));
+        if (typeof m.ruleId === "string" && Object.hasOwn(rules, m.ruleId)) {
+          out.push({ ...toFinding(rel, m), recipeId: recipeOf.get(m.ruleId) as string });
+        }
       }
     }
     return sortFindings(out);

@@ -302,7 +302,9 @@ async function findings(ws: RecipeWorkspace, recipes: readonly Recipe[], files: 
     for (const rel of new Set(files)) {
       const analysis = analyze(project, rel);
       if (!(analysis instanceof FileAnalysis)) continue;
-      for (const { recipe, params } of own) out.push(...analysis.findings(recipe, params));
+      for (const { recipe, params } of own) {
+        for (const f of analysis.findings(recipe, params)) out.push({ ...f, recipeId: recipe.id });
+      }
     }
     return sortFindings(out);
   } catch (error) {

@@ -1,0 +1,292 @@
+/**
+ * Incremental type checking of candidate patches. One long-lived server per cycle (typecheck-server.cjs) holds the
+ * baseline program; each candidate is checked against it by passing the changed files' contents, so only what a
+ * patch can affect is checked again. The server loads the repository's own TypeScript, which makes it repository
+ * code: it runs in the sandbox. With `useRepoTypeScript: false` it loads this project's TypeScript instead, and may
+ * then run as a plain child process when no sandbox is available (TypeScript only reads the repository's files; it
+ * never executes them).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, realpathSync } from "node:fs";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import type { Diagnostic } from "../engine/types.js";
+import { ourTypeScriptDir } from "./paths.js";
+import type { Sandbox, SandboxLimits, SandboxProcess, SandboxResult, SpawningSandbox } from "./types.js";
+
+export interface TypeCheckerOptions {
+  /** Absolute path of the checkout. */
+  root: string;
+  /** tsconfig to use, relative to root or absolute. Default: root/tsconfig.json when present. */
+  tsconfigPath?: string;
+  /** Where the server runs. Required unless `useRepoTypeScript` is false. */
+  sandbox?: Sandbox | null;
+  /** Limit for each request (start-up, baseline, one check). */
+  timeoutMs: number;
+  /** Load the repository's TypeScript (default). False: this project's TypeScript. */
+  useRepoTypeScript?: boolean;
+  /** Extra paths the server may read (targets of symlinked packages in node_modules). */
+  readOnlyPaths?: readonly string[];
+  /** Limits of the server process in the sandbox; its wall time is the checker's whole lifetime. */
+  limits?: Partial<SandboxLimits>;
+}
+
+export interface TypeChecker {
+  readonly typescriptVersion: string;
+  /** Directory of the TypeScript package in use. */
+  readonly typescriptPath: string;
+  /** True when the repository's own TypeScript is in use. */
+  readonly fromRepository: boolean;
+  /** True when the server runs in an isolating sandbox. */
+  readonly isolated: boolean;
+  /** All pre-emit diagnostics of the checkout as it is on disk. */
+  baseline(): Promise<Diagnostic[]>;
+  /**
+   * All pre-emit diagnostics with some files' contents replaced (repository-relative POSIX path -> content).
+   * Each check starts from the baseline; earlier checks leave nothing behind.
+   */
+  check(overrides: ReadonlyMap<string, string>): Promise<Diagnostic[]>;
+  /** Stops the server. Calls after this reject. */
+  close(): Promise<void>;
+}
+
+export type TypeCheckerFailure = "unavailable" | "timeout" | "exited" | "server-error" | "protocol" | "closed";
+
+export class TypeCheckerError extends Error {
+  constructor(
+    message: string,
+    readonly failure: TypeCheckerFailure,
+    readonly root: string,
+    readonly stderr = "",
+  ) {
+    super(message);
+    this.name = "TypeCheckerError";
+  }
+}
+
+/** The server script: next to this module in the source tree, or in src/sandbox when running from a build. */
+export function typecheckServerPath(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [
+    path.join(here, "typecheck-server.cjs"),
+    path.resolve(here, "../../src/sandbox/typecheck-server.cjs"),
+    path.resolve(here, "../../../src/sandbox/typecheck-server.cjs"),
+  ];
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) throw new Error(`typecheck-server.cjs not found near ${here}`);
+  return found;
+}
+
+const SERVER_LIMITS: Partial<SandboxLimits> = {
+  timeoutMs: 4 * 60 * 60_000,
+  maxProcesses: 64,
+  maxOutputBytes: 256 * 1024,
+};
+
+interface ServerHandle {
+  isolated: boolean;
+  stdin: NodeJS.WritableStream;
+  stdout: NodeJS.ReadableStream;
+  /** Settles when the server has ended, with what it wrote to stderr. */
+  ended: Promise<{ stderr: string; detail: string }>;
+  kill(): void;
+}
+
+function isSpawning(sandbox: Sandbox): sandbox is SpawningSandbox {
+  return typeof (sandbox as Partial<SpawningSandbox>).spawn === "function";
+}
+
+async function startServer(options: TypeCheckerOptions, useRepo: boolean): Promise<ServerHandle> {
+  const script = typecheckServerPath();
+  const node = realpathSync(process.execPath);
+  const memoryMb = options.limits?.memoryMb ?? 4096;
+  // A heap limit below the address-space limit turns running out of memory into V8's clear "heap out of memory"
+  // instead of an allocation failure somewhere in native code.
+  // The root is passed only so that `ps` shows which repository a server belongs to.
+  const nodeArgs = [`--max-old-space-size=${Math.max(256, Math.floor(memoryMb * 0.6))}`, script, options.root];
+  const sandbox = options.sandbox ?? null;
+
+  if (sandbox) {
+    if (!isSpawning(sandbox)) {
+      throw new TypeCheckerError("the sandbox cannot start long-lived processes", "unavailable", options.root);
+    }
+    const proc: SandboxProcess = await sandbox.spawn({
+      cwd: options.root,
+      command: node,
+      args: nodeArgs,
+      readOnlyPaths: [script, ourTypeScriptDir(), ...(options.readOnlyPaths ?? [])],
+      limits: { ...SERVER_LIMITS, memoryMb, ...options.limits },
+    });
+    return {
+      isolated: sandbox.isolated,
+      stdin: proc.stdin,
+      stdout: proc.stdout,
+      ended: proc.done.then((r: SandboxResult) => ({ stderr: r.stderr, detail: describeEnd(r) })),
+      kill: () => proc.kill(),
+    };
+  }
+  if (useRepo) {
+    throw new TypeCheckerError(
+      "running the repository's TypeScript needs a sandbox; pass one or set useRepoTypeScript: false",
+      "unavailable",
+      options.root,
+    );
+  }
+  // This project's TypeScript reading the repository's files: not repository code, a plain child will do.
+  const child: ChildProcess = spawn(node, nodeArgs, {
+    cwd: options.root,
+    env: { PATH: `${path.dirname(node)}:/usr/bin:/bin`, LANG: "C.UTF-8" },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  const stderrChunks: Buffer[] = [];
+  let stderrBytes = 0;
+  child.stderr?.on("data", (chunk: Buffer) => {
+    if (stderrBytes < 256 * 1024) stderrChunks.push(chunk);
+    stderrBytes += chunk.length;
+  });
+  const ended = new Promise<{ stderr: string; detail: string }>((resolve) => {
+    child.once("error", (error) => resolve({ stderr: "", detail: `could not start: ${error.message}` }));
+    child.once("close", (code, signal) =>
+      resolve({ stderr: Buffer.concat(stderrChunks).toString("utf8"), detail: `exit ${code ?? signal}` }),
+    );
+  });
+  if (!child.stdin || !child.stdout) throw new TypeCheckerError("no pipes to the server", "unavailable", options.root);
+  return { isolated: false, stdin: child.stdin, stdout: child.stdout, ended, kill: () => child.kill("SIGKILL") };
+}
+
+function describeEnd(r: SandboxResult): string {
+  if (r.killed) return `stopped by the sandbox (${r.killed})`;
+  return r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`;
+}
+
+function validateOverridePath(p: string, root: string): void {
+  if (p === "" || p.includes("\0") || path.posix.isAbsolute(p) || p.split("/").includes("..")) {
+    throw new TypeCheckerError(`invalid override path ${JSON.stringify(p)}`, "protocol", root);
+  }
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+export async function startTypeChecker(requested: TypeCheckerOptions): Promise<TypeChecker> {
+  // The real path: the sandbox exposes the workspace under it, and TypeScript reports real paths of imported files.
+  let root: string;
+  try {
+    root = realpathSync(requested.root);
+  } catch {
+    throw new TypeCheckerError(`repository root ${requested.root} does not exist`, "unavailable", requested.root);
+  }
+  const options: TypeCheckerOptions = { ...requested, root };
+  const useRepo = options.useRepoTypeScript !== false;
+  const server = await startServer(options, useRepo);
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let dead: TypeCheckerError | null = null;
+
+  const failAll = (error: TypeCheckerError) => {
+    if (!dead) dead = error;
+    for (const [id, p] of pending) {
+      clearTimeout(p.timer);
+      p.reject(error);
+      pending.delete(id);
+    }
+  };
+
+  void server.ended.then(({ stderr, detail }) => {
+    failAll(
+      new TypeCheckerError(
+        `the type-check server for ${options.root} ended (${detail})${stderr ? `: ${stderr.trim().slice(-500)}` : ""}`,
+        "exited",
+        options.root,
+        stderr,
+      ),
+    );
+  });
+
+  createInterface({ input: server.stdout }).on("line", (line) => {
+    let message: { id?: number; result?: unknown; error?: { message?: string } };
+    try {
+      message = JSON.parse(line) as typeof message;
+    } catch {
+      return;
+    }
+    const p = message.id === undefined ? undefined : pending.get(message.id);
+    if (!p || message.id === undefined) return;
+    pending.delete(message.id);
+    clearTimeout(p.timer);
+    if (message.error) {
+      p.reject(
+        new TypeCheckerError(
+          `type-check server error on ${options.root}: ${message.error.message ?? "unknown"}`,
+          "server-error",
+          options.root,
+        ),
+      );
+    } else {
+      p.resolve(message.result);
+    }
+  });
+
+  const request = <T>(method: string, params?: unknown): Promise<T> => {
+    if (dead) return Promise.reject(dead);
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        const error = new TypeCheckerError(
+          `type-check ${method} timed out after ${options.timeoutMs} ms on ${options.root}`,
+          "timeout",
+          options.root,
+        );
+        reject(error);
+        // A server stuck in one request cannot be trusted with the next.
+        failAll(error);
+        server.kill();
+      }, options.timeoutMs);
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      server.stdin.write(`${JSON.stringify({ id, method, params })}\n`);
+    });
+  };
+
+  let info: { typescriptVersion: string; typescriptPath: string; fromRepository: boolean };
+  try {
+    info = await request("init", {
+      root: options.root,
+      tsconfigPath: options.tsconfigPath ?? null,
+      fallbackTypeScript: ourTypeScriptDir(),
+      useRepoTypeScript: useRepo,
+    });
+  } catch (error) {
+    server.kill();
+    throw error;
+  }
+
+  return {
+    typescriptVersion: info.typescriptVersion,
+    typescriptPath: info.typescriptPath,
+    fromRepository: info.fromRepository,
+    isolated: server.isolated,
+    async baseline() {
+      const result = await request<{ diagnostics: Diagnostic[] }>("baseline");
+      return result.diagnostics;
+    },
+    async check(overrides) {
+      const payload: Record<string, string> = {};
+      for (const [file, content] of overrides) {
+        validateOverridePath(file, options.root);
+        payload[file] = content;
+      }
+      const result = await request<{ diagnostics: Diagnostic[] }>("check", { overrides: payload });
+      return result.diagnostics;
+    },
+    async close() {
+      if (!dead) failAll(new TypeCheckerError(`type checker for ${options.root} is closed`, "closed", options.root));
+      server.kill();
+      await server.ended;
+    },
+  };
+}

@@ -1,0 +1,21 @@
+/** Checking out repositories, installing their dependencies without running them, and candidate copies. */
+export {
+  type CandidateCopy,
+  type CandidateEdit,
+  createCandidateCopy,
+  removeCandidateCopy,
+  resolveInside,
+  validateRelative,
+} from "./candidate.js";
+export { type CheckoutOptions, type CheckoutResult, checkout, createWorkspaceRoot, redactSource } from "./checkout.js";
+export { GitError, InstallError, UnsafePathError, WorkspaceError } from "./errors.js";
+export {
+  detectPackageManager,
+  detectTestCommand,
+  type PackageManagerInfo,
+  type PackageManagerName,
+  type TestCommand,
+} from "./facts.js";
+export { type ListedFiles, type SafeListOptions, type SkipReason, safeListFiles } from "./files.js";
+export { type InstallOptions, type InstallResult, type InstallStep, installDependencies } from "./install.js";
+export { linkedPackageTargets } from "./links.js";
