@@ -26,10 +26,13 @@ export interface TypeCheckerOptions {
   timeoutMs: number;
   /** Load the repository's TypeScript (default). False: this project's TypeScript. */
   useRepoTypeScript?: boolean;
-  /** Extra paths the server may read (targets of symlinked packages in node_modules). */
-  readOnlyPaths?: readonly string[];
   /** Limits of the server process in the sandbox; its wall time is the checker's whole lifetime. */
   limits?: Partial<SandboxLimits>;
+  /**
+   * Extra directories the server may read in the sandbox: targets of node_modules symlinks that leave the
+   * checkout (linked workspace packages), whose declaration files the program needs.
+   */
+  readOnlyPaths?: readonly string[];
 }
 
 export interface TypeChecker {
@@ -115,7 +118,7 @@ async function startServer(options: TypeCheckerOptions, useRepo: boolean): Promi
       cwd: options.root,
       command: node,
       args: nodeArgs,
-      readOnlyPaths: [script, ourTypeScriptDir(), ...(options.readOnlyPaths ?? [])],
+      readOnlyPaths: [...new Set([script, ourTypeScriptDir(), ...(options.readOnlyPaths ?? [])])],
       limits: { ...SERVER_LIMITS, memoryMb, ...options.limits },
     });
     return {

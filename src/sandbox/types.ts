@@ -57,3 +57,37 @@ export class SandboxUnavailableError extends Error {
     this.name = "SandboxUnavailableError";
   }
 }
+
+/** Options of a long-lived sandboxed process: like a run, but the caller talks to it over stdin/stdout. */
+export type SandboxSpawnOptions = Omit<SandboxRunOptions, "stdin">;
+
+/**
+ * A long-lived sandboxed process (e.g. the type-check server). Its stdout is handed to the caller as a stream and
+ * is not collected (the result's `stdout` is empty); stderr is collected and capped as in {@link Sandbox.run}.
+ * The wall-time limit applies to the whole lifetime.
+ */
+export interface SandboxProcess {
+  readonly stdin: NodeJS.WritableStream;
+  readonly stdout: NodeJS.ReadableStream;
+  /** Settles when the process has ended, however it ended; never rejects. */
+  readonly done: Promise<SandboxResult>;
+  /** Stops the whole process tree; the result reports `killed: "aborted"`. */
+  kill(): void;
+}
+
+/** Optional capability of a {@link Sandbox}: start a long-lived process (implemented by `createSandbox`). */
+export interface SpawningSandbox extends Sandbox {
+  /** Resolves once the process is started; rejects with {@link SandboxSetupError} when it cannot be. */
+  spawn(options: SandboxSpawnOptions): Promise<SandboxProcess>;
+}
+
+/** The sandbox could not start a run (bad options, missing paths, helper binaries that failed). */
+export class SandboxSetupError extends Error {
+  constructor(
+    message: string,
+    readonly detail: { command?: string; path?: string } = {},
+  ) {
+    super(message);
+    this.name = "SandboxSetupError";
+  }
+}

@@ -31,4 +31,3 @@ export function linkedPackageTargets(root: string): string[] {
   visit(nm, 0);
   return out;
 }
-

@@ -1,0 +1,259 @@
+"use strict";
+/**
+ * Type-check server. Runs under plain `node` inside the sandbox (it loads the repository's own TypeScript, which
+ * is repository code) and talks JSON lines over stdin/stdout:
+ *   -> {"id":1,"method":"init","params":{"root":"/ws","tsconfigPath":null,"fallbackTypeScript":"/…/typescript","useRepoTypeScript":true}}
+ *   <- {"id":1,"result":{"typescriptVersion":"5.9.3","typescriptPath":"…","fromRepository":true,"files":123}}
+ *   -> {"id":2,"method":"baseline"}                                  <- {"id":2,"result":{"diagnostics":[…]}}
+ *   -> {"id":3,"method":"check","params":{"overrides":{"src/a.ts":"…"}}}  <- {"id":3,"result":{"diagnostics":[…]}}
+ *   errors: {"id":n,"error":{"message":"…"}}
+ *
+ * Speed comes from TypeScript's semantic-diagnostics builder. The baseline builder keeps every file's diagnostics
+ * and declaration signature; each candidate program is created from the baseline program (unchanged SourceFile
+ * objects are reused, so nothing is parsed or bound twice) and its builder from the baseline builder, so only the
+ * edited files, and the files whose view of an edited file's exported shape changed, are checked again. Every
+ * candidate starts from the baseline, not from the previous candidate, so "restoring" costs nothing.
+ *
+ * Plain CommonJS on purpose: it must run on the Node inside the sandbox with no build step and no dependency.
+ */
+const path = require("node:path");
+const crypto = require("node:crypto");
+const fs = require("node:fs");
+const readline = require("node:readline");
+
+// Nothing but protocol lines may reach stdout.
+const protocolOut = process.stdout;
+console.log = console.info = console.debug = (...args) => process.stderr.write(`${args.join(" ")}\n`);
+
+let ts = null;
+let root = "";
+let parsed = null;
+let configDiagnostics = [];
+let host = null;
+let baseProgram = null;
+let baseBuilder = null;
+/** Overrides of the check in progress: absolute path -> content. Empty outside a check. */
+let overrides = new Map();
+/** SourceFiles read from disk, by path and module format: reused by every program. */
+const diskFiles = new Map();
+/** SourceFiles made from overrides, by path and content hash (a candidate checked twice is parsed once). */
+const overrideFiles = new Map();
+const OVERRIDE_CACHE_LIMIT = 200;
+
+function hash(text) {
+  return crypto.createHash("sha1").update(text).digest("hex");
+}
+
+function loadTypeScript(params) {
+  if (params.useRepoTypeScript) {
+    // The repository's own copy: its node_modules/typescript, which may be a symlink (workspaces, pnpm), so it is
+    // found by path rather than by where require.resolve says it really lives.
+    const own = path.join(params.root, "node_modules", "typescript");
+    if (fs.existsSync(path.join(own, "package.json"))) {
+      return { ts: require(own), typescriptPath: own, fromRepository: true };
+    }
+  }
+  return { ts: require(params.fallbackTypeScript), typescriptPath: params.fallbackTypeScript, fromRepository: false };
+}
+
+function formatKey(options) {
+  if (options === undefined || typeof options === "number") return "";
+  return String(options.impliedNodeFormat ?? "");
+}
+
+function createHost(options) {
+  const base = ts.createCompilerHost(options, true);
+  const h = Object.create(base);
+  h.getSourceFile = (fileName, languageVersionOrOptions, onError) => {
+    const key = path.resolve(fileName);
+    const override = overrides.get(key);
+    if (override !== undefined) {
+      const cacheKey = `${key}\0${formatKey(languageVersionOrOptions)}\0${hash(override)}`;
+      let sf = overrideFiles.get(cacheKey);
+      if (!sf) {
+        sf = ts.createSourceFile(fileName, override, languageVersionOrOptions, false);
+        sf.version = `o:${hash(override)}`;
+        if (overrideFiles.size >= OVERRIDE_CACHE_LIMIT) overrideFiles.clear();
+        overrideFiles.set(cacheKey, sf);
+      }
+      return sf;
+    }
+    const diskKey = `${key}\0${formatKey(languageVersionOrOptions)}`;
+    if (diskFiles.has(diskKey)) return diskFiles.get(diskKey);
+    const sf = base.getSourceFile(fileName, languageVersionOrOptions, onError);
+    if (sf) sf.version = `d:${hash(sf.text)}`;
+    diskFiles.set(diskKey, sf);
+    return sf;
+  };
+  h.fileExists = (fileName) => overrides.has(path.resolve(fileName)) || base.fileExists(fileName);
+  h.readFile = (fileName) => {
+    const override = overrides.get(path.resolve(fileName));
+    return override !== undefined ? override : base.readFile(fileName);
+  };
+  h.writeFile = () => {};
+  h.createHash = hash;
+  return h;
+}
+
+function init(params) {
+  root = path.resolve(params.root);
+  const loaded = loadTypeScript(params);
+  ts = loaded.ts;
+  configDiagnostics = [];
+  const configPath = params.tsconfigPath
+    ? path.resolve(root, params.tsconfigPath)
+    : ts.sys.fileExists(path.join(root, "tsconfig.json"))
+      ? path.join(root, "tsconfig.json")
+      : null;
+  if (configPath) {
+    parsed = ts.getParsedCommandLineOfConfigFile(
+      configPath,
+      { noEmit: true },
+      {
+        ...ts.sys,
+        onUnRecoverableConfigFileDiagnostic: (d) => configDiagnostics.push(d),
+      },
+    );
+    if (!parsed) throw new Error(`cannot read ${configPath}: ${configDiagnostics.map(flatten).join("; ")}`);
+  } else {
+    // What `tsc --noEmit` does in a directory without a tsconfig would be to print its help; checking every
+    // TypeScript file with default options is the useful reading.
+    parsed = ts.parseJsonConfigFileContent({ compilerOptions: { noEmit: true } }, ts.sys, root);
+  }
+  // Same as `tsc --noEmit`: the command-line flag wins over the tsconfig.
+  parsed.options.noEmit = true;
+  host = createHost(parsed.options);
+  return {
+    typescriptVersion: ts.version,
+    typescriptPath: loaded.typescriptPath,
+    fromRepository: loaded.fromRepository,
+    files: parsed.fileNames.length,
+  };
+}
+
+function createProgram(oldProgram) {
+  return ts.createProgram({
+    rootNames: parsed.fileNames,
+    options: parsed.options,
+    host,
+    oldProgram,
+    projectReferences: parsed.projectReferences,
+    configFileParsingDiagnostics: ts.getConfigFileParsingDiagnostics(parsed),
+  });
+}
+
+/**
+ * A program in which every non-declaration file is empty. A builder created from it makes the baseline builder
+ * compute real declaration signatures for all files (a builder without an old state uses file versions as
+ * signatures, and then the first edit to any file would look like an API change to everything that imports it).
+ */
+function createPrimingProgram() {
+  const primingHost = Object.create(host);
+  primingHost.getSourceFile = (fileName, languageVersionOrOptions, onError) => {
+    if (fileName.endsWith(".d.ts") || fileName.endsWith(".d.mts") || fileName.endsWith(".d.cts")) {
+      return host.getSourceFile(fileName, languageVersionOrOptions, onError);
+    }
+    const sf = ts.createSourceFile(fileName, "", languageVersionOrOptions, false);
+    sf.version = "priming";
+    return sf;
+  };
+  return ts.createProgram({ rootNames: parsed.fileNames, options: parsed.options, host: primingHost });
+}
+
+function flatten(d) {
+  return ts.flattenDiagnosticMessageText(d.messageText, "\n");
+}
+
+function toDiagnostic(d) {
+  let file = "";
+  let line = 0;
+  let column = 0;
+  if (d.file) {
+    file = path.relative(root, d.file.fileName).split(path.sep).join("/");
+    if (d.start !== undefined) {
+      const pos = d.file.getLineAndCharacterOfPosition(d.start);
+      line = pos.line + 1;
+      column = pos.character + 1;
+    }
+  }
+  return { file, line, column, code: d.code, message: flatten(d) };
+}
+
+function collect(builder) {
+  const all = [
+    ...configDiagnostics,
+    ...builder.getConfigFileParsingDiagnostics(),
+    ...builder.getOptionsDiagnostics(),
+    ...builder.getSyntacticDiagnostics(),
+    ...builder.getSemanticDiagnostics(),
+    // After the semantic pass: some global diagnostics only appear once files have been checked.
+    ...builder.getGlobalDiagnostics(),
+  ];
+  const seen = new Set();
+  const out = [];
+  for (const d of all) {
+    if (d.category !== ts.DiagnosticCategory.Error && d.category !== ts.DiagnosticCategory.Warning) continue;
+    const diagnostic = toDiagnostic(d);
+    const key = `${diagnostic.file}\0${diagnostic.line}\0${diagnostic.column}\0${diagnostic.code}\0${diagnostic.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(diagnostic);
+  }
+  out.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.code - b.code);
+  return out;
+}
+
+function baseline() {
+  if (!host) throw new Error("init first");
+  if (!baseBuilder) {
+    const priming = ts.createSemanticDiagnosticsBuilderProgram(createPrimingProgram(), host);
+    baseProgram = createProgram(undefined);
+    baseBuilder = ts.createSemanticDiagnosticsBuilderProgram(baseProgram, host, priming);
+  }
+  return { diagnostics: collect(baseBuilder) };
+}
+
+function check(params) {
+  if (!baseBuilder) baseline();
+  overrides = new Map();
+  for (const [relative, content] of Object.entries(params.overrides ?? {})) {
+    if (typeof content !== "string") throw new Error(`override for ${relative} is not a string`);
+    overrides.set(path.resolve(root, relative), content);
+  }
+  try {
+    const program = createProgram(baseProgram);
+    const builder = ts.createSemanticDiagnosticsBuilderProgram(program, host, baseBuilder);
+    return { diagnostics: collect(builder) };
+  } finally {
+    overrides = new Map();
+  }
+}
+
+const methods = { init, baseline, check };
+
+function reply(message) {
+  protocolOut.write(`${JSON.stringify(message)}\n`);
+}
+
+const lines = readline.createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
+lines.on("line", (line) => {
+  if (line.trim() === "") return;
+  let request;
+  try {
+    request = JSON.parse(line);
+  } catch {
+    reply({ id: null, error: { message: "request is not JSON" } });
+    return;
+  }
+  const method = methods[request.method];
+  if (!method) {
+    reply({ id: request.id, error: { message: `unknown method ${request.method}` } });
+    return;
+  }
+  try {
+    reply({ id: request.id, result: method(request.params ?? {}) });
+  } catch (error) {
+    reply({ id: request.id, error: { message: error instanceof Error ? error.message : String(error) } });
+  }
+});
+lines.on("close", () => process.exit(0));

@@ -1,0 +1,162 @@
+/**
+ * Isolated copies of a checkout with a candidate's edits applied. The copy holds everything but `.git` and the
+ * `node_modules` directories, which are never copied: each becomes a directory of symlinks, one per entry of the
+ * base checkout's node_modules. Sandbox runs in the copy must expose the base's node_modules read-only
+ * (`readOnlyPaths`, returned here) so the links resolve inside the sandbox and no candidate can change what the
+ * others use. The directory itself is the copy's own and writable, because test tools keep caches there
+ * (node_modules/.vite, node_modules/.cache) and fail when they cannot write them; the base's caches are not linked.
+ */
+import { constants } from "node:fs";
+import { cp, lstat, mkdir, mkdtemp, readdir, realpath, rm, symlink, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { UnsafePathError, WorkspaceError } from "./errors.js";
+
+export interface CandidateEdit {
+  /** Repository-relative POSIX path. */
+  path: string;
+  /** New full content. */
+  after: string;
+}
+
+export interface CandidateCopy {
+  dir: string;
+  /** The base's node_modules directories the copy links to: pass them as the sandbox's readOnlyPaths. */
+  readOnlyPaths: string[];
+  durationMs: number;
+}
+
+const SKIPPED = new Set(["node_modules", ".git"]);
+/** Dot-entries of node_modules that belong to the installation; any other dot-entry is a tool's cache. */
+const INSTALL_METADATA = new Set([
+  ".bin",
+  ".pnpm",
+  ".modules.yaml",
+  ".package-lock.json",
+  ".yarn-state.yml",
+  ".yarn-integrity",
+]);
+
+export async function createCandidateCopy(
+  baseDir: string,
+  edits: readonly CandidateEdit[],
+  destRoot: string,
+): Promise<CandidateCopy> {
+  const start = performance.now();
+  const base = await realpath(baseDir);
+  for (const edit of edits) validateRelative(edit.path);
+  await mkdir(destRoot, { recursive: true, mode: 0o700 });
+  const dir = await mkdtemp(path.join(destRoot, "candidate-"));
+  const linked: { from: string; to: string }[] = [];
+  try {
+    await cp(base, dir, {
+      recursive: true,
+      // Relative symlinks stay relative (the default would rewrite them to point into the base).
+      verbatimSymlinks: true,
+      preserveTimestamps: true,
+      // Copy-on-write clones where the filesystem supports them, a plain copy elsewhere.
+      mode: constants.COPYFILE_FICLONE,
+      filter: async (source) => {
+        const name = path.basename(source);
+        if (source === base || !SKIPPED.has(name)) return true;
+        const stat = await lstat(source);
+        if (name === "node_modules" && stat.isDirectory()) {
+          linked.push({ from: path.join(dir, path.relative(base, source)), to: source });
+        }
+        return false;
+      },
+    });
+    for (const link of linked) await linkNodeModules(link.to, link.from);
+    for (const edit of edits) {
+      const target = await resolveInside(dir, edit.path);
+      await writeFile(target, edit.after);
+    }
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    if (error instanceof UnsafePathError) throw error;
+    throw new WorkspaceError(
+      `cannot create a candidate copy of ${base}: ${(error as Error).message}`,
+      "candidate-copy",
+      base,
+      { cause: error },
+    );
+  }
+  return { dir, readOnlyPaths: linked.map((l) => l.to), durationMs: Math.round(performance.now() - start) };
+}
+
+async function linkNodeModules(baseModules: string, copyModules: string): Promise<void> {
+  await mkdir(copyModules);
+  for (const name of await readdir(baseModules)) {
+    if (name.startsWith(".") && !INSTALL_METADATA.has(name)) continue;
+    await symlink(path.join(baseModules, name), path.join(copyModules, name));
+  }
+}
+
+/** Rejects what cannot be a path inside the repository, before touching the disk. */
+export function validateRelative(p: string): void {
+  if (p.length === 0) throw new UnsafePathError(p, "empty path");
+  if (p.includes("\0")) throw new UnsafePathError(p, "contains a NUL byte");
+  if (p.includes("\\")) throw new UnsafePathError(p, "contains a backslash (paths are POSIX)");
+  if (path.posix.isAbsolute(p)) throw new UnsafePathError(p, "absolute path");
+  const parts = p.split("/");
+  if (parts.some((part) => part === "..")) throw new UnsafePathError(p, "climbs out with '..'");
+  // node_modules entries lead into the base checkout, which every candidate shares.
+  if (parts[0] === ".git" || parts.includes("node_modules")) {
+    throw new UnsafePathError(p, "inside .git or node_modules");
+  }
+}
+
+/**
+ * The absolute path an edit writes to, after checking that no component (the file itself included) is a
+ * symlink leading outside the copy. Missing directories are created.
+ */
+export async function resolveInside(root: string, relative: string): Promise<string> {
+  validateRelative(relative);
+  const realRoot = await realpath(root);
+  const parts = relative.split("/").filter((part) => part !== "" && part !== ".");
+  let current = realRoot;
+  for (const [index, part] of parts.entries()) {
+    const next = path.join(current, part);
+    const last = index === parts.length - 1;
+    let stat: Awaited<ReturnType<typeof lstat>> | null = null;
+    try {
+      stat = await lstat(next);
+    } catch {
+      stat = null;
+    }
+    if (stat === null) {
+      if (!last) await mkdir(next);
+      current = next;
+      continue;
+    }
+    if (stat.isSymbolicLink()) {
+      let resolved: string;
+      try {
+        resolved = await realpath(next);
+      } catch {
+        throw new UnsafePathError(
+          relative,
+          `goes through a dangling symlink at ${parts.slice(0, index + 1).join("/")}`,
+        );
+      }
+      if (resolved !== realRoot && !resolved.startsWith(`${realRoot}/`)) {
+        throw new UnsafePathError(
+          relative,
+          `goes through a symlink out of the repository at ${parts.slice(0, index + 1).join("/")}`,
+        );
+      }
+      current = resolved;
+      continue;
+    }
+    if (!last && !stat.isDirectory())
+      throw new UnsafePathError(relative, `${parts.slice(0, index + 1).join("/")} is not a directory`);
+    if (last && !stat.isFile()) throw new UnsafePathError(relative, "is not a regular file");
+    current = next;
+  }
+  return current;
+}
+
+/** Removes a candidate copy; its node_modules links are removed, never followed. */
+export async function removeCandidateCopy(copy: Pick<CandidateCopy, "dir">): Promise<void> {
+  await rm(copy.dir, { recursive: true, force: true });
+}

@@ -1,0 +1,109 @@
+import { rmSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { detectPackageManager, detectTestCommand } from "../../src/workspace/index.js";
+import { tempDir, writeFiles } from "./fixtures.js";
+
+describe("repository facts", () => {
+  let root: string;
+  let n = 0;
+  const project = (files: Record<string, string>) => {
+    const dir = path.join(root, `p${n++}`);
+    writeFiles(dir, files);
+    return dir;
+  };
+  const pkg = (value: object) => JSON.stringify(value);
+
+  beforeAll(() => {
+    root = tempDir("odavl-facts-test-");
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it("detects the package manager from packageManager, then lockfiles", () => {
+    expect(detectPackageManager(project({ "package.json": pkg({}) }))).toEqual({
+      name: "npm",
+      lockfile: null,
+      version: null,
+      source: "default",
+    });
+    expect(detectPackageManager(project({ "package.json": pkg({}), "package-lock.json": "{}" }))).toMatchObject({
+      name: "npm",
+      lockfile: "package-lock.json",
+      source: "lockfile",
+    });
+    expect(
+      detectPackageManager(project({ "package.json": pkg({}), "pnpm-lock.yaml": "lockfileVersion: '9.0'\n" })),
+    ).toMatchObject({
+      name: "pnpm",
+      lockfile: "pnpm-lock.yaml",
+    });
+    expect(detectPackageManager(project({ "package.json": pkg({}), "yarn.lock": "" }))).toMatchObject({ name: "yarn" });
+    expect(
+      detectPackageManager(
+        project({ "package.json": pkg({ packageManager: "pnpm@9.12.3+sha512.abc" }), "pnpm-lock.yaml": "" }),
+      ),
+    ).toEqual({ name: "pnpm", lockfile: "pnpm-lock.yaml", version: "9.12.3", source: "packageManager" });
+  });
+
+  it("finds no test command when there is none or only npm's default script", () => {
+    expect(detectTestCommand(project({ "package.json": pkg({ scripts: {} }) }))).toBeNull();
+    expect(
+      detectTestCommand(
+        project({ "package.json": pkg({ scripts: { test: 'echo "Error: no test specified" && exit 1' } }) }),
+      ),
+    ).toBeNull();
+    expect(detectTestCommand(project({}))).toBeNull();
+  });
+
+  it("runs the test script through npm", () => {
+    const command = detectTestCommand(project({ "package.json": pkg({ scripts: { test: "vitest run" } }) }));
+    expect(command).toMatchObject({
+      command: "npm",
+      args: ["test"],
+      runsLint: false,
+      needsBuild: false,
+      script: "vitest run",
+    });
+  });
+
+  it("leaves lint and type-check steps out of a test script", () => {
+    const dir = project({
+      "package.json": pkg({ scripts: { test: "npm run lint && tsc --noEmit && vitest run --coverage" } }),
+    });
+    const command = detectTestCommand(dir);
+    expect(command?.runsLint).toBe(true);
+    expect(command?.command).toBe("sh");
+    expect(command?.args).toEqual(["-c", "vitest run --coverage"]);
+    expect(command?.env.PATH?.startsWith(path.join(dir, "node_modules", ".bin"))).toBe(true);
+  });
+
+  it("says when tests need a build first", () => {
+    const needs = project({
+      "package.json": pkg({
+        name: "libx",
+        main: "dist/index.js",
+        scripts: { build: "tsc", test: "node --test test/" },
+      }),
+      "test/a.test.js": 'const lib = require("../dist/index.js");\n',
+    });
+    expect(detectTestCommand(needs)).toMatchObject({
+      needsBuild: true,
+      buildCommand: { command: "npm", args: ["run", "build"] },
+    });
+
+    const buildsItself = project({
+      "package.json": pkg({
+        main: "dist/index.js",
+        scripts: { build: "tsc", pretest: "npm run build", test: "node --test" },
+      }),
+      "test/a.test.js": 'require("../dist/index.js");\n',
+    });
+    expect(detectTestCommand(buildsItself)?.needsBuild).toBe(false);
+
+    const sourceTests = project({
+      "package.json": pkg({ main: "dist/index.js", scripts: { build: "tsc", test: "vitest run" } }),
+      "test/a.test.ts": 'import { x } from "../src/index.js";\n',
+    });
+    expect(detectTestCommand(sourceTests)?.needsBuild).toBe(false);
+  });
+});

@@ -1,0 +1,116 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, lstatSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { InstallError, installDependencies, WorkspaceError } from "../../src/workspace/index.js";
+import { tempDir, writeFiles } from "./fixtures.js";
+
+/**
+ * A project depending on two local packages. Every package, the project included, has lifecycle scripts that
+ * would leave a marker file if they ran.
+ */
+function createProject(root: string, name: string): { dir: string; markers: string } {
+  const markers = path.join(root, `${name}-markers`);
+  const write = (label: string) =>
+    `node -e "require('fs').mkdirSync('${markers}',{recursive:true});require('fs').writeFileSync('${markers}/${label}','ran')"`;
+  const dep = (depName: string) => ({
+    [`${name}-${depName}/package.json`]: JSON.stringify({
+      name: depName,
+      version: "1.0.0",
+      main: "index.js",
+      scripts: {
+        preinstall: write(`${depName}-preinstall`),
+        install: write(`${depName}-install`),
+        postinstall: write(`${depName}-postinstall`),
+      },
+    }),
+    [`${name}-${depName}/index.js`]: `module.exports = "${depName}";\n`,
+  });
+  writeFiles(root, {
+    ...dep("dep-one"),
+    ...dep("dep-two"),
+    [`${name}/package.json`]: JSON.stringify({
+      name,
+      version: "0.0.0",
+      private: true,
+      dependencies: { "dep-one": `file:../${name}-dep-one` },
+      scripts: {
+        preinstall: write("root-preinstall"),
+        postinstall: write("root-postinstall"),
+        prepare: write("root-prepare"),
+      },
+    }),
+  });
+  return { dir: path.join(root, name), markers };
+}
+
+describe("installDependencies", () => {
+  let root: string;
+
+  beforeAll(() => {
+    root = tempDir("odavl-install-test-");
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it("installs without a lockfile using npm install, and runs no lifecycle script", async () => {
+    const { dir, markers } = createProject(root, "nolock");
+    const result = await installDependencies(dir, { timeoutMs: 120_000, cacheDir: path.join(root, "cache") });
+    expect(result.packageManager.name).toBe("npm");
+    expect(result.steps).toHaveLength(1);
+    expect(result.steps[0]?.command.slice(0, 2)).toEqual(["npm", "install"]);
+    expect(result.steps[0]?.command).toContain("--ignore-scripts");
+    expect(result.fellBack).toBe(false);
+    expect(existsSync(path.join(dir, "node_modules", "dep-one", "index.js"))).toBe(true);
+    expect(existsSync(markers)).toBe(false);
+  });
+
+  it("uses npm ci with a lockfile, and falls back to npm install when the lockfile is out of date", async () => {
+    const { dir, markers } = createProject(root, "withlock");
+    execFileSync("npm", ["install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund"], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: root, npm_config_cache: path.join(root, "cache", "npm") },
+      stdio: "ignore",
+    });
+    expect(existsSync(path.join(dir, "package-lock.json"))).toBe(true);
+
+    const ci = await installDependencies(dir, { timeoutMs: 120_000, cacheDir: path.join(root, "cache") });
+    expect(ci.steps.map((s) => s.command[1])).toEqual(["ci"]);
+    expect(ci.packageManager.lockfile).toBe("package-lock.json");
+    expect(lstatSync(path.join(dir, "node_modules", "dep-one")).isSymbolicLink()).toBe(true);
+    expect(existsSync(markers)).toBe(false);
+
+    // A dependency added to package.json but not to the lockfile: npm ci refuses, npm install copes.
+    const pkg = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+    };
+    pkg.dependencies["dep-two"] = "file:../withlock-dep-two";
+    writeFileSync(path.join(dir, "package.json"), JSON.stringify(pkg));
+    const fallback = await installDependencies(dir, { timeoutMs: 120_000, cacheDir: path.join(root, "cache") });
+    expect(fallback.steps.map((s) => s.command[1])).toEqual(["ci", "install"]);
+    expect(fallback.steps[0]?.exitCode).not.toBe(0);
+    expect(fallback.fellBack).toBe(true);
+    expect(existsSync(path.join(dir, "node_modules", "dep-two", "index.js"))).toBe(true);
+    expect(existsSync(markers)).toBe(false);
+  });
+
+  it("reports a failed install with a typed error naming the directory", async () => {
+    const dir = path.join(root, "broken");
+    writeFiles(dir, { "package.json": '{ "name": "broken", "dependencies": ' });
+    const error = await installDependencies(dir, { timeoutMs: 120_000, cacheDir: path.join(root, "cache") }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(InstallError);
+    expect((error as InstallError).target).toBe(dir);
+  });
+
+  it("skips a directory without package.json and refuses credentials in its environment", async () => {
+    const dir = path.join(root, "empty");
+    writeFiles(dir, { "README.md": "nothing" });
+    const skipped = await installDependencies(dir, { timeoutMs: 10_000 });
+    expect(skipped.skipped).toBe("no package.json");
+    const { dir: project } = createProject(root, "secretenv");
+    await expect(
+      installDependencies(project, { timeoutMs: 10_000, env: { NPM_TOKEN: "secret" } }),
+    ).rejects.toBeInstanceOf(WorkspaceError);
+  });
+});
