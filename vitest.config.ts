@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     exclude: ["test/faults/**", "node_modules/**"],
-    testTimeout: 60_000,
+    testTimeout: 180_000,
     hookTimeout: 120_000,
     // Sandboxed runs, type checks and databases are heavy on a 2-core machine.
     maxWorkers: 2,
