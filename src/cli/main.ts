@@ -22,6 +22,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "demo [--json] [--dir DIR] [--no-store]   build a sample repository with real problems and run a cycle",
     load: async () => (await import("./commands/cycle.js")).demoCommand,
   },
+  collect: {
+    summary:
+      "collect <list-file> [--max-cycles N] [--concurrency K] [--continuous] [--tests all|all-scope|none]   shadow cycles over public repositories",
+    load: async () => (await import("./commands/collect.js")).collectCommand,
+  },
   migrate: {
     summary: "migrate   apply the database migrations (Postgres from DATABASE_URL, or embedded PGlite)",
     load: async () => (await import("./commands/migrate.js")).migrateCommand,
@@ -36,12 +41,26 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     load: async () => (await import("./commands/check-data.js")).checkDataCommand,
   },
   report: {
-    summary: "report [--out DIR] [--json] [--since DATE] [--until DATE] [--min-samples N]   ACCURACY_REPORT.md and report.html",
+    summary:
+      "report [--out DIR] [--json] [--since DATE] [--until DATE] [--min-samples N]   ACCURACY_REPORT.md and report.html",
     load: async () => (await import("./commands/report.js")).reportCommand,
   },
   export: {
     summary: "export --format jsonl|csv [--since DATE] [--out FILE]   the retraining dataset, streamed",
     load: async () => (await import("./commands/export.js")).exportCommand,
+  },
+  web: {
+    summary: "web   the GitHub App's web process: verifies and records webhooks, queues cycles (PORT, APP_ID, PRIVATE_KEY, WEBHOOK_SECRET)",
+    load: async () => (await import("./commands/web.js")).webCommand,
+  },
+  worker: {
+    summary: "worker [--concurrency N] [--no-tests] [--no-install] [--unsandboxed]   run queued cycles and fixes until SIGTERM",
+    load: async () => (await import("./commands/worker.js")).workerCommand,
+  },
+  shadow: {
+    summary:
+      "shadow add <owner/name | git URL | path> [--name o/n] [--data-collection] [--schedule S] [--run] | run <o/n> | list | remove <o/n>   read-only repositories run by the operators",
+    load: async () => (await import("./commands/shadow.js")).shadowCommand,
   },
 };
 

@@ -49,7 +49,7 @@ export interface CycleTools {
   listFiles(root: string): Promise<{ files: string[]; skipped: { file: string; reason: string }[] }>;
   startTypeChecker(root: string, tsconfigPath: string | null): Promise<TypeCheckerSession>;
   /** null with a reason when the repository's tests cannot or must not run. */
-  startTests(root: string): Promise<TestSession | { unavailable: string }>;
+  startTests(root: string, command?: string): Promise<TestSession | { unavailable: string }>;
   family(recipe: Recipe): RecipeFamily;
   /** Releases what the tools cached for a checkout (language services, linters). */
   dispose?(root: string): void;
@@ -86,6 +86,10 @@ export interface CycleRequest {
   scopes: readonly CandidateScope[];
   maxFileCandidatesPerRecipe?: number;
   runTests: boolean;
+  /** Scopes whose candidates run the tests (default: all). Collection may test only "all" to go faster. */
+  testScopes?: readonly CandidateScope[];
+  /** A shell command that runs the tests, instead of the one read from package.json. */
+  testCommand?: string;
   /** Data-collection consent as known when the job started; re-checked before anything is stored. */
   collectData: boolean;
   signal?: AbortSignal;
@@ -166,7 +170,7 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
       let testCommand: string | null = null;
       if (req.runTests) {
         progress({ phase: "observe", message: "running the tests at baseline" });
-        const t = await deps.tools.startTests(req.root);
+        const t = await deps.tools.startTests(req.root, req.testCommand);
         if ("unavailable" in t) {
           testsReason = t.unavailable;
         } else {
@@ -244,6 +248,7 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
         );
         return found.flat();
       };
+      const testsInScope = (c: Candidate) => !req.testScopes || req.testScopes.includes(c.scope);
       let done = 0;
       for (const candidate of candidates) {
         if (req.signal?.aborted) throw new CycleAbortedError("verify");
@@ -258,8 +263,8 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
             recipes: req.recipes,
             typeChecker: checker,
             findings: findingsFor,
-            tests: observed.testsPassing === "pass" ? tests : null,
-            testsReason: observed.testsReason,
+            tests: observed.testsPassing === "pass" && testsInScope(candidate) ? tests : null,
+            testsReason: testsInScope(candidate) ? observed.testsReason : `tests not run for ${candidate.scope}-scope candidates`,
           });
           byHash.set(candidate.patchHash, { key: candidate.key, outcome });
           results.push(outcome);

@@ -51,9 +51,9 @@ export function createCycleTools(options: CycleToolsOptions): CycleTools {
       });
       return checker;
     },
-    async startTests(root) {
+    async startTests(root, override) {
       if (!options.sandbox) return { unavailable: options.sandboxProblem ?? "no sandbox to run the tests in" };
-      const command = detectTestCommand(root);
+      const command = override ? shellTestCommand(root, override) : detectTestCommand(root);
       if (!command) return { unavailable: "the repository has no test script" };
       return createTestSession(root, command, options.sandbox, scratch, options.testTimeoutMs ?? 10 * 60_000);
     },
@@ -99,6 +99,19 @@ function createTestSession(root: string, test: TestCommand, sandbox: Sandbox, sc
     baseline: () => runIn([]),
     run: (edits) => runIn(edits),
     async close() {},
+  };
+}
+
+/** A test command given as a shell line (an operator's list, where package.json's script is not the right one). */
+function shellTestCommand(root: string, line: string): TestCommand {
+  return {
+    command: "sh",
+    args: ["-c", line],
+    env: { PATH: `${join(root, "node_modules", ".bin")}:/usr/local/bin:/usr/bin:/bin` },
+    script: line,
+    runsLint: false,
+    needsBuild: false,
+    buildCommand: null,
   };
 }
 

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import {
-  DEFAULT_CHECK_THRESHOLDS,
   type DataCheckThresholds,
+  DEFAULT_CHECK_THRESHOLDS,
   renderDataChecks,
   runDataChecks,
 } from "../../analytics/checks.js";
@@ -24,8 +24,11 @@ const THRESHOLD_FLAGS = [
   ["min-accuracy-samples", "minAccuracySamples", { min: 1, max: 1e9, integer: true }],
   ["max-duplicates", "maxDuplicates", { min: 0, max: 1e12, integer: true }],
   ["max-invalid-vectors", "maxInvalidVectors", { min: 0, max: 1e12, integer: true }],
-] as const satisfies readonly (readonly [string, keyof DataCheckThresholds, { min: number; max: number; integer?: boolean }])[];
-
+] as const satisfies readonly (readonly [
+  string,
+  keyof DataCheckThresholds,
+  { min: number; max: number; integer?: boolean },
+])[];
 
 /** `odavl check-data`: the daily data check; exit code 1 when any check fails, so that cron can alert. */
 export async function checkDataCommand(ctx: CommandContext): Promise<number> {

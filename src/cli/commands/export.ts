@@ -3,7 +3,7 @@ import { mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { finished } from "node:stream/promises";
 import { AnalyticsOptionError, parseDateOption } from "../../analytics/errors.js";
-import { EXPORT_FORMATS, exportDataset, parseExportFormat, streamWriter } from "../../analytics/export.js";
+import { type EXPORT_FORMATS, exportDataset, parseExportFormat, streamWriter } from "../../analytics/export.js";
 import { readEnv } from "../../config/env.js";
 import { openDb } from "../../db/client.js";
 import { dataDir } from "../../runtime/context.js";
@@ -42,7 +42,9 @@ export async function exportCommand(ctx: CommandContext): Promise<number> {
     }
     ctx.stderr.write(
       `exported ${result.rows} rows (feature schema v${result.featureSchemaVersion}, ${format})${path ? ` to ${path}` : ""}${
-        result.skippedInvalid ? `; left out ${result.skippedInvalid} rows with an invalid feature vector (see odavl check-data)` : ""
+        result.skippedInvalid
+          ? `; left out ${result.skippedInvalid} rows with an invalid feature vector (see odavl check-data)`
+          : ""
       }\n`,
     );
     return 0;

@@ -19,8 +19,13 @@ export async function progressCommand(ctx: CommandContext): Promise<number> {
   let top: number;
   try {
     target =
-      values.target === undefined ? env.COLLECT_TARGET : parseNumberOption("--target", values.target, { min: 1, max: 1e9, integer: true });
-    top = values.top === undefined ? DEFAULT_TOP : parseNumberOption("--top", values.top, { min: 1, max: 10_000, integer: true });
+      values.target === undefined
+        ? env.COLLECT_TARGET
+        : parseNumberOption("--target", values.target, { min: 1, max: 1e9, integer: true });
+    top =
+      values.top === undefined
+        ? DEFAULT_TOP
+        : parseNumberOption("--top", values.top, { min: 1, max: 10_000, integer: true });
   } catch (err) {
     if (err instanceof AnalyticsOptionError) throw new UsageError(err.message);
     throw err;

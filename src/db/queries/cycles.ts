@@ -164,7 +164,14 @@ export async function setCycleCheckRun(db: DbOrTx, cycleId: string, checkRunId: 
 }
 
 /** Row counts per table, for tests and data checks. */
-export async function countRows(db: DbOrTx): Promise<Record<string, number>> {
+export interface RowCounts {
+  cycles: number;
+  predictions: number;
+  outcomes: number;
+  repositories: number;
+}
+
+export async function countRows(db: DbOrTx): Promise<RowCounts> {
   const rows = await queryRows<{ t: string; n: number }>(
     db,
     sql`
@@ -173,5 +180,6 @@ export async function countRows(db: DbOrTx): Promise<Record<string, number>> {
     union all select 'outcomes', count(*)::int from outcomes
     union all select 'repositories', count(*)::int from repositories`,
   );
-  return Object.fromEntries(rows.map((x) => [x.t, Number(x.n)]));
+  const get = (t: string) => Number(rows.find((x) => x.t === t)?.n ?? 0);
+  return { cycles: get("cycles"), predictions: get("predictions"), outcomes: get("outcomes"), repositories: get("repositories") };
 }

@@ -1,0 +1,114 @@
+import { readEnv } from "../../config/env.js";
+import { countPredictions } from "../../db/queries/collection.js";
+import { collect } from "../../collect/collect.js";
+import { readList } from "../../collect/list.js";
+import type { CandidateScope } from "../../engine/types.js";
+import { effectiveThresholds } from "../../model/tiers.js";
+import { RECIPES, selectRecipes } from "../../recipes/index.js";
+import { createRuntime } from "../../runtime/context.js";
+import type { CommandContext } from "../main.js";
+import { parseFlags, UsageError } from "../main.js";
+import { createProgress } from "../progress.js";
+
+const FLAGS = {
+  "max-cycles": { type: "string" },
+  concurrency: { type: "string" },
+  continuous: { type: "boolean" },
+  "cycle-timeout": { type: "string" },
+  "recipes-per-cycle": { type: "string" },
+  "file-candidates": { type: "string" },
+  tests: { type: "string" },
+  recipes: { type: "string" },
+} as const;
+
+function positiveInt(v: unknown, flag: string, def: number): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} must be a positive integer, got "${String(v)}"`);
+  return n;
+}
+
+export async function collectCommand(ctx: CommandContext): Promise<number> {
+  const { values, positionals } = parseFlags(ctx.argv, FLAGS, 1);
+  const listFile = positionals[0];
+  if (!listFile) throw new UsageError("which list? usage: odavl collect <list-file> [--max-cycles N] [--concurrency K] [--continuous]");
+  const entries = readList(listFile);
+  const env = readEnv(ctx.env);
+  const testsMode = values.tests ?? "all";
+  const testScopes: CandidateScope[] =
+    testsMode === "all" ? ["all", "file"] : testsMode === "all-scope" ? ["all"] : testsMode === "none" ? [] : [];
+  if (!["all", "all-scope", "none"].includes(String(testsMode))) {
+    throw new UsageError(`--tests must be all, all-scope or none, got "${String(testsMode)}"`);
+  }
+  const recipes = values.recipes ? selectRecipes({ enabled: String(values.recipes).split(",") }) : RECIPES;
+  const runtime = await createRuntime(env, { store: true, allowUnsandboxed: false });
+  if (!runtime.db) throw new Error("collect needs a database");
+  if (runtime.sandboxProblem) {
+    ctx.stderr.write(`odavl collect: ${runtime.sandboxProblem}\n`);
+    await runtime.close();
+    return 1;
+  }
+  const progress = createProgress(ctx.stderr);
+  const db = runtime.db.db;
+  const started = Date.now();
+  const startSamples = await countPredictions(db);
+  let done = 0;
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  try {
+    let pass = 0;
+    do {
+      pass++;
+      const result = await collect(entries, db, runtime.deps, {
+        recipes,
+        thresholds: effectiveThresholds({ autoApply: env.ML_AUTO_APPLY_THRESHOLD, review: env.ML_CONFIDENCE_THRESHOLD }),
+        ...(values["max-cycles"] ? { maxCycles: positiveInt(values["max-cycles"], "max-cycles", 1) } : {}),
+        concurrency: positiveInt(values.concurrency, "concurrency", 1),
+        cycleTimeoutMs: positiveInt(values["cycle-timeout"], "cycle-timeout", 1800) * 1000,
+        recipesPerCycle: positiveInt(values["recipes-per-cycle"], "recipes-per-cycle", 12),
+        scopes: ["all", "file"],
+        maxFileCandidatesPerRecipe: positiveInt(values["file-candidates"], "file-candidates", 5),
+        testScopes,
+        installTimeoutMs: 15 * 60_000,
+        signal: controller.signal,
+        onEvent: async (e) => {
+          const name = `${e.entry.owner}/${e.entry.name}${e.entry.ref ? `@${e.entry.ref}` : ""}`;
+          if (e.kind === "start") return;
+          if (e.kind === "cycle") {
+            const ok = e.summary.results.filter((r) => r.outcome?.success).length;
+            progress.line(`${name}: ${e.summary.results.length} candidates, ${ok} verified, ${e.summary.status} in ${Math.round((e.summary.durationsMs.total ?? 0) / 1000)} s`);
+            return;
+          }
+          if (e.kind === "error") progress.line(`${name}: error: ${e.error.split("\n")[0]}`);
+          if (e.kind === "skip") progress.line(`${name}: ${e.reason}`);
+          done++;
+          const samples = (await countPredictions(db)) - startSamples;
+          const hours = (Date.now() - started) / 3_600_000;
+          progress.bar("collect", done, entries.length, `${samples} samples, ${hours > 0 ? Math.round(samples / hours) : 0}/h`);
+        },
+      });
+      progress.line(
+        `pass ${pass}: ${result.cycles} cycles, ${result.samples} samples, ${result.skipped} repositories already done, ${result.errors} errors`,
+      );
+      if (values.continuous && !controller.signal.aborted) await sleep(10 * 60_000, controller.signal);
+    } while (values.continuous && !controller.signal.aborted);
+    return 0;
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+    progress.done();
+    await runtime.close();
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
