@@ -19,7 +19,11 @@ import { createRuntime } from "../src/runtime/context.js";
 import { generateRepo } from "./gen-repo.js";
 
 const { values } = parseArgs({
-  options: { files: { type: "string", default: "200" }, json: { type: "boolean" }, runs: { type: "string", default: "3" } },
+  options: {
+    files: { type: "string", default: "200" },
+    json: { type: "boolean" },
+    runs: { type: "string", default: "3" },
+  },
 });
 const files = Number(values.files);
 const runs = Number(values.runs);

@@ -45,6 +45,8 @@ export function generateRepo(dir: string, options: GenOptions): { sha: string; f
     const dep = i > 0 ? `import { compute${i - 1}, type Shape${i - 1} } from "./module${i - 1}.js";\n` : "";
     const planted = i % every === 3;
     const unused = planted && i > 1 ? `import { compute0 } from "./module0.js";\n` : "";
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the generated source contains a template literal.
+    const templated = "  return `shape ${shape.name} #${shape.id}`;";
     const lines = [
       dep + unused,
       `export interface Shape${i} {`,
@@ -59,7 +61,7 @@ export function generateRepo(dir: string, options: GenOptions): { sha: string; f
       "}",
       "",
       `export function describe${i}(shape: Shape${i}): string {`,
-      planted ? `  return "shape " + shape.name + " #" + shape.id;` : "  return `shape ${shape.name} #${shape.id}`;",
+      planted ? `  return "shape " + shape.name + " #" + shape.id;` : templated,
       "}",
       "",
       `export class Registry${i} {`,

@@ -195,7 +195,11 @@ export function linkTypeScript(dir: string): void {
   symlinkSync(tsRoot, join(dir, "node_modules", "typescript"), "dir");
   symlinkSync("../typescript/bin/tsc", join(dir, "node_modules", ".bin", "tsc"));
   try {
-    symlinkSync(dirname(require.resolve("@types/node/package.json")), join(dir, "node_modules", "@types", "node"), "dir");
+    symlinkSync(
+      dirname(require.resolve("@types/node/package.json")),
+      join(dir, "node_modules", "@types", "node"),
+      "dir",
+    );
   } catch {
     // Not installed (a production install): the demo's node: imports stay unresolved at baseline.
   }
@@ -203,11 +207,15 @@ export function linkTypeScript(dir: string): void {
 
 export function commitAll(dir: string, message: string): { sha: string } {
   const git = (...args: string[]) =>
-    execFileSync("git", ["-c", "user.name=odavl", "-c", "user.email=odavl@localhost", "-c", "core.hooksPath=/dev/null", ...args], {
-      cwd: dir,
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-    }).trim();
+    execFileSync(
+      "git",
+      ["-c", "user.name=odavl", "-c", "user.email=odavl@localhost", "-c", "core.hooksPath=/dev/null", ...args],
+      {
+        cwd: dir,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    ).trim();
   git("init", "-q", "-b", "main");
   git("add", "-A");
   git("commit", "-q", "-m", message);

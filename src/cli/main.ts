@@ -27,6 +27,15 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
       "collect <list-file> [--max-cycles N] [--concurrency K] [--continuous] [--tests all|all-scope|none]   shadow cycles over public repositories",
     load: async () => (await import("./commands/collect.js")).collectCommand,
   },
+  train: {
+    summary:
+      "train [--out DIR] [--dataset FILE] [--version V] [--promote] [--force]   train the trust model on stored outcomes",
+    load: async () => (await import("./commands/train.js")).trainCommand,
+  },
+  model: {
+    summary: "model list | current | promote <version> [--force]   the model registry",
+    load: async () => (await import("./commands/model.js")).modelCommand,
+  },
   migrate: {
     summary: "migrate   apply the database migrations (Postgres from DATABASE_URL, or embedded PGlite)",
     load: async () => (await import("./commands/migrate.js")).migrateCommand,
@@ -50,11 +59,13 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     load: async () => (await import("./commands/export.js")).exportCommand,
   },
   web: {
-    summary: "web   the GitHub App's web process: verifies and records webhooks, queues cycles (PORT, APP_ID, PRIVATE_KEY, WEBHOOK_SECRET)",
+    summary:
+      "web   the GitHub App's web process: verifies and records webhooks, queues cycles (PORT, APP_ID, PRIVATE_KEY, WEBHOOK_SECRET)",
     load: async () => (await import("./commands/web.js")).webCommand,
   },
   worker: {
-    summary: "worker [--concurrency N] [--no-tests] [--no-install] [--unsandboxed]   run queued cycles and fixes until SIGTERM",
+    summary:
+      "worker [--concurrency N] [--no-tests] [--no-install] [--unsandboxed]   run queued cycles and fixes until SIGTERM",
     load: async () => (await import("./commands/worker.js")).workerCommand,
   },
   shadow: {
@@ -66,7 +77,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
 
 export function usage(): string {
   const lines = ["usage: odavl <command> [options]", "", "commands:"];
-  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${c.summary.startsWith(name) ? "" : `${name} `}${c.summary}`);
+  for (const [name, c] of Object.entries(COMMANDS))
+    lines.push(`  ${c.summary.startsWith(name) ? "" : `${name} `}${c.summary}`);
   return lines.join("\n");
 }
 

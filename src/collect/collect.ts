@@ -50,7 +50,12 @@ export interface CollectResult {
   skipped: number;
 }
 
-export async function collect(entries: readonly ListEntry[], db: Db, deps: CycleDeps, o: CollectOptions): Promise<CollectResult> {
+export async function collect(
+  entries: readonly ListEntry[],
+  db: Db,
+  deps: CycleDeps,
+  o: CollectOptions,
+): Promise<CollectResult> {
   const result: CollectResult = { cycles: 0, samples: 0, errors: 0, skipped: 0 };
   const emit = o.onEvent ?? (() => {});
   const queue = [...entries];
@@ -90,7 +95,11 @@ async function collectEntry(
     if (!root || entry.ref) {
       // A URL, or a ref of a local repository: a fresh checkout with dependencies installed without scripts.
       scratch = await createWorkspaceRoot("odavl-collect-");
-      const co = await checkout({ source: entry.source, ...(entry.ref ? { ref: entry.ref } : {}), dest: join(scratch, "repo") });
+      const co = await checkout({
+        source: entry.source,
+        ...(entry.ref ? { ref: entry.ref } : {}),
+        dest: join(scratch, "repo"),
+      });
       root = co.dir;
       await installDependencies(root, { timeoutMs: o.installTimeoutMs });
     }

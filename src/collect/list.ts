@@ -73,7 +73,15 @@ export function parseEntry(text: string, line: number, cwd: string): ListEntry {
   }
   const localPath = isUrl ? null : source;
   const { owner, name } = identity(source, isUrl);
-  return { line, source, ref, localPath, testCommand: testCommand && testCommand !== "-" ? testCommand : null, owner, name };
+  return {
+    line,
+    source,
+    ref,
+    localPath,
+    testCommand: testCommand && testCommand !== "-" ? testCommand : null,
+    owner,
+    name,
+  };
 }
 
 /**
@@ -82,7 +90,10 @@ export function parseEntry(text: string, line: number, cwd: string): ListEntry {
  */
 function identity(source: string, isUrl: boolean): { owner: string; name: string } {
   if (isUrl) {
-    const parts = source.replace(/\.git$/, "").split(/[/:]/).filter(Boolean);
+    const parts = source
+      .replace(/\.git$/, "")
+      .split(/[/:]/)
+      .filter(Boolean);
     return { owner: parts[parts.length - 2] ?? "unknown", name: parts[parts.length - 1] ?? "unknown" };
   }
   const base = basename(source).replace(/@[\w.-]+$/, "");

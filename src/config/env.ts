@@ -42,6 +42,12 @@ export const envSchema = z.object({
   DATA_COLLECTION_ENABLED: bool(true),
   FEATURE_AUTO_APPROVE: bool(true),
   WORKER_CONCURRENCY: num(1, 1, 64),
+  /** Redis key prefix of the queue: deployments (and test runs) sharing one Redis keep apart by it. */
+  QUEUE_PREFIX: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v === "" ? "odavl" : v))
+    .pipe(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "letters, digits, _ and - only")),
   SANDBOX_TIMEOUT_MS: num(10 * 60_000, 1_000, 3_600_000),
   SANDBOX_MEMORY_MB: num(4096, 64, 65_536),
   SANDBOX_MAX_PROCESSES: num(256, 8, 65_536),

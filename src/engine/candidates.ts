@@ -94,7 +94,12 @@ export async function buildCandidates(
   return { candidates, planned, skipped, errors };
 }
 
-export function makeCandidate(recipe: Recipe, scope: CandidateScope, files: FilePatch[], targetFindings: number): Candidate {
+export function makeCandidate(
+  recipe: Recipe,
+  scope: CandidateScope,
+  files: FilePatch[],
+  targetFindings: number,
+): Candidate {
   const linesAdded = files.reduce((s, f) => s + f.linesAdded, 0);
   const linesRemoved = files.reduce((s, f) => s + f.linesRemoved, 0);
   const key = scope === "all" ? `${recipe.id}@all` : `${recipe.id}@${files[0]?.path ?? ""}`;

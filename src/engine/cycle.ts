@@ -7,7 +7,7 @@ import type { Db } from "../db/client.js";
 import { finishCycle, startCycle } from "../db/queries/cycles.js";
 import { type RepositoryIdentity, upsertRepository } from "../db/queries/repositories.js";
 import type { FeatureInput, Predictor, RecipeHistory } from "../model/types.js";
-import type { Finding, Recipe, RecipeFamily } from "../recipes/types.js";
+import type { Recipe, RecipeFamily } from "../recipes/types.js";
 import { buildCandidates } from "./candidates.js";
 import { decide, type Thresholds } from "./decide.js";
 import {
@@ -178,7 +178,8 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
           testCommand = t.command;
           const b = await t.baseline();
           testsPassing = b.status;
-          testsReason = b.status === "pass" ? "" : `tests did not pass before the change${b.reason ? ` (${b.reason})` : ""}`;
+          testsReason =
+            b.status === "pass" ? "" : `tests did not pass before the change${b.reason ? ` (${b.reason})` : ""}`;
         }
       }
       return { ws, tsconfig, sourceFiles, listing, baselineDiagnostics, testsPassing, testsReason, testCommand };
@@ -238,7 +239,11 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
       const checker = typeChecker as TypeCheckerSession;
       const byHash = new Map<string, { key: string; outcome: Outcome }>();
       const results: (Outcome | null)[] = [];
-      const findingsFor = async (overrides: ReadonlyMap<string, string>, recipes: readonly Recipe[], files: readonly string[]) => {
+      const findingsFor = async (
+        overrides: ReadonlyMap<string, string>,
+        recipes: readonly Recipe[],
+        files: readonly string[],
+      ) => {
         const ws = createRecipeWorkspace(req.root, observed.sourceFiles, observed.tsconfig.path, overrides);
         // One call per family: each batches its work (one language-service pass, one lint, one Biome run).
         const byFamily = new Map<string, Recipe[]>();
@@ -264,7 +269,9 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
             typeChecker: checker,
             findings: findingsFor,
             tests: observed.testsPassing === "pass" && testsInScope(candidate) ? tests : null,
-            testsReason: testsInScope(candidate) ? observed.testsReason : `tests not run for ${candidate.scope}-scope candidates`,
+            testsReason: testsInScope(candidate)
+              ? observed.testsReason
+              : `tests not run for ${candidate.scope}-scope candidates`,
           });
           byHash.set(candidate.patchHash, { key: candidate.key, outcome });
           results.push(outcome);

@@ -38,8 +38,10 @@ export function diffLines(before: string, after: string): LineOp[] {
   const n = endA - start;
   const m = endB - start;
   if (n * m > MAX_TABLE_CELLS) {
-    for (let i = 0; i < n; i++) ops.push({ kind: "-", text: a[start + i] as string, oldLine: start + i + 1, newLine: 0 });
-    for (let j = 0; j < m; j++) ops.push({ kind: "+", text: b[start + j] as string, oldLine: 0, newLine: start + j + 1 });
+    for (let i = 0; i < n; i++)
+      ops.push({ kind: "-", text: a[start + i] as string, oldLine: start + i + 1, newLine: 0 });
+    for (let j = 0; j < m; j++)
+      ops.push({ kind: "+", text: b[start + j] as string, oldLine: 0, newLine: start + j + 1 });
   } else {
     // lcs[i][j] = LCS length of a[start+i..endA) and b[start+j..endB)
     const w = m + 1;

@@ -14,7 +14,9 @@ export interface CandidateTypeChecker {
 
 /** Runs the repository's tests on an isolated copy with the given edits applied. */
 export interface CandidateTestRunner {
-  run(edits: readonly { path: string; after: string }[]): Promise<{ status: TestStatus; reason?: string; durationMs: number }>;
+  run(
+    edits: readonly { path: string; after: string }[],
+  ): Promise<{ status: TestStatus; reason?: string; durationMs: number }>;
 }
 
 /** Findings of the given recipes over some files, with some file contents replaced. */
@@ -113,7 +115,11 @@ export async function verifyCandidate(candidate: Candidate, ctx: VerifyContext):
 }
 
 /** An outcome for a candidate whose verification itself failed (a tool crashed): never a success. */
-export function errorOutcome(candidate: Candidate, cause: string, ctx: Pick<VerifyContext, "baselineDiagnostics">): Outcome {
+export function errorOutcome(
+  candidate: Candidate,
+  cause: string,
+  ctx: Pick<VerifyContext, "baselineDiagnostics">,
+): Outcome {
   return {
     success: false,
     status: "error",

@@ -69,7 +69,9 @@ export function renderSummary(cycle: CycleSummary, options: RenderOptions = {}):
 
   const details: string[] = [];
   results.forEach((r, i) => {
-    details.push(`### ${i + 1}. ${escapeMarkdown(r.candidate.recipe.title)} — \`${escapeCode(r.candidate.recipe.id)}\``);
+    details.push(
+      `### ${i + 1}. ${escapeMarkdown(r.candidate.recipe.title)} — \`${escapeCode(r.candidate.recipe.id)}\``,
+    );
     details.push("", `**Why this trust:** ${escapeMarkdown(r.prediction.reason)}`);
     if (r.outcome) {
       const o = r.outcome;
@@ -131,10 +133,19 @@ export function truncate(s: string, max: number, note: string): string {
   return s.slice(0, Math.max(0, max - note.length)) + note;
 }
 
-/** Removes ANSI/terminal control sequences and other control characters (keeps newlines and tabs). */
+/** ANSI/terminal control sequences (CSI, OSC) and other control characters, newlines and tabs excepted. */
+const TERMINAL_ESCAPES = new RegExp(
+  [
+    "\\u001b\\[[0-?]*[ -/]*[@-~]",
+    "\\u001b\\][^\\u0007]*(?:\\u0007|\\u001b\\\\)",
+    "[\\u0000-\\u0008\\u000b-\\u001f\\u007f]",
+  ].join("|"),
+  "g",
+);
+
+/** Removes terminal control sequences and control characters (keeps newlines and tabs). */
 export function stripTerminalEscapes(s: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
-  return s.replace(/\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007]*(?:\u0007|\u001b\\)|[\u0000-\u0008\u000b-\u001f\u007f]/g, "");
+  return s.replace(TERMINAL_ESCAPES, "");
 }
 
 /** Escapes text placed in markdown so it cannot open links, images, HTML or mentions. */

@@ -36,7 +36,10 @@ export function createCycleTools(options: CycleToolsOptions): CycleTools {
   return {
     async listFiles(root) {
       const listed = await safeListFiles(root, { maxFileBytes: options.maxFileBytes ?? 1024 * 1024 });
-      return { files: listed.files, skipped: listed.skipped.map((s) => ({ file: s.file, reason: describeSkip(s.reason) })) };
+      return {
+        files: listed.files,
+        skipped: listed.skipped.map((s) => ({ file: s.file, reason: describeSkip(s.reason) })),
+      };
     },
     async startTypeChecker(root, tsconfigPath): Promise<TypeCheckerSession> {
       // The repository's own TypeScript is repository code: it runs only in the sandbox. Without one, our own
@@ -45,7 +48,7 @@ export function createCycleTools(options: CycleToolsOptions): CycleTools {
         root,
         ...(tsconfigPath ? { tsconfigPath } : {}),
         sandbox: options.sandbox,
-        useRepoTypeScript: options.sandbox !== null && options.sandbox.isolated,
+        useRepoTypeScript: options.sandbox?.isolated === true,
         readOnlyPaths: linkedPackageTargets(root),
         timeoutMs: options.typecheckTimeoutMs ?? 10 * 60_000,
       });
@@ -62,7 +65,13 @@ export function createCycleTools(options: CycleToolsOptions): CycleTools {
   };
 }
 
-function createTestSession(root: string, test: TestCommand, sandbox: Sandbox, scratch: string, timeoutMs: number): TestSession {
+function createTestSession(
+  root: string,
+  test: TestCommand,
+  sandbox: Sandbox,
+  scratch: string,
+  timeoutMs: number,
+): TestSession {
   const runIn = async (edits: readonly { path: string; after: string }[]) => {
     const t0 = performance.now();
     const copy = await createCandidateCopy(root, edits, scratch);
@@ -78,10 +87,21 @@ function createTestSession(root: string, test: TestCommand, sandbox: Sandbox, sc
           limits: { timeoutMs },
         });
         if (build.exitCode !== 0) {
-          return { status: "fail" as TestStatus, reason: `build failed (exit ${build.exitCode ?? build.killed})`, durationMs: performance.now() - t0 };
+          return {
+            status: "fail" as TestStatus,
+            reason: `build failed (exit ${build.exitCode ?? build.killed})`,
+            durationMs: performance.now() - t0,
+          };
         }
       }
-      const r = await sandbox.run({ cwd: copy.dir, command: test.command, args: test.args, env: test.env, readOnlyPaths, limits: { timeoutMs } });
+      const r = await sandbox.run({
+        cwd: copy.dir,
+        command: test.command,
+        args: test.args,
+        env: test.env,
+        readOnlyPaths,
+        limits: { timeoutMs },
+      });
       const status: TestStatus = r.exitCode === 0 && !r.killed ? "pass" : "fail";
       const reason =
         status === "pass"

@@ -1,7 +1,7 @@
-import { readEnv } from "../../config/env.js";
-import { countPredictions } from "../../db/queries/collection.js";
 import { collect } from "../../collect/collect.js";
 import { readList } from "../../collect/list.js";
+import { readEnv } from "../../config/env.js";
+import { countPredictions } from "../../db/queries/collection.js";
 import type { CandidateScope } from "../../engine/types.js";
 import { effectiveThresholds } from "../../model/tiers.js";
 import { RECIPES, selectRecipes } from "../../recipes/index.js";
@@ -31,7 +31,10 @@ function positiveInt(v: unknown, flag: string, def: number): number {
 export async function collectCommand(ctx: CommandContext): Promise<number> {
   const { values, positionals } = parseFlags(ctx.argv, FLAGS, 1);
   const listFile = positionals[0];
-  if (!listFile) throw new UsageError("which list? usage: odavl collect <list-file> [--max-cycles N] [--concurrency K] [--continuous]");
+  if (!listFile)
+    throw new UsageError(
+      "which list? usage: odavl collect <list-file> [--max-cycles N] [--concurrency K] [--continuous]",
+    );
   const entries = readList(listFile);
   const env = readEnv(ctx.env);
   const testsMode = values.tests ?? "all";
@@ -63,7 +66,10 @@ export async function collectCommand(ctx: CommandContext): Promise<number> {
       pass++;
       const result = await collect(entries, db, runtime.deps, {
         recipes,
-        thresholds: effectiveThresholds({ autoApply: env.ML_AUTO_APPLY_THRESHOLD, review: env.ML_CONFIDENCE_THRESHOLD }),
+        thresholds: effectiveThresholds({
+          autoApply: env.ML_AUTO_APPLY_THRESHOLD,
+          review: env.ML_CONFIDENCE_THRESHOLD,
+        }),
         ...(values["max-cycles"] ? { maxCycles: positiveInt(values["max-cycles"], "max-cycles", 1) } : {}),
         concurrency: positiveInt(values.concurrency, "concurrency", 1),
         cycleTimeoutMs: positiveInt(values["cycle-timeout"], "cycle-timeout", 1800) * 1000,
@@ -78,7 +84,9 @@ export async function collectCommand(ctx: CommandContext): Promise<number> {
           if (e.kind === "start") return;
           if (e.kind === "cycle") {
             const ok = e.summary.results.filter((r) => r.outcome?.success).length;
-            progress.line(`${name}: ${e.summary.results.length} candidates, ${ok} verified, ${e.summary.status} in ${Math.round((e.summary.durationsMs.total ?? 0) / 1000)} s`);
+            progress.line(
+              `${name}: ${e.summary.results.length} candidates, ${ok} verified, ${e.summary.status} in ${Math.round((e.summary.durationsMs.total ?? 0) / 1000)} s`,
+            );
             return;
           }
           if (e.kind === "error") progress.line(`${name}: error: ${e.error.split("\n")[0]}`);
@@ -86,7 +94,12 @@ export async function collectCommand(ctx: CommandContext): Promise<number> {
           done++;
           const samples = (await countPredictions(db)) - startSamples;
           const hours = (Date.now() - started) / 3_600_000;
-          progress.bar("collect", done, entries.length, `${samples} samples, ${hours > 0 ? Math.round(samples / hours) : 0}/h`);
+          progress.bar(
+            "collect",
+            done,
+            entries.length,
+            `${samples} samples, ${hours > 0 ? Math.round(samples / hours) : 0}/h`,
+          );
         },
       });
       progress.line(

@@ -83,11 +83,16 @@ interface LocalCycleOptions {
 
 async function runLocalCycle(ctx: CommandContext, o: LocalCycleOptions): Promise<number> {
   const env = readEnv(ctx.env);
-  const selectors = o.recipes?.split(",").map((s) => s.trim()).filter(Boolean);
+  const selectors = o.recipes
+    ?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (selectors) {
     const unknown = unknownSelectors(selectors);
     if (unknown.length > 0) {
-      throw new UsageError(`unknown recipe${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")} (see the catalog: ${RECIPES.map((r) => r.id).join(", ")})`);
+      throw new UsageError(
+        `unknown recipe${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")} (see the catalog: ${RECIPES.map((r) => r.id).join(", ")})`,
+      );
     }
   }
   const recipes = selectRecipes(selectors ? { enabled: selectors } : {});
@@ -99,7 +104,9 @@ async function runLocalCycle(ctx: CommandContext, o: LocalCycleOptions): Promise
       progress.line("note: bubblewrap is missing: the repository's tests run UNSANDBOXED (apt-get install bubblewrap)");
     }
     if (!runtime.predictor.status.loaded && env.ML_ENABLE) {
-      progress.line(`note: trust model not loaded (${runtime.predictor.status.loadFailure?.message ?? "unknown"}); the heuristic decides`);
+      progress.line(
+        `note: trust model not loaded (${runtime.predictor.status.loadFailure?.message ?? "unknown"}); the heuristic decides`,
+      );
     }
     const repository = { owner: "local", name: o.name, mode: "shadow" as const, source: o.root };
     if (runtime.db) {
@@ -115,7 +122,10 @@ async function runLocalCycle(ctx: CommandContext, o: LocalCycleOptions): Promise
         trigger: "cli",
         recipes,
         config: DEFAULT_REPO_CONFIG,
-        thresholds: effectiveThresholds({ autoApply: env.ML_AUTO_APPLY_THRESHOLD, review: env.ML_CONFIDENCE_THRESHOLD }),
+        thresholds: effectiveThresholds({
+          autoApply: env.ML_AUTO_APPLY_THRESHOLD,
+          review: env.ML_CONFIDENCE_THRESHOLD,
+        }),
         scopes: o.scope,
         runTests: o.runTests,
         collectData: o.store && env.DATA_COLLECTION_ENABLED,
@@ -161,7 +171,10 @@ export function checkRepository(root: string): string {
   if (!existsSync(root)) throw new UsageError(`${root} does not exist`);
   if (!statSync(root).isDirectory()) throw new UsageError(`${root} is not a directory`);
   try {
-    return execFileSync("git", ["-C", root, "rev-parse", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+    return execFileSync("git", ["-C", root, "rev-parse", "HEAD"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    }).trim();
   } catch {
     throw new UsageError(`${root} is not a git repository with a commit (run git init and commit, or pass a checkout)`);
   }

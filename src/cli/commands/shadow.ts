@@ -9,16 +9,21 @@
  *   odavl shadow remove <owner/name>
  */
 import { existsSync } from "node:fs";
-import type { Queue } from "bullmq";
 import { tmpdir, userInfo } from "node:os";
 import { basename, resolve } from "node:path";
+import type { Queue } from "bullmq";
 import { readEnv } from "../../config/env.js";
 import { type DbHandle, openDb } from "../../db/client.js";
 import { findRepository, type RepositoryRow, setConsent } from "../../db/queries/repositories.js";
-import { forgetShadowRepository, findShadowRepositories, registerShadowRepository, storedConfig } from "../../github/store.js";
+import {
+  findShadowRepositories,
+  forgetShadowRepository,
+  registerShadowRepository,
+  storedConfig,
+} from "../../github/store.js";
 import { CYCLES_QUEUE, type QueueConfig, redisConnection } from "../../queue/config.js";
 import { createCyclesQueue, createProducer } from "../../queue/producer.js";
-import { cronFor, createSchedules, ScheduleError } from "../../queue/schedules.js";
+import { createSchedules, cronFor, ScheduleError } from "../../queue/schedules.js";
 import { dataDir } from "../../runtime/context.js";
 import { gitOk } from "../../workspace/git.js";
 import type { CommandContext } from "../main.js";
@@ -52,7 +57,11 @@ export function parseShadowTarget(target: string, cwd = process.cwd()): ShadowTa
     const scp = /^[^@/\s]+@[^:/\s]+:(.+)$/.exec(target);
     if (scp?.[1]) path = scp[1];
   }
-  const parts = path?.replace(/^\/+|\/+$/g, "").replace(/\.git$/, "").split("/") ?? [];
+  const parts =
+    path
+      ?.replace(/^\/+|\/+$/g, "")
+      .replace(/\.git$/, "")
+      .split("/") ?? [];
   const owner = parts.at(-2);
   const name = parts.at(-1);
   if (!owner || !name || !NAME.test(owner) || !NAME.test(name)) {
@@ -121,7 +130,13 @@ async function add(
   db: DbHandle,
   queue: QueueAccess | null,
   input: string,
-  values: { name?: string | undefined; "data-collection"?: boolean | undefined; "no-data-collection"?: boolean | undefined; schedule?: string | undefined; run?: boolean | undefined },
+  values: {
+    name?: string | undefined;
+    "data-collection"?: boolean | undefined;
+    "no-data-collection"?: boolean | undefined;
+    schedule?: string | undefined;
+    run?: boolean | undefined;
+  },
 ): Promise<number> {
   const target = parseShadowTarget(input);
   if (values.name !== undefined) {
@@ -144,12 +159,20 @@ async function add(
     }
   }
   const existing = await findRepository(db.db, target.owner, target.name);
-  if (existing?.mode === "shadow" && existing.source !== null && existing.source !== target.source && values.name === undefined) {
+  if (
+    existing?.mode === "shadow" &&
+    existing.source !== null &&
+    existing.source !== target.source &&
+    values.name === undefined
+  ) {
     throw new UsageError(
       `${target.owner}/${target.name} is registered from ${existing.source}; give this one another --name owner/name`,
     );
   }
-  const repo = await registerShadowRepository(db.db, { ...target, ...(values.schedule ? { schedule: values.schedule } : {}) });
+  const repo = await registerShadowRepository(db.db, {
+    ...target,
+    ...(values.schedule ? { schedule: values.schedule } : {}),
+  });
   const consent = values["data-collection"] ? true : values["no-data-collection"] ? false : null;
   if (consent !== null) {
     // Shadow repositories are public: the operators record the consent they obtained elsewhere, as themselves.
@@ -170,7 +193,7 @@ async function shadowRepo(db: DbHandle, slug: string | undefined): Promise<Repos
   const [owner, name] = slug?.split("/") ?? [];
   if (!owner || !name) throw new UsageError("which repository? give owner/name (see odavl shadow list)");
   const repo = await findRepository(db.db, owner, name);
-  if (!repo || repo.mode !== "shadow") throw new UsageError(`${owner}/${name} is not a shadow repository`);
+  if (repo?.mode !== "shadow") throw new UsageError(`${owner}/${name} is not a shadow repository`);
   return repo;
 }
 

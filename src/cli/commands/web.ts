@@ -19,7 +19,9 @@ import { parseFlags } from "../main.js";
 export async function webCommand(ctx: CommandContext): Promise<number> {
   parseFlags(ctx.argv, {});
   const env = readEnv(ctx.env);
-  const missing = (["APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "DATABASE_URL", "REDIS_URL"] as const).filter((k) => !env[k]);
+  const missing = (["APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "DATABASE_URL", "REDIS_URL"] as const).filter(
+    (k) => !env[k],
+  );
   if (missing.length > 0) throw new ConfigError(`odavl web needs ${missing.join(", ")} in the environment`);
   const logger = pino({ level: env.LOG_LEVEL, base: { role: "web" } });
 

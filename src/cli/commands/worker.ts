@@ -6,8 +6,8 @@
 import { pino } from "pino";
 import { ConfigError, readEnv } from "../../config/env.js";
 import { openDb } from "../../db/client.js";
-import type { ChildOptions } from "../../queue/processor-child.js";
 import { CYCLES_QUEUE, redisConnection } from "../../queue/config.js";
+import type { ChildOptions } from "../../queue/processor-child.js";
 import { createCyclesQueue } from "../../queue/producer.js";
 import { createSchedules, reconcileSchedules } from "../../queue/schedules.js";
 import { SANDBOXED_PROCESSOR, startWorker } from "../../queue/worker.js";

@@ -7,11 +7,21 @@ export async function recordedRecipes(db: DbOrTx, repositoryId: number, sha: str
   const rows = await db
     .selectDistinct({ recipeId: predictions.recipeId })
     .from(predictions)
-    .where(and(eq(predictions.repositoryId, repositoryId), sha === null ? isNull(predictions.sha) : eq(predictions.sha, sha)));
+    .where(
+      and(
+        eq(predictions.repositoryId, repositoryId),
+        sha === null ? isNull(predictions.sha) : eq(predictions.sha, sha),
+      ),
+    );
   return new Set(rows.map((r) => r.recipeId));
 }
 
-export async function recordCollectionError(db: DbOrTx, repository: string, ref: string | null, error: string): Promise<void> {
+export async function recordCollectionError(
+  db: DbOrTx,
+  repository: string,
+  ref: string | null,
+  error: string,
+): Promise<void> {
   await db.insert(collectionErrors).values({ repository, ref, error: error.slice(0, 4000) });
 }
 

@@ -181,5 +181,10 @@ export async function countRows(db: DbOrTx): Promise<RowCounts> {
     union all select 'repositories', count(*)::int from repositories`,
   );
   const get = (t: string) => Number(rows.find((x) => x.t === t)?.n ?? 0);
-  return { cycles: get("cycles"), predictions: get("predictions"), outcomes: get("outcomes"), repositories: get("repositories") };
+  return {
+    cycles: get("cycles"),
+    predictions: get("predictions"),
+    outcomes: get("outcomes"),
+    repositories: get("repositories"),
+  };
 }

@@ -1,0 +1,40 @@
+import { join, resolve } from "node:path";
+import { readEnv } from "../../config/env.js";
+import { openDb } from "../../db/client.js";
+import { runTrainCommand } from "../../model/train/command.js";
+import { dataDir } from "../../runtime/context.js";
+import type { CommandContext } from "../main.js";
+import { parseFlags, UsageError } from "../main.js";
+
+export async function trainCommand(ctx: CommandContext): Promise<number> {
+  const { values } = parseFlags(ctx.argv, {
+    out: { type: "string" },
+    dataset: { type: "string" },
+    version: { type: "string" },
+    seed: { type: "string" },
+    promote: { type: "boolean" },
+    force: { type: "boolean" },
+  });
+  const env = readEnv(ctx.env);
+  const seed = values.seed === undefined ? undefined : Number(values.seed);
+  if (seed !== undefined && !Number.isInteger(seed))
+    throw new UsageError(`--seed must be an integer, got "${values.seed}"`);
+  const handle = await openDb({ databaseUrl: env.DATABASE_URL, dataDir: join(dataDir(env), "pgdata") });
+  try {
+    const result = await runTrainCommand(
+      {
+        outDir: resolve(typeof values.out === "string" ? values.out : "models"),
+        ...(typeof values.dataset === "string" ? { dataset: resolve(values.dataset) } : {}),
+        ...(typeof values.version === "string" ? { version: values.version } : {}),
+        ...(seed !== undefined ? { seed } : {}),
+        promote: values.promote === true,
+        force: values.force === true,
+      },
+      { db: handle.db },
+    );
+    ctx.stdout.write(`${result.lines.join("\n")}\n`);
+    return 0;
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * The Octokit class of the web and worker processes: Probot's (app authentication, throttling and retry plugins)
+ * with a rate-limit policy that honours GitHub's `retry-after` on every 403 and 429.
+ *
+ * Why a plugin of our own: the throttling plugin only waits on a 403/429 whose message says "secondary rate" or
+ * whose `x-ratelimit-remaining` is 0, and the retry plugin retries a 429 after 1, 4 and 9 seconds whatever
+ * `retry-after` says. GitHub asks integrators to wait for `retry-after` seconds before retrying
+ * (https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api), so the retry
+ * plugin leaves 429 alone and this plugin waits as long as the header says.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { ProbotOctokit } from "probot";
+
+export interface OctokitPolicy {
+  /** The throttling plugin (queueing of writes at one a second, waits on rate limits). Off in tests only. */
+  throttle: boolean;
+  /** The retry plugin (5xx and network errors). Off in tests only. */
+  retry: boolean;
+  /** Retries after a rate-limit answer before giving up. */
+  rateLimitRetries?: number;
+  /**
+   * Longest wait honoured in-process. A longer `retry-after` fails the request with {@link GitHubRateLimitError},
+   * and the job is retried by the queue after its backoff instead of holding a worker slot for minutes.
+   */
+  maxRetryAfterSeconds?: number;
+}
+
+export const PRODUCTION_OCTOKIT_POLICY: OctokitPolicy = { throttle: true, retry: true };
+
+/** The retry plugin's default list with 429 added: 429 is ours to retry, after `retry-after`. */
+const DO_NOT_RETRY = [400, 401, 403, 404, 410, 422, 429, 451];
+
+export class GitHubRateLimitError extends Error {
+  constructor(
+    readonly retryAfterSeconds: number,
+    readonly endpoint: string,
+  ) {
+    super(`GitHub rate limit on ${endpoint}: retry after ${retryAfterSeconds} s`);
+    this.name = "GitHubRateLimitError";
+  }
+}
+
+interface RequestErrorLike {
+  status: number;
+  message: string;
+  response?: { headers?: Record<string, string | number | undefined> };
+}
+
+function asRequestError(err: unknown): RequestErrorLike | null {
+  if (typeof err !== "object" || err === null) return null;
+  const status = (err as { status?: unknown }).status;
+  return typeof status === "number" ? (err as RequestErrorLike) : null;
+}
+
+/** Seconds to wait when the answer is a 403/429 that carries `retry-after`; null otherwise. */
+export function retryAfterSeconds(err: unknown): number | null {
+  const e = asRequestError(err);
+  if (!e || (e.status !== 403 && e.status !== 429)) return null;
+  const raw = e.response?.headers?.["retry-after"];
+  if (raw === undefined) return null;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds;
+  // retry-after may also be an HTTP date.
+  const at = Date.parse(String(raw));
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+}
+
+/** Answers the throttling plugin waits on by itself when it is on (so they are not waited for twice). */
+function handledByThrottling(err: unknown): boolean {
+  const e = asRequestError(err);
+  if (!e) return false;
+  return /\bsecondary rate\b/i.test(e.message) || String(e.response?.headers?.["x-ratelimit-remaining"]) === "0";
+}
+
+type Hook = InstanceType<typeof ProbotOctokit>["hook"];
+type RequestOptions = { method?: string; url?: string };
+
+function honourRetryAfter(policy: Required<OctokitPolicy>) {
+  return (octokit: { hook: Hook }) => {
+    octokit.hook.wrap("request", async (request, options) => {
+      const endpoint = `${(options as RequestOptions).method ?? "GET"} ${(options as RequestOptions).url ?? ""}`;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await request(options);
+        } catch (err) {
+          const wait = retryAfterSeconds(err);
+          if (wait === null || (policy.throttle && handledByThrottling(err)) || attempt >= policy.rateLimitRetries) {
+            throw err;
+          }
+          if (wait > policy.maxRetryAfterSeconds) throw new GitHubRateLimitError(wait, endpoint);
+          await sleep(wait * 1000);
+        }
+      }
+    });
+    return {};
+  };
+}
+
+type ThrottleHandler = (retryAfter: number, options: unknown, octokit: unknown, retryCount: number) => boolean;
+
+/** Probot's Octokit with our rate-limit policy. Pass it to `new Probot({ Octokit })`. */
+export function createOctokitClass(policy: OctokitPolicy = PRODUCTION_OCTOKIT_POLICY): typeof ProbotOctokit {
+  const full: Required<OctokitPolicy> = { rateLimitRetries: 2, maxRetryAfterSeconds: 60, ...policy };
+  // Probot's own handler gives up on secondary limits; ours retries twice, after the wait GitHub asked for.
+  const retryTwice: ThrottleHandler = (_retryAfter, _options, _octokit, retryCount) =>
+    retryCount < full.rateLimitRetries;
+  return ProbotOctokit.plugin(honourRetryAfter(full)).defaults((instanceOptions: Record<string, unknown>) => ({
+    ...instanceOptions,
+    // Probot turns throttling off on installation clients unless `enabled` is set explicitly; it is ours to decide.
+    throttle: {
+      ...(instanceOptions.throttle as object | undefined),
+      enabled: full.throttle,
+      onRateLimit: retryTwice,
+      onSecondaryRateLimit: retryTwice,
+    },
+    retry: { ...(instanceOptions.retry as object | undefined), enabled: full.retry, doNotRetry: DO_NOT_RETRY },
+  })) as typeof ProbotOctokit;
+}
+
+/**
+ * The app's private key as GitHub gives it (PEM). Deployments often store it with escaped newlines or base64
+ * encoded, to fit in one environment variable; both are accepted.
+ */
+export function privateKeyFrom(value: string): string {
+  const text = value.includes("-----BEGIN") ? value : Buffer.from(value, "base64").toString("utf8");
+  return text.replace(/\\n/g, "\n");
+}

@@ -1,0 +1,74 @@
+/**
+ * The jobs of the cycles queue: their names, their payloads (validated with zod when a job starts: a payload that
+ * does not parse can never succeed) and their ids, derived from what the job is about so that duplicates collapse.
+ */
+import { createHash } from "node:crypto";
+import { z } from "zod";
+
+export const JOB_NAMES = ["cycle", "apply"] as const;
+export type JobName = (typeof JOB_NAMES)[number];
+
+const sha40 = z.string().regex(/^[0-9a-f]{40}$/, "must be a full commit sha");
+
+const repositoryRef = {
+  /** Our repositories.id: the job is about this row; a job whose row is gone has nothing left to do. */
+  repositoryId: z.number().int().positive(),
+  /** For logs and the Redis UI; the row is the source of truth (repositories get renamed). */
+  repository: z.string().min(1),
+};
+
+export const cycleTriggerSchema = z.enum(["push", "pull_request", "schedule", "manual", "shadow"]);
+export type CycleTrigger = z.infer<typeof cycleTriggerSchema>;
+
+export const cycleJobSchema = z.object({
+  ...repositoryRef,
+  /** null: the head of the default branch when the job runs (schedules). */
+  sha: sha40.nullable(),
+  trigger: cycleTriggerSchema,
+  /** Pull-request cycles: the pull request whose head this was, to notice a head that moved on. */
+  pullRequest: z.number().int().positive().nullable().default(null),
+  /** The branch the sha was pushed to, when known (auto-apply only acts on the default branch). */
+  branch: z.string().nullable().default(null),
+  deliveryId: z.string().nullable().default(null),
+});
+export type CycleJobData = z.input<typeof cycleJobSchema>;
+export type CycleJob = z.output<typeof cycleJobSchema>;
+
+export const applyJobSchema = z.object({
+  ...repositoryRef,
+  /** The check run whose "Apply" button was pressed, and the commit it was on. */
+  checkRunId: z.number().int().positive(),
+  headSha: sha40,
+  /** The branch the check run's commit was on; the fix is re-verified on its current head. */
+  headBranch: z.string().min(1).nullable(),
+  action: z.string().min(1).max(20),
+  requestedBy: z.string().min(1),
+  deliveryId: z.string().min(1),
+});
+export type ApplyJobData = z.input<typeof applyJobSchema>;
+export type ApplyJob = z.output<typeof applyJobSchema>;
+
+/**
+ * What distinguishes two cycles of one repository at one sha. Pushes and pull requests are one event per sha;
+ * a re-request is a person asking again, so each delivery is its own request (a duplicate of the same delivery
+ * still collapses).
+ */
+export type CycleRequestKey =
+  | { trigger: "push" | "pull_request" | "shadow" }
+  | { trigger: "manual"; deliveryId: string };
+
+/** `cycle-r<repository>-<sha>-<trigger>`: BullMQ ignores an add whose id exists, so duplicates collapse. */
+export function cycleJobId(repositoryId: number, sha: string, key: CycleRequestKey): string {
+  const trigger = key.trigger === "manual" ? `manual-${safe(key.deliveryId)}` : key.trigger;
+  return `cycle-r${repositoryId}-${sha}-${trigger}`;
+}
+
+/** Each press of a button is a delivery of its own; the same delivery twice is one job. */
+export function applyJobId(repositoryId: number, deliveryId: string): string {
+  return `apply-r${repositoryId}-${safe(deliveryId)}`;
+}
+
+/** Keeps ids to characters that need no escaping anywhere (no ":" which BullMQ uses in keys). */
+function safe(s: string): string {
+  return /^[A-Za-z0-9-]{1,64}$/.test(s) ? s : createHash("sha256").update(s).digest("hex").slice(0, 32);
+}

@@ -1,0 +1,53 @@
+/**
+ * The sandboxed processor file: BullMQ runs it in a child process of `odavl worker` (see worker.ts for why).
+ * It is an entry point: it reads the environment and the options its worker passed once, builds the jobs'
+ * collaborators once for the life of the child (BullMQ reuses children across jobs), and runs each job through
+ * the registry.
+ */
+import type { SandboxedJob } from "bullmq";
+import { pino } from "pino";
+import { z } from "zod";
+import { readEnv } from "../config/env.js";
+import { CYCLES_QUEUE } from "./config.js";
+import { type BuiltWorkerDeps, createWorkerDeps } from "./deps.js";
+import { jobInfo } from "./processors/context.js";
+import { processJob } from "./processors/registry.js";
+import { CHILD_OPTIONS_ENV } from "./worker.js";
+
+const childOptionsSchema = z.object({
+  queueName: z.string().default(CYCLES_QUEUE.name),
+  queuePrefix: z.string().default(CYCLES_QUEUE.prefix),
+  allowUnsandboxed: z.boolean().default(false),
+  runTests: z.boolean().default(true),
+  install: z.boolean().default(true),
+});
+export type ChildOptions = z.input<typeof childOptionsSchema>;
+
+// The worker died (killed, crashed, restarted): its job goes back to the queue, so this child must not finish
+// the cycle next to the retry. The IPC channel closes when the parent dies.
+process.on("disconnect", () => process.exit(1));
+
+let built: Promise<BuiltWorkerDeps> | null = null;
+
+function build(): Promise<BuiltWorkerDeps> {
+  const env = readEnv(process.env);
+  const options = childOptionsSchema.parse(JSON.parse(process.env[CHILD_OPTIONS_ENV] ?? "{}"));
+  const logger = pino({ level: env.LOG_LEVEL, base: { pid: process.pid, role: "cycle-child" } });
+  return createWorkerDeps(env, {
+    queue: { ...CYCLES_QUEUE, name: options.queueName, prefix: options.queuePrefix },
+    logger,
+    allowUnsandboxed: options.allowUnsandboxed,
+    runTests: options.runTests,
+    install: options.install,
+  });
+}
+
+export default async function processSandboxedJob(job: SandboxedJob): Promise<unknown> {
+  // A failed build (database unreachable, say) is not kept: the next job tries again.
+  built ??= build().catch((err: unknown) => {
+    built = null;
+    throw err;
+  });
+  const { deps } = await built;
+  return processJob(jobInfo(job), deps);
+}

@@ -1,0 +1,291 @@
+/**
+ * A cycle job. Installed repositories: read the configuration, drop a pull-request job whose head moved on,
+ * create the check run (once: a retried job finds it), check out, run the engine, publish, and open the pull
+ * requests the repository consented to. Shadow repositories: check out and run the engine; no GitHub call at all.
+ */
+import { UnrecoverableError } from "bullmq";
+import type { Logger } from "pino";
+import { CycleGoneError, type CycleRow, finishCycle, setCycleCheckRun, startCycle } from "../../db/queries/cycles.js";
+import { findRepositoryById, type RepositoryRow } from "../../db/queries/repositories.js";
+import { runCycle } from "../../engine/cycle.js";
+import type { CycleSummary, Trigger } from "../../engine/types.js";
+import type { GitHubApi, InstallationGitHub, RepoRef } from "../../github/api.js";
+import {
+  buildCheckRunReport,
+  CHECK_RUN_NAME,
+  failCheckRun,
+  publishCheckRun,
+  startCheckRun,
+  supersedeCheckRun,
+} from "../../github/check-run.js";
+import {
+  fixBranchName,
+  fixBranchPrefix,
+  openFixPullRequest,
+  renderPullRequestBody,
+} from "../../github/pull-request.js";
+import { explainInvalidConfig, syncRepoConfig } from "../../github/repo-config-sync.js";
+import { setDefaultBranch, storedConfig } from "../../github/store.js";
+import { type CycleJob, cycleJobSchema } from "../jobs.js";
+import {
+  cycleRequest,
+  isHttps,
+  isLastAttempt,
+  type JobInfo,
+  parsePayload,
+  tokenHeader,
+  type WorkerDeps,
+  withWorkspace,
+} from "./context.js";
+
+export type CycleJobResult =
+  | { status: "skipped"; reason: string }
+  | { status: "superseded"; cycleId: string; head: string }
+  | {
+      status: CycleSummary["status"];
+      cycleId: string;
+      sha: string | null;
+      candidates: number;
+      verified: number;
+      stored: boolean;
+      checkRunId: number | null;
+      pullRequests: string[];
+    };
+
+export async function processCycleJob(job: JobInfo, deps: WorkerDeps): Promise<CycleJobResult> {
+  const data = parsePayload(cycleJobSchema, job);
+  const log = deps.logger.child({ jobId: job.id, repository: data.repository, sha: data.sha });
+  const repo = await findRepositoryById(deps.db, data.repositoryId);
+  if (!repo) {
+    // Uninstalled or removed after the job was queued: its data is gone and nothing may be written back.
+    log.info("repository removed; the job has nothing to do");
+    return { status: "skipped", reason: "repository removed" };
+  }
+  try {
+    return repo.mode === "shadow"
+      ? await runShadowCycle(job, data, repo, deps, log)
+      : await runInstalledCycle(job, data, repo, deps, log);
+  } catch (err) {
+    if (err instanceof CycleGoneError) {
+      log.info("repository removed while the cycle ran; nothing was stored");
+      return { status: "skipped", reason: "repository removed" };
+    }
+    throw err;
+  }
+}
+
+async function runShadowCycle(
+  job: JobInfo,
+  data: CycleJob,
+  repo: RepositoryRow,
+  deps: WorkerDeps,
+  log: Logger,
+): Promise<CycleJobResult> {
+  if (!repo.source) throw new UnrecoverableError(`shadow repository ${repo.owner}/${repo.name} has no source`);
+  const source = repo.source;
+  const summary = await withWorkspace(deps, async (dest) => {
+    const co = await deps.checkout({ source, dest, ...(data.sha ? { ref: data.sha } : {}) });
+    await deps.prepare(co.dir);
+    return runCycle(
+      cycleRequest(deps, {
+        repo,
+        config: storedConfig(repo),
+        root: co.dir,
+        sha: co.sha,
+        trigger: data.trigger === "schedule" ? "schedule" : "shadow",
+        runKey: job.id,
+        // Shadow cycles collect data: file-scope candidates are finer samples than whole-repository ones.
+        scopes: ["all", "file"],
+        collectData: repo.dataCollection,
+      }),
+      deps.cycle,
+    );
+  });
+  log.info({ status: summary.status, candidates: summary.results.length }, "shadow cycle finished");
+  return result(summary, null, []);
+}
+
+async function runInstalledCycle(
+  job: JobInfo,
+  data: CycleJob,
+  initial: RepositoryRow,
+  deps: WorkerDeps,
+  log: Logger,
+): Promise<CycleJobResult> {
+  if (initial.installationId === null) {
+    throw new UnrecoverableError(`repository ${initial.owner}/${initial.name} is installed but has no installation`);
+  }
+  const gh = await deps.github.installation(initial.installationId);
+  const ref: RepoRef = { owner: initial.owner, repo: initial.name };
+  let repo = initial;
+
+  // 1. The commit: the job's, or the default branch's head for a scheduled job.
+  if (data.sha === null) {
+    // Scheduled: nothing in the payload says what the default branch is now.
+    const info = await gh.api.getRepository(ref);
+    if (info.defaultBranch !== repo.defaultBranch) {
+      await setDefaultBranch(deps.db, repo.id, info.defaultBranch);
+      repo = { ...repo, defaultBranch: info.defaultBranch };
+    }
+  }
+  const sha = data.sha ?? (await gh.api.getBranchHead(ref, repo.defaultBranch));
+  if (sha === null) throw new UnrecoverableError(`${repo.owner}/${repo.name} has no branch ${repo.defaultBranch}`);
+  const trigger: Trigger = data.trigger;
+
+  // 2. A pull request whose head moved on: a newer job checks the newer head.
+  const cycle = await startCycle(deps.db, { repositoryId: repo.id, runKey: job.id, sha, trigger });
+  if (data.pullRequest !== null) {
+    const pr = await gh.api.getPullRequest(ref, data.pullRequest);
+    if (pr.state !== "open" || pr.headSha !== sha) {
+      await finishCycle(deps.db, {
+        cycleId: cycle.id,
+        repositoryId: repo.id,
+        sha,
+        status: "superseded",
+        error: null,
+        durationsMs: {},
+        facts: null,
+        results: [],
+        storeData: false,
+      });
+      if (cycle.checkRunId !== null) {
+        await supersedeCheckRun(gh.api, ref, cycle.checkRunId, { now: deps.clock(), newHead: pr.headSha });
+      }
+      log.info({ head: pr.headSha, state: pr.state }, "pull request head moved on; superseded");
+      return { status: "superseded", cycleId: cycle.id, head: pr.headSha };
+    }
+  }
+
+  // 3. The configuration on the default branch (consent, recipes, budget, schedule), then the check run, created once.
+  const sync = await syncRepoConfig({ db: deps.db, api: gh.api, schedules: deps.schedules }, repo, ref);
+  if (sync.consentChanged.length > 0) log.info({ consentChanged: sync.consentChanged }, "consent changed");
+  repo = (await findRepositoryById(deps.db, repo.id)) ?? repo;
+  const checkRunId = await ensureCheckRun(deps, gh.api, ref, cycle, sha, job);
+  if (sync.invalid) {
+    await explainInvalidConfig(gh.api, ref, {
+      sha,
+      error: sync.invalid,
+      defaultBranch: repo.defaultBranch,
+      now: deps.clock(),
+    });
+  }
+
+  // 4. Check out, run, publish, open what was consented to.
+  try {
+    return await withWorkspace(deps, async (dest) => {
+      const source = deps.cloneUrl(repo.owner, repo.name);
+      const auth = isHttps(source) ? { authHeader: tokenHeader(await gh.token()) } : {};
+      const co = await deps.checkout({ source, ref: sha, dest, ...auth });
+      await deps.prepare(co.dir);
+      const summary = await runCycle(
+        cycleRequest(deps, {
+          repo,
+          config: sync.config,
+          root: co.dir,
+          sha,
+          trigger,
+          runKey: job.id,
+          scopes: ["all"],
+          collectData: repo.dataCollection,
+        }),
+        deps.cycle,
+      );
+      const report = buildCheckRunReport(summary, { offerApply: true });
+      const skipAnnotations = job.attemptsStarted > 1 && (await annotationsOf(gh.api, ref, sha, checkRunId)) > 0;
+      await publishCheckRun(gh.api, ref, checkRunId, report, { now: deps.clock(), skipAnnotations });
+      const pullRequests =
+        deps.flags.autoApply && repo.autoApply && (trigger === "push" || trigger === "schedule")
+          ? await autoApply(gh, ref, { workdir: co.dir, sha, base: repo.defaultBranch, summary }, log)
+          : [];
+      log.info({ status: summary.status, candidates: summary.results.length, pullRequests }, "cycle published");
+      return result(summary, checkRunId, pullRequests);
+    });
+  } catch (err) {
+    if (!(err instanceof CycleGoneError) && (isLastAttempt(job) || err instanceof UnrecoverableError)) {
+      await failCheckRun(gh.api, ref, checkRunId, {
+        now: deps.clock(),
+        error: err instanceof Error ? err.message : String(err),
+        attempts: job.attemptsStarted,
+      }).catch((e: unknown) => log.warn({ err: e }, "could not mark the check run as failed"));
+    }
+    throw err;
+  }
+}
+
+/**
+ * The check run of this job: the one stored on the cycle, or, when an earlier attempt died between creating it
+ * and storing its id, the one GitHub has with this job's id as external id. Created only when neither exists.
+ */
+async function ensureCheckRun(
+  deps: WorkerDeps,
+  api: GitHubApi,
+  ref: RepoRef,
+  cycle: CycleRow,
+  sha: string,
+  job: JobInfo,
+): Promise<number> {
+  if (cycle.checkRunId !== null) return cycle.checkRunId;
+  if (job.attemptsStarted > 1) {
+    const found = (await api.findCheckRuns(ref, sha, CHECK_RUN_NAME)).find((c) => c.externalId === job.id);
+    if (found) {
+      await setCycleCheckRun(deps.db, cycle.id, found.id);
+      return found.id;
+    }
+  }
+  const id = await startCheckRun(api, ref, { sha, externalId: job.id, now: deps.clock() });
+  await setCycleCheckRun(deps.db, cycle.id, id);
+  return id;
+}
+
+async function annotationsOf(api: GitHubApi, ref: RepoRef, sha: string, checkRunId: number): Promise<number> {
+  const runs = await api.findCheckRuns(ref, sha, CHECK_RUN_NAME);
+  return runs.find((c) => c.id === checkRunId)?.annotationsCount ?? 0;
+}
+
+/**
+ * Verified fixes in the auto-apply tier become pull requests without a click, at most one open autopilot pull
+ * request per recipe (a maintainer reviews one fix of a kind at a time).
+ */
+async function autoApply(
+  gh: InstallationGitHub,
+  ref: RepoRef,
+  p: { workdir: string; sha: string; base: string; summary: CycleSummary },
+  log: Logger,
+): Promise<string[]> {
+  const eligible = p.summary.results.filter(
+    (r) => r.prediction.tier === "auto-apply" && r.outcome?.success === true && r.candidate.scope === "all",
+  );
+  if (eligible.length === 0) return [];
+  const open = await gh.api.listOpenPullRequests(ref);
+  const opened: string[] = [];
+  for (const r of eligible) {
+    const recipe = r.candidate.recipe;
+    if (open.some((pr) => pr.headRef.startsWith(fixBranchPrefix(recipe.id)))) continue;
+    const pr = await openFixPullRequest(gh.api, ref, {
+      workdir: p.workdir,
+      headSha: p.sha,
+      base: p.base,
+      branch: fixBranchName(recipe.id, p.sha),
+      files: r.candidate.files,
+      title: `ODAVL: ${recipe.title}`,
+      body: renderPullRequestBody({ cycle: p.summary, result: r, base: p.base, headSha: p.sha, requestedBy: null }),
+    });
+    open.push(pr);
+    opened.push(pr.url);
+    log.info({ recipe: recipe.id, pullRequest: pr.url }, "opened an automatic pull request");
+  }
+  return opened;
+}
+
+function result(summary: CycleSummary, checkRunId: number | null, pullRequests: string[]): CycleJobResult {
+  return {
+    status: summary.status,
+    cycleId: summary.id,
+    sha: summary.sha,
+    candidates: summary.results.length,
+    verified: summary.results.filter((r) => r.outcome?.success).length,
+    stored: summary.stored,
+    checkRunId,
+    pullRequests,
+  };
+}

@@ -1,0 +1,19 @@
+/** Job name -> processor. The in-process worker and the sandboxed child process both dispatch through here. */
+import { UnrecoverableError } from "bullmq";
+import type { JobName } from "../jobs.js";
+import { processApplyJob } from "./apply.js";
+import type { JobInfo, WorkerDeps } from "./context.js";
+import { processCycleJob } from "./cycle.js";
+
+type Processor = (job: JobInfo, deps: WorkerDeps) => Promise<unknown>;
+
+export const PROCESSORS: Record<JobName, Processor> = {
+  cycle: processCycleJob,
+  apply: processApplyJob,
+};
+
+export async function processJob(job: JobInfo, deps: WorkerDeps): Promise<unknown> {
+  const processor = PROCESSORS[job.name as JobName];
+  if (!processor) throw new UnrecoverableError(`no processor for jobs named "${job.name}"`);
+  return processor(job, deps);
+}
