@@ -173,11 +173,29 @@ function jsonLine(r: ExportRow, features: readonly string[]): string {
   return `${head.slice(0, -1)},"features":[${features.join(",")}],"namedFeatures":{${named}}}\n`;
 }
 
-/** Writes to a stream, waiting for 'drain' when its buffer is full. */
+/**
+ * Writes to a stream, waiting for 'drain' when its buffer is full. A failure of the stream (a reader that went
+ * away: EPIPE) rejects the next write instead of crashing the process with an unhandled 'error' event.
+ */
 export function streamWriter(out: Writable): (chunk: string) => Promise<void> {
+  let failure: Error | null = null;
+  out.on("error", (err) => {
+    failure ??= err;
+  });
   return (chunk) =>
     new Promise<void>((resolve, reject) => {
-      if (out.write(chunk)) {
+      if (failure) {
+        reject(failure);
+        return;
+      }
+      let flowing: boolean;
+      try {
+        flowing = out.write(chunk);
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      if (flowing) {
         resolve();
         return;
       }

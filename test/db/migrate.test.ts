@@ -1,7 +1,13 @@
 import { sql } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
 import { type DbHandle, openDb, queryRows } from "../../src/db/client.js";
-import { createPostgresDatabase, createTestDb, dropPostgresDatabase, TEST_DB_KINDS, type TestDb } from "../helpers/db.js";
+import {
+  createPostgresDatabase,
+  createTestDb,
+  dropPostgresDatabase,
+  TEST_DB_KINDS,
+  type TestDb,
+} from "../helpers/db.js";
 
 describe.each(TEST_DB_KINDS)("migrations on %s", (kind) => {
   let db: TestDb | undefined;
@@ -37,7 +43,10 @@ describe.each(TEST_DB_KINDS)("migrations on %s", (kind) => {
     const { migrate } = await import("../../src/db/migrate.js");
     await migrate(db);
     await migrate(db);
-    const rows = await queryRows<{ n: number }>(db.db, sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
+    const rows = await queryRows<{ n: number }>(
+      db.db,
+      sql`select count(*)::int as n from drizzle.__drizzle_migrations`,
+    );
     const n = rows[0]?.n;
     expect(n).toBeGreaterThanOrEqual(1);
   });

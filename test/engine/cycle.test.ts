@@ -36,20 +36,32 @@ describe.each(TEST_DB_KINDS)("a cycle on the demo repository (%s)", (kind) => {
     expect(first.status).toBe("completed");
     const byRecipe = new Map(first.results.map((r) => [r.candidate.recipe.id, r]));
     expect([...byRecipe.keys()].sort()).toEqual([...DEMO_RECIPES].sort());
-    expect(new Set(first.results.map((r) => r.candidate.recipe.family))).toEqual(new Set(["ts-codefix", "eslint", "biome"]));
+    expect(new Set(first.results.map((r) => r.candidate.recipe.family))).toEqual(
+      new Set(["ts-codefix", "eslint", "biome"]),
+    );
 
     // A clean fix: succeeds, tests pass.
-    expect(byRecipe.get("eslint/prefer-const")?.outcome).toMatchObject({ success: true, tests: "pass", newDiagnostics: 0 });
+    expect(byRecipe.get("eslint/prefer-const")?.outcome).toMatchObject({
+      success: true,
+      tests: "pass",
+      newDiagnostics: 0,
+    });
     expect(byRecipe.get("ts/remove-unused-imports")?.outcome).toMatchObject({ success: true, tests: "pass" });
     // useConst and prefer-const make the identical patch: verified once, shared.
-    expect(byRecipe.get("biome/use-const")?.candidate.patchHash).toBe(byRecipe.get("eslint/prefer-const")?.candidate.patchHash);
+    expect(byRecipe.get("biome/use-const")?.candidate.patchHash).toBe(
+      byRecipe.get("eslint/prefer-const")?.candidate.patchHash,
+    );
     expect(byRecipe.get("biome/use-const")?.outcome?.sharedWith).toBe("eslint/prefer-const@all");
     // dot-notation under noPropertyAccessFromIndexSignature: breaks the type check (TS4111).
     const dot = byRecipe.get("eslint/dot-notation")?.outcome;
     expect(dot).toMatchObject({ success: false, newDiagnostics: 2 });
     expect(dot?.failureCause).toContain("TS4111");
     // The optional chain changes what a falsy counter returns: the type check passes, the tests fail.
-    expect(byRecipe.get("biome/use-optional-chain")?.outcome).toMatchObject({ success: false, newDiagnostics: 0, tests: "fail" });
+    expect(byRecipe.get("biome/use-optional-chain")?.outcome).toMatchObject({
+      success: false,
+      newDiagnostics: 0,
+      tests: "fail",
+    });
 
     for (const r of first.results) {
       expect(r.prediction.usedML).toBe(false);
@@ -162,14 +174,20 @@ describe("bad input", () => {
   it("syntax errors, binary and huge files, and symlinks out of the repository are skipped and reported", async () => {
     const dir = join(tempDir(), "messy");
     mkdirSync(join(dir, "src"), { recursive: true });
-    writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, noEmit: true }, include: ["src"] }));
+    writeFileSync(
+      join(dir, "tsconfig.json"),
+      JSON.stringify({ compilerOptions: { strict: true, noEmit: true }, include: ["src"] }),
+    );
     writeFileSync(join(dir, "src/ok.ts"), "let a = 1;\nexport { a };\n");
     writeFileSync(join(dir, "src/broken.ts"), "export const = ;\nlet b = 2;\n");
     writeFileSync(join(dir, "src/blob.ts"), Buffer.from([0x00, 0x01, 0x02, 0xff, 0x00]));
     writeFileSync(join(dir, "src/huge.ts"), `export const x = "${"x".repeat(2 * 1024 * 1024)}";\n`);
     symlinkSync("/etc/passwd", join(dir, "src/escape.ts"));
     commitAll(dir, "messy");
-    const summary = await runCycle(cycleRequest(dir, { runTests: false, recipeIds: ["eslint/prefer-const", "biome/use-const"] }), engineDeps(null));
+    const summary = await runCycle(
+      cycleRequest(dir, { runTests: false, recipeIds: ["eslint/prefer-const", "biome/use-const"] }),
+      engineDeps(null),
+    );
     expect(summary.status).toBe("completed");
     const skipped = summary.skipped.map((s) => `${s.file}: ${s.reason}`).join("\n");
     expect(skipped).toMatch(/src\/blob\.ts: binary/);

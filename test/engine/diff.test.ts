@@ -20,7 +20,9 @@ describe("line diff", () => {
   });
   it("renders a unified diff with hunk headers", () => {
     const d = unifiedDiff("src/a.ts", "let a = 1;\nuse(a);\n", "const a = 1;\nuse(a);\n");
-    expect(d).toBe(["--- a/src/a.ts", "+++ b/src/a.ts", "@@ -1,2 +1,2 @@", "-let a = 1;", "+const a = 1;", " use(a);"].join("\n"));
+    expect(d).toBe(
+      ["--- a/src/a.ts", "+++ b/src/a.ts", "@@ -1,2 +1,2 @@", "-let a = 1;", "+const a = 1;", " use(a);"].join("\n"),
+    );
   });
 });
 

@@ -56,7 +56,12 @@ describe(".github/odavl.yml", () => {
   });
   it("refuses an alias bomb without expanding it", () => {
     const bomb = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
-    for (let i = 1; i < 12; i++) bomb.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(", ")}]`);
+    for (let i = 1; i < 12; i++)
+      bomb.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(", ")}]`,
+      );
     expect(() => parseRepoConfig(bomb.join("\n"))).toThrow(RepoConfigError);
   });
   it("refuses a huge file", () => {

@@ -8,8 +8,8 @@ import { DEFAULT_REPO_CONFIG } from "../../src/engine/repo-config.js";
 import { computeFeatures } from "../../src/model/features.js";
 import { loadRecipeHistory } from "../../src/model/history.js";
 import { createHeuristicPredictor } from "../../src/model/predictor.js";
-import type { Predictor } from "../../src/model/types.js";
 import { DEFAULT_THRESHOLDS } from "../../src/model/tiers.js";
+import type { Predictor } from "../../src/model/types.js";
 import { selectRecipes } from "../../src/recipes/index.js";
 import { createCycleTools } from "../../src/runtime/tools.js";
 import { createSandbox } from "../../src/sandbox/index.js";
@@ -29,7 +29,10 @@ export function engineDeps(db: Db | null, predictor: Predictor = createHeuristic
   };
 }
 
-export function cycleRequest(root: string, overrides: Partial<CycleRequest> & { recipeIds?: string[] } = {}): CycleRequest {
+export function cycleRequest(
+  root: string,
+  overrides: Partial<CycleRequest> & { recipeIds?: string[] } = {},
+): CycleRequest {
   const { recipeIds, ...rest } = overrides;
   return {
     root,

@@ -35,7 +35,17 @@ export async function exportCommand(ctx: CommandContext): Promise<number> {
   try {
     if (path) await mkdir(dirname(path), { recursive: true });
     const out = path ? createWriteStream(path) : ctx.stdout;
-    const result = await exportDataset(handle.db, { format, since }, streamWriter(out));
+    let result: Awaited<ReturnType<typeof exportDataset>>;
+    try {
+      result = await exportDataset(handle.db, { format, since }, streamWriter(out));
+    } catch (err) {
+      // `odavl export … | head`: the reader had enough. Not a failure of the export.
+      if ((err as NodeJS.ErrnoException).code === "EPIPE") {
+        ctx.stderr.write("odavl export: the output was closed before the export finished\n");
+        return 0;
+      }
+      throw err;
+    }
     if (path) {
       out.end();
       await finished(out);
