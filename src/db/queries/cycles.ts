@@ -88,70 +88,78 @@ export class CycleGoneError extends Error {
   }
 }
 
+/**
+ * Predictions and outcomes go in as two statements, whatever their number: each takes its rows as one JSON
+ * parameter that Postgres expands (json_populate_recordset), which is many times faster than a multi-row VALUES
+ * list with tens of thousands of bound parameters, and never meets the 65,535-parameter limit.
+ */
 async function insertResults(tx: DbOrTx, input: FinishCycleInput): Promise<void> {
-  const rows = input.results.map(({ candidate, prediction }) => ({
-    cycleId: input.cycleId,
-    repositoryId: input.repositoryId,
+  const predictionRows = input.results.map(({ candidate, prediction }) => ({
+    cycle_id: input.cycleId,
+    repository_id: input.repositoryId,
     sha: input.sha,
-    candidateKey: candidate.key,
-    recipeId: candidate.recipe.id,
+    candidate_key: candidate.key,
+    recipe_id: candidate.recipe.id,
     family: candidate.recipe.family,
     safety: candidate.recipe.safety,
     scope: candidate.scope,
     files: candidate.files.map((f) => f.path),
-    linesAdded: candidate.linesAdded,
-    linesRemoved: candidate.linesRemoved,
-    patchHash: candidate.patchHash,
-    featureSchemaVersion: prediction.featureSchemaVersion,
+    lines_added: candidate.linesAdded,
+    lines_removed: candidate.linesRemoved,
+    patch_hash: candidate.patchHash,
+    feature_schema_version: prediction.featureSchemaVersion,
     features: prediction.features,
-    mlTrust: prediction.mlTrust,
-    heuristicTrust: prediction.heuristicTrust,
+    ml_trust: prediction.mlTrust,
+    heuristic_trust: prediction.heuristicTrust,
     trust: prediction.trust,
     tier: prediction.tier,
-    usedMl: prediction.usedML,
-    fallbackCause: prediction.fallbackCause,
-    modelVersion: prediction.modelVersion,
-    latencyMs: prediction.latencyMs,
+    used_ml: prediction.usedML,
+    fallback_cause: prediction.fallbackCause,
+    model_version: prediction.modelVersion,
+    latency_ms: prediction.latencyMs,
     confidence: prediction.confidence,
     reason: prediction.reason,
   }));
-  // Batches keep each statement's parameter count well under Postgres' limit of 65,535.
-  const ids: { id: number; key: string }[] = [];
-  for (let i = 0; i < rows.length; i += 500) {
-    const inserted = await tx
-      .insert(predictions)
-      .values(rows.slice(i, i + 500))
-      .returning({ id: predictions.id, key: predictions.candidateKey });
-    ids.push(...inserted);
-  }
-  const byKey = new Map(ids.map((r) => [r.key, r.id]));
-  const outcomeRows = input.results.flatMap(({ candidate, outcome }) => {
-    const predictionId = byKey.get(candidate.key);
-    if (!outcome || predictionId === undefined) return [];
-    return [
-      {
-        predictionId,
-        success: outcome.success,
-        status: outcome.status,
-        diagnosticsBefore: outcome.diagnosticsBefore,
-        diagnosticsAfter: outcome.diagnosticsAfter,
-        newDiagnostics: outcome.newDiagnostics,
-        lintBefore: outcome.lintBefore,
-        lintAfter: outcome.lintAfter,
-        newLintFindings: outcome.newLintFindings,
-        targetBefore: outcome.targetBefore,
-        targetAfter: outcome.targetAfter,
-        tests: outcome.tests,
-        testsReason: outcome.testsReason ?? null,
-        verificationScore: outcome.verificationScore,
-        failureCause: outcome.failureCause ?? null,
-        durationsMs: outcome.durationsMs,
-      },
-    ];
-  });
-  for (let i = 0; i < outcomeRows.length; i += 500) {
-    await tx.insert(outcomes).values(outcomeRows.slice(i, i + 500));
-  }
+  const predictionColumns = sql.raw(Object.keys(predictionRows[0] ?? { cycle_id: 0 }).join(", "));
+  await tx.execute(sql`
+    insert into predictions (${predictionColumns})
+    select ${predictionColumns} from json_populate_recordset(null::predictions, ${JSON.stringify(predictionRows)}::json)`);
+  const outcomeRows = input.results.flatMap(({ candidate, outcome }) =>
+    outcome
+      ? [
+          {
+            candidate_key: candidate.key,
+            success: outcome.success,
+            status: outcome.status,
+            diagnostics_before: outcome.diagnosticsBefore,
+            diagnostics_after: outcome.diagnosticsAfter,
+            new_diagnostics: outcome.newDiagnostics,
+            lint_before: outcome.lintBefore,
+            lint_after: outcome.lintAfter,
+            new_lint_findings: outcome.newLintFindings,
+            target_before: outcome.targetBefore,
+            target_after: outcome.targetAfter,
+            tests: outcome.tests,
+            tests_reason: outcome.testsReason ?? null,
+            verification_score: outcome.verificationScore,
+            failure_cause: outcome.failureCause ?? null,
+            durations_ms: outcome.durationsMs,
+          },
+        ]
+      : [],
+  );
+  if (outcomeRows.length === 0) return;
+  const outcomeColumns = Object.keys(outcomeRows[0] as object).filter((c) => c !== "candidate_key");
+  const list = sql.raw(outcomeColumns.join(", "));
+  const fromJson = sql.raw(outcomeColumns.map((c) => `o.${c}`).join(", "));
+  await tx.execute(sql`
+    insert into outcomes (prediction_id, ${list})
+    select p.id, ${fromJson}
+    from json_populate_recordset(null::outcomes, ${JSON.stringify(outcomeRows.map(({ candidate_key, ...o }) => o))}::json)
+      with ordinality as o
+    join json_array_elements(${JSON.stringify(outcomeRows.map((o) => o.candidate_key))}::json) with ordinality as k(key, n)
+      on k.n = o.ordinality
+    join predictions p on p.cycle_id = ${input.cycleId} and p.candidate_key = k.key #>> '{}'`);
 }
 
 export async function findCycle(db: DbOrTx, id: string): Promise<CycleRow | undefined> {
