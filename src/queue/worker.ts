@@ -10,6 +10,7 @@
  * fails the job, not the worker. The child exits when its worker dies (it watches the IPC channel), so a killed
  * worker never leaves a cycle running next to its retry.
  */
+import { hostname } from "node:os";
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Job, Worker } from "bullmq";
@@ -27,6 +28,8 @@ export interface StartWorkerOptions {
   /** Options for the child processes of a sandboxed processor, passed in their environment. */
   childOptions?: Record<string, unknown>;
   logger: Logger;
+  /** Recorded on each job it processes (`processedBy`). Default: host and process id. */
+  name?: string;
 }
 
 /** The sandboxed processor file, beside this one (`.ts` when run from the sources, `.js` from the build). */
@@ -47,6 +50,7 @@ export interface RunningWorker {
 export function startWorker(o: StartWorkerOptions): RunningWorker {
   const sandboxed = o.processor instanceof URL;
   const worker = new Worker(o.config.name, o.processor, {
+    name: o.name ?? `${hostname()}:${process.pid}`,
     connection: o.connection,
     prefix: o.config.prefix,
     concurrency: o.concurrency,

@@ -1,7 +1,7 @@
 import { eq, sql } from "drizzle-orm";
 import type { CandidateResult, CycleStatus, RepoFacts } from "../../engine/types.js";
 import { type DbOrTx, queryRows } from "../client.js";
-import { cycles, outcomes, predictions, repositories } from "../schema.js";
+import { cycles, predictions, repositories } from "../schema.js";
 
 export type CycleRow = typeof cycles.$inferSelect;
 
