@@ -253,6 +253,11 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
         );
         return found.flat();
       };
+      // The "before" side of the lint comparison comes from the same call as the "after" side, over the same
+      // files: a plan's findings may be filtered differently (only what the fix can address), and comparing two
+      // different measurements would report findings as new that were there all along.
+      const touched = [...new Set(candidates.flatMap((c) => c.files.map((f) => f.path)))];
+      const verifyBaseline = touched.length > 0 ? await findingsFor(new Map(), req.recipes, touched) : [];
       const testsInScope = (c: Candidate) => !req.testScopes || req.testScopes.includes(c.scope);
       let done = 0;
       for (const candidate of candidates) {
@@ -264,7 +269,7 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
         } else {
           const outcome = await verifyOne(candidate, {
             baselineDiagnostics: observed.baselineDiagnostics,
-            baselineFindings,
+            baselineFindings: verifyBaseline,
             recipes: req.recipes,
             typeChecker: checker,
             findings: findingsFor,

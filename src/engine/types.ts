@@ -19,9 +19,13 @@ export function diagnosticKey(d: Pick<Diagnostic, "file" | "code" | "message">):
   return `${d.file}\u0000${d.code}\u0000${d.message}`;
 }
 
-/** Key used to compare lint findings before and after a patch. */
-export function findingKey(f: Pick<Finding, "file" | "rule" | "message">): string {
-  return `${f.file}\u0000${f.rule}\u0000${f.message}`;
+/**
+ * Key used to compare lint findings before and after a patch: file and rule. Not the message: a fix that merges two
+ * imports turns two findings ('"A" is only used as a type', '"B" …') into one ('"A" and "B" …'), which is fewer
+ * findings, not a new one.
+ */
+export function findingKey(f: Pick<Finding, "file" | "rule">): string {
+  return `${f.file}\u0000${f.rule}`;
 }
 
 export interface FilePatch extends FileEdit {

@@ -91,7 +91,7 @@ export async function verifyCandidate(candidate: Candidate, ctx: VerifyContext):
     : !typecheckOk
       ? `${newDiagnostics} new type-check diagnostic${newDiagnostics === 1 ? "" : "s"}: ${firstNew(ctx.baselineDiagnostics, after)}`
       : newLintFindings > 0
-        ? `${newLintFindings} new lint finding${newLintFindings === 1 ? "" : "s"}`
+        ? `${newLintFindings} new lint finding${newLintFindings === 1 ? "" : "s"}: ${firstNewFinding(lintBeforeList, lintAfterList)}`
         : !lintOk
           ? "the recipe's own findings did not go down"
           : `tests failed${testsReason ? `: ${testsReason}` : ""}`;
@@ -164,6 +164,18 @@ function firstNew(before: readonly Diagnostic[], after: readonly Diagnostic[]): 
     const c = seen.get(k) ?? 0;
     if (c > 0) seen.set(k, c - 1);
     else return `${d.file}:${d.line} TS${d.code} ${d.message}`.slice(0, 200);
+  }
+  return "";
+}
+
+function firstNewFinding(before: readonly Finding[], after: readonly Finding[]): string {
+  const seen = new Map<string, number>();
+  for (const f of before) seen.set(findingKey(f), (seen.get(findingKey(f)) ?? 0) + 1);
+  for (const f of after) {
+    const k = findingKey(f);
+    const c = seen.get(k) ?? 0;
+    if (c > 0) seen.set(k, c - 1);
+    else return `${f.file}:${f.line} ${f.rule} ${f.message}`.slice(0, 200);
   }
   return "";
 }
