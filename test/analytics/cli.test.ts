@@ -1,29 +1,11 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../../src/cli/main.js";
+import { odavl } from "../helpers/cli.js";
 import { createTestDb, TEST_DB_KINDS, type TestDb } from "../helpers/db.js";
 import { LEDGER_REPOS, ledgerSamples } from "./datasets.js";
 import { insertDataset } from "./fixtures.js";
-
-/** Runs `odavl <argv>` in-process against the test database; returns the exit code and what it printed. */
-async function odavl(env: NodeJS.ProcessEnv, ...argv: string[]) {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const stdout: Buffer[] = [];
-  const stderr: Buffer[] = [];
-  out.on("data", (c: Buffer) => stdout.push(c));
-  err.on("data", (c: Buffer) => stderr.push(c));
-  const code = await main({
-    argv,
-    env,
-    stdout: out as unknown as NodeJS.WriteStream,
-    stderr: err as unknown as NodeJS.WriteStream,
-  });
-  return { code, stdout: Buffer.concat(stdout).toString("utf8"), stderr: Buffer.concat(stderr).toString("utf8") };
-}
 
 describe.runIf(TEST_DB_KINDS.includes("postgres"))("odavl progress, check-data, report and export", () => {
   let db: TestDb;

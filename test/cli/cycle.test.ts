@@ -1,0 +1,94 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { buildDemoRepo } from "../../src/cli/demo-repo.js";
+import { odavl } from "../helpers/cli.js";
+import { tempDir } from "../helpers/engine.js";
+
+describe("odavl cycle", () => {
+  it("says clearly when the path does not exist, is not a directory, or is not a git repository", async () => {
+    const dir = tempDir();
+    const env = { ODAVL_DATA_DIR: dir };
+    const missing = await odavl(env, "cycle", join(dir, "nope"), "--no-store");
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/does not exist/);
+    writeFileSync(join(dir, "file.txt"), "x");
+    const file = await odavl(env, "cycle", join(dir, "file.txt"), "--no-store");
+    expect(file.stderr).toMatch(/is not a directory/);
+    mkdirSync(join(dir, "plain"));
+    const plain = await odavl(env, "cycle", join(dir, "plain"), "--no-store");
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toMatch(/is not a git repository/);
+  });
+
+  it("rejects unknown recipes and flags with the reason", async () => {
+    const dir = tempDir();
+    buildDemoRepo(join(dir, "repo"));
+    const r = await odavl(
+      { ODAVL_DATA_DIR: dir },
+      "cycle",
+      join(dir, "repo"),
+      "--recipes",
+      "eslint/nope",
+      "--no-store",
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown recipe: eslint\/nope/);
+    const f = await odavl({ ODAVL_DATA_DIR: dir }, "cycle", join(dir, "repo"), "--bogus");
+    expect(f.code).toBe(2);
+    expect(f.stderr).toMatch(/bogus/);
+  });
+
+  it("prints the JSON the issue promises, and stores into the embedded database", async () => {
+    const dir = tempDir();
+    buildDemoRepo(join(dir, "repo"));
+    const env = { ODAVL_DATA_DIR: dir, ML_ENABLE: "false" };
+    const r = await odavl(
+      env,
+      "cycle",
+      join(dir, "repo"),
+      "--json",
+      "--no-tests",
+      "--recipes",
+      "eslint/prefer-const,eslint/dot-notation",
+    );
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as {
+      cycle: { id: string; status: string; durationsMs: Record<string, number>; stored: boolean };
+      candidates: Record<string, unknown>[];
+    };
+    expect(j.cycle.status).toBe("completed");
+    expect(j.cycle.stored).toBe(true);
+    expect(Object.keys(j.cycle.durationsMs)).toEqual(
+      expect.arrayContaining(["observe", "candidates", "decide", "verify", "total"]),
+    );
+    expect(j.candidates).toHaveLength(2);
+    for (const c of j.candidates) {
+      expect(Object.keys(c)).toEqual(
+        expect.arrayContaining([
+          "recipe",
+          "family",
+          "safety",
+          "files",
+          "linesAdded",
+          "linesRemoved",
+          "trust",
+          "heuristicTrust",
+          "usedML",
+          "tier",
+          "outcome",
+        ]),
+      );
+      expect(Object.keys(c.outcome as object)).toEqual(
+        expect.arrayContaining(["success", "diagnosticsBefore", "diagnosticsAfter", "tests", "verificationScore"]),
+      );
+      expect((c.outcome as { tests: string }).tests).toBe("unknown");
+    }
+    const dot = j.candidates.find((c) => c.recipe === "eslint/dot-notation");
+    expect((dot?.outcome as { success: boolean }).success).toBe(false);
+
+    const text = await odavl(env, "cycle", join(dir, "repo"), "--no-tests", "--recipes", "eslint/prefer-const");
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/\| `eslint\/prefer-const` \(safe\) \| all \| 2 \| \+2 −2 \|/);
+  });
+});
