@@ -85,7 +85,8 @@ export interface GitHubApi {
   readonly kind: "installation" | "shadow";
   // Reads.
   getRepository(r: RepoRef): Promise<{ githubId: number; defaultBranch: string }>;
-  getFile(r: RepoRef, path: string, ref: string): Promise<{ text: string; sha: string } | null>;
+  /** A file's text, blob sha and size; null when there is no such file. */
+  getFile(r: RepoRef, path: string, ref: string): Promise<{ text: string; sha: string; size: number } | null>;
   lastCommitTouching(r: RepoRef, path: string, ref: string): Promise<{ sha: string; author: string | null } | null>;
   getPullRequest(r: RepoRef, number: number): Promise<PullRequestInfo>;
   getBranchHead(r: RepoRef, branch: string): Promise<string | null>;
@@ -207,7 +208,9 @@ export function createGitHubApi(octokit: Octokit): GitHubApi {
         try {
           const { data } = await octokit.request("GET /repos/{owner}/{repo}/contents/{path}", { ...r, path, ref });
           if (Array.isArray(data) || data.type !== "file" || !("content" in data)) return null;
-          return { text: Buffer.from(data.content, "base64").toString("utf8"), sha: data.sha };
+          // GitHub leaves the content out of files over 1 MB; the size says so.
+          const text = data.encoding === "base64" ? Buffer.from(data.content, "base64").toString("utf8") : "";
+          return { text, sha: data.sha, size: data.size };
         } catch (err) {
           if (statusOf(err) === 404) return null;
           throw err;
@@ -268,12 +271,8 @@ export function createGitHubApi(octokit: Octokit): GitHubApi {
 
     listOpenPullRequests: (r) =>
       call("GET pulls", r, async () => {
-        const { data } = await octokit.request("GET /repos/{owner}/{repo}/pulls", {
-          ...r,
-          state: "open",
-          per_page: 100,
-        });
-        return data.map(toPullRequest);
+        const pulls = await octokit.paginate("GET /repos/{owner}/{repo}/pulls", { ...r, state: "open", per_page: 100 });
+        return pulls.map(toPullRequest);
       }),
 
     createCheckRun: (r, params) =>

@@ -9,6 +9,7 @@ import type { RepositoryRow } from "../db/queries/repositories.js";
 import {
   type ConfigIssue,
   DEFAULT_REPO_CONFIG,
+  MAX_CONFIG_BYTES,
   parseRepoConfig,
   type RepoConfig,
   RepoConfigError,
@@ -43,6 +44,9 @@ export async function syncRepoConfig(
   }
   let config: RepoConfig;
   try {
+    if (file && file.size > MAX_CONFIG_BYTES) {
+      throw new RepoConfigError([{ path: "", message: `file is larger than ${MAX_CONFIG_BYTES} bytes` }]);
+    }
     config = file ? validateConfig(repo.id, file.text) : DEFAULT_REPO_CONFIG;
   } catch (err) {
     if (!(err instanceof RepoConfigError)) throw err;

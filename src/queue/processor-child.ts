@@ -4,6 +4,7 @@
  * collaborators once for the life of the child (BullMQ reuses children across jobs), and runs each job through
  * the registry.
  */
+import { join } from "node:path";
 import type { SandboxedJob } from "bullmq";
 import { pino } from "pino";
 import { z } from "zod";
@@ -20,6 +21,8 @@ const childOptionsSchema = z.object({
   allowUnsandboxed: z.boolean().default(false),
   runTests: z.boolean().default(true),
   install: z.boolean().default(true),
+  /** Where installed repositories are cloned from: GitHub, or a directory of owner/name repositories. */
+  cloneBaseUrl: z.string().min(1).default("https://github.com"),
 });
 export type ChildOptions = z.input<typeof childOptionsSchema>;
 
@@ -39,6 +42,10 @@ function build(): Promise<BuiltWorkerDeps> {
     allowUnsandboxed: options.allowUnsandboxed,
     runTests: options.runTests,
     install: options.install,
+    cloneUrl: (owner, name) =>
+      /^https?:\/\//.test(options.cloneBaseUrl)
+        ? `${options.cloneBaseUrl.replace(/\/+$/, "")}/${owner}/${name}.git`
+        : join(options.cloneBaseUrl, owner, name),
   });
 }
 
