@@ -27,7 +27,8 @@ export function modelFileName(version: string): string {
 export async function writeModelFiles(outDir: string, result: TrainResult): Promise<WrittenModel> {
   await mkdir(outDir, { recursive: true });
   const modelPath = join(outDir, modelFileName(result.card.modelVersion));
-  const cardPath = modelPath.replace(/\.onnx$/, ".card.json");
+  // The card sits beside its model: trust-predictor-v2.onnx and trust-predictor-v2.json.
+  const cardPath = modelPath.replace(/\.onnx$/, ".json");
   await writeFile(modelPath, result.onnx);
   await writeFile(cardPath, `${JSON.stringify(result.card, null, 2)}\n`);
   return { modelPath, cardPath };
