@@ -5,7 +5,7 @@
 import { and, eq, inArray, ne, sql } from "drizzle-orm";
 import type { Db, DbOrTx } from "../db/client.js";
 import { type RepositoryRow, setConsent } from "../db/queries/repositories.js";
-import { deliveries, installations, repositories } from "../db/schema.js";
+import { cycles, deliveries, installations, repositories } from "../db/schema.js";
 import { DEFAULT_REPO_CONFIG, type RepoConfig, repoConfigSchema } from "../engine/repo-config.js";
 
 /** Result of a delivery still being handled (or whose handler died): a repeat is handled again. */
@@ -262,4 +262,15 @@ export async function forgetShadowRepository(db: DbOrTx, owner: string, name: st
     .where(and(eq(repositories.owner, owner), eq(repositories.name, name), eq(repositories.mode, "shadow")))
     .returning({ id: repositories.id });
   return row?.id ?? null;
+}
+
+/**
+ * Records a cycle as failed when its job failed for good outside the engine (checkout, GitHub): a cycle the
+ * engine already finished keeps its status and its stored results.
+ */
+export async function markCycleFailed(db: DbOrTx, cycleId: string, error: string): Promise<void> {
+  await db
+    .update(cycles)
+    .set({ status: "failed", error: error.slice(0, 2000), finishedAt: new Date() })
+    .where(and(eq(cycles.id, cycleId), eq(cycles.status, "running")));
 }

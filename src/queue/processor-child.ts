@@ -4,6 +4,7 @@
  * collaborators once for the life of the child (BullMQ reuses children across jobs), and runs each job through
  * the registry.
  */
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { SandboxedJob } from "bullmq";
 import { pino } from "pino";
@@ -31,6 +32,13 @@ export type ChildOptions = z.input<typeof childOptionsSchema>;
 process.on("disconnect", () => process.exit(1));
 
 let built: Promise<BuiltWorkerDeps> | null = null;
+let workspaceRoot: string | null = null;
+
+// BullMQ stops an idle child with a signal that ends in process.exit, which skips any asynchronous clean-up: the
+// (by then empty) workspace root is removed here instead.
+process.on("exit", () => {
+  if (workspaceRoot) rmSync(workspaceRoot, { recursive: true, force: true });
+});
 
 function build(): Promise<BuiltWorkerDeps> {
   const env = readEnv(process.env);
@@ -56,5 +64,6 @@ export default async function processSandboxedJob(job: SandboxedJob): Promise<un
     throw err;
   });
   const { deps } = await built;
+  workspaceRoot = deps.workspaceRoot;
   return processJob(jobInfo(job), deps);
 }

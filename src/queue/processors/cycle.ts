@@ -25,7 +25,7 @@ import {
   renderPullRequestBody,
 } from "../../github/pull-request.js";
 import { explainInvalidConfig, syncRepoConfig } from "../../github/repo-config-sync.js";
-import { setDefaultBranch, storedConfig } from "../../github/store.js";
+import { markCycleFailed, setDefaultBranch, storedConfig } from "../../github/store.js";
 import { type CycleJob, cycleJobSchema } from "../jobs.js";
 import {
   cycleRequest,
@@ -132,81 +132,92 @@ async function runInstalledCycle(
   if (sha === null) throw new UnrecoverableError(`${repo.owner}/${repo.name} has no branch ${repo.defaultBranch}`);
   const trigger: Trigger = data.trigger;
 
-  // 2. A pull request whose head moved on: a newer job checks the newer head.
+  // 2. The cycle row (a retried job takes over its own), so that a failure from here on is recorded on it.
   const cycle = await startCycle(deps.db, { repositoryId: repo.id, runKey: job.id, sha, trigger });
-  if (data.pullRequest !== null) {
-    const pr = await gh.api.getPullRequest(ref, data.pullRequest);
-    if (pr.state !== "open" || pr.headSha !== sha) {
-      await finishCycle(deps.db, {
-        cycleId: cycle.id,
-        repositoryId: repo.id,
-        sha,
-        status: "superseded",
-        error: null,
-        durationsMs: {},
-        facts: null,
-        results: [],
-        storeData: false,
-      });
-      if (cycle.checkRunId !== null) {
-        await supersedeCheckRun(gh.api, ref, cycle.checkRunId, { now: deps.clock(), newHead: pr.headSha });
-      }
-      log.info({ head: pr.headSha, state: pr.state }, "pull request head moved on; superseded");
-      return { status: "superseded", cycleId: cycle.id, head: pr.headSha };
-    }
-  }
-
-  // 3. The configuration on the default branch (consent, recipes, budget, schedule), then the check run, created once.
-  const sync = await syncRepoConfig({ db: deps.db, api: gh.api, schedules: deps.schedules }, repo, ref);
-  if (sync.consentChanged.length > 0) log.info({ consentChanged: sync.consentChanged }, "consent changed");
-  repo = (await findRepositoryById(deps.db, repo.id)) ?? repo;
-  const checkRunId = await ensureCheckRun(deps, gh.api, ref, cycle, sha, job);
-  if (sync.invalid) {
-    await explainInvalidConfig(gh.api, ref, {
-      sha,
-      error: sync.invalid,
-      defaultBranch: repo.defaultBranch,
-      now: deps.clock(),
-    });
-  }
-
-  // 4. Check out, run, publish, open what was consented to.
+  let checkRunId = cycle.checkRunId;
   try {
+    // 3. A pull request whose head moved on: a newer job checks the newer head.
+    if (data.pullRequest !== null) {
+      const pr = await gh.api.getPullRequest(ref, data.pullRequest);
+      if (pr.state !== "open" || pr.headSha !== sha) {
+        await finishCycle(deps.db, {
+          cycleId: cycle.id,
+          repositoryId: repo.id,
+          sha,
+          status: "superseded",
+          error: null,
+          durationsMs: {},
+          facts: null,
+          results: [],
+          storeData: false,
+        });
+        if (checkRunId !== null) {
+          await supersedeCheckRun(gh.api, ref, checkRunId, { now: deps.clock(), newHead: pr.headSha });
+        }
+        log.info({ head: pr.headSha, state: pr.state }, "pull request head moved on; superseded");
+        return { status: "superseded", cycleId: cycle.id, head: pr.headSha };
+      }
+    }
+
+    // 4. The configuration on the default branch (consent, recipes, budget, schedule); the check run, created once.
+    const sync = await syncRepoConfig({ db: deps.db, api: gh.api, schedules: deps.schedules }, repo, ref);
+    if (sync.consentChanged.length > 0) log.info({ consentChanged: sync.consentChanged }, "consent changed");
+    repo = (await findRepositoryById(deps.db, repo.id)) ?? repo;
+    const runId = await ensureCheckRun(deps, gh.api, ref, cycle, sha, job);
+    checkRunId = runId;
+    if (sync.invalid) {
+      await explainInvalidConfig(gh.api, ref, {
+        sha,
+        error: sync.invalid,
+        defaultBranch: repo.defaultBranch,
+        now: deps.clock(),
+      });
+    }
+
+    // 5. Check out, run, publish, open what was consented to.
+    const current = repo;
     return await withWorkspace(deps, async (dest) => {
-      const source = deps.cloneUrl(repo.owner, repo.name);
+      const source = deps.cloneUrl(current.owner, current.name);
       const auth = isHttps(source) ? { authHeader: tokenHeader(await gh.token()) } : {};
       const co = await deps.checkout({ source, ref: sha, dest, ...auth });
       await deps.prepare(co.dir);
       const summary = await runCycle(
         cycleRequest(deps, {
-          repo,
+          repo: current,
           config: sync.config,
           root: co.dir,
           sha,
           trigger,
           runKey: job.id,
           scopes: ["all"],
-          collectData: repo.dataCollection,
+          collectData: current.dataCollection,
         }),
         deps.cycle,
       );
       const report = buildCheckRunReport(summary, { offerApply: true });
-      const skipAnnotations = job.attemptsStarted > 1 && (await annotationsOf(gh.api, ref, sha, checkRunId)) > 0;
-      await publishCheckRun(gh.api, ref, checkRunId, report, { now: deps.clock(), skipAnnotations });
+      const skipAnnotations = job.attemptsStarted > 1 && (await annotationsOf(gh.api, ref, sha, runId)) > 0;
+      await publishCheckRun(gh.api, ref, runId, report, { now: deps.clock(), skipAnnotations });
       const pullRequests =
-        deps.flags.autoApply && repo.autoApply && (trigger === "push" || trigger === "schedule")
-          ? await autoApply(gh, ref, { workdir: co.dir, sha, base: repo.defaultBranch, summary }, log)
+        deps.flags.autoApply && current.autoApply && (trigger === "push" || trigger === "schedule")
+          ? await autoApply(gh, ref, { workdir: co.dir, sha, base: current.defaultBranch, summary }, log)
           : [];
       log.info({ status: summary.status, candidates: summary.results.length, pullRequests }, "cycle published");
-      return result(summary, checkRunId, pullRequests);
+      return result(summary, runId, pullRequests);
     });
   } catch (err) {
+    // The last attempt (or one that can never succeed): nothing may be left "running" or "in progress".
     if (!(err instanceof CycleGoneError) && (isLastAttempt(job) || err instanceof UnrecoverableError)) {
-      await failCheckRun(gh.api, ref, checkRunId, {
-        now: deps.clock(),
-        error: err instanceof Error ? err.message : String(err),
-        attempts: job.attemptsStarted,
-      }).catch((e: unknown) => log.warn({ err: e }, "could not mark the check run as failed"));
+      const message = err instanceof Error ? err.message : String(err);
+      await markCycleFailed(deps.db, cycle.id, message).catch((e: unknown) =>
+        log.warn({ err: e }, "could not record the cycle as failed"),
+      );
+      if (checkRunId !== null) {
+        await failCheckRun(gh.api, ref, checkRunId, {
+          now: deps.clock(),
+          error: message,
+          attempts: job.attemptsStarted,
+        }).catch((e: unknown) => log.warn({ err: e }, "could not mark the check run as failed"));
+      }
     }
     throw err;
   }

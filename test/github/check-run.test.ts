@@ -1,0 +1,205 @@
+/** The check run's contents (limits, buttons, annotation lines) and how it is sent (50 annotations per request). */
+import { pino } from "pino";
+import { Probot } from "probot";
+import { describe, expect, it } from "vitest";
+import type { CandidateResult, CycleSummary } from "../../src/engine/types.js";
+import { recipeForAction } from "../../src/github/actions.js";
+import { createGitHubApi } from "../../src/github/api.js";
+import { annotationsFor, buildCheckRunReport, MAX_ANNOTATIONS, publishCheckRun } from "../../src/github/check-run.js";
+import { createOctokitClass } from "../../src/github/octokit.js";
+import { RECIPES } from "../../src/recipes/index.js";
+import { GITHUB_TEXT_LIMIT } from "../../src/report/summary.js";
+import { GitHubMock, useStrictNock } from "./helpers/github-mock.js";
+
+const recipe = (id: string) => {
+  const r = RECIPES.find((x) => x.id === id);
+  if (!r) throw new Error(id);
+  return r;
+};
+
+/** A result whose file has `changes` separate one-line edits (one annotation each). */
+function result(id: string, p: { trust: number; success: boolean; changes?: number; path?: string }): CandidateResult {
+  const lines = Array.from({ length: Math.max(1, p.changes ?? 1) * 3 }, (_, i) => `const v${i} = ${i};`);
+  const after = lines.map((l, i) => (i % 3 === 1 ? l.replace("const", "let") : l));
+  const before = lines.join("\n");
+  return {
+    candidate: {
+      key: `${id}@all`,
+      recipe: recipe(id),
+      scope: "all",
+      files: [{ path: p.path ?? "src/a.ts", before, after: after.join("\n"), linesAdded: 1, linesRemoved: 1 }],
+      linesAdded: 1,
+      linesRemoved: 1,
+      targetFindings: 1,
+      patchHash: id,
+    },
+    prediction: {
+      featureSchemaVersion: 2,
+      features: [],
+      mlTrust: null,
+      heuristicTrust: p.trust,
+      trust: p.trust,
+      tier: p.trust >= 0.85 ? "auto-apply" : p.trust >= 0.65 ? "review-suggested" : "manual-only",
+      usedML: false,
+      fallbackCause: null,
+      modelVersion: null,
+      latencyMs: 1,
+      confidence: 0.5,
+      reason: "heuristic",
+    },
+    outcome: {
+      success: p.success,
+      status: "verified",
+      diagnosticsBefore: 0,
+      diagnosticsAfter: 0,
+      newDiagnostics: p.success ? 0 : 1,
+      lintBefore: 1,
+      lintAfter: 0,
+      newLintFindings: 0,
+      targetBefore: 1,
+      targetAfter: 0,
+      tests: "pass",
+      verificationScore: 1,
+      durationsMs: { apply: 0, typecheck: 0, lint: 0, tests: 0, total: 0 },
+    },
+  };
+}
+
+function cycle(results: CandidateResult[], skipped: CycleSummary["skipped"] = []): CycleSummary {
+  return {
+    id: "c",
+    repository: "acme/demo",
+    sha: "a".repeat(40),
+    trigger: "push",
+    status: "completed",
+    startedAt: "2026-01-01T00:00:00Z",
+    durationsMs: {},
+    facts: null,
+    results,
+    skipped,
+    stored: false,
+    error: null,
+  };
+}
+
+describe("check run contents", () => {
+  it("offers at most three Apply buttons, for verified fixes only, most trusted first, within GitHub's limits", () => {
+    const report = buildCheckRunReport(
+      cycle([
+        result("ts/remove-unused-imports", { trust: 0.7, success: true }),
+        result("ts/organize-imports", { trust: 0.95, success: true }),
+        result("eslint/prefer-const", { trust: 0.99, success: false }),
+        result("biome/use-const", { trust: 0.8, success: true }),
+        result("ts/add-override", { trust: 0.9, success: true }),
+      ]),
+      { offerApply: true },
+    );
+    expect(report.actions.map((a) => [a.label, recipeForAction(a.identifier)?.id])).toEqual([
+      ["Apply #2", "ts/organize-imports"],
+      ["Apply #5", "ts/add-override"],
+      ["Apply #4", "biome/use-const"],
+    ]);
+    for (const a of report.actions) {
+      expect(a.identifier.length).toBeLessThanOrEqual(20);
+      expect(a.label.length).toBeLessThanOrEqual(20);
+      expect(a.description.length).toBeLessThanOrEqual(40);
+    }
+    expect(report.conclusion).toBe("neutral");
+    expect(buildCheckRunReport(cycle([]), { offerApply: true })).toMatchObject({ conclusion: "success", actions: [] });
+    expect(
+      buildCheckRunReport(cycle([result("biome/use-const", { trust: 0.9, success: true })]), { offerApply: false })
+        .actions,
+    ).toEqual([]);
+  });
+
+  it("caps the summary and the details at 65,535 characters, with a note", () => {
+    const many = Array.from({ length: 400 }, (_, i) =>
+      result("biome/use-const", { trust: 0.9, success: true, changes: 30, path: `src/f${i}.ts` }),
+    );
+    const skipped = Array.from({ length: 5000 }, (_, i) => ({
+      file: `vendor/${"x".repeat(40)}${i}.ts`,
+      reason: "too large",
+    }));
+    const report = buildCheckRunReport(cycle(many, skipped), { offerApply: true });
+    expect(report.output.summary.length).toBeLessThanOrEqual(GITHUB_TEXT_LIMIT);
+    expect(report.output.text.length).toBeLessThanOrEqual(GITHUB_TEXT_LIMIT);
+    expect(report.output.summary).toContain("Apply");
+    expect(report.output.text).toMatch(/cut to fit GitHub's limit/);
+    expect(report.annotations).toHaveLength(MAX_ANNOTATIONS);
+  });
+
+  it("annotates the lines of the commit that each fix changes", () => {
+    const before = "import { a } from './a.js';\nimport { b } from './b.js';\nexport const x = a;\n";
+    const removal = result("ts/remove-unused-imports", { trust: 0.9, success: true });
+    removal.candidate.files = [
+      {
+        path: "src/x.ts",
+        before,
+        after: before.replace("import { b } from './b.js';\n", ""),
+        linesAdded: 0,
+        linesRemoved: 1,
+      },
+    ];
+    const insertion = result("ts/add-override", { trust: 0.9, success: true });
+    insertion.candidate.files = [
+      { path: "src/y.ts", before: "a\nb\n", after: "a\nnew\nb\n", linesAdded: 1, linesRemoved: 0 },
+    ];
+    expect(annotationsFor([removal, insertion]).map((a) => [a.path, a.start_line, a.end_line, a.raw_details])).toEqual([
+      ["src/x.ts", 2, 2, "-import { b } from './b.js';"],
+      ["src/y.ts", 1, 1, "+new"],
+    ]);
+  });
+});
+
+describe("check run publishing", () => {
+  useStrictNock();
+
+  async function githubApi() {
+    const probot = new Probot({
+      githubToken: "test-token",
+      Octokit: createOctokitClass({ throttle: false, retry: false }),
+      log: pino({ level: "silent" }),
+    });
+    return createGitHubApi(await probot.auth());
+  }
+
+  it("sends annotations 50 per request; the first request completes the check run", async () => {
+    const gh = new GitHubMock("acme", "demo").updateCheckRun(31, 3);
+    const report = buildCheckRunReport(
+      cycle([result("biome/use-const", { trust: 0.9, success: true, changes: 120 })]),
+      {
+        offerApply: true,
+      },
+    );
+    expect(report.annotations).toHaveLength(120);
+    const sent = await publishCheckRun(await githubApi(), { owner: "acme", repo: "demo" }, 31, report, {
+      now: new Date("2026-01-01T00:00:00Z"),
+      skipAnnotations: false,
+    });
+    expect(sent.requests).toBe(3);
+    const bodies = gh.find("PATCH", "/check-runs/31").map((c) => c.body);
+    expect(bodies.map((b) => b.output.annotations.length)).toEqual([50, 50, 20]);
+    expect(bodies[0]).toMatchObject({
+      status: "completed",
+      conclusion: "neutral",
+      completed_at: "2026-01-01T00:00:00.000Z",
+    });
+    expect(bodies[0].actions).toHaveLength(1);
+    for (const later of bodies.slice(1)) {
+      expect(Object.keys(later)).toEqual(["output"]);
+      expect(later.output.title).toBe(report.output.title);
+    }
+  });
+
+  it("does not send annotations again for a retried job whose earlier attempt sent them", async () => {
+    const gh = new GitHubMock("acme", "demo").updateCheckRun(32, 1);
+    const report = buildCheckRunReport(cycle([result("biome/use-const", { trust: 0.9, success: true, changes: 60 })]), {
+      offerApply: true,
+    });
+    await publishCheckRun(await githubApi(), { owner: "acme", repo: "demo" }, 32, report, {
+      now: new Date(),
+      skipAnnotations: true,
+    });
+    expect(gh.find("PATCH", "/check-runs/32")[0]?.body.output.annotations).toBeUndefined();
+  });
+});

@@ -1,0 +1,281 @@
+/**
+ * The web process: signed webhooks in, deliveries recorded once, jobs with deterministic ids out; installations
+ * registered and forgotten. Real Postgres, real Redis; the app is driven over HTTP (signatures) and through
+ * probot.receive().
+ */
+import { randomUUID } from "node:crypto";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Queue } from "bullmq";
+import { sql } from "drizzle-orm";
+import type { Probot } from "probot";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { queryRows } from "../../src/db/client.js";
+import { startCycle } from "../../src/db/queries/cycles.js";
+import { setConsent } from "../../src/db/queries/repositories.js";
+import { outcomes, predictions } from "../../src/db/schema.js";
+import { applyActionId } from "../../src/github/actions.js";
+import { type AppDeps, createApp } from "../../src/github/app.js";
+import { createWebServer } from "../../src/github/server.js";
+import { createCyclesQueue, createProducer } from "../../src/queue/producer.js";
+import { createSchedules, schedulerId } from "../../src/queue/schedules.js";
+import { createTestDb, type TestDb } from "../helpers/db.js";
+import { producerConnection, testQueueConfig } from "../queue/helpers.js";
+import { useStrictNock } from "./helpers/github-mock.js";
+import {
+  installationPayload,
+  pullRequestPayload,
+  pushPayload,
+  type RepoIdentity,
+  repositoriesRemovedPayload,
+  requestedActionPayload,
+} from "./helpers/payloads.js";
+import { postWebhook, receive, testProbot } from "./helpers/probot.js";
+
+const DEMO: RepoIdentity = { owner: "acme", name: "demo", githubId: 1001, installationId: 4001 };
+const SHA = "a".repeat(40);
+
+describe("web process", () => {
+  useStrictNock();
+  let db: TestDb;
+  let queue: Queue;
+  let probot: Probot;
+  let server: Server;
+  let url: string;
+
+  beforeAll(async () => {
+    db = await createTestDb("postgres");
+    const config = testQueueConfig("web");
+    queue = createCyclesQueue(config, producerConnection());
+    const deps: AppDeps = { db: db.db, jobs: createProducer(queue, config), schedules: createSchedules(queue, config) };
+    probot = testProbot();
+    server = await createWebServer({ probot, app: createApp(deps) });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/github/webhooks`;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    await queue.obliterate({ force: true });
+    await queue.close();
+    await db.cleanup();
+  });
+
+  beforeEach(async () => {
+    await db.db.execute(sql`truncate deliveries, installations, repositories restart identity cascade`);
+    await queue.obliterate({ force: true });
+  });
+
+  const count = async (table: string) =>
+    Number((await queryRows<{ n: number }>(db.db, sql.raw(`select count(*)::int as n from ${table}`)))[0]?.n);
+  /** Jobs queued by events (the schedulers' next jobs are checked apart). */
+  const jobIds = async () =>
+    (await queue.getJobs(["waiting", "prioritized", "delayed", "active"]))
+      .map((j) => j.id)
+      .filter((id) => !id?.startsWith("repeat:"));
+
+  it("answers a missing or wrong signature with 400, and stores and queues nothing", async () => {
+    const payload = pushPayload(DEMO, SHA);
+    const wrong = await postWebhook(url, "push", payload, { signature: `sha256=${"0".repeat(64)}` });
+    const missing = await postWebhook(url, "push", payload, { signature: null });
+    const otherSecret = await postWebhook(url, "push", payload, {
+      signature: `sha256=${"1".repeat(64)}`,
+    });
+    expect([wrong.status, missing.status, otherSecret.status]).toEqual([400, 400, 400]);
+    expect(await count("deliveries")).toBe(0);
+    expect(await count("repositories")).toBe(0);
+    expect(await queue.count()).toBe(0);
+  });
+
+  it("queues exactly one cycle for a signed push, however many times the delivery arrives at once", async () => {
+    const id = randomUUID();
+    const payload = pushPayload(DEMO, SHA);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => postWebhook(url, "push", payload, { id })));
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
+
+    const [repo] = await queryRows<{ id: number }>(db.db, sql`select id from repositories`);
+    const jobId = `cycle-r${repo?.id}-${SHA}-push`;
+    expect(await jobIds()).toEqual([jobId]);
+    const deliveries = await queryRows(db.db, sql`select id, event, result, job_id from deliveries`);
+    expect(deliveries).toEqual([{ id, event: "push", result: "enqueued", job_id: jobId }]);
+    const job = await queue.getJob(jobId);
+    expect(job?.name).toBe("cycle");
+    expect(job?.data).toMatchObject({ repositoryId: repo?.id, repository: "acme/demo", sha: SHA, trigger: "push" });
+
+    // Another delivery of the same push (GitHub sends each event once, but not always only once): same job.
+    expect((await postWebhook(url, "push", payload)).status).toBe(200);
+    expect(await jobIds()).toEqual([jobId]);
+  });
+
+  it("ignores pushes to other branches and branch deletions", async () => {
+    await receive(probot, "push", pushPayload(DEMO, SHA, "feature"));
+    const deleted = pushPayload(DEMO, "0".repeat(40));
+    deleted.deleted = true;
+    await receive(probot, "push", deleted);
+    expect(await queue.count()).toBe(0);
+    expect(await count("deliveries")).toBe(0);
+  });
+
+  it("queues pull-request cycles with the pull request, and a cycle per re-request", async () => {
+    await receive(probot, "pull_request", pullRequestPayload(DEMO, { number: 7, headSha: SHA }));
+    const [job] = await queue.getJobs(["prioritized", "waiting"]);
+    expect(job?.id).toMatch(new RegExp(`^cycle-r\\d+-${SHA}-pull_request$`));
+    expect(job?.data).toMatchObject({ trigger: "pull_request", pullRequest: 7, branch: "feature" });
+
+    const rerequest = (await import("./helpers/payloads.js")).fixture("check_suite.rerequested");
+    rerequest.repository = pushPayload(DEMO, SHA).repository;
+    rerequest.check_suite.head_sha = SHA;
+    const first = await receive(probot, "check_suite", rerequest);
+    const second = await receive(probot, "check_suite", rerequest);
+    const ids = await jobIds();
+    expect(ids).toHaveLength(3);
+    expect(ids).toEqual(
+      expect.arrayContaining([expect.stringContaining(`manual-${first}`), expect.stringContaining(`manual-${second}`)]),
+    );
+  });
+
+  it("registers an installation's repositories with their schedules, and forgets everything when uninstalled", async () => {
+    await receive(
+      probot,
+      "installation",
+      installationPayload("installation.created", 4001, "acme", [
+        { id: 1001, name: "demo" },
+        { id: 1002, name: "tools" },
+      ]),
+    );
+    const repos = await queryRows<{ id: number; name: string; mode: string; installation_id: number }>(
+      db.db,
+      sql`select id, name, mode, installation_id from repositories order by name`,
+    );
+    expect(repos.map((r) => [r.name, r.mode, Number(r.installation_id)])).toEqual([
+      ["demo", "installed", 4001],
+      ["tools", "installed", 4001],
+    ]);
+    const schedulers = await queue.getJobSchedulers();
+    expect(schedulers.map((s) => s.key).sort()).toEqual(repos.map((r) => schedulerId(r.id)).sort());
+
+    // Data of every kind the installation's repositories can have.
+    const demo = repos[0] as { id: number };
+    await receive(probot, "push", pushPayload(DEMO, SHA));
+    await setConsent(db.db, demo.id, "dataCollection", true, { source: "config", actor: "maintainer" });
+    const cycle = await startCycle(db.db, { repositoryId: demo.id, runKey: "run-1", sha: SHA, trigger: "push" });
+    const [prediction] = await db.db
+      .insert(predictions)
+      .values({
+        cycleId: cycle.id,
+        repositoryId: demo.id,
+        sha: SHA,
+        candidateKey: "ts/remove-unused-imports@all",
+        recipeId: "ts/remove-unused-imports",
+        family: "ts-codefix",
+        safety: "safe",
+        scope: "all",
+        files: ["src/a.ts"],
+        linesAdded: 0,
+        linesRemoved: 1,
+        patchHash: "p",
+        featureSchemaVersion: 2,
+        features: [1, 2],
+        heuristicTrust: 0.9,
+        trust: 0.9,
+        tier: "auto-apply",
+        usedMl: false,
+        latencyMs: 1,
+        confidence: 0.8,
+        reason: "r",
+      })
+      .returning({ id: predictions.id });
+    await db.db.insert(outcomes).values({
+      predictionId: prediction?.id as number,
+      success: true,
+      status: "verified",
+      diagnosticsBefore: 0,
+      diagnosticsAfter: 0,
+      newDiagnostics: 0,
+      lintBefore: 1,
+      lintAfter: 0,
+      newLintFindings: 0,
+      targetBefore: 1,
+      targetAfter: 0,
+      tests: "pass",
+      verificationScore: 1,
+      durationsMs: {},
+    });
+    expect(await queue.count()).toBeGreaterThan(0);
+
+    const deletion = installationPayload("installation.deleted", 4001, "acme", [{ id: 1001, name: "demo" }]);
+    const deliveryId = await receive(probot, "installation", deletion);
+    const tables = [
+      "installations",
+      "repositories",
+      "cycles",
+      "predictions",
+      "outcomes",
+      "consent_events",
+      "deliveries",
+    ];
+    const counts = async () => Object.fromEntries(await Promise.all(tables.map(async (t) => [t, await count(t)])));
+    const after = await counts();
+    expect(after).toEqual({
+      installations: 0,
+      repositories: 0,
+      cycles: 0,
+      predictions: 0,
+      outcomes: 0,
+      consent_events: 0,
+      // The uninstall itself, so that a replay is recognised.
+      deliveries: 1,
+    });
+    expect(await jobIds()).toEqual([]);
+    expect(await queue.getJobSchedulers()).toEqual([]);
+
+    await receive(probot, "installation", deletion, deliveryId);
+    expect(await counts()).toEqual(after);
+    expect(await queryRows(db.db, sql`select id, result from deliveries`)).toEqual([
+      { id: deliveryId, result: "deleted 2" },
+    ]);
+  });
+
+  it("forgets repositories removed from an installation and keeps the others", async () => {
+    await receive(
+      probot,
+      "installation",
+      installationPayload("installation.created", 4001, "acme", [
+        { id: 1001, name: "demo" },
+        { id: 1002, name: "tools" },
+      ]),
+    );
+    await receive(
+      probot,
+      "installation_repositories",
+      repositoriesRemovedPayload(4001, "acme", [{ id: 1002, name: "tools" }]),
+    );
+    const names = await queryRows<{ name: string }>(db.db, sql`select name from repositories`);
+    expect(names).toEqual([{ name: "demo" }]);
+    expect((await queue.getJobSchedulers()).map((s) => s.key)).toHaveLength(1);
+  });
+
+  it("queues an apply job for our Apply button, and ignores identifiers that are not ours", async () => {
+    const identifier = applyActionId("ts/remove-unused-imports");
+    const deliveryId = await receive(
+      probot,
+      "check_run",
+      requestedActionPayload(DEMO, { checkRunId: 77, headSha: SHA, identifier, sender: "maintainer" }),
+    );
+    await receive(
+      probot,
+      "check_run",
+      requestedActionPayload(DEMO, { checkRunId: 77, headSha: SHA, identifier: "something-else" }),
+    );
+    const jobs = await queue.getJobs(["prioritized", "waiting"]);
+    expect(jobs.map((j) => j.name)).toEqual(["apply"]);
+    expect(jobs[0]?.id).toBe(`apply-r1-${deliveryId}`);
+    expect(jobs[0]?.data).toMatchObject({
+      checkRunId: 77,
+      headSha: SHA,
+      headBranch: "main",
+      action: identifier,
+      requestedBy: "maintainer",
+    });
+  });
+});

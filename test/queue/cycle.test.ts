@@ -1,0 +1,376 @@
+/**
+ * Cycle and apply jobs end to end, in one process: webhooks through probot.receive(), jobs through a real BullMQ
+ * worker on real Redis, real cycles on a real git repository (the demo, with two cheap recipes), real Postgres,
+ * and GitHub mocked strictly with nock.
+ */
+import { execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Queue } from "bullmq";
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { queryRows } from "../../src/db/client.js";
+import { countRows } from "../../src/db/queries/cycles.js";
+import { setConsent } from "../../src/db/queries/repositories.js";
+import { applyActionId } from "../../src/github/actions.js";
+import { createApp } from "../../src/github/app.js";
+import { CHECK_RUN_NAME } from "../../src/github/check-run.js";
+import { CONFIG_CHECK_RUN_NAME } from "../../src/github/repo-config-sync.js";
+import { registerRepositories, registerShadowRepository } from "../../src/github/store.js";
+import { jobInfo, type WorkerDeps } from "../../src/queue/processors/context.js";
+import { processJob } from "../../src/queue/processors/registry.js";
+import { createCyclesQueue, createProducer, type JobProducer } from "../../src/queue/producer.js";
+import type { Schedules } from "../../src/queue/schedules.js";
+import { type RunningWorker, startWorker } from "../../src/queue/worker.js";
+import { GitHubMock, useStrictNock } from "../github/helpers/github-mock.js";
+import {
+  pullRequestPayload,
+  pushPayload,
+  type RepoIdentity,
+  requestedActionPayload,
+} from "../github/helpers/payloads.js";
+import { receive, silentLogger, testProbot } from "../github/helpers/probot.js";
+import { createTestDb, type TestDb } from "../helpers/db.js";
+import {
+  buildDemo,
+  FIXED_NOW,
+  finishedJob,
+  producerConnection,
+  testQueueConfig,
+  testWorkerDeps,
+  workerConnection,
+} from "./helpers.js";
+
+const DEMO: RepoIdentity = { owner: "acme", name: "demo", githubId: 1001, installationId: 4001 };
+const CHEAP_RECIPES = "recipes:\n  enable: [ts/remove-unused-imports, biome/use-const]\n";
+/** Schedules are not under test here (their next jobs must not run in the middle of a test). */
+const NO_SCHEDULES: Schedules = { upsert: async () => {}, remove: async () => {} };
+const CYCLE_TIMEOUT = 150_000;
+
+describe("cycle and apply jobs", () => {
+  useStrictNock();
+  let db: TestDb;
+  let queue: Queue;
+  let jobs: JobProducer;
+  let worker: RunningWorker;
+  let dir: string;
+  let demoDir: string;
+  let sha: string;
+  let current: { deps: WorkerDeps; close(): Promise<void> } | null = null;
+
+  beforeAll(async () => {
+    db = await createTestDb("postgres");
+    const config = testQueueConfig("cycle");
+    queue = createCyclesQueue(config, producerConnection());
+    jobs = createProducer(queue, config);
+    dir = mkdtempSync(join(tmpdir(), "odavl-cycle-test-"));
+    demoDir = join(dir, "acme", "demo");
+    sha = buildDemo(demoDir);
+    worker = startWorker({
+      config,
+      connection: workerConnection(),
+      concurrency: 1,
+      processor: async (job) => {
+        if (!current) throw new Error("no worker deps for this test");
+        return processJob(jobInfo(job), current.deps);
+      },
+      logger: silentLogger,
+    });
+  });
+
+  afterAll(async () => {
+    await worker.close();
+    await current?.close();
+    await queue.obliterate({ force: true });
+    await queue.close();
+    await db.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  beforeEach(async () => {
+    await current?.close();
+    current = null;
+    await db.db.execute(sql`truncate deliveries, installations, repositories restart identity cascade`);
+    // Tests reuse job ids (same repository, same sha): a job kept from the last test would absorb the next one.
+    await queue.obliterate({ force: true });
+  });
+
+  /** A fresh Probot (its installation tokens are cached), the app on it, and the worker's collaborators. */
+  async function setUp(flags: Partial<WorkerDeps["flags"]> = {}) {
+    const probot = testProbot();
+    await probot.load(createApp({ db: db.db, jobs, schedules: NO_SCHEDULES }));
+    current = await testWorkerDeps({ db: db.db, probot, repos: { "acme/demo": demoDir }, flags });
+    return probot;
+  }
+
+  const rows = async <T extends Record<string, unknown>>(q: ReturnType<typeof sql>) => queryRows<T>(db.db, q);
+
+  it(
+    "a push gives one job, one check run created in progress and then completed; ten copies of the delivery change nothing; without consent nothing is stored",
+    async () => {
+      const probot = await setUp();
+      const gh = new GitHubMock("acme", "demo")
+        .accessToken(4001)
+        .configFile(CHEAP_RECIPES)
+        .lastCommit()
+        .createCheckRun(9001)
+        .updateCheckRun(9001);
+
+      const delivery = randomUUID();
+      await Promise.all(Array.from({ length: 10 }, () => receive(probot, "push", pushPayload(DEMO, sha), delivery)));
+      const jobId = `cycle-r1-${sha}-push`;
+      const job = await finishedJob(queue, jobId, CYCLE_TIMEOUT);
+      expect([await job.getState(), job.failedReason, job.stacktrace]).toEqual(["completed", undefined, []]);
+      expect(job.returnvalue).toMatchObject({
+        status: "completed",
+        candidates: 2,
+        verified: 2,
+        stored: false,
+        checkRunId: 9001,
+      });
+
+      const [create] = gh.find("POST", "/check-runs");
+      expect(gh.find("POST", "/check-runs")).toHaveLength(1);
+      expect(create?.body).toMatchObject({
+        name: CHECK_RUN_NAME,
+        head_sha: sha,
+        external_id: jobId,
+        status: "in_progress",
+        started_at: FIXED_NOW.toISOString(),
+      });
+      const updates = gh.find("PATCH", "/check-runs/9001");
+      expect(updates).toHaveLength(1);
+      const update = updates[0]?.body;
+      expect(update).toMatchObject({
+        status: "completed",
+        conclusion: "neutral",
+        completed_at: FIXED_NOW.toISOString(),
+      });
+      expect(update.actions.map((a: { label: string }) => a.label)).toEqual(["Apply #1", "Apply #2"]);
+      expect(update.output.annotations.every((a: { path: string }) => a.path.startsWith("src/"))).toBe(true);
+      expect({ conclusion: update.conclusion, output: update.output, actions: update.actions }).toMatchSnapshot();
+
+      const cycles = await rows(
+        sql`select run_key, status, data_stored, check_run_id::int as check_run_id from cycles`,
+      );
+      expect(cycles).toEqual([{ run_key: jobId, status: "completed", data_stored: false, check_run_id: 9001 }]);
+      const counts = await countRows(db.db);
+      expect({ predictions: counts.predictions, outcomes: counts.outcomes }).toEqual({ predictions: 0, outcomes: 0 });
+      expect(await rows(sql`select id from deliveries`)).toEqual([{ id: delivery }]);
+    },
+    CYCLE_TIMEOUT,
+  );
+
+  it(
+    "an invalid .github/odavl.yml gets a check run that explains it, and the last valid configuration stays in force; the global switches stop collection and automatic pull requests",
+    async () => {
+      const probot = await setUp({ dataCollection: false, autoApply: false });
+      const [repo] = await registerRepositories(
+        db.db,
+        { id: 4001, accountLogin: "acme", accountType: "Organization" },
+        [{ githubId: 1001, owner: "acme", name: "demo" }],
+      );
+      const lastValid = { recipes: { enable: ["biome/use-const"] }, dataCollection: true, autoApply: true };
+      await db.db.execute(
+        sql`update repositories set config = ${JSON.stringify(lastValid)}::jsonb, config_sha = 'old' where id = ${repo?.id}`,
+      );
+      await setConsent(db.db, repo?.id as number, "dataCollection", true, { source: "config", actor: "maintainer" });
+      await setConsent(db.db, repo?.id as number, "autoApply", true, { source: "config", actor: "maintainer" });
+
+      const invalid = "dataCollection: yes please\nrecipes:\n  enable: [ts/remove-unused-imports]\nschedule: hourly\n";
+      const gh = new GitHubMock("acme", "demo")
+        .accessToken(4001)
+        .configFile(invalid, "bad0000000000000000000000000000000000000")
+        .createCheckRun(9002)
+        .findCheckRuns(sha, CONFIG_CHECK_RUN_NAME, [])
+        .createCheckRun(9003)
+        .updateCheckRun(9002);
+
+      await receive(probot, "push", pushPayload(DEMO, sha));
+      const job = await finishedJob(queue, `cycle-r1-${sha}-push`, CYCLE_TIMEOUT);
+      expect(job.returnvalue).toMatchObject({ status: "completed", candidates: 1, stored: false, pullRequests: [] });
+
+      const explanation = gh.find("POST", "/check-runs").find((c) => c.body.name === CONFIG_CHECK_RUN_NAME)?.body;
+      expect(explanation).toMatchObject({ head_sha: sha, status: "completed", conclusion: "failure" });
+      expect(explanation.output.title).toContain(".github/odavl.yml is invalid");
+      expect(explanation.output.summary).toContain("dataCollection");
+      expect(explanation.output.summary).toContain("schedule");
+      expect(
+        explanation.output.annotations.map((a: { path: string; start_line: number; annotation_level: string }) => [
+          a.path,
+          a.start_line,
+          a.annotation_level,
+        ]),
+      ).toEqual([
+        [".github/odavl.yml", 1, "failure"],
+        [".github/odavl.yml", 4, "failure"],
+      ]);
+
+      // The last valid configuration decided: its one recipe, and its consent (which the switches overrule).
+      const summary = gh.find("PATCH", "/check-runs/9002")[0]?.body.output.summary as string;
+      expect(summary).toContain("biome/use-const");
+      expect(summary).not.toContain("ts/remove-unused-imports");
+      expect(await rows(sql`select config_sha, data_collection, auto_apply from repositories`)).toEqual([
+        { config_sha: "old", data_collection: true, auto_apply: true },
+      ]);
+      const counts = await countRows(db.db);
+      expect({ predictions: counts.predictions, outcomes: counts.outcomes }).toEqual({ predictions: 0, outcomes: 0 });
+    },
+    CYCLE_TIMEOUT,
+  );
+
+  it(
+    "with consent, outcomes are stored and verified auto-apply fixes open pull requests, one open per recipe",
+    async () => {
+      const probot = await setUp({ thresholds: { autoApply: 0.5, review: 0.3 } });
+      const config = `dataCollection: true\nautoApply: true\n${CHEAP_RECIPES}`;
+      const gh = new GitHubMock("acme", "demo")
+        .accessToken(4001)
+        .configFile(config)
+        .lastCommit("maintainer")
+        .createCheckRun(9004)
+        .updateCheckRun(9004)
+        // biome/use-const has an open autopilot pull request already: only the other recipe gets one.
+        .listPulls([{ number: 3, headRef: "odavl/biome/use-const-0123456" }])
+        .createTree()
+        .createCommit()
+        .createRef()
+        .createPull(21);
+
+      await receive(probot, "push", pushPayload(DEMO, sha));
+      const job = await finishedJob(queue, `cycle-r1-${sha}-push`, CYCLE_TIMEOUT);
+      expect(job.returnvalue).toMatchObject({
+        status: "completed",
+        stored: true,
+        pullRequests: ["https://github.com/acme/demo/pull/21"],
+      });
+      expect(gh.find("POST", "/git/refs")[0]?.body).toEqual({
+        ref: `refs/heads/odavl/ts/remove-unused-imports-${sha.slice(0, 7)}`,
+        sha: "c0c0000000000000000000000000000000000000",
+      });
+      expect(gh.find("POST", "/pulls")[0]?.body.body).toContain("consented to `autoApply`");
+
+      const counts = await countRows(db.db);
+      expect({ predictions: counts.predictions, outcomes: counts.outcomes }).toEqual({ predictions: 2, outcomes: 2 });
+      const consent = await rows(sql`select field, value, source, actor from consent_events order by field`);
+      expect(consent).toEqual([
+        { field: "autoApply", value: true, source: "config", actor: "maintainer" },
+        { field: "dataCollection", value: true, source: "config", actor: "maintainer" },
+      ]);
+    },
+    CYCLE_TIMEOUT,
+  );
+
+  it(
+    "Apply re-verifies the fix on the branch's current head and opens a pull request with its branch, files and evidence",
+    async () => {
+      const probot = await setUp();
+      const identifier = applyActionId("ts/remove-unused-imports");
+      const branch = `odavl/ts/remove-unused-imports-${sha.slice(0, 7)}`;
+      const gh = new GitHubMock("acme", "demo")
+        .accessToken(4001)
+        .configFile(CHEAP_RECIPES)
+        .lastCommit()
+        .branchHead("main", sha)
+        .listPulls([])
+        .createTree()
+        .createCommit()
+        .createRef()
+        .createPull(12);
+
+      const delivery = await receive(
+        probot,
+        "check_run",
+        requestedActionPayload(DEMO, { checkRunId: 9001, headSha: sha, identifier, sender: "maintainer" }),
+      );
+      const job = await finishedJob(queue, `apply-r1-${delivery}`, CYCLE_TIMEOUT);
+      expect(job.failedReason).toBeUndefined();
+      expect(job.returnvalue).toEqual({
+        status: "opened",
+        pullRequest: "https://github.com/acme/demo/pull/12",
+        number: 12,
+        branch,
+      });
+
+      const baseTree = execFileSync("git", ["-C", demoDir, "rev-parse", `${sha}^{tree}`], { encoding: "utf8" }).trim();
+      const tree = gh.find("POST", "/git/trees")[0]?.body;
+      expect(tree.base_tree).toBe(baseTree);
+      expect(tree.tree.map((e: { path: string; mode: string; type: string }) => [e.path, e.mode, e.type])).toEqual([
+        ["src/format.ts", "100644", "blob"],
+        ["src/math.ts", "100644", "blob"],
+      ]);
+      const math = tree.tree.find((e: { path: string }) => e.path === "src/math.ts").content as string;
+      expect(math).not.toContain("readFileSync");
+      expect(math).toContain("export function sum");
+      expect(gh.find("POST", "/git/commits")[0]?.body).toMatchObject({
+        tree: "7ee0000000000000000000000000000000000000",
+        parents: [sha],
+      });
+      expect(gh.find("POST", "/git/refs")[0]?.body).toEqual({
+        ref: `refs/heads/${branch}`,
+        sha: "c0c0000000000000000000000000000000000000",
+      });
+      const pull = gh.find("POST", "/pulls")[0]?.body;
+      expect(pull).toMatchObject({ head: branch, base: "main", title: "ODAVL: Remove unused imports" });
+      expect(pull.body).toContain("requested by `maintainer`");
+      expect(pull.body).toMatch(/trust \*\*0\.\d\d\*\*/);
+      expect(pull.body).toContain("**Why this trust:**");
+      expect(pull.body).toContain("**Verification:** type check");
+      expect(pull.body).toContain("```diff");
+    },
+    CYCLE_TIMEOUT,
+  );
+
+  it(
+    "a shadow repository's cycle completes without a single GitHub call",
+    async () => {
+      await setUp();
+      let installations = 0;
+      const deps = current?.deps as WorkerDeps;
+      const real = deps.github;
+      deps.github = {
+        installation: (id) => {
+          installations++;
+          return real.installation(id);
+        },
+      };
+      const repo = await registerShadowRepository(db.db, {
+        owner: "local",
+        name: "demo",
+        source: demoDir,
+        schedule: "off",
+      });
+      await db.db.execute(
+        sql`update repositories set config = ${JSON.stringify({ recipes: { enable: ["biome/use-const"] }, schedule: "off" })}::jsonb where id = ${repo.id}`,
+      );
+      await setConsent(db.db, repo.id, "dataCollection", true, { source: "operator", actor: "ops" });
+
+      const jobId = await jobs.enqueueCycle(
+        { repositoryId: repo.id, repository: "local/demo", sha, trigger: "shadow" },
+        { trigger: "shadow" },
+      );
+      const job = await finishedJob(queue, jobId, CYCLE_TIMEOUT);
+      expect(job.failedReason).toBeUndefined();
+      expect(job.returnvalue).toMatchObject({ status: "completed", stored: true, checkRunId: null, pullRequests: [] });
+      expect(installations).toBe(0);
+      const counts = await countRows(db.db);
+      expect(counts.predictions).toBe(job.returnvalue.candidates);
+      expect(counts.outcomes).toBe(job.returnvalue.candidates);
+    },
+    CYCLE_TIMEOUT,
+  );
+
+  it("a pull-request job whose head moved on is marked superseded and not run", async () => {
+    const probot = await setUp();
+    const newer = "b".repeat(40);
+    new GitHubMock("acme", "demo").accessToken(4001).pullRequest(7, { headSha: newer });
+    await receive(probot, "pull_request", pullRequestPayload(DEMO, { number: 7, headSha: sha }));
+    const job = await finishedJob(queue, `cycle-r1-${sha}-pull_request`);
+    expect(job.returnvalue).toMatchObject({ status: "superseded", head: newer });
+    expect(await rows(sql`select status, check_run_id::int as check_run_id from cycles`)).toEqual([
+      { status: "superseded", check_run_id: null },
+    ]);
+  });
+});
