@@ -48,8 +48,7 @@ function missing(what, install) {
 async function startPostgres() {
   const initdb = findPgBin("initdb");
   const pgCtl = findPgBin("pg_ctl");
-  if (!initdb || !pgCtl)
-    missing("PostgreSQL", { env: "DATABASE_URL", apt: "apt-get install postgresql" });
+  if (!initdb || !pgCtl) missing("PostgreSQL", { env: "DATABASE_URL", apt: "apt-get install postgresql" });
   const dir = mkdtempSync(join(tmpdir(), "odavl-pg-"));
   chmodSync(dir, 0o777);
   const port = await freePort();
@@ -61,11 +60,20 @@ async function startPostgres() {
   };
   run([initdb, "-D", join(dir, "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
   run([
-    pgCtl, "-D", join(dir, "data"), "-l", join(dir, "log"), "-w", "-o",
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`, "start",
+    pgCtl,
+    "-D",
+    join(dir, "data"),
+    "-l",
+    join(dir, "log"),
+    "-w",
+    "-o",
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
+    "start",
   ]);
   started.push(() => {
-    try { run([pgCtl, "-D", join(dir, "data"), "-m", "immediate", "stop"]); } catch {}
+    try {
+      run([pgCtl, "-D", join(dir, "data"), "-m", "immediate", "stop"]);
+    } catch {}
     rmSync(dir, { recursive: true, force: true });
   });
   return `postgres://postgres@127.0.0.1:${port}/postgres`;
@@ -95,7 +103,9 @@ async function startRedis() {
 
 function stopAll() {
   while (started.length) {
-    try { started.pop()(); } catch {}
+    try {
+      started.pop()();
+    } catch {}
   }
 }
 
@@ -115,7 +125,11 @@ try {
   process.exit(2);
 }
 
-for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => { stopAll(); process.exit(130); });
+for (const sig of ["SIGINT", "SIGTERM"])
+  process.on(sig, () => {
+    stopAll();
+    process.exit(130);
+  });
 const vitest = spawn(process.execPath, ["node_modules/vitest/vitest.mjs", "run", ...process.argv.slice(2)], {
   env,
   stdio: "inherit",
