@@ -2,6 +2,8 @@
  * Shadow collection: cycles over a list of public repositories, read-only (nothing is ever written to them; only
  * throwaway copies change). Resumable: what is already recorded for a repository, sha and recipe is skipped. One
  * failing repository never stops the run; its error is recorded.
+ *
+ * This runs the cycles in-process; with a queue, queue.ts hands them to the workers instead.
  */
 import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";

@@ -13,6 +13,7 @@ import {
   PRODUCTION_OCTOKIT_POLICY,
   privateKeyFrom,
 } from "../github/octokit.js";
+import type { Metrics } from "../observability/metrics.js";
 import { createRuntime } from "../runtime/context.js";
 import { checkout, createWorkspaceRoot, InstallError, installDependencies } from "../workspace/index.js";
 import { type QueueConfig, redisConnection } from "./config.js";
@@ -29,6 +30,8 @@ export interface WorkerDepsOptions {
   /** Install each checkout's dependencies (without scripts). Off only for repositories that need none. */
   install: boolean;
   octokit?: OctokitPolicy;
+  /** What the process counts: model fallbacks, GitHub requests and rate-limit waits. */
+  metrics?: Pick<Metrics, "modelFallbacks" | "githubCalls" | "rateLimitWaits">;
   /** Where installed repositories are cloned from. Default: https://github.com/<owner>/<name>.git */
   cloneUrl?: (owner: string, name: string) => string;
 }
@@ -46,6 +49,7 @@ export async function createWorkerDeps(env: Env, o: WorkerDepsOptions): Promise<
     store: true,
     allowUnsandboxed: o.allowUnsandboxed,
     logger: o.logger,
+    ...(o.metrics ? { onFallback: ({ cause }) => o.metrics?.modelFallbacks.inc({ cause }) } : {}),
   });
   const db = runtime.db?.db;
   if (!db) throw new ConfigError("the worker needs a database");
@@ -57,7 +61,7 @@ export async function createWorkerDeps(env: Env, o: WorkerDepsOptions): Promise<
       ? new Probot({
           appId: env.APP_ID,
           privateKey: privateKeyFrom(env.PRIVATE_KEY),
-          Octokit: createOctokitClass(o.octokit ?? PRODUCTION_OCTOKIT_POLICY),
+          Octokit: createOctokitClass(o.octokit ?? PRODUCTION_OCTOKIT_POLICY, o.metrics),
           log: o.logger.child({ name: "github" }),
         })
       : null;

@@ -20,6 +20,19 @@ const repositoryRef = {
 export const cycleTriggerSchema = z.enum(["push", "pull_request", "schedule", "manual", "shadow"]);
 export type CycleTrigger = z.infer<typeof cycleTriggerSchema>;
 
+/** What `odavl collect` decides per repository, carried to the worker that runs its shadow cycle. */
+export const collectionOptionsSchema = z.object({
+  /** Recipes to run (the ones not yet recorded for this repository and sha); all the configured ones when absent. */
+  recipeIds: z.array(z.string().min(1)).min(1).optional(),
+  /** A shell command that runs the tests, instead of package.json's `test` script. */
+  testCommand: z.string().min(1).nullable().default(null),
+  /** Scopes whose candidates run the tests. */
+  testScopes: z.array(z.enum(["all", "file"])).optional(),
+  /** File-scope candidates per recipe. */
+  maxFileCandidatesPerRecipe: z.number().int().positive().optional(),
+});
+export type CollectionOptions = z.output<typeof collectionOptionsSchema>;
+
 export const cycleJobSchema = z.object({
   ...repositoryRef,
   /** null: the head of the default branch when the job runs (schedules). */
@@ -30,6 +43,8 @@ export const cycleJobSchema = z.object({
   /** The branch the sha was pushed to, when known (auto-apply only acts on the default branch). */
   branch: z.string().nullable().default(null),
   deliveryId: z.string().nullable().default(null),
+  /** Shadow cycles queued by `odavl collect`: the options of the collection run (null: the repository's own). */
+  collection: collectionOptionsSchema.nullable().default(null),
 });
 export type CycleJobData = z.input<typeof cycleJobSchema>;
 export type CycleJob = z.output<typeof cycleJobSchema>;
@@ -55,11 +70,18 @@ export type ApplyJob = z.output<typeof applyJobSchema>;
  */
 export type CycleRequestKey =
   | { trigger: "push" | "pull_request" | "shadow" }
+  /** A collection run's shadow cycle: `collection` names what it runs (its recipes and options). */
+  | { trigger: "shadow"; collection: string }
   | { trigger: "manual"; deliveryId: string };
 
 /** `cycle-r<repository>-<sha>-<trigger>`: BullMQ ignores an add whose id exists, so duplicates collapse. */
 export function cycleJobId(repositoryId: number, sha: string, key: CycleRequestKey): string {
-  const trigger = key.trigger === "manual" ? `manual-${safe(key.deliveryId)}` : key.trigger;
+  const trigger =
+    key.trigger === "manual"
+      ? `manual-${safe(key.deliveryId)}`
+      : "collection" in key
+        ? `shadow-collect-${safe(key.collection)}`
+        : key.trigger;
   return `cycle-r${repositoryId}-${sha}-${trigger}`;
 }
 

@@ -3,10 +3,24 @@ import { eslintFamily } from "./eslint/index.js";
 import { tsCodefixFamily } from "./ts-codefix/index.js";
 import type { FamilyId, RecipeFamily } from "./types.js";
 
+/**
+ * Every finding a family reports names the recipe it belongs to, from `plan` as from `findings`, so the two can be
+ * compared (verification measures findings before and after a patch).
+ */
+function tagged(family: RecipeFamily): RecipeFamily {
+  return {
+    ...family,
+    async plan(ws, recipe) {
+      const result = await family.plan(ws, recipe);
+      return { ...result, findings: result.findings.map((f) => ({ ...f, recipeId: recipe.id })) };
+    },
+  };
+}
+
 export const families: Readonly<Record<FamilyId, RecipeFamily>> = Object.freeze({
-  "ts-codefix": tsCodefixFamily,
-  eslint: eslintFamily,
-  biome: biomeFamily,
+  "ts-codefix": tagged(tsCodefixFamily),
+  eslint: tagged(eslintFamily),
+  biome: tagged(biomeFamily),
 });
 
 export function isFamilyId(value: string): value is FamilyId {

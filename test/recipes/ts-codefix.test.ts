@@ -311,6 +311,7 @@ describe("ts-codefix language service", () => {
         column: 16,
         rule: "TS6133",
         message: "'unused' is declared but its value is never read.",
+        recipeId: "ts/remove-unused-imports",
       },
     ]);
   });

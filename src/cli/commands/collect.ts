@@ -1,11 +1,17 @@
+import { join } from "node:path";
 import { collect } from "../../collect/collect.js";
-import { readList } from "../../collect/list.js";
-import { readEnv } from "../../config/env.js";
+import { type ListEntry, readList } from "../../collect/list.js";
+import { collectThroughQueue } from "../../collect/queue.js";
+import { type Env, readEnv } from "../../config/env.js";
+import { openDb } from "../../db/client.js";
 import { countPredictions } from "../../db/queries/collection.js";
 import type { CandidateScope } from "../../engine/types.js";
 import { effectiveThresholds } from "../../model/tiers.js";
+import { CYCLES_QUEUE, redisConnection } from "../../queue/config.js";
+import { createCyclesQueue } from "../../queue/producer.js";
 import { RECIPES, selectRecipes } from "../../recipes/index.js";
-import { createRuntime } from "../../runtime/context.js";
+import type { Recipe } from "../../recipes/types.js";
+import { createRuntime, dataDir } from "../../runtime/context.js";
 import type { CommandContext } from "../main.js";
 import { parseFlags, UsageError } from "../main.js";
 import { createProgress } from "../progress.js";
@@ -19,6 +25,7 @@ const FLAGS = {
   "file-candidates": { type: "string" },
   tests: { type: "string" },
   recipes: { type: "string" },
+  "in-process": { type: "boolean" },
 } as const;
 
 function positiveInt(v: unknown, flag: string, def: number): number {
@@ -28,12 +35,17 @@ function positiveInt(v: unknown, flag: string, def: number): number {
   return n;
 }
 
+/**
+ * `odavl collect <list-file>`: with REDIS_URL set, registers each repository in shadow mode and queues one shadow
+ * cycle per repository for the workers, then waits for them; without it (or with --in-process), runs the cycles
+ * in this process.
+ */
 export async function collectCommand(ctx: CommandContext): Promise<number> {
   const { values, positionals } = parseFlags(ctx.argv, FLAGS, 1);
   const listFile = positionals[0];
   if (!listFile)
     throw new UsageError(
-      "which list? usage: odavl collect <list-file> [--max-cycles N] [--concurrency K] [--continuous]",
+      "which list? usage: odavl collect <list-file> [--max-cycles N] [--concurrency K] [--continuous] [--in-process]",
     );
   const entries = readList(listFile);
   const env = readEnv(ctx.env);
@@ -44,6 +56,23 @@ export async function collectCommand(ctx: CommandContext): Promise<number> {
     throw new UsageError(`--tests must be all, all-scope or none, got "${String(testsMode)}"`);
   }
   const recipes = values.recipes ? selectRecipes({ enabled: String(values.recipes).split(",") }) : RECIPES;
+  if (recipes.length === 0) throw new UsageError(`--recipes "${String(values.recipes)}" selects no recipe`);
+  if (env.REDIS_URL && !values["in-process"]) {
+    // The workers decide how many cycles run at once and for how long; one job runs a repository's recipes.
+    const ignored = (["concurrency", "cycle-timeout", "recipes-per-cycle"] as const).filter((f) => values[f]);
+    if (ignored.length > 0) {
+      ctx.stderr.write(
+        `odavl collect: ${ignored.map((f) => `--${f}`).join(", ")} only apply with --in-process; the workers run the queued cycles\n`,
+      );
+    }
+    return collectQueued(ctx, env, entries, {
+      recipes,
+      testScopes,
+      maxFileCandidatesPerRecipe: positiveInt(values["file-candidates"], "file-candidates", 5),
+      ...(values["max-cycles"] ? { maxCycles: positiveInt(values["max-cycles"], "max-cycles", 1) } : {}),
+      continuous: values.continuous === true,
+    });
+  }
   const runtime = await createRuntime(env, { store: true, allowUnsandboxed: false });
   if (!runtime.db) throw new Error("collect needs a database");
   if (runtime.sandboxProblem) {
@@ -113,6 +142,80 @@ export async function collectCommand(ctx: CommandContext): Promise<number> {
     process.off("SIGTERM", stop);
     progress.done();
     await runtime.close();
+  }
+}
+
+/** Through the cycles queue (REDIS_URL set): the workers run the cycles; this queues them and waits. */
+async function collectQueued(
+  ctx: CommandContext,
+  env: Env,
+  entries: readonly ListEntry[],
+  o: {
+    recipes: readonly Recipe[];
+    testScopes: CandidateScope[];
+    maxFileCandidatesPerRecipe: number;
+    maxCycles?: number;
+    continuous: boolean;
+  },
+): Promise<number> {
+  if (!env.REDIS_URL) throw new Error("collectQueued needs REDIS_URL");
+  const config = { ...CYCLES_QUEUE, prefix: env.QUEUE_PREFIX };
+  const handle = await openDb({ databaseUrl: env.DATABASE_URL, dataDir: join(dataDir(env), "pgdata"), migrate: true });
+  const queue = createCyclesQueue(config, redisConnection(env.REDIS_URL, "producer"));
+  const progress = createProgress(ctx.stderr);
+  const db = handle.db;
+  const started = Date.now();
+  const startSamples = await countPredictions(db);
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  try {
+    let pass = 0;
+    do {
+      pass++;
+      let done = 0;
+      const result = await collectThroughQueue(entries, db, queue, config, {
+        recipes: o.recipes,
+        testScopes: o.testScopes,
+        maxFileCandidatesPerRecipe: o.maxFileCandidatesPerRecipe,
+        ...(o.maxCycles !== undefined ? { maxCycles: o.maxCycles } : {}),
+        signal: controller.signal,
+        onEvent: async (e) => {
+          const name = `${e.entry.owner}/${e.entry.name}${e.entry.ref ? `@${e.entry.ref}` : ""}`;
+          if (e.kind === "queued") {
+            progress.line(`${name}: queued ${e.jobId} (${e.recipes} recipes)`);
+            return;
+          }
+          if (e.kind === "cycle") {
+            const seconds = e.durationMs === null ? "?" : String(Math.round(e.durationMs / 1000));
+            progress.line(`${name}: ${e.candidates} candidates, ${e.verified} verified, ${e.status} in ${seconds} s`);
+          }
+          if (e.kind === "error") progress.line(`${name}: error: ${e.error.split("\n")[0]}`);
+          if (e.kind === "skip") progress.line(`${name}: ${e.reason}`);
+          done++;
+          const samples = (await countPredictions(db)) - startSamples;
+          const hours = (Date.now() - started) / 3_600_000;
+          progress.bar(
+            "collect",
+            done,
+            entries.length,
+            `${samples} samples, ${hours > 0 ? Math.round(samples / hours) : 0}/h`,
+          );
+        },
+      });
+      progress.line(
+        `pass ${pass}: ${result.cycles} cycles, ${result.samples} samples, ${result.skipped} repositories already done, ${result.errors} errors`,
+      );
+      if (o.continuous && !controller.signal.aborted) await sleep(10 * 60_000, controller.signal);
+    } while (o.continuous && !controller.signal.aborted);
+    return 0;
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+    progress.done();
+    await queue.close();
+    await handle.close();
   }
 }
 

@@ -83,21 +83,32 @@ async function runShadowCycle(
 ): Promise<CycleJobResult> {
   if (!repo.source) throw new UnrecoverableError(`shadow repository ${repo.owner}/${repo.name} has no source`);
   const source = repo.source;
+  const collection = data.collection;
   const summary = await withWorkspace(deps, async (dest) => {
     const co = await deps.checkout({ source, dest, ...(data.sha ? { ref: data.sha } : {}) });
     await deps.prepare(co.dir);
+    const request = cycleRequest(deps, {
+      repo,
+      config: storedConfig(repo),
+      root: co.dir,
+      sha: co.sha,
+      trigger: data.trigger === "schedule" ? "schedule" : "shadow",
+      runKey: job.id,
+      // Shadow cycles collect data: file-scope candidates are finer samples than whole-repository ones.
+      scopes: ["all", "file"],
+      collectData: repo.dataCollection,
+      ...(collection?.recipeIds ? { recipeIds: collection.recipeIds } : {}),
+    });
     return runCycle(
-      cycleRequest(deps, {
-        repo,
-        config: storedConfig(repo),
-        root: co.dir,
-        sha: co.sha,
-        trigger: data.trigger === "schedule" ? "schedule" : "shadow",
-        runKey: job.id,
-        // Shadow cycles collect data: file-scope candidates are finer samples than whole-repository ones.
-        scopes: ["all", "file"],
-        collectData: repo.dataCollection,
-      }),
+      {
+        ...request,
+        // The options of the collection run that queued this cycle, when one did.
+        ...(collection?.testCommand ? { testCommand: collection.testCommand } : {}),
+        ...(collection?.testScopes ? { testScopes: collection.testScopes } : {}),
+        ...(collection?.maxFileCandidatesPerRecipe
+          ? { maxFileCandidatesPerRecipe: collection.maxFileCandidatesPerRecipe }
+          : {}),
+      },
       deps.cycle,
     );
   });
