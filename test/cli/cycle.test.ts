@@ -91,4 +91,19 @@ describe("odavl cycle", () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/\| `eslint\/prefer-const` \(safe\) \| all \| 2 \| \+2 −2 \|/);
   });
+
+  it("scores with the shipped model by default (usedML), and with the heuristic when ML_ENABLE=false", async () => {
+    const dir = tempDir();
+    buildDemoRepo(join(dir, "repo"));
+    const args = ["cycle", join(dir, "repo"), "--json", "--no-tests", "--no-store", "--recipes", "eslint/prefer-const"];
+    const ml = JSON.parse((await odavl({ ODAVL_DATA_DIR: dir }, ...args)).stdout) as {
+      candidates: { usedML: boolean; modelVersion: string | null; mlTrust: number | null }[];
+    };
+    expect(ml.candidates[0]).toMatchObject({ usedML: true, modelVersion: "v2" });
+    expect(ml.candidates[0]?.mlTrust).toBeGreaterThan(0);
+    const heuristic = JSON.parse((await odavl({ ODAVL_DATA_DIR: dir, ML_ENABLE: "false" }, ...args)).stdout) as {
+      candidates: { usedML: boolean; fallbackCause: string | null }[];
+    };
+    expect(heuristic.candidates[0]).toMatchObject({ usedML: false, fallbackCause: "disabled" });
+  });
 });
