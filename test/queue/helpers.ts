@@ -102,7 +102,8 @@ export const FIXED_NOW = new Date("2026-01-02T03:04:05Z");
 
 /** The collaborators of the job processors, as the worker builds them, with test doubles where GitHub would be. */
 export async function testWorkerDeps(o: TestWorkerOptions): Promise<{ deps: WorkerDeps; close(): Promise<void> }> {
-  const runtime = await createRuntime(readEnv({}), { store: false, allowUnsandboxed: true });
+  // The heuristic scores: the check-run snapshots must not change whenever the shipped model is retrained.
+  const runtime = await createRuntime(readEnv({ ML_ENABLE: "false" }), { store: false, allowUnsandboxed: true });
   const workspaceRoot = await createWorkspaceRoot("odavl-test-jobs-");
   const deps: WorkerDeps = {
     db: o.db,
