@@ -11,6 +11,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { ProbotOctokit } from "probot";
 
+/** What this module counts (the process's metrics fit). */
+export interface OctokitMetrics {
+  githubCalls: { inc(labels: { method: string; status: string }): void };
+  rateLimitWaits: { inc(labels: { kind: string }): void };
+}
+
 export interface OctokitPolicy {
   /** The throttling plugin (queueing of writes at one a second, waits on rate limits). Off in tests only. */
   throttle: boolean;
@@ -75,19 +81,28 @@ function handledByThrottling(err: unknown): boolean {
 type Hook = InstanceType<typeof ProbotOctokit>["hook"];
 type RequestOptions = { method?: string; url?: string };
 
-function honourRetryAfter(policy: Required<OctokitPolicy>) {
+function honourRetryAfter(policy: Required<OctokitPolicy>, metrics: OctokitMetrics | undefined) {
   return (octokit: { hook: Hook }) => {
     octokit.hook.wrap("request", async (request, options) => {
-      const endpoint = `${(options as RequestOptions).method ?? "GET"} ${(options as RequestOptions).url ?? ""}`;
+      const method = (options as RequestOptions).method ?? "GET";
+      const endpoint = `${method} ${(options as RequestOptions).url ?? ""}`;
       for (let attempt = 0; ; attempt++) {
         try {
-          return await request(options);
+          const response = await request(options);
+          metrics?.githubCalls.inc({ method, status: `${String(response.status).charAt(0)}xx` });
+          return response;
         } catch (err) {
+          const status = asRequestError(err)?.status;
+          metrics?.githubCalls.inc({
+            method,
+            status: status === undefined ? "error" : `${String(status).charAt(0)}xx`,
+          });
           const wait = retryAfterSeconds(err);
           if (wait === null || (policy.throttle && handledByThrottling(err)) || attempt >= policy.rateLimitRetries) {
             throw err;
           }
           if (wait > policy.maxRetryAfterSeconds) throw new GitHubRateLimitError(wait, endpoint);
+          metrics?.rateLimitWaits.inc({ kind: "retry-after" });
           await sleep(wait * 1000);
         }
       }
@@ -99,19 +114,27 @@ function honourRetryAfter(policy: Required<OctokitPolicy>) {
 type ThrottleHandler = (retryAfter: number, options: unknown, octokit: unknown, retryCount: number) => boolean;
 
 /** Probot's Octokit with our rate-limit policy. Pass it to `new Probot({ Octokit })`. */
-export function createOctokitClass(policy: OctokitPolicy = PRODUCTION_OCTOKIT_POLICY): typeof ProbotOctokit {
+export function createOctokitClass(
+  policy: OctokitPolicy = PRODUCTION_OCTOKIT_POLICY,
+  metrics?: OctokitMetrics,
+): typeof ProbotOctokit {
   const full: Required<OctokitPolicy> = { rateLimitRetries: 2, maxRetryAfterSeconds: 60, ...policy };
   // Probot's own handler gives up on secondary limits; ours retries twice, after the wait GitHub asked for.
-  const retryTwice: ThrottleHandler = (_retryAfter, _options, _octokit, retryCount) =>
-    retryCount < full.rateLimitRetries;
-  return ProbotOctokit.plugin(honourRetryAfter(full)).defaults((instanceOptions: Record<string, unknown>) => ({
+  const retryTwice =
+    (kind: string): ThrottleHandler =>
+    (_retryAfter, _options, _octokit, retryCount) => {
+      const retry = retryCount < full.rateLimitRetries;
+      if (retry) metrics?.rateLimitWaits.inc({ kind });
+      return retry;
+    };
+  return ProbotOctokit.plugin(honourRetryAfter(full, metrics)).defaults((instanceOptions: Record<string, unknown>) => ({
     ...instanceOptions,
     // Probot turns throttling off on installation clients unless `enabled` is set explicitly; it is ours to decide.
     throttle: {
       ...(instanceOptions.throttle as object | undefined),
       enabled: full.throttle,
-      onRateLimit: retryTwice,
-      onSecondaryRateLimit: retryTwice,
+      onRateLimit: retryTwice("primary"),
+      onSecondaryRateLimit: retryTwice("secondary"),
     },
     retry: { ...(instanceOptions.retry as object | undefined), enabled: full.retry, doNotRetry: DO_NOT_RETRY },
   })) as typeof ProbotOctokit;

@@ -8,7 +8,12 @@ import { type DbHandle, openDb } from "../db/client.js";
 import type { CycleDeps } from "../engine/cycle.js";
 import { computeFeatures } from "../model/features.js";
 import { loadRecipeHistory } from "../model/history.js";
-import { createPredictor, type PredictorLogger, type TrustPredictor } from "../model/predictor.js";
+import {
+  createPredictor,
+  type PredictorLogger,
+  type PredictorOptions,
+  type TrustPredictor,
+} from "../model/predictor.js";
 import { createSandbox, type Sandbox, SandboxUnavailableError } from "../sandbox/index.js";
 import { createCycleTools } from "./tools.js";
 
@@ -29,6 +34,8 @@ export interface RuntimeOptions {
   /** Run repository code without bubblewrap when it is missing (explicit user choice). */
   allowUnsandboxed: boolean;
   logger?: PredictorLogger;
+  /** Every batch the heuristic decides instead of the model (the process's fallback counter). */
+  onFallback?: PredictorOptions["onFallback"];
 }
 
 export interface Runtime {
@@ -51,6 +58,7 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
     modelPath: env.ML_MODEL_PATH ?? DEFAULT_MODEL_PATH,
     timeBudgetMs: env.ML_TIME_BUDGET_MS,
     ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.onFallback ? { onFallback: options.onFallback } : {}),
   });
   let sandbox: Sandbox | null = null;
   let sandboxProblem: string | null = null;

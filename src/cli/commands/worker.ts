@@ -6,6 +6,7 @@
 import { pino } from "pino";
 import { ConfigError, readEnv } from "../../config/env.js";
 import { openDb } from "../../db/client.js";
+import { createMetrics, createMetricsServer } from "../../observability/metrics.js";
 import { CYCLES_QUEUE, redisConnection } from "../../queue/config.js";
 import type { ChildOptions } from "../../queue/processor-child.js";
 import { createCyclesQueue } from "../../queue/producer.js";
@@ -61,6 +62,26 @@ export async function workerCommand(ctx: CommandContext): Promise<number> {
   });
   logger.info({ concurrency, queue: config.name, prefix: config.prefix }, "worker started");
 
+  // Prometheus scrapes each worker machine on METRICS_PORT. Cycles run in child processes: what the worker sees is
+  // each job's duration, from BullMQ's own timestamps.
+  const metrics = createMetrics({ role: "worker", queue });
+  const observeJob = (job: { processedOn?: number; finishedOn?: number } | undefined) => {
+    if (job?.processedOn && job.finishedOn)
+      metrics.phaseDuration.observe({ phase: "job" }, (job.finishedOn - job.processedOn) / 1000);
+  };
+  running.worker.on("completed", observeJob);
+  running.worker.on("failed", observeJob);
+  const metricsServer = createMetricsServer(metrics.registry);
+  // Metrics are not worth a worker: with the port taken (two workers on one host), the worker runs unscraped.
+  const serving = await new Promise<boolean>((resolve) => {
+    metricsServer.once("error", (err) => {
+      logger.error({ err, port: env.METRICS_PORT }, "metrics not served: set METRICS_PORT to a free port");
+      resolve(false);
+    });
+    metricsServer.listen(env.METRICS_PORT, () => resolve(true));
+  });
+  if (serving) logger.info({ port: env.METRICS_PORT }, "serving metrics");
+
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
@@ -79,6 +100,7 @@ export async function workerCommand(ctx: CommandContext): Promise<number> {
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
   });
+  if (serving) await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
   await queue.close();
   logger.info("worker stopped");
   return 0;
