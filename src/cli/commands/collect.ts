@@ -3,7 +3,7 @@ import { collect } from "../../collect/collect.js";
 import { type ListEntry, readList } from "../../collect/list.js";
 import { collectThroughQueue } from "../../collect/queue.js";
 import { type Env, readEnv } from "../../config/env.js";
-import { openDb } from "../../db/client.js";
+import { type Db, openDb } from "../../db/client.js";
 import { countPredictions } from "../../db/queries/collection.js";
 import type { CandidateScope } from "../../engine/types.js";
 import { effectiveThresholds } from "../../model/tiers.js";
@@ -14,7 +14,7 @@ import type { Recipe } from "../../recipes/types.js";
 import { createRuntime, dataDir } from "../../runtime/context.js";
 import type { CommandContext } from "../main.js";
 import { parseFlags, UsageError } from "../main.js";
-import { createProgress } from "../progress.js";
+import { createProgress, type ProgressReporter } from "../progress.js";
 
 const FLAGS = {
   "max-cycles": { type: "string" },
@@ -82,9 +82,7 @@ export async function collectCommand(ctx: CommandContext): Promise<number> {
   }
   const progress = createProgress(ctx.stderr);
   const db = runtime.db.db;
-  const started = Date.now();
-  const startSamples = await countPredictions(db);
-  let done = 0;
+  const reporter = await createReporter(progress, db, entries.length);
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once("SIGINT", stop);
@@ -109,26 +107,18 @@ export async function collectCommand(ctx: CommandContext): Promise<number> {
         installTimeoutMs: 15 * 60_000,
         signal: controller.signal,
         onEvent: async (e) => {
-          const name = `${e.entry.owner}/${e.entry.name}${e.entry.ref ? `@${e.entry.ref}` : ""}`;
           if (e.kind === "start") return;
           if (e.kind === "cycle") {
             const ok = e.summary.results.filter((r) => r.outcome?.success).length;
-            progress.line(
-              `${name}: ${e.summary.results.length} candidates, ${ok} verified, ${e.summary.status} in ${Math.round((e.summary.durationsMs.total ?? 0) / 1000)} s`,
+            const seconds = Math.round((e.summary.durationsMs.total ?? 0) / 1000);
+            reporter.line(
+              e.entry,
+              `${e.summary.results.length} candidates, ${ok} verified, ${e.summary.status} in ${seconds} s`,
             );
             return;
           }
-          if (e.kind === "error") progress.line(`${name}: error: ${e.error.split("\n")[0]}`);
-          if (e.kind === "skip") progress.line(`${name}: ${e.reason}`);
-          done++;
-          const samples = (await countPredictions(db)) - startSamples;
-          const hours = (Date.now() - started) / 3_600_000;
-          progress.bar(
-            "collect",
-            done,
-            entries.length,
-            `${samples} samples, ${hours > 0 ? Math.round(samples / hours) : 0}/h`,
-          );
+          reporter.line(e.entry, e.kind === "error" ? `error: ${e.error.split("\n")[0]}` : e.reason);
+          await reporter.entryDone();
         },
       });
       progress.line(
@@ -164,8 +154,7 @@ async function collectQueued(
   const queue = createCyclesQueue(config, redisConnection(env.REDIS_URL, "producer"));
   const progress = createProgress(ctx.stderr);
   const db = handle.db;
-  const started = Date.now();
-  const startSamples = await countPredictions(db);
+  const reporter = await createReporter(progress, db, entries.length);
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once("SIGINT", stop);
@@ -174,7 +163,6 @@ async function collectQueued(
     let pass = 0;
     do {
       pass++;
-      let done = 0;
       const result = await collectThroughQueue(entries, db, queue, config, {
         recipes: o.recipes,
         testScopes: o.testScopes,
@@ -182,26 +170,15 @@ async function collectQueued(
         ...(o.maxCycles !== undefined ? { maxCycles: o.maxCycles } : {}),
         signal: controller.signal,
         onEvent: async (e) => {
-          const name = `${e.entry.owner}/${e.entry.name}${e.entry.ref ? `@${e.entry.ref}` : ""}`;
           if (e.kind === "queued") {
-            progress.line(`${name}: queued ${e.jobId} (${e.recipes} recipes)`);
+            reporter.line(e.entry, `queued ${e.jobId} (${e.recipes} recipes)`);
             return;
           }
           if (e.kind === "cycle") {
             const seconds = e.durationMs === null ? "?" : String(Math.round(e.durationMs / 1000));
-            progress.line(`${name}: ${e.candidates} candidates, ${e.verified} verified, ${e.status} in ${seconds} s`);
-          }
-          if (e.kind === "error") progress.line(`${name}: error: ${e.error.split("\n")[0]}`);
-          if (e.kind === "skip") progress.line(`${name}: ${e.reason}`);
-          done++;
-          const samples = (await countPredictions(db)) - startSamples;
-          const hours = (Date.now() - started) / 3_600_000;
-          progress.bar(
-            "collect",
-            done,
-            entries.length,
-            `${samples} samples, ${hours > 0 ? Math.round(samples / hours) : 0}/h`,
-          );
+            reporter.line(e.entry, `${e.candidates} candidates, ${e.verified} verified, ${e.status} in ${seconds} s`);
+          } else reporter.line(e.entry, e.kind === "error" ? `error: ${e.error.split("\n")[0]}` : e.reason);
+          await reporter.entryDone();
         },
       });
       progress.line(
@@ -227,4 +204,22 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       resolve();
     });
   });
+}
+
+/** Progress of a collection run: a line per event, and a bar over the list with samples and their rate. */
+async function createReporter(progress: ProgressReporter, db: Db, total: number) {
+  const started = Date.now();
+  const startSamples = await countPredictions(db);
+  let done = 0;
+  return {
+    line(entry: ListEntry, text: string) {
+      progress.line(`${entry.owner}/${entry.name}${entry.ref ? `@${entry.ref}` : ""}: ${text}`);
+    },
+    async entryDone() {
+      done++;
+      const samples = (await countPredictions(db)) - startSamples;
+      const hours = (Date.now() - started) / 3_600_000;
+      progress.bar("collect", done, total, `${samples} samples, ${hours > 0 ? Math.round(samples / hours) : 0}/h`);
+    },
+  };
 }
