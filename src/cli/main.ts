@@ -24,7 +24,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   },
   collect: {
     summary:
-      "collect <list-file> [--max-cycles N] [--concurrency K] [--continuous] [--tests all|all-scope|none]   shadow cycles over public repositories",
+      "collect <list-file> [--max-cycles N] [--concurrency K] [--continuous] [--tests all|all-scope|none] [--in-process]   shadow cycles over public repositories",
     load: async () => (await import("./commands/collect.js")).collectCommand,
   },
   train: {
