@@ -19,6 +19,7 @@ import { LEDGER_REPOS, ledgerSamples } from "./datasets.js";
 import { insertDataset } from "./fixtures.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+// Skipped only where Chromium is missing (apt-get install chromium); CI installs it, so this runs there.
 const available = existsSync(CHROMIUM);
 if (!available) {
   process.stderr.write(

@@ -13,6 +13,7 @@ import {
 } from "../../src/sandbox/index.js";
 import { writeEtcDir } from "../../src/sandbox/prepare.js";
 
+// Skipped only where bubblewrap is missing (apt-get install bubblewrap); CI installs it, so these always run there.
 const hasBwrap = detectBubblewrap().available;
 const projectDir = path.resolve(import.meta.dirname, "../..");
 

@@ -14,6 +14,7 @@ import {
 } from "../../src/sandbox/index.js";
 import { changeExportedShape, type GeneratedRepo, generateTsRepo, insertAtBody } from "../helpers/gen-repo-ts.js";
 
+// Skipped only where bubblewrap is missing (apt-get install bubblewrap); CI installs it, so these always run there.
 const hasBwrap = detectBubblewrap().available;
 
 /** Diagnostics of a real `tsc --noEmit` run, in the checker's shape. */

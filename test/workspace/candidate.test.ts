@@ -96,6 +96,7 @@ describe("createCandidateCopy", () => {
     expect(readFileSync(path.join(outside, "secret.txt"), "utf8")).toBe("outside");
   });
 
+  // Skipped only where bubblewrap is missing; CI installs it.
   it.skipIf(!detectBubblewrap().available)("runs in the sandbox with the base's node_modules read-only", async () => {
     const copy = await createCandidateCopy(
       base,
