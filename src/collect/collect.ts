@@ -111,14 +111,14 @@ async function collectEntry(
     // Shadow repositories are public and run by the operators; recording their consent makes it auditable.
     await setConsent(db, repo.id, "dataCollection", true, { source: "operator", actor: "odavl collect" });
     const done = await recordedRecipes(db, repo.id, sha);
-    const todo = o.recipes.filter((r) => !done.has(r.id));
-    if (todo.length === 0) {
+    const remaining = o.recipes.filter((r) => !done.has(r.id));
+    if (remaining.length === 0) {
       result.skipped++;
       emit({ kind: "skip", entry, reason: `all ${o.recipes.length} recipes already recorded at ${sha.slice(0, 7)}` });
       return;
     }
-    for (let i = 0; i < todo.length && budgetLeft(); i += o.recipesPerCycle) {
-      const chunk = todo.slice(i, i + o.recipesPerCycle);
+    for (let i = 0; i < remaining.length && budgetLeft(); i += o.recipesPerCycle) {
+      const chunk = remaining.slice(i, i + o.recipesPerCycle);
       const signal = AbortSignal.any([AbortSignal.timeout(o.cycleTimeoutMs), ...(o.signal ? [o.signal] : [])]);
       const summary = await runCycle(
         {

@@ -156,12 +156,12 @@ async function enqueueEntry(
     await setConsent(db, repo.id, "dataCollection", true, { source: "operator", actor: "odavl collect" });
   }
   const done = await recordedRecipes(db, repo.id, sha);
-  const todo = o.recipes.filter((r) => !done.has(r.id));
-  if (todo.length === 0) {
+  const remaining = o.recipes.filter((r) => !done.has(r.id));
+  if (remaining.length === 0) {
     return { kind: "skip", reason: `all ${o.recipes.length} recipes already recorded at ${sha.slice(0, 7)}` };
   }
   const collection: CollectionOptions = {
-    recipeIds: todo.map((r) => r.id).sort(),
+    recipeIds: remaining.map((r) => r.id).sort(),
     testCommand: entry.testCommand,
     testScopes: [...o.testScopes],
     maxFileCandidatesPerRecipe: o.maxFileCandidatesPerRecipe,
@@ -179,7 +179,7 @@ async function enqueueEntry(
   const previous = await queue.getJob(jobId);
   if (previous && (await previous.getState()) === "failed") await previous.remove();
   await producer.enqueueCycle(data, key);
-  return { kind: "queued", jobId, recipes: todo.length };
+  return { kind: "queued", jobId, recipes: remaining.length };
 }
 
 /** What the job runs, as a short deterministic name: the same recipes and options give the same job id. */
