@@ -148,28 +148,29 @@ async function onPullRequest(
 }
 
 async function onCheckSuiteRerequested(context: Context<"check_suite.rerequested">, deps: AppDeps): Promise<void> {
-  const p = context.payload;
-  const installationId = p.installation?.id;
-  if (installationId === undefined) return;
-  await once(deps, context, { installationId, repository: p.repository.full_name }, async () => {
-    const repo = await register(deps, installationId, p.repository);
-    const jobId = await deps.jobs.enqueueCycle(
-      {
-        repositoryId: repo.id,
-        repository: p.repository.full_name,
-        sha: p.check_suite.head_sha,
-        trigger: "manual",
-        pullRequest: p.check_suite.pull_requests[0]?.number ?? null,
-        branch: p.check_suite.head_branch,
-        deliveryId: context.id,
-      },
-      { trigger: "manual", deliveryId: context.id },
-    );
-    return { result: "enqueued", jobId };
+  const suite = context.payload.check_suite;
+  await enqueueRerequest(context, deps, {
+    sha: suite.head_sha,
+    pullRequest: suite.pull_requests[0]?.number ?? null,
+    branch: suite.head_branch,
   });
 }
 
 async function onCheckRunRerequested(context: Context<"check_run.rerequested">, deps: AppDeps): Promise<void> {
+  const run = context.payload.check_run;
+  await enqueueRerequest(context, deps, {
+    sha: run.head_sha,
+    pullRequest: run.pull_requests[0]?.number ?? null,
+    branch: run.check_suite?.head_branch ?? null,
+  });
+}
+
+/** A maintainer asked for the check again (suite or run): a manual cycle at that head. */
+async function enqueueRerequest(
+  context: Context<"check_suite.rerequested"> | Context<"check_run.rerequested">,
+  deps: AppDeps,
+  head: { sha: string; pullRequest: number | null; branch: string | null },
+): Promise<void> {
   const p = context.payload;
   const installationId = p.installation?.id;
   if (installationId === undefined) return;
@@ -179,10 +180,10 @@ async function onCheckRunRerequested(context: Context<"check_run.rerequested">, 
       {
         repositoryId: repo.id,
         repository: p.repository.full_name,
-        sha: p.check_run.head_sha,
+        sha: head.sha,
         trigger: "manual",
-        pullRequest: p.check_run.pull_requests[0]?.number ?? null,
-        branch: p.check_run.check_suite?.head_branch ?? null,
+        pullRequest: head.pullRequest,
+        branch: head.branch,
         deliveryId: context.id,
       },
       { trigger: "manual", deliveryId: context.id },
