@@ -83,15 +83,9 @@ export async function collectCommand(ctx: CommandContext): Promise<number> {
   const progress = createProgress(ctx.stderr);
   const db = runtime.db.db;
   const reporter = await createReporter(progress, db, entries.length);
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
   try {
-    let pass = 0;
-    do {
-      pass++;
-      const result = await collect(entries, db, runtime.deps, {
+    await runPasses(progress, values.continuous === true, (signal) =>
+      collect(entries, db, runtime.deps, {
         recipes,
         thresholds: effectiveThresholds({
           autoApply: env.ML_AUTO_APPLY_THRESHOLD,
@@ -105,7 +99,7 @@ export async function collectCommand(ctx: CommandContext): Promise<number> {
         maxFileCandidatesPerRecipe: positiveInt(values["file-candidates"], "file-candidates", 5),
         testScopes,
         installTimeoutMs: 15 * 60_000,
-        signal: controller.signal,
+        signal,
         onEvent: async (e) => {
           if (e.kind === "start") return;
           if (e.kind === "cycle") {
@@ -120,16 +114,10 @@ export async function collectCommand(ctx: CommandContext): Promise<number> {
           reporter.line(e.entry, e.kind === "error" ? `error: ${e.error.split("\n")[0]}` : e.reason);
           await reporter.entryDone();
         },
-      });
-      progress.line(
-        `pass ${pass}: ${result.cycles} cycles, ${result.samples} samples, ${result.skipped} repositories already done, ${result.errors} errors`,
-      );
-      if (values.continuous && !controller.signal.aborted) await sleep(10 * 60_000, controller.signal);
-    } while (values.continuous && !controller.signal.aborted);
+      }),
+    );
     return 0;
   } finally {
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
     progress.done();
     await runtime.close();
   }
@@ -155,20 +143,14 @@ async function collectQueued(
   const progress = createProgress(ctx.stderr);
   const db = handle.db;
   const reporter = await createReporter(progress, db, entries.length);
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
   try {
-    let pass = 0;
-    do {
-      pass++;
-      const result = await collectThroughQueue(entries, db, queue, config, {
+    await runPasses(progress, o.continuous === true, (signal) =>
+      collectThroughQueue(entries, db, queue, config, {
         recipes: o.recipes,
         testScopes: o.testScopes,
         maxFileCandidatesPerRecipe: o.maxFileCandidatesPerRecipe,
         ...(o.maxCycles !== undefined ? { maxCycles: o.maxCycles } : {}),
-        signal: controller.signal,
+        signal,
         onEvent: async (e) => {
           if (e.kind === "queued") {
             reporter.line(e.entry, `queued ${e.jobId} (${e.recipes} recipes)`);
@@ -180,19 +162,42 @@ async function collectQueued(
           } else reporter.line(e.entry, e.kind === "error" ? `error: ${e.error.split("\n")[0]}` : e.reason);
           await reporter.entryDone();
         },
-      });
-      progress.line(
-        `pass ${pass}: ${result.cycles} cycles, ${result.samples} samples, ${result.skipped} repositories already done, ${result.errors} errors`,
-      );
-      if (o.continuous && !controller.signal.aborted) await sleep(10 * 60_000, controller.signal);
-    } while (o.continuous && !controller.signal.aborted);
+      }),
+    );
     return 0;
   } finally {
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
     progress.done();
     await queue.close();
     await handle.close();
+  }
+}
+
+/**
+ * Collection passes: one, or with --continuous one every ten minutes, until SIGINT or SIGTERM, which stop the
+ * run between cycles (the signal reaches the pass).
+ */
+async function runPasses(
+  progress: ProgressReporter,
+  continuous: boolean,
+  onePass: (signal: AbortSignal) => Promise<{ cycles: number; samples: number; skipped: number; errors: number }>,
+): Promise<void> {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  try {
+    let pass = 0;
+    do {
+      pass++;
+      const result = await onePass(controller.signal);
+      progress.line(
+        `pass ${pass}: ${result.cycles} cycles, ${result.samples} samples, ${result.skipped} repositories already done, ${result.errors} errors`,
+      );
+      if (continuous && !controller.signal.aborted) await sleep(10 * 60_000, controller.signal);
+    } while (continuous && !controller.signal.aborted);
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
   }
 }
 
