@@ -7,11 +7,11 @@ const MIGRATION_LOCK_KEY = 0x0da71;
  * Applies the committed migrations. On Postgres the run holds a session advisory lock on one connection, so
  * concurrent migrators wait for the first and then find nothing left to apply.
  */
-export async function migrate(handle: DbHandle): Promise<void> {
+export async function migrate(handle: DbHandle, migrationsFolder = MIGRATIONS_DIR): Promise<void> {
   if (handle.kind === "pglite") {
     const { migrate: run } = await import("drizzle-orm/pglite/migrator");
     // biome-ignore lint/suspicious/noExplicitAny: the migrator wants the concrete PGlite database type.
-    await run(handle.db as any, { migrationsFolder: MIGRATIONS_DIR });
+    await run(handle.db as any, { migrationsFolder });
     return;
   }
   if (!handle.pool) throw new Error("migrate: a Postgres handle without its pool");
@@ -21,7 +21,7 @@ export async function migrate(handle: DbHandle): Promise<void> {
   try {
     await client.query("select pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
     try {
-      await run(drizzle(client), { migrationsFolder: MIGRATIONS_DIR });
+      await run(drizzle(client), { migrationsFolder });
     } finally {
       await client.query("select pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]);
     }

@@ -74,17 +74,22 @@ export const consentEvents = pgTable(
   (t) => [index("consent_events_repository_idx").on(t.repositoryId)],
 );
 
-export const deliveries = pgTable("deliveries", {
-  /** GitHub's X-GitHub-Delivery. */
-  id: text("id").primaryKey(),
-  event: text("event").notNull(),
-  action: text("action"),
-  installationId: bigint("installation_id", { mode: "number" }),
-  repository: text("repository"),
-  jobId: text("job_id"),
-  result: text("result").notNull(),
-  receivedAt: timestamp("received_at", { withTimezone: true }).notNull().defaultNow(),
-});
+export const deliveries = pgTable(
+  "deliveries",
+  {
+    /** GitHub's X-GitHub-Delivery. */
+    id: text("id").primaryKey(),
+    event: text("event").notNull(),
+    action: text("action"),
+    installationId: bigint("installation_id", { mode: "number" }),
+    repository: text("repository"),
+    jobId: text("job_id"),
+    result: text("result").notNull(),
+    receivedAt: timestamp("received_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  // Old deliveries are cleared by time (docs/operations.md, "Retention").
+  (t) => [index("deliveries_received_idx").on(t.receivedAt)],
+);
 
 export const cycles = pgTable(
   "cycles",
@@ -183,7 +188,11 @@ export const outcomes = pgTable(
     durationsMs: jsonb("durations_ms").$type<Record<string, number>>().notNull(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [uniqueIndex("outcomes_prediction_key").on(t.predictionId)],
+  (t) => [
+    uniqueIndex("outcomes_prediction_key").on(t.predictionId),
+    // Rolling accuracy (check-data, the dashboard) reads outcomes by time.
+    index("outcomes_created_idx").on(t.createdAt),
+  ],
 );
 
 export const models = pgTable(

@@ -1,6 +1,12 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
-import { type DbHandle, openDb, queryRows } from "../../src/db/client.js";
+import { type Db, type DbHandle, MIGRATIONS_DIR, openDb, queryRows } from "../../src/db/client.js";
+import { migrate } from "../../src/db/migrate.js";
+import { finishCycle, startCycle } from "../../src/db/queries/cycles.js";
+import { setConsent, upsertRepository } from "../../src/db/queries/repositories.js";
 import {
   createPostgresDatabase,
   createTestDb,
@@ -8,6 +14,7 @@ import {
   TEST_DB_KINDS,
   type TestDb,
 } from "../helpers/db.js";
+import { sampleResult } from "../helpers/samples.js";
 
 describe.each(TEST_DB_KINDS)("migrations on %s", (kind) => {
   let db: TestDb | undefined;
@@ -70,3 +77,114 @@ describe.runIf(TEST_DB_KINDS.includes("postgres"))("concurrent migrators on Post
     }
   });
 });
+
+/**
+ * A database at the previous migration, with data in every table, takes the newest migration: nothing stored
+ * before is lost or changed, and the schema ends where a fresh database's does.
+ */
+describe.each(TEST_DB_KINDS)("upgrading from the previous migration on %s", (kind) => {
+  let db: TestDb | undefined;
+  let folder: string | undefined;
+  afterEach(async () => {
+    await db?.cleanup();
+    db = undefined;
+    if (folder) rmSync(folder, { recursive: true, force: true });
+    folder = undefined;
+  });
+
+  it("keeps every row and checksum, and applies only the newest migration", async () => {
+    const journal = readJournal(MIGRATIONS_DIR);
+    expect(journal.entries.length, "needs at least two migrations").toBeGreaterThanOrEqual(2);
+    folder = previousMigrations(MIGRATIONS_DIR);
+    db = await createTestDb(kind, { migrate: false });
+    await migrate(db, folder);
+    await fillEveryTable(db.db);
+    const before = await tableChecksums(db.db);
+    for (const [table, { rows }] of Object.entries(before)) expect(rows, `${table} has rows`).toBeGreaterThan(0);
+
+    await migrate(db);
+
+    expect(await tableChecksums(db.db)).toEqual(before);
+    const applied = await queryRows<{ n: number }>(
+      db.db,
+      sql`select count(*)::int as n from drizzle.__drizzle_migrations`,
+    );
+    expect(applied[0]?.n).toBe(journal.entries.length);
+    // The newest migration's objects exist: the indexes it creates.
+    const newest = readFileSync(join(MIGRATIONS_DIR, `${journal.entries.at(-1)?.tag}.sql`), "utf8");
+    const created = [...newest.matchAll(/CREATE (?:UNIQUE )?INDEX (?:IF NOT EXISTS )?"([^"]+)"/g)].map((m) => m[1]);
+    const indexes = await queryRows<{ indexname: string }>(
+      db.db,
+      sql`select indexname from pg_indexes where schemaname = 'public'`,
+    );
+    expect(indexes.map((r) => r.indexname)).toEqual(expect.arrayContaining(created));
+  });
+});
+
+interface Journal {
+  entries: { idx: number; tag: string }[];
+}
+
+function readJournal(dir: string): Journal {
+  return JSON.parse(readFileSync(join(dir, "meta", "_journal.json"), "utf8")) as Journal;
+}
+
+/** A copy of the migrations folder without its newest migration. */
+function previousMigrations(dir: string): string {
+  const out = mkdtempSync(join(tmpdir(), "odavl-migrations-"));
+  cpSync(dir, out, { recursive: true });
+  const journal = readJournal(out);
+  const newest = journal.entries.pop();
+  rmSync(join(out, `${newest?.tag}.sql`));
+  writeFileSync(join(out, "meta", "_journal.json"), JSON.stringify(journal));
+  return out;
+}
+
+/** Rows in every table, through the product's own queries where it has them. */
+async function fillEveryTable(db: Db): Promise<void> {
+  await db.execute(sql`insert into installations (id, account_login) values (42, 'o')`);
+  const repo = await upsertRepository(db, {
+    owner: "o",
+    name: "r",
+    mode: "installed",
+    githubId: 7,
+    installationId: 42,
+  });
+  await setConsent(db, repo.id, "dataCollection", true, { source: "operator", actor: "t" });
+  for (let k = 0; k < 3; k++) {
+    const cycle = await startCycle(db, { repositoryId: repo.id, runKey: `k${k}`, sha: "abc", trigger: "shadow" });
+    await finishCycle(db, {
+      cycleId: cycle.id,
+      repositoryId: repo.id,
+      sha: "abc",
+      status: "completed",
+      error: null,
+      durationsMs: { total: 1 },
+      facts: null,
+      results: Array.from({ length: 20 }, (_, i) => sampleResult(k, i)),
+      storeData: true,
+    });
+  }
+  await db.execute(sql`insert into deliveries (id, event, action, result) values ('d1', 'push', null, 'enqueued')`);
+  await db.execute(sql`insert into collection_errors (repository, ref, error) values ('o/r', 'main', 'boom')`);
+  await db.execute(sql`insert into models (version, kind, path, feature_schema_version, metrics, card)
+    values ('v0', 'logistic', 'models/v0.onnx', 2, '{"auc": 0.5}', '{}')`);
+}
+
+/** Row count and an order-independent checksum of each public table's contents. */
+async function tableChecksums(db: Db): Promise<Record<string, { rows: number; md5: string }>> {
+  const tables = await queryRows<{ table_name: string }>(
+    db,
+    sql`select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by 1`,
+  );
+  const out: Record<string, { rows: number; md5: string }> = {};
+  for (const { table_name } of tables) {
+    const t = sql.identifier(table_name);
+    const [r] = await queryRows<{ rows: number; md5: string | null }>(
+      db,
+      sql`select count(*)::int as rows, md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as md5 from ${t} x`,
+    );
+    out[table_name] = { rows: r?.rows ?? 0, md5: r?.md5 ?? "" };
+  }
+  return out;
+}
