@@ -69,6 +69,9 @@ function toCounts(rows: CountRow[]): ProgressCount[] {
   });
 }
 
+/** The shortest window a rate is measured over (a run's first minutes would give wild rates). */
+const MIN_RATE_WINDOW_HOURS = 0.25;
+
 export async function loadProgress(db: DbOrTx, options: ProgressOptions): Promise<Progress> {
   const now = options.now ?? new Date();
   const top = options.top ?? DEFAULT_TOP;
@@ -82,7 +85,8 @@ export async function loadProgress(db: DbOrTx, options: ProgressOptions): Promis
           count(distinct p.repository_id)::float8 as repositories,
           count(distinct p.recipe_id)::float8 as recipes,
           (count(*) filter (where p.created_at > ${dayAgo}::timestamptz))::float8 as samples_24h,
-          (count(*) filter (where o.status = 'verified' and o.created_at > ${dayAgo}::timestamptz))::float8 as completed_24h
+          (count(*) filter (where o.status = 'verified' and o.created_at > ${dayAgo}::timestamptz))::float8 as completed_24h,
+          extract(epoch from min(p.created_at))::float8 as first_at
         from predictions p left join outcomes o on o.prediction_id = p.id`,
   );
   const perRepository = await queryRows<CountRow>(
@@ -108,7 +112,16 @@ export async function loadProgress(db: DbOrTx, options: ProgressOptions): Promis
   const scored = Number(totals?.scored ?? 0);
   const completed = Number(totals?.completed ?? 0);
   const samples24h = Number(totals?.samples_24h ?? 0);
-  const perHour = samples24h / 24;
+  // The rate is over the last 24 hours, or over the time since the first sample when collection began later:
+  // a run that started an hour ago is measured over that hour, not diluted over a day it did not run.
+  const firstAt = totals?.first_at == null ? null : Number(totals.first_at) * 1000;
+  const windowHours =
+    firstAt === null ? 24 : Math.min(24, Math.max(MIN_RATE_WINDOW_HOURS, (now.getTime() - firstAt) / HOUR));
+  const perHour = samples24h / windowHours;
+  const rateBasis =
+    windowHours < 24
+      ? `at the rate since the first sample ${windowHours.toFixed(1)} hours ago, ${perHour.toFixed(1)} samples an hour`
+      : `at the last 24 hours' rate of ${perHour.toFixed(1)} samples an hour`;
   const remaining = Math.max(0, options.target - samples);
   let eta: Progress["eta"];
   if (remaining === 0) {
@@ -121,7 +134,7 @@ export async function loadProgress(db: DbOrTx, options: ProgressOptions): Promis
       remaining,
       hours,
       at: new Date(now.getTime() + hours * HOUR).toISOString(),
-      basis: `at the last 24 hours' rate of ${perHour.toFixed(1)} samples an hour`,
+      basis: rateBasis,
     };
   }
   return {

@@ -71,6 +71,22 @@ describe.each(TEST_DB_KINDS)("progress on %s", (kind) => {
     expect(text).toContain("ETA:                2025-06-20 12:00 UTC, in 5.0 days");
   });
 
+  it("measures a collection that began less than 24 hours ago over the time since its first sample", async () => {
+    const p = await inTransaction(
+      async (tx) => {
+        await tx.execute(
+          sql`update predictions set created_at = ${CHECK_NOW.toISOString()}::timestamptz - interval '2 hours'`,
+        );
+      },
+      (tx) => loadProgress(tx, { target: 100, now: CHECK_NOW }),
+    );
+    // 80 samples in the 2 hours since the first: 40 an hour, so the 20 left take half an hour.
+    expect(p.last24h.samples).toBe(80);
+    expect(p.last24h.perHour).toBeCloseTo(40, 10);
+    expect(p.eta.hours).toBeCloseTo(0.5, 10);
+    expect(p.eta.basis).toBe("at the rate since the first sample 2.0 hours ago, 40.0 samples an hour");
+  });
+
   it("shares scored by the model and completed; the target reached; no recent samples", async () => {
     const p = await inTransaction(
       async (tx) => {
