@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Db } from "../db/client.js";
-import { recordCollectionError, recordedRecipes } from "../db/queries/collection.js";
+import { markRecipesTried, recordCollectionError, recordedRecipes } from "../db/queries/collection.js";
 import { setConsent, upsertRepository } from "../db/queries/repositories.js";
 import { type CycleDeps, runCycle } from "../engine/cycle.js";
 import { DEFAULT_REPO_CONFIG } from "../engine/repo-config.js";
@@ -141,6 +141,13 @@ async function collectEntry(
       );
       result.cycles++;
       result.samples += summary.stored ? summary.results.length : 0;
+      if (summary.status === "completed") {
+        await markRecipesTried(
+          db,
+          summary.id,
+          chunk.map((r) => r.id),
+        );
+      }
       emit({ kind: "cycle", entry, summary });
       if (summary.status === "failed") throw new Error(summary.error ?? "cycle failed");
     }
