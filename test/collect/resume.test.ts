@@ -31,7 +31,7 @@ describe.each(TEST_DB_KINDS)("recipes already done on %s", (kind) => {
         status,
         error: status === "failed" ? "boom" : null,
         durationsMs: {},
-        facts: { strict: true },
+        facts: null,
         results: Array.from({ length: n }, (_, i) => sampleResult(0, i)),
         storeData: true,
       });
