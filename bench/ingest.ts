@@ -1,44 +1,31 @@
 /**
  * bench:ingest — signed webhook deliveries per second through a real `odavl web` process (real Redis and Postgres),
  * over loopback HTTP, and a check that every distinct delivery was enqueued exactly once.
- *   npm run bench:ingest [-- --deliveries 2000 --concurrency 50 --duplicates 0.3 --json]
+ *   npm run bench:ingest [-- --deliveries 2000 --concurrency 50 --duplicates 0.3 --rate 200 --json]
  * Uses DATABASE_URL's server (a fresh database, dropped afterwards) and REDIS_URL (a queue prefix of its own,
  * removed afterwards). Defaults: the local servers.
+ *
+ * The machinery (starting a web process, making and sending signed deliveries, counting jobs) is exported for the
+ * load tests of the fault suite (test/faults/load-*.test.ts).
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createHmac, generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import type { Queue } from "bullmq";
 import pg from "pg";
 import { CYCLES_QUEUE, redisConnection } from "../src/queue/config.js";
 import { createCyclesQueue } from "../src/queue/producer.js";
 import { pushPayload } from "../test/github/helpers/payloads.js";
 
-const { values } = parseArgs({
-  options: {
-    json: { type: "boolean" },
-    deliveries: { type: "string", default: "2000" },
-    concurrency: { type: "string", default: "50" },
-    duplicates: { type: "string", default: "0" },
-    repositories: { type: "string", default: "20" },
-  },
-});
-const total = Number(values.deliveries);
-const concurrency = Number(values.concurrency);
-const duplicateShare = Number(values.duplicates);
-const repositories = Number(values.repositories);
-if (!(total > 0 && concurrency > 0 && duplicateShare >= 0 && duplicateShare < 1 && repositories > 0)) {
-  console.error("bench:ingest: --deliveries, --concurrency, --repositories > 0 and --duplicates in [0, 1)");
-  process.exit(2);
-}
-const pgServer = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
-const SECRET = "bench-webhook-secret";
+export const BENCH_SECRET = "bench-webhook-secret";
 const ROOT = resolve(import.meta.dirname, "..");
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((done, fail) => {
     const server = createServer();
     server.listen(0, "127.0.0.1", () => {
@@ -49,145 +36,390 @@ function freePort(): Promise<number> {
   });
 }
 
-// The deliveries: distinct ones (each its own commit, so its own job), then repeats of some of them, shuffled.
-interface Delivery {
-  id: string;
-  body: string;
-}
-const distinctCount = Math.round(total * (1 - duplicateShare));
-interface Distinct extends Delivery {
-  sha: string;
-}
-const distinct: Distinct[] = Array.from({ length: distinctCount }, (_, i) => {
-  const r = i % repositories;
-  const sha = randomBytes(20).toString("hex");
-  const payload = pushPayload({ owner: "bench", name: `repo${r}`, githubId: 9000 + r, installationId: 7000 + r }, sha);
-  return { id: randomUUID(), sha, body: JSON.stringify(payload) };
-});
-const all: Delivery[] = [...distinct];
-while (all.length < total) all.push(distinct[Math.floor(Math.random() * distinct.length)] as Delivery);
-for (let i = all.length - 1; i > 0; i--) {
-  const j = Math.floor(Math.random() * (i + 1));
-  [all[i], all[j]] = [all[j] as Delivery, all[i] as Delivery];
+let benchKey: string | null = null;
+function privateKey(): string {
+  benchKey ??= generateKeyPairSync("rsa", { modulusLength: 2048 })
+    .privateKey.export({ type: "pkcs1", format: "pem" })
+    .toString();
+  return benchKey;
 }
 
-const dbName = `odavl_bench_${randomBytes(4).toString("hex")}`;
-const prefix = `odavl-bench-${randomBytes(4).toString("hex")}`;
-const admin = new pg.Client({ connectionString: pgServer });
-await admin.connect();
-await admin.query(`create database ${dbName}`);
-const dbUrl = new URL(pgServer);
-dbUrl.pathname = `/${dbName}`;
-const port = await freePort();
-const privateKey = generateKeyPairSync("rsa", { modulusLength: 2048 })
-  .privateKey.export({ type: "pkcs1", format: "pem" })
-  .toString();
-const web = spawn(process.execPath, ["bin/odavl.js", "web"], {
-  cwd: ROOT,
-  env: {
-    ...process.env,
-    APP_ID: "1",
-    PRIVATE_KEY: privateKey,
-    WEBHOOK_SECRET: SECRET,
-    DATABASE_URL: dbUrl.toString(),
-    REDIS_URL: redisUrl,
-    QUEUE_PREFIX: prefix,
-    PORT: String(port),
-    LOG_LEVEL: "warn",
-  },
-  stdio: ["ignore", "ignore", "inherit"],
-});
-const queue = createCyclesQueue({ ...CYCLES_QUEUE, prefix }, redisConnection(redisUrl, "producer"));
-const base = `http://127.0.0.1:${port}`;
-try {
-  for (let ready = false; !ready; ) {
-    if (web.exitCode !== null) throw new Error(`odavl web exited ${web.exitCode}`);
-    ready = await fetch(`${base}/readyz`).then(
+export interface WebProcess {
+  base: string;
+  url: string;
+  child: ChildProcess;
+  /** Everything the process wrote (stdout and stderr). */
+  output(): string;
+  /** CPU time (user + system) the process used so far, in ms (Linux). */
+  cpuMs(): number;
+  /** SIGTERM, then the exit code (SIGKILL after `timeoutMs`, resolving null). */
+  stop(timeoutMs?: number): Promise<number | null>;
+}
+
+/** Starts `odavl web` and waits until /readyz answers 200. */
+export async function startWeb(o: {
+  databaseUrl: string;
+  redisUrl: string;
+  queuePrefix: string;
+  secret?: string;
+  env?: Record<string, string>;
+  nodeArgs?: string[];
+  readyTimeoutMs?: number;
+}): Promise<WebProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), "bin/odavl.js", "web"], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      APP_ID: "1",
+      PRIVATE_KEY: privateKey(),
+      WEBHOOK_SECRET: o.secret ?? BENCH_SECRET,
+      DATABASE_URL: o.databaseUrl,
+      REDIS_URL: o.redisUrl,
+      QUEUE_PREFIX: o.queuePrefix,
+      PORT: String(port),
+      LOG_LEVEL: "warn",
+      ...o.env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    output += d.toString();
+  });
+  const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
+  const base = `http://127.0.0.1:${port}`;
+  const web: WebProcess = {
+    base,
+    url: `${base}/api/github/webhooks`,
+    child,
+    output: () => output,
+    cpuMs: () => {
+      try {
+        const fields = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+        // utime and stime are fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 a second).
+        return (Number(fields[11]) + Number(fields[12])) * 10;
+      } catch {
+        return Number.NaN;
+      }
+    },
+    async stop(timeoutMs = 15_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill("SIGTERM");
+      const code = await Promise.race([exited, sleep(timeoutMs).then(() => "timeout" as const)]);
+      if (code !== "timeout") return code;
+      child.kill("SIGKILL");
+      await exited;
+      return null;
+    },
+  };
+  const deadline = Date.now() + (o.readyTimeoutMs ?? 120_000);
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`odavl web exited ${child.exitCode}:\n${output}`);
+    const ready = await fetch(`${base}/readyz`).then(
       (r) => r.ok,
       () => false,
     );
-    if (!ready) await sleep(200);
+    if (ready) return web;
+    if (Date.now() > deadline) {
+      await web.stop();
+      throw new Error(`odavl web was not ready in time:\n${output}`);
+    }
+    await sleep(200);
   }
+}
 
-  const latencies: number[] = [];
-  const statuses = new Map<number, number>();
+export interface Delivery {
+  id: string;
+  body: string;
+  /** The commit it pushes (one job per distinct commit). */
+  sha: string;
+}
+
+/** Distinct pushes (each its own commit, so its own job), then repeats of some of them, shuffled. */
+export function makeDeliveries(o: { total: number; duplicates: number; repositories: number }): {
+  all: Delivery[];
+  distinct: Delivery[];
+} {
+  const distinctCount = Math.round(o.total * (1 - o.duplicates));
+  const distinct: Delivery[] = Array.from({ length: distinctCount }, (_, i) => {
+    const r = i % o.repositories;
+    const sha = randomBytes(20).toString("hex");
+    const payload = pushPayload(
+      { owner: "bench", name: `repo${r}`, githubId: 9000 + r, installationId: 7000 + r },
+      sha,
+    );
+    return { id: randomUUID(), sha, body: JSON.stringify(payload) };
+  });
+  const all: Delivery[] = [...distinct];
+  while (all.length < o.total) all.push(distinct[Math.floor(Math.random() * distinct.length)] as Delivery);
+  for (let i = all.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [all[i], all[j]] = [all[j] as Delivery, all[i] as Delivery];
+  }
+  return { all, distinct };
+}
+
+export function signature(body: string, secret = BENCH_SECRET): string {
+  return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+}
+
+export interface SendResult {
+  delivery: Delivery;
+  status: number;
+  ms: number;
+}
+
+/** POSTs one signed push delivery; a connection error is status 0. */
+export async function sendDelivery(url: string, d: Delivery, secret = BENCH_SECRET): Promise<SendResult> {
+  const t = performance.now();
+  try {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-github-event": "push",
+        "x-github-delivery": d.id,
+        "x-hub-signature-256": signature(d.body, secret),
+      },
+      body: d.body,
+    });
+    await res.arrayBuffer();
+    return { delivery: d, status: res.status, ms: performance.now() - t };
+  } catch {
+    return { delivery: d, status: 0, ms: performance.now() - t };
+  }
+}
+
+/**
+ * Sends every delivery: `concurrency` at a time as fast as they are answered, or, with `ratePerSecond`, each at its
+ * scheduled time (an open loop: a slow answer does not slow the sending down, up to `concurrency` in flight).
+ */
+export async function sendAll(
+  url: string,
+  deliveries: readonly Delivery[],
+  o: { concurrency: number; ratePerSecond?: number; secret?: string; onResult?: (r: SendResult) => void },
+): Promise<{ results: SendResult[]; seconds: number }> {
+  const results: SendResult[] = [];
   let next = 0;
+  const t0 = performance.now();
   const send = async () => {
-    for (let i = next++; i < all.length; i = next++) {
-      const d = all[i] as Delivery;
-      const t = performance.now();
-      const res = await fetch(`${base}/api/github/webhooks`, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "x-github-event": "push",
-          "x-github-delivery": d.id,
-          "x-hub-signature-256": `sha256=${createHmac("sha256", SECRET).update(d.body).digest("hex")}`,
-        },
-        body: d.body,
-      });
-      await res.arrayBuffer();
-      latencies.push(performance.now() - t);
-      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+    for (let i = next++; i < deliveries.length; i = next++) {
+      if (o.ratePerSecond) {
+        const due = t0 + (i * 1000) / o.ratePerSecond;
+        const wait = due - performance.now();
+        if (wait > 0) await sleep(wait);
+      }
+      const r = await sendDelivery(url, deliveries[i] as Delivery, o.secret);
+      results.push(r);
+      o.onResult?.(r);
     }
   };
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, send));
-  const seconds = (performance.now() - t0) / 1000;
+  await Promise.all(Array.from({ length: o.concurrency }, send));
+  return { results, seconds: (performance.now() - t0) / 1000 };
+}
 
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
-  // Push cycles only (each repository's first delivery also adds its schedule's job), counted per commit.
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
+}
+
+/** Push cycle jobs per commit (each repository's first delivery also adds its schedule's job, not counted). */
+export async function pushJobsPerSha(queue: Queue): Promise<Map<string, number>> {
   const jobs = await queue.getJobs(["waiting", "prioritized", "delayed", "active", "completed", "failed"]);
   const perSha = new Map<string, number>();
   for (const job of jobs) {
     const data = job?.data as { trigger?: string; sha?: string } | undefined;
     if (data?.trigger === "push" && data.sha) perSha.set(data.sha, (perSha.get(data.sha) ?? 0) + 1);
   }
-  const enqueued = perSha.size;
-  const enqueuedTwice = [...perSha.values()].filter((n) => n > 1).length;
-  const db = new pg.Client({ connectionString: dbUrl.toString() });
-  await db.connect();
-  const recorded = await db.query<{ result: string; n: string }>(
-    "select result, count(*) as n from deliveries group by result",
-  );
-  await db.end();
-  const figures = {
-    deliveriesPerSecond: Math.round(all.length / seconds),
-    p50Ms: Math.round(pct(0.5) * 10) / 10,
-    p99Ms: Math.round(pct(0.99) * 10) / 10,
-    sent: all.length,
-    distinct: distinct.length,
-    enqueued,
-    duplicated: all.length - distinct.length,
-    lost: distinct.length - enqueued,
-  };
-  if (values.json) {
-    const { deliveriesPerSecond, p50Ms, p99Ms, sent, lost } = figures;
-    console.log(JSON.stringify({ deliveriesPerSecond, p50Ms, p99Ms, sent, enqueued, lost }));
-  } else {
-    console.log(
-      `deliveries:        ${figures.sent} sent (${figures.distinct} distinct, ${figures.duplicated} repeated)`,
-    );
-    console.log(`concurrency:       ${concurrency}`);
-    console.log(`throughput:        ${figures.deliveriesPerSecond} deliveries/s`);
-    console.log(`response time:     p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms`);
-    console.log(`HTTP statuses:     ${JSON.stringify(Object.fromEntries(statuses))}`);
-    console.log(
-      `recorded:          ${JSON.stringify(Object.fromEntries(recorded.rows.map((r) => [r.result, Number(r.n)])))}`,
-    );
-    console.log(
-      `enqueued:          ${enqueued} jobs (every distinct delivery exactly once: ${enqueued === distinct.length})`,
-    );
-    console.log(`enqueued twice:    ${enqueuedTwice}`);
-    console.log(`lost:              ${figures.lost}`);
-  }
-  if (enqueued !== distinct.length || enqueuedTwice > 0) process.exitCode = 1;
-} finally {
-  web.kill("SIGTERM");
-  await new Promise((r) => web.once("exit", r));
-  await queue.obliterate({ force: true }).catch(() => undefined);
-  await queue.close();
-  await admin.query(`drop database if exists ${dbName} with (force)`);
-  await admin.end();
+  return perSha;
 }
+
+/** Jobs waiting to run (waiting, prioritized, delayed). */
+export async function queueDepth(queue: Queue): Promise<number> {
+  const counts = await queue.getJobCounts("waiting", "prioritized", "delayed");
+  return (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
+}
+
+export interface IngestOptions {
+  deliveries: number;
+  concurrency: number;
+  /** Share of the deliveries that repeat an earlier one, in [0, 1). */
+  duplicates: number;
+  repositories: number;
+  /** Open-loop sending at this many deliveries a second (default: as fast as answered). */
+  ratePerSecond?: number;
+  /** The Postgres server (a database is created on it and dropped) and the Redis. */
+  pgServer: string;
+  redisUrl: string;
+  nodeArgs?: string[];
+}
+
+export interface IngestFigures {
+  deliveriesPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  sent: number;
+  distinct: number;
+  duplicated: number;
+  /** Distinct commits with a push job. */
+  enqueued: number;
+  /** Distinct commits with more than one push job. */
+  enqueuedTwice: number;
+  /** Distinct commits without a job. */
+  lost: number;
+  /** Distinct deliveries answered 2xx at least once whose commit has no job. */
+  acceptedLost: number;
+  statuses: Record<string, number>;
+  recorded: Record<string, number>;
+  /** Largest number of jobs waiting to run, sampled every 100 ms while sending. */
+  maxQueueDepth: number;
+  /** CPU time of the web process per delivery (user + system). */
+  webCpuMsPerDelivery: number;
+}
+
+/** The whole benchmark: a fresh database and queue prefix, a web process, the deliveries, the figures. */
+export async function runIngest(o: IngestOptions): Promise<IngestFigures> {
+  const { all, distinct } = makeDeliveries({
+    total: o.deliveries,
+    duplicates: o.duplicates,
+    repositories: o.repositories,
+  });
+  const dbName = `odavl_bench_${randomBytes(4).toString("hex")}`;
+  const prefix = `odavl-bench-${randomBytes(4).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: o.pgServer });
+  await admin.connect();
+  await admin.query(`create database ${dbName}`);
+  const dbUrl = new URL(o.pgServer);
+  dbUrl.pathname = `/${dbName}`;
+  const queue = createCyclesQueue({ ...CYCLES_QUEUE, prefix }, redisConnection(o.redisUrl, "producer"));
+  let web: WebProcess | null = null;
+  try {
+    web = await startWeb({
+      databaseUrl: dbUrl.toString(),
+      redisUrl: o.redisUrl,
+      queuePrefix: prefix,
+      ...(o.nodeArgs ? { nodeArgs: o.nodeArgs } : {}),
+    });
+    let maxQueueDepth = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        maxQueueDepth = Math.max(maxQueueDepth, await queueDepth(queue).catch(() => 0));
+        await sleep(100);
+      }
+    })();
+    const cpuBefore = web.cpuMs();
+    const { results, seconds } = await sendAll(web.url, all, {
+      concurrency: o.concurrency,
+      ...(o.ratePerSecond ? { ratePerSecond: o.ratePerSecond } : {}),
+    });
+    const cpuAfter = web.cpuMs();
+    sampling = false;
+    await sampler;
+    maxQueueDepth = Math.max(maxQueueDepth, await queueDepth(queue));
+
+    const latencies = results.map((r) => r.ms).sort((a, b) => a - b);
+    const statuses: Record<string, number> = {};
+    const accepted = new Set<string>();
+    for (const r of results) {
+      statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+      if (r.status >= 200 && r.status < 300) accepted.add(r.delivery.sha);
+    }
+    const perSha = await pushJobsPerSha(queue);
+    const enqueued = distinct.filter((d) => perSha.has(d.sha)).length;
+    const db = new pg.Client({ connectionString: dbUrl.toString() });
+    await db.connect();
+    const recorded = await db.query<{ result: string; n: string }>(
+      "select result, count(*) as n from deliveries group by result",
+    );
+    await db.end();
+    const round = (ms: number) => Math.round(ms * 10) / 10;
+    return {
+      deliveriesPerSecond: Math.round(all.length / seconds),
+      p50Ms: round(percentile(latencies, 0.5)),
+      p99Ms: round(percentile(latencies, 0.99)),
+      maxMs: round(latencies.at(-1) ?? 0),
+      sent: all.length,
+      distinct: distinct.length,
+      duplicated: all.length - distinct.length,
+      enqueued,
+      enqueuedTwice: [...perSha.values()].filter((n) => n > 1).length,
+      lost: distinct.length - enqueued,
+      acceptedLost: [...accepted].filter((sha) => !perSha.has(sha)).length,
+      statuses,
+      recorded: Object.fromEntries(recorded.rows.map((r) => [r.result, Number(r.n)])),
+      maxQueueDepth,
+      webCpuMsPerDelivery: round((cpuAfter - cpuBefore) / all.length),
+    };
+  } finally {
+    await web?.stop();
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close();
+    await admin.query(`drop database if exists ${dbName} with (force)`);
+    await admin.end();
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      json: { type: "boolean" },
+      deliveries: { type: "string", default: "2000" },
+      concurrency: { type: "string", default: "50" },
+      duplicates: { type: "string", default: "0" },
+      repositories: { type: "string", default: "20" },
+      rate: { type: "string" },
+      "node-args": { type: "string" },
+    },
+  });
+  const options: IngestOptions = {
+    deliveries: Number(values.deliveries),
+    concurrency: Number(values.concurrency),
+    duplicates: Number(values.duplicates),
+    repositories: Number(values.repositories),
+    ...(values.rate ? { ratePerSecond: Number(values.rate) } : {}),
+    ...(values["node-args"] ? { nodeArgs: values["node-args"].split(" ") } : {}),
+    pgServer: process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
+    redisUrl: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
+  };
+  if (
+    !(
+      options.deliveries > 0 &&
+      options.concurrency > 0 &&
+      options.duplicates >= 0 &&
+      options.duplicates < 1 &&
+      options.repositories > 0 &&
+      (options.ratePerSecond === undefined || options.ratePerSecond > 0)
+    )
+  ) {
+    console.error("bench:ingest: --deliveries, --concurrency, --repositories, --rate > 0 and --duplicates in [0, 1)");
+    process.exit(2);
+  }
+  const f = await runIngest(options);
+  if (values.json) {
+    console.log(JSON.stringify(f));
+  } else {
+    console.log(`deliveries:        ${f.sent} sent (${f.distinct} distinct, ${f.duplicated} repeated)`);
+    console.log(
+      `sending:           ${options.ratePerSecond ? `${options.ratePerSecond}/s, ` : ""}${options.concurrency} at most at once`,
+    );
+    console.log(`throughput:        ${f.deliveriesPerSecond} deliveries/s`);
+    console.log(`response time:     p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, max ${f.maxMs} ms`);
+    console.log(`web CPU:           ${f.webCpuMsPerDelivery} ms per delivery`);
+    console.log(`HTTP statuses:     ${JSON.stringify(f.statuses)}`);
+    console.log(`recorded:          ${JSON.stringify(f.recorded)}`);
+    console.log(
+      `enqueued:          ${f.enqueued} jobs (every distinct delivery exactly once: ${f.enqueued === f.distinct})`,
+    );
+    console.log(`enqueued twice:    ${f.enqueuedTwice}`);
+    console.log(`lost:              ${f.lost}`);
+    console.log(`max queue depth:   ${f.maxQueueDepth}`);
+  }
+  if (f.enqueued !== f.distinct || f.enqueuedTwice > 0) process.exitCode = 1;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();

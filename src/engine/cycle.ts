@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { Db } from "../db/client.js";
 import { finishCycle, startCycle } from "../db/queries/cycles.js";
-import { type RepositoryIdentity, upsertRepository } from "../db/queries/repositories.js";
+import { findRepositoryById, type RepositoryIdentity, upsertRepository } from "../db/queries/repositories.js";
 import type { FeatureInput, Predictor, RecipeHistory } from "../model/types.js";
 import type { Recipe, RecipeFamily } from "../recipes/types.js";
 import { buildCandidates } from "./candidates.js";
@@ -80,6 +80,12 @@ export interface CycleRequest {
   trigger: Trigger;
   /** Identity of the run; a retried job passes the same key and reuses its cycle. Random when absent. */
   runKey?: string;
+  /**
+   * The stored repository a queued job runs for. When given, the cycle only looks it up: a repository removed
+   * while its job was on the way is never recreated (RepositoryGoneError). Without it (the CLI, collection), the
+   * repository is registered as needed.
+   */
+  repositoryId?: number;
   recipes: readonly Recipe[];
   config: RepoConfig;
   thresholds: Thresholds;
@@ -93,6 +99,13 @@ export interface CycleRequest {
   /** Data-collection consent as known when the job started; re-checked before anything is stored. */
   collectData: boolean;
   signal?: AbortSignal;
+}
+
+export class RepositoryGoneError extends Error {
+  constructor(readonly repositoryId: number) {
+    super(`repository ${repositoryId} no longer exists (removed while its job was on the way)`);
+    this.name = "RepositoryGoneError";
+  }
 }
 
 export class CycleAbortedError extends Error {
@@ -119,7 +132,12 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
   };
 
   // 0. Register the run.
-  const repo = deps.db ? await upsertRepository(deps.db, req.repository) : null;
+  const repo = deps.db
+    ? req.repositoryId !== undefined
+      ? await findRepositoryById(deps.db, req.repositoryId)
+      : await upsertRepository(deps.db, req.repository)
+    : null;
+  if (deps.db && !repo) throw new RepositoryGoneError(req.repositoryId ?? -1);
   const cycle =
     deps.db && repo
       ? await startCycle(deps.db, {
@@ -154,6 +172,13 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
       const listing = await deps.tools.listFiles(req.root);
       summary.skipped.push(...listing.skipped);
       const tsconfig = readTsconfig(req.root, listing.files);
+      if (tsconfig.outsideFiles.length > 0) {
+        const n = tsconfig.outsideFiles.length;
+        summary.skipped.push({
+          file: "tsconfig.json",
+          reason: `includes ${n} file${n === 1 ? "" : "s"} outside the repository (ignored)`,
+        });
+      }
       const listed = new Set(listing.files);
       const sourceFiles = (tsconfig.path ? tsconfig.fileNames : listing.files).filter(
         (f) => listed.has(f) && isSourceFile(f),

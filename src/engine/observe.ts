@@ -3,7 +3,7 @@
  * (TypeScript diagnostics, every recipe's findings, whether the tests pass).
  */
 import { existsSync, readFileSync } from "node:fs";
-import { join, relative, sep } from "node:path";
+import { isAbsolute, join, relative, sep } from "node:path";
 import ts from "typescript";
 import type { RecipeWorkspace } from "../recipes/types.js";
 import type { RepoFacts, TestStatus } from "./types.js";
@@ -26,6 +26,11 @@ export interface TsconfigInfo {
   raw: Record<string, unknown>;
   /** Repository-relative files the tsconfig includes. */
   fileNames: string[];
+  /**
+   * Files the tsconfig includes (`include`, `files`) that lie outside the repository, as the tsconfig resolves
+   * them: never candidates, never counted, and invisible to the sandboxed type checker.
+   */
+  outsideFiles: string[];
 }
 
 const TS_SOURCE = /\.(?:ts|tsx|mts|cts)$/;
@@ -55,7 +60,7 @@ export function readTsconfig(root: string, files: readonly string[]): TsconfigIn
       noEmit: true,
       skipLibCheck: true,
     };
-    return { path: null, options, raw: { strict: true }, fileNames: files.filter(isSourceFile) };
+    return { path: null, options, raw: { strict: true }, fileNames: files.filter(isSourceFile), outsideFiles: [] };
   }
   const read = ts.readConfigFile(path, (p) => readFileSync(p, "utf8"));
   if (read.error) {
@@ -69,11 +74,14 @@ export function readTsconfig(root: string, files: readonly string[]): TsconfigIn
     throw new ObserveError(`tsconfig.json: ${flatten(first.messageText)}`, root);
   }
   const rel = (p: string) => relative(root, p).split(sep).join("/");
+  const outside = (f: string) => f === ".." || f.startsWith("../") || isAbsolute(f);
+  const fileNames = parsed.fileNames.map(rel);
   return {
     path,
     options: parsed.options,
     raw: jsonSafeOptions(parsed.options),
-    fileNames: parsed.fileNames.map(rel).filter((f) => !f.startsWith("..")),
+    fileNames: fileNames.filter((f) => !outside(f)),
+    outsideFiles: parsed.fileNames.filter((_, i) => outside(fileNames[i] as string)),
   };
 }
 

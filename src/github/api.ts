@@ -3,7 +3,9 @@
  * installation's client or the shadow client, which refuses every call: shadow repositories are never written to,
  * and their cycles need nothing from the API.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { ProbotOctokit } from "probot";
+import { GitHubRateLimitError } from "./octokit.js";
 
 export type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -193,6 +195,10 @@ function checkRunBody(p: CheckRunUpdate & Partial<CheckRunCreate>): Record<strin
   return body;
 }
 
+/** Attempts at creating a check run when GitHub answers 5xx (each after looking for the run it may have made). */
+const CREATE_ATTEMPTS = 3;
+const CREATE_BACKOFF_MS = 1_000;
+
 export function createGitHubApi(octokit: Octokit): GitHubApi {
   return {
     kind: "installation",
@@ -277,11 +283,33 @@ export function createGitHubApi(octokit: Octokit): GitHubApi {
 
     createCheckRun: (r, params) =>
       call("POST check-runs", r, async () => {
-        const { data } = await octokit.request("POST /repos/{owner}/{repo}/check-runs", {
-          ...r,
-          ...(checkRunBody(params) as { name: string; head_sha: string }),
-        });
-        return { id: Number(data.id) };
+        // A POST that failed with a 5xx (or whose answer was lost) may still have created the check run, so it
+        // is not retried blindly (the retry plugin is off for it): the run is looked up by its external id first,
+        // and created again only when GitHub does not have it.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            const { data } = await octokit.request("POST /repos/{owner}/{repo}/check-runs", {
+              ...r,
+              ...(checkRunBody(params) as { name: string; head_sha: string }),
+              request: { retries: 0 },
+            });
+            return { id: Number(data.id) };
+          } catch (err) {
+            const status = statusOf(err);
+            const transient = status === null ? !(err instanceof GitHubRateLimitError) : status >= 500;
+            if (!transient || attempt >= CREATE_ATTEMPTS) throw err;
+            const { data } = await octokit.request("GET /repos/{owner}/{repo}/commits/{ref}/check-runs", {
+              ...r,
+              ref: params.headSha,
+              check_name: params.name,
+              filter: "all",
+              per_page: 100,
+            });
+            const existing = data.check_runs.find((c) => c.external_id === params.externalId);
+            if (existing) return { id: Number(existing.id) };
+            await sleep(CREATE_BACKOFF_MS * attempt ** 2);
+          }
+        }
       }),
 
     updateCheckRun: (r, id, params) =>

@@ -1,10 +1,22 @@
 /**
- * The Probot app of the web process. Every handler answers at once: it records the delivery, registers what the
- * event says about the installation, and enqueues a job with a deterministic id; the worker does the rest.
+ * The webhook handlers of the web process. Every handler answers at once: it records the delivery, registers what
+ * the event says about the installation, and enqueues a job with a deterministic id; the worker does the rest.
  * GitHub neither redelivers failed webhooks nor orders them, so each handler is idempotent and none depends on
  * another having run (a push from a repository whose installation event was lost registers the repository).
+ *
+ * The hot path (a push or pull request of a registered repository) costs two statements and one queue add: the
+ * delivery is recorded and the repository read in one statement ({@link receiveDelivery}), the job is added, and
+ * the delivery is marked done. Registering (a transaction) and the repository's schedule (a scheduler upsert in
+ * Redis) are only redone when the event says something the stored rows do not, or after
+ * {@link SCHEDULE_RECHECK_MS}.
+ *
+ * Payloads are validated before anything is stored: a delivery that lacks what its handler needs is refused
+ * ({@link WebhookPayloadError}, answered 400), never half handled.
  */
-import type { ApplicationFunction, Context } from "probot";
+import type { Logger } from "pino";
+import { pino } from "pino";
+import type { ApplicationFunction } from "probot";
+import { z } from "zod";
 import type { Db } from "../db/client.js";
 import type { RepositoryRow } from "../db/queries/repositories.js";
 import type { JobProducer } from "../queue/producer.js";
@@ -12,11 +24,12 @@ import type { Schedules } from "../queue/schedules.js";
 import { recipeForAction } from "./actions.js";
 import {
   type DeliveryInput,
+  type ExpectedRepository,
   finishDelivery,
   forgetInstallation,
   forgetRepositories,
   type InstallationInput,
-  recordDelivery,
+  receiveDelivery,
   registerRepositories,
   storedConfig,
 } from "./store.js";
@@ -25,96 +38,293 @@ export interface AppDeps {
   db: Db;
   jobs: JobProducer;
   schedules: Schedules;
+  /** Where "delivery handled" lines go (silent when absent). */
+  logger?: Logger;
 }
 
-type Outcome = { result: string; jobId?: string };
+/** A verified delivery: GitHub's delivery id, the event's name (X-GitHub-Event) and its parsed payload. */
+export interface WebhookEvent {
+  id: string;
+  name: string;
+  payload: unknown;
+}
 
-export function createApp(deps: AppDeps): ApplicationFunction {
-  return (app) => {
-    app.on("push", (context) => onPush(context, deps));
-    app.on(["pull_request.opened", "pull_request.reopened", "pull_request.synchronize"], (context) =>
-      onPullRequest(context, deps),
-    );
-    app.on("check_suite.rerequested", (context) => onCheckSuiteRerequested(context, deps));
-    app.on("check_run.rerequested", (context) => onCheckRunRerequested(context, deps));
-    app.on("check_run.requested_action", (context) => onRequestedAction(context, deps));
-    app.on("installation.created", (context) => onInstallationCreated(context, deps));
-    app.on("installation.deleted", (context) => onInstallationDeleted(context, deps));
-    app.on("installation_repositories.added", (context) => onRepositoriesAdded(context, deps));
-    app.on("installation_repositories.removed", (context) => onRepositoriesRemoved(context, deps));
+export interface WebhookResult {
+  /** "enqueued", "ignored", "already handled", "registered 2", "deleted 1", … */
+  result: string;
+  jobId?: string;
+}
+
+export type WebhookHandler = (event: WebhookEvent) => Promise<WebhookResult>;
+
+/** The payload lacks (or has malformed) what its handler needs: the delivery is refused, nothing is stored. */
+export class WebhookPayloadError extends Error {
+  readonly status = 400;
+  constructor(
+    readonly event: string,
+    readonly issues: string,
+  ) {
+    super(`${event} payload is invalid: ${issues}`);
+    this.name = "WebhookPayloadError";
+  }
+}
+
+/** A repository's scheduler is upserted again after this long, in case Redis lost it (it is cheap to redo). */
+export const SCHEDULE_RECHECK_MS = 10 * 60_000;
+
+// What the handlers read from payloads. Text that Postgres cannot store (NUL) or that is longer than GitHub ever
+// sends is refused with the rest.
+const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => !s.includes("\u0000"), "must not contain NUL");
+const name = text(256).min(1);
+const githubId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const sha = z.string().regex(/^[0-9a-f]{40}$/, "must be a full commit sha");
+const branch = text(1024).min(1);
+
+const repositorySchema = z.object({
+  id: githubId,
+  name,
+  full_name: text(512).min(3),
+  default_branch: branch.optional(),
+  owner: z
+    .object({ login: name, type: text(64).optional() })
+    .nullable()
+    .optional(),
+});
+const installationRef = z.object({ id: githubId });
+const listedRepository = z.object({ id: githubId, name, full_name: text(512).min(3) });
+const pullRequestRef = z.object({ number: githubId });
+
+const pushSchema = z.object({
+  ref: text(1024),
+  after: sha,
+  deleted: z.boolean().optional(),
+  repository: repositorySchema,
+  installation: installationRef.nullable().optional(),
+});
+const pullRequestSchema = z.object({
+  pull_request: z.object({ number: githubId, head: z.object({ sha, ref: branch }) }),
+  repository: repositorySchema,
+  installation: installationRef.nullable().optional(),
+});
+const checkSuiteSchema = z.object({
+  check_suite: z.object({
+    head_sha: sha,
+    head_branch: branch.nullable().optional(),
+    pull_requests: z.array(pullRequestRef).max(1000).default([]),
+  }),
+  repository: repositorySchema,
+  installation: installationRef.nullable().optional(),
+});
+const checkRunSchema = z.object({
+  check_run: z.object({
+    id: githubId,
+    head_sha: sha,
+    pull_requests: z.array(pullRequestRef).max(1000).default([]),
+    check_suite: z.object({ head_branch: branch.nullable().optional() }).nullable().optional(),
+  }),
+  requested_action: z
+    .object({ identifier: text(64) })
+    .nullable()
+    .optional(),
+  sender: z.object({ login: name }).nullable().optional(),
+  repository: repositorySchema,
+  installation: installationRef.nullable().optional(),
+});
+const accountSchema = z
+  .object({ login: name.optional(), slug: name.optional(), type: text(64).optional() })
+  .nullable()
+  .optional();
+const installationSchema = z.object({ id: githubId, account: accountSchema });
+const installationEventSchema = z.object({
+  installation: installationSchema,
+  repositories: z.array(listedRepository).max(100_000).nullable().optional(),
+});
+const repositoriesEventSchema = z.object({
+  installation: installationSchema,
+  repositories_added: z.array(listedRepository).max(100_000).default([]),
+  repositories_removed: z.array(listedRepository).max(100_000).default([]),
+});
+
+type RepositoryPayload = z.infer<typeof repositorySchema>;
+type InstallationPayload = z.infer<typeof installationSchema>;
+
+function parse<T>(schema: z.ZodType<T>, event: WebhookEvent): T {
+  const parsed = schema.safeParse(event.payload);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.join(".") || "(payload)"}: ${i.message}`)
+    .join("; ");
+  throw new WebhookPayloadError(event.name, issues);
+}
+
+function actionOf(payload: unknown): string | null {
+  const action = typeof payload === "object" && payload !== null ? (payload as { action?: unknown }).action : null;
+  return typeof action === "string" && action.length <= 64 && !action.includes("\u0000") ? action : null;
+}
+
+const IGNORED: WebhookResult = { result: "ignored" };
+
+/** The handlers, keyed by event name and action; anything else is answered and ignored. */
+export function createWebhookHandler(deps: AppDeps): WebhookHandler {
+  const log = deps.logger ?? pino({ level: "silent" });
+  const scheduled = new Map<number, { key: string; at: number }>();
+  const ctx: HandlerContext = { deps, log, scheduled, registering: new Map() };
+  return async (event) => {
+    const action = actionOf(event.payload);
+    switch (event.name) {
+      case "push":
+        return onPush(ctx, event);
+      case "pull_request":
+        return action === "opened" || action === "reopened" || action === "synchronize"
+          ? onPullRequest(ctx, event)
+          : IGNORED;
+      case "check_suite":
+        return action === "rerequested" ? onCheckSuiteRerequested(ctx, event) : IGNORED;
+      case "check_run":
+        if (action === "rerequested") return onCheckRunRerequested(ctx, event);
+        if (action === "requested_action") return onRequestedAction(ctx, event);
+        return IGNORED;
+      case "installation":
+        if (action === "created") return onInstallationCreated(ctx, event);
+        if (action === "deleted") return onInstallationDeleted(ctx, event);
+        return IGNORED;
+      case "installation_repositories":
+        if (action === "added") return onRepositoriesAdded(ctx, event);
+        if (action === "removed") return onRepositoriesRemoved(ctx, event);
+        return IGNORED;
+      default:
+        return IGNORED;
+    }
   };
 }
+
+/** The same handlers as a Probot app (for `probot.receive()` and Probot's own middleware). */
+export function createApp(deps: AppDeps): ApplicationFunction {
+  return (app) => {
+    const handle = createWebhookHandler({ ...deps, logger: deps.logger ?? app.log });
+    app.onAny(async (context) => {
+      await handle({ id: context.id, name: context.name, payload: context.payload });
+    });
+  };
+}
+
+interface HandlerContext {
+  deps: AppDeps;
+  log: Logger;
+  /** Repository id -> the schedule last upserted for it by this process, and when. */
+  scheduled: Map<number, { key: string; at: number }>;
+  /** Registrations under way, by what the event said: one per repository at a time. */
+  registering: Map<string, Promise<RepositoryRow>>;
+}
+
+type Handle = (repository: RepositoryRow | null) => Promise<WebhookResult>;
 
 /**
  * Runs a handler once per delivery: a delivery whose handling finished is not handled again; one whose handling
  * did not finish (or is still running) is, which is safe because every handler is idempotent.
  */
 async function once(
-  deps: AppDeps,
-  context: Context,
+  ctx: HandlerContext,
+  event: WebhookEvent,
   meta: Pick<DeliveryInput, "installationId" | "repository">,
-  handle: () => Promise<Outcome>,
-): Promise<void> {
-  const action = (context.payload as { action?: unknown }).action;
-  const seen = await recordDelivery(deps.db, {
-    id: context.id,
-    event: context.name,
-    action: typeof action === "string" ? action : null,
-    ...meta,
-  });
-  if (seen.handled) {
-    context.log.info({ delivery: context.id }, "delivery already handled");
-    return;
+  expected: ExpectedRepository | null,
+  handle: Handle,
+): Promise<WebhookResult> {
+  const receipt = await receiveDelivery(
+    ctx.deps.db,
+    { id: event.id, event: event.name, action: actionOf(event.payload), ...meta },
+    expected,
+  );
+  if (receipt.handled) {
+    ctx.log.info({ delivery: event.id }, "delivery already handled");
+    return { result: "already handled" };
   }
-  const outcome = await handle();
-  await finishDelivery(deps.db, context.id, outcome.result, outcome.jobId ?? null);
-  context.log.info({ delivery: context.id, ...outcome }, "delivery handled");
-}
-
-interface RepositoryPayload {
-  id: number;
-  name: string;
-  full_name: string;
-  default_branch?: string;
-  owner: { login: string; type?: string } | null;
+  const outcome = await handle(receipt.repository);
+  await finishDelivery(ctx.deps.db, event.id, outcome.result, outcome.jobId ?? null);
+  ctx.log.info({ delivery: event.id, event: event.name, ...outcome }, "delivery handled");
+  return outcome;
 }
 
 function ownerOf(r: { full_name: string; owner?: { login: string } | null }): string {
   return r.owner?.login ?? r.full_name.split("/")[0] ?? r.full_name;
 }
 
-/** Registers the event's repository (and installation), and makes sure it has its schedule. */
-async function register(deps: AppDeps, installationId: number, r: RepositoryPayload): Promise<RepositoryRow> {
+function expectedOf(installationId: number, r: RepositoryPayload): ExpectedRepository {
   const owner = ownerOf(r);
-  const installation: InstallationInput = {
-    id: installationId,
-    accountLogin: owner,
-    accountType: r.owner?.type ?? "Organization",
+  return {
+    installation: { id: installationId, accountLogin: owner, accountType: r.owner?.type ?? "Organization" },
+    repository: {
+      githubId: r.id,
+      owner,
+      name: r.name,
+      ...(r.default_branch ? { defaultBranch: r.default_branch } : {}),
+    },
   };
-  const [row] = await registerRepositories(deps.db, installation, [
-    { githubId: r.id, owner, name: r.name, ...(r.default_branch ? { defaultBranch: r.default_branch } : {}) },
-  ]);
-  if (!row) throw new Error(`no repository row for ${r.full_name}`);
-  await deps.schedules.upsert(row, storedConfig(row).schedule);
-  return row;
 }
 
-async function onPush(context: Context<"push">, deps: AppDeps): Promise<void> {
-  const p = context.payload;
+/**
+ * The event's repository row: the one read with the delivery when it is registered as the event says (its
+ * schedule upserted again only when it changed or {@link SCHEDULE_RECHECK_MS} passed), otherwise registered now.
+ */
+async function repositoryFor(
+  ctx: HandlerContext,
+  expected: ExpectedRepository,
+  found: RepositoryRow | null,
+): Promise<RepositoryRow> {
+  if (found) {
+    await ensureSchedule(ctx, found, false);
+    return found;
+  }
+  // Concurrent first deliveries of one repository register it once (they would queue on its rows' locks).
+  const key = JSON.stringify(expected);
+  const pending = ctx.registering.get(key);
+  if (pending) return pending;
+  const registering = (async () => {
+    const [row] = await registerRepositories(ctx.deps.db, expected.installation, [expected.repository]);
+    if (!row) throw new Error(`no repository row for ${expected.repository.owner}/${expected.repository.name}`);
+    await ensureSchedule(ctx, row, true);
+    return row;
+  })();
+  ctx.registering.set(key, registering);
+  try {
+    return await registering;
+  } finally {
+    ctx.registering.delete(key);
+  }
+}
+
+async function ensureSchedule(ctx: HandlerContext, row: RepositoryRow, force: boolean): Promise<void> {
+  const key = `${row.owner}/${row.name}@${row.configSha ?? ""}`;
+  const last = ctx.scheduled.get(row.id);
+  const now = Date.now();
+  if (!force && last && last.key === key && now - last.at < SCHEDULE_RECHECK_MS) return;
+  await ctx.deps.schedules.upsert(row, storedConfig(row).schedule);
+  ctx.scheduled.set(row.id, { key, at: now });
+}
+
+async function onPush(ctx: HandlerContext, event: WebhookEvent): Promise<WebhookResult> {
+  const p = parse(pushSchema, event);
   // Only the default branch: other branches are checked through their pull requests.
-  if (p.deleted || /^0+$/.test(p.after) || p.ref !== `refs/heads/${p.repository.default_branch}`) return;
+  if (p.deleted || /^0+$/.test(p.after) || p.ref !== `refs/heads/${p.repository.default_branch}`) return IGNORED;
   const installationId = p.installation?.id;
-  if (installationId === undefined) return;
-  await once(deps, context, { installationId, repository: p.repository.full_name }, async () => {
-    const repo = await register(deps, installationId, p.repository);
-    const jobId = await deps.jobs.enqueueCycle(
+  if (installationId === undefined) return IGNORED;
+  const expected = expectedOf(installationId, p.repository);
+  const meta = { installationId, repository: p.repository.full_name };
+  return once(ctx, event, meta, expected, async (found) => {
+    const repo = await repositoryFor(ctx, expected, found);
+    const jobId = await ctx.deps.jobs.enqueueCycle(
       {
         repositoryId: repo.id,
         repository: p.repository.full_name,
         sha: p.after,
         trigger: "push",
-        branch: p.repository.default_branch,
-        deliveryId: context.id,
+        branch: p.repository.default_branch ?? null,
+        deliveryId: event.id,
       },
       { trigger: "push" },
     );
@@ -122,16 +332,15 @@ async function onPush(context: Context<"push">, deps: AppDeps): Promise<void> {
   });
 }
 
-async function onPullRequest(
-  context: Context<"pull_request.opened" | "pull_request.reopened" | "pull_request.synchronize">,
-  deps: AppDeps,
-): Promise<void> {
-  const p = context.payload;
+async function onPullRequest(ctx: HandlerContext, event: WebhookEvent): Promise<WebhookResult> {
+  const p = parse(pullRequestSchema, event);
   const installationId = p.installation?.id;
-  if (installationId === undefined) return;
-  await once(deps, context, { installationId, repository: p.repository.full_name }, async () => {
-    const repo = await register(deps, installationId, p.repository);
-    const jobId = await deps.jobs.enqueueCycle(
+  if (installationId === undefined) return IGNORED;
+  const expected = expectedOf(installationId, p.repository);
+  const meta = { installationId, repository: p.repository.full_name };
+  return once(ctx, event, meta, expected, async (found) => {
+    const repo = await repositoryFor(ctx, expected, found);
+    const jobId = await ctx.deps.jobs.enqueueCycle(
       {
         repositoryId: repo.id,
         repository: p.repository.full_name,
@@ -139,7 +348,7 @@ async function onPullRequest(
         trigger: "pull_request",
         pullRequest: p.pull_request.number,
         branch: p.pull_request.head.ref,
-        deliveryId: context.id,
+        deliveryId: event.id,
       },
       { trigger: "pull_request" },
     );
@@ -147,18 +356,20 @@ async function onPullRequest(
   });
 }
 
-async function onCheckSuiteRerequested(context: Context<"check_suite.rerequested">, deps: AppDeps): Promise<void> {
-  const suite = context.payload.check_suite;
-  await enqueueRerequest(context, deps, {
+async function onCheckSuiteRerequested(ctx: HandlerContext, event: WebhookEvent): Promise<WebhookResult> {
+  const p = parse(checkSuiteSchema, event);
+  const suite = p.check_suite;
+  return enqueueRerequest(ctx, event, p, {
     sha: suite.head_sha,
     pullRequest: suite.pull_requests[0]?.number ?? null,
-    branch: suite.head_branch,
+    branch: suite.head_branch ?? null,
   });
 }
 
-async function onCheckRunRerequested(context: Context<"check_run.rerequested">, deps: AppDeps): Promise<void> {
-  const run = context.payload.check_run;
-  await enqueueRerequest(context, deps, {
+async function onCheckRunRerequested(ctx: HandlerContext, event: WebhookEvent): Promise<WebhookResult> {
+  const p = parse(checkRunSchema, event);
+  const run = p.check_run;
+  return enqueueRerequest(ctx, event, p, {
     sha: run.head_sha,
     pullRequest: run.pull_requests[0]?.number ?? null,
     branch: run.check_suite?.head_branch ?? null,
@@ -167,16 +378,18 @@ async function onCheckRunRerequested(context: Context<"check_run.rerequested">, 
 
 /** A maintainer asked for the check again (suite or run): a manual cycle at that head. */
 async function enqueueRerequest(
-  context: Context<"check_suite.rerequested"> | Context<"check_run.rerequested">,
-  deps: AppDeps,
+  ctx: HandlerContext,
+  event: WebhookEvent,
+  p: { repository: RepositoryPayload; installation?: { id: number } | null | undefined },
   head: { sha: string; pullRequest: number | null; branch: string | null },
-): Promise<void> {
-  const p = context.payload;
+): Promise<WebhookResult> {
   const installationId = p.installation?.id;
-  if (installationId === undefined) return;
-  await once(deps, context, { installationId, repository: p.repository.full_name }, async () => {
-    const repo = await register(deps, installationId, p.repository);
-    const jobId = await deps.jobs.enqueueCycle(
+  if (installationId === undefined) return IGNORED;
+  const expected = expectedOf(installationId, p.repository);
+  const meta = { installationId, repository: p.repository.full_name };
+  return once(ctx, event, meta, expected, async (found) => {
+    const repo = await repositoryFor(ctx, expected, found);
+    const jobId = await ctx.deps.jobs.enqueueCycle(
       {
         repositoryId: repo.id,
         repository: p.repository.full_name,
@@ -184,39 +397,37 @@ async function enqueueRerequest(
         trigger: "manual",
         pullRequest: head.pullRequest,
         branch: head.branch,
-        deliveryId: context.id,
+        deliveryId: event.id,
       },
-      { trigger: "manual", deliveryId: context.id },
+      { trigger: "manual", deliveryId: event.id },
     );
     return { result: "enqueued", jobId };
   });
 }
 
-async function onRequestedAction(context: Context<"check_run.requested_action">, deps: AppDeps): Promise<void> {
-  const p = context.payload;
+async function onRequestedAction(ctx: HandlerContext, event: WebhookEvent): Promise<WebhookResult> {
+  const p = parse(checkRunSchema, event);
   const installationId = p.installation?.id;
   const identifier = p.requested_action?.identifier;
+  const requestedBy = p.sender?.login;
   // Only our buttons: an identifier we did not make names nothing we can apply.
-  if (installationId === undefined || !identifier || !recipeForAction(identifier)) return;
-  await once(deps, context, { installationId, repository: p.repository.full_name }, async () => {
-    const repo = await register(deps, installationId, p.repository);
-    const jobId = await deps.jobs.enqueueApply({
+  if (installationId === undefined || !identifier || !requestedBy || !recipeForAction(identifier)) return IGNORED;
+  const expected = expectedOf(installationId, p.repository);
+  const meta = { installationId, repository: p.repository.full_name };
+  return once(ctx, event, meta, expected, async (found) => {
+    const repo = await repositoryFor(ctx, expected, found);
+    const jobId = await ctx.deps.jobs.enqueueApply({
       repositoryId: repo.id,
       repository: p.repository.full_name,
       checkRunId: p.check_run.id,
       headSha: p.check_run.head_sha,
       headBranch: p.check_run.check_suite?.head_branch ?? null,
       action: identifier,
-      requestedBy: p.sender.login,
-      deliveryId: context.id,
+      requestedBy,
+      deliveryId: event.id,
     });
     return { result: "enqueued", jobId };
   });
-}
-
-interface InstallationPayload {
-  id: number;
-  account: { login?: string; slug?: string; type?: string } | null;
 }
 
 function installationOf(i: InstallationPayload): InstallationInput {
@@ -229,31 +440,31 @@ function installationOf(i: InstallationPayload): InstallationInput {
 
 /** Registers repositories listed by an installation event and gives each its schedule. */
 async function registerListed(
-  deps: AppDeps,
+  ctx: HandlerContext,
   installation: InstallationPayload,
   listed: readonly { id: number; name: string; full_name: string }[],
 ): Promise<RepositoryRow[]> {
   const rows = await registerRepositories(
-    deps.db,
+    ctx.deps.db,
     installationOf(installation),
     listed.map((r) => ({ githubId: r.id, owner: ownerOf(r), name: r.name })),
   );
-  for (const row of rows) await deps.schedules.upsert(row, storedConfig(row).schedule);
+  for (const row of rows) await ensureSchedule(ctx, row, true);
   return rows;
 }
 
-async function onInstallationCreated(context: Context<"installation.created">, deps: AppDeps): Promise<void> {
-  const p = context.payload;
-  await once(deps, context, { installationId: p.installation.id, repository: null }, async () => {
-    const rows = await registerListed(deps, p.installation, p.repositories ?? []);
+async function onInstallationCreated(ctx: HandlerContext, event: WebhookEvent): Promise<WebhookResult> {
+  const p = parse(installationEventSchema, event);
+  return once(ctx, event, { installationId: p.installation.id, repository: null }, null, async () => {
+    const rows = await registerListed(ctx, p.installation, p.repositories ?? []);
     return { result: `registered ${rows.length}` };
   });
 }
 
-async function onRepositoriesAdded(context: Context<"installation_repositories.added">, deps: AppDeps): Promise<void> {
-  const p = context.payload;
-  await once(deps, context, { installationId: p.installation.id, repository: null }, async () => {
-    const rows = await registerListed(deps, p.installation, p.repositories_added);
+async function onRepositoriesAdded(ctx: HandlerContext, event: WebhookEvent): Promise<WebhookResult> {
+  const p = parse(repositoriesEventSchema, event);
+  return once(ctx, event, { installationId: p.installation.id, repository: null }, null, async () => {
+    const rows = await registerListed(ctx, p.installation, p.repositories_added);
     return { result: `registered ${rows.length}` };
   });
 }
@@ -263,33 +474,31 @@ async function onRepositoriesAdded(context: Context<"installation_repositories.a
  * queue unreachable, the webhook fails (and can be redelivered); the data is gone already, and a job that still
  * runs finds its repository gone and stops.
  */
-async function onInstallationDeleted(context: Context<"installation.deleted">, deps: AppDeps): Promise<void> {
-  const p = context.payload;
-  await once(deps, context, { installationId: p.installation.id, repository: null }, async () => {
-    const removed = await forgetInstallation(deps.db, p.installation.id, context.id);
-    await forgetQueued(deps, removed);
+async function onInstallationDeleted(ctx: HandlerContext, event: WebhookEvent): Promise<WebhookResult> {
+  const p = parse(installationEventSchema, event);
+  return once(ctx, event, { installationId: p.installation.id, repository: null }, null, async () => {
+    const removed = await forgetInstallation(ctx.deps.db, p.installation.id, event.id);
+    await forgetQueued(ctx, removed);
     return { result: `deleted ${removed.length}` };
   });
 }
 
-async function onRepositoriesRemoved(
-  context: Context<"installation_repositories.removed">,
-  deps: AppDeps,
-): Promise<void> {
-  const p = context.payload;
-  await once(deps, context, { installationId: p.installation.id, repository: null }, async () => {
+async function onRepositoriesRemoved(ctx: HandlerContext, event: WebhookEvent): Promise<WebhookResult> {
+  const p = parse(repositoriesEventSchema, event);
+  return once(ctx, event, { installationId: p.installation.id, repository: null }, null, async () => {
     const removed = await forgetRepositories(
-      deps.db,
+      ctx.deps.db,
       p.installation.id,
       p.repositories_removed.map((r) => r.id),
     );
-    await forgetQueued(deps, removed);
+    await forgetQueued(ctx, removed);
     return { result: `deleted ${removed.length}` };
   });
 }
 
-async function forgetQueued(deps: AppDeps, repositoryIds: readonly number[]): Promise<void> {
+async function forgetQueued(ctx: HandlerContext, repositoryIds: readonly number[]): Promise<void> {
   if (repositoryIds.length === 0) return;
-  await deps.schedules.remove(repositoryIds);
-  await deps.jobs.removeRepositoryJobs(repositoryIds);
+  for (const id of repositoryIds) ctx.scheduled.delete(id);
+  await ctx.deps.schedules.remove(repositoryIds);
+  await ctx.deps.jobs.removeRepositoryJobs(repositoryIds);
 }

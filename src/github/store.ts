@@ -2,8 +2,8 @@
  * What the GitHub side stores: deliveries, installations and their repositories, each repository's last valid
  * `.github/odavl.yml`. Queries take the database (or a transaction) first.
  */
-import { and, eq, inArray, ne, sql } from "drizzle-orm";
-import type { Db, DbOrTx } from "../db/client.js";
+import { and, eq, getTableColumns, inArray, ne, sql } from "drizzle-orm";
+import { type Db, type DbOrTx, queryRows } from "../db/client.js";
 import { type RepositoryRow, setConsent } from "../db/queries/repositories.js";
 import { cycles, deliveries, installations, repositories } from "../db/schema.js";
 import { DEFAULT_REPO_CONFIG, type RepoConfig, repoConfigSchema } from "../engine/repo-config.js";
@@ -33,6 +33,75 @@ export async function recordDelivery(db: DbOrTx, d: DeliveryInput): Promise<{ fi
   if (inserted.length > 0) return { first: true, handled: false };
   const [row] = await db.select({ result: deliveries.result }).from(deliveries).where(eq(deliveries.id, d.id));
   return { first: false, handled: row !== undefined && row.result !== DELIVERY_RECEIVED };
+}
+
+/** What a repository event says about its repository: it is registered as this when the stored rows agree. */
+export interface ExpectedRepository {
+  installation: InstallationInput;
+  repository: InstalledRepositoryInput;
+}
+
+export interface DeliveryReceipt {
+  first: boolean;
+  handled: boolean;
+  /** The event's repository row when it is registered exactly as the event says (nothing to update); else null. */
+  repository: RepositoryRow | null;
+}
+
+const REPOSITORY_COLUMNS = Object.entries(getTableColumns(repositories));
+
+/**
+ * The hot path of every webhook, in one statement (one round trip, no row lock but the delivery's own): records
+ * the delivery (insert … on conflict do nothing), says whether an earlier receipt of it finished (as
+ * {@link recordDelivery}), and reads the event's repository when the stored repository and installation already
+ * agree with the event (same GitHub id, name, installation, account and default branch, installed). A null
+ * repository means the event has something to register: {@link registerRepositories} does that.
+ */
+export async function receiveDelivery(
+  db: DbOrTx,
+  d: DeliveryInput,
+  expected: ExpectedRepository | null,
+): Promise<DeliveryReceipt> {
+  const match = expected
+    ? sql`r.github_id = ${expected.repository.githubId} and r.owner = ${expected.repository.owner}
+        and r.name = ${expected.repository.name} and r.installation_id = ${expected.installation.id}
+        and r.mode = 'installed'
+        ${expected.repository.defaultBranch === undefined ? sql`` : sql`and r.default_branch = ${expected.repository.defaultBranch}`}
+        and i.account_login = ${expected.installation.accountLogin} and i.account_type = ${expected.installation.accountType}`
+    : sql`false`;
+  const [row] = await queryRows<Record<string, unknown>>(
+    db,
+    sql`with inserted as (
+          insert into deliveries (id, event, action, installation_id, repository, result)
+          values (${d.id}, ${d.event}, ${d.action}, ${d.installationId}, ${d.repository}, ${DELIVERY_RECEIVED})
+          on conflict (id) do nothing
+          returning 1
+        )
+        select (select count(*) from inserted)::int as odavl_inserted, earlier.result as odavl_earlier, r.*
+        from (select 1) as one
+        left join deliveries earlier on earlier.id = ${d.id}
+        left join lateral (
+          select r.* from repositories r join installations i on i.id = r.installation_id where ${match} limit 1
+        ) r on true`,
+  );
+  if (!row) throw new Error(`receiveDelivery: no row for delivery ${d.id}`);
+  // The statement's snapshot predates its own insert: "earlier" is the row of an earlier receipt, if any.
+  const first = Number(row.odavl_inserted) > 0;
+  const earlier = row.odavl_earlier as string | null;
+  return {
+    first,
+    handled: !first && earlier !== null && earlier !== DELIVERY_RECEIVED,
+    repository: row.id === null || row.id === undefined ? null : repositoryFromRow(row),
+  };
+}
+
+function repositoryFromRow(raw: Record<string, unknown>): RepositoryRow {
+  const out: Record<string, unknown> = {};
+  for (const [key, column] of REPOSITORY_COLUMNS) {
+    const value = raw[column.name];
+    out[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
+  }
+  return out as RepositoryRow;
 }
 
 export async function finishDelivery(
@@ -77,54 +146,58 @@ export async function registerRepositories(
   installation: InstallationInput,
   repos: readonly InstalledRepositoryInput[],
 ): Promise<RepositoryRow[]> {
-  return db.transaction(async (tx) => {
-    await upsertInstallation(tx, installation);
-    const rows: RepositoryRow[] = [];
-    for (const r of repos) {
-      const [renamed] = await tx
-        .update(repositories)
-        .set({ owner: r.owner, name: r.name, installationId: installation.id, updatedAt: new Date() })
-        .where(
-          and(
-            eq(repositories.githubId, r.githubId),
-            sql`(${repositories.owner}, ${repositories.name}) is distinct from (${r.owner}, ${r.name})`,
-          ),
-        )
-        .returning();
-      const [previous] = await tx
-        .select({ mode: repositories.mode })
-        .from(repositories)
-        .where(and(eq(repositories.owner, r.owner), eq(repositories.name, r.name)));
-      const set: Partial<typeof repositories.$inferInsert> = {
-        githubId: r.githubId,
-        installationId: installation.id,
-        mode: "installed",
-        updatedAt: new Date(),
-      };
-      if (r.defaultBranch !== undefined) set.defaultBranch = r.defaultBranch;
-      const [row] = await tx
-        .insert(repositories)
-        .values({
-          owner: r.owner,
-          name: r.name,
-          mode: "installed",
+  // The installation's row is locked first (by its upsert), as by every transaction that changes an
+  // installation's repositories: concurrent installs, uninstalls and pushes queue up instead of deadlocking.
+  return retryOnDeadlock(() =>
+    db.transaction(async (tx) => {
+      await upsertInstallation(tx, installation);
+      const rows: RepositoryRow[] = [];
+      for (const r of repos) {
+        const [renamed] = await tx
+          .update(repositories)
+          .set({ owner: r.owner, name: r.name, installationId: installation.id, updatedAt: new Date() })
+          .where(
+            and(
+              eq(repositories.githubId, r.githubId),
+              sql`(${repositories.owner}, ${repositories.name}) is distinct from (${r.owner}, ${r.name})`,
+            ),
+          )
+          .returning();
+        const [previous] = await tx
+          .select({ mode: repositories.mode })
+          .from(repositories)
+          .where(and(eq(repositories.owner, r.owner), eq(repositories.name, r.name)));
+        const set: Partial<typeof repositories.$inferInsert> = {
           githubId: r.githubId,
           installationId: installation.id,
-          defaultBranch: r.defaultBranch ?? "main",
-        })
-        .onConflictDoUpdate({ target: [repositories.owner, repositories.name], set })
-        .returning();
-      if (!row) throw new Error(`registerRepositories: no row for ${r.owner}/${r.name}`);
-      if (previous?.mode === "shadow" && !renamed) {
-        await tx.update(repositories).set({ config: null, configSha: null }).where(eq(repositories.id, row.id));
-        for (const field of ["dataCollection", "autoApply"] as const) {
-          await setConsent(tx, row.id, field, false, { source: "install", actor: installation.accountLogin });
+          mode: "installed",
+          updatedAt: new Date(),
+        };
+        if (r.defaultBranch !== undefined) set.defaultBranch = r.defaultBranch;
+        const [row] = await tx
+          .insert(repositories)
+          .values({
+            owner: r.owner,
+            name: r.name,
+            mode: "installed",
+            githubId: r.githubId,
+            installationId: installation.id,
+            defaultBranch: r.defaultBranch ?? "main",
+          })
+          .onConflictDoUpdate({ target: [repositories.owner, repositories.name], set })
+          .returning();
+        if (!row) throw new Error(`registerRepositories: no row for ${r.owner}/${r.name}`);
+        if (previous?.mode === "shadow" && !renamed) {
+          await tx.update(repositories).set({ config: null, configSha: null }).where(eq(repositories.id, row.id));
+          for (const field of ["dataCollection", "autoApply"] as const) {
+            await setConsent(tx, row.id, field, false, { source: "install", actor: installation.accountLogin });
+          }
         }
+        rows.push(row);
       }
-      rows.push(row);
-    }
-    return rows;
-  });
+      return rows;
+    }),
+  );
 }
 
 /**
@@ -133,17 +206,20 @@ export async function registerRepositories(
  * Returns the ids of the repositories deleted. Running it again deletes nothing.
  */
 export async function forgetInstallation(db: Db, installationId: number, keepDelivery: string): Promise<number[]> {
-  return db.transaction(async (tx) => {
-    const removed = await tx
-      .delete(repositories)
-      .where(eq(repositories.installationId, installationId))
-      .returning({ id: repositories.id });
-    await tx.delete(installations).where(eq(installations.id, installationId));
-    await tx
-      .delete(deliveries)
-      .where(and(eq(deliveries.installationId, installationId), ne(deliveries.id, keepDelivery)));
-    return removed.map((r) => r.id);
-  });
+  return retryOnDeadlock(() =>
+    db.transaction(async (tx) => {
+      await lockInstallation(tx, installationId);
+      const removed = await tx
+        .delete(repositories)
+        .where(eq(repositories.installationId, installationId))
+        .returning({ id: repositories.id });
+      await tx.delete(installations).where(eq(installations.id, installationId));
+      await tx
+        .delete(deliveries)
+        .where(and(eq(deliveries.installationId, installationId), ne(deliveries.id, keepDelivery)));
+      return removed.map((r) => r.id);
+    }),
+  );
 }
 
 /** Deletes repositories removed from an installation, with everything stored about them, in one transaction. */
@@ -153,24 +229,56 @@ export async function forgetRepositories(
   githubIds: readonly number[],
 ): Promise<number[]> {
   if (githubIds.length === 0) return [];
-  return db.transaction(async (tx) => {
-    const removed = await tx
-      .delete(repositories)
-      .where(and(eq(repositories.installationId, installationId), inArray(repositories.githubId, [...githubIds])))
-      .returning({ id: repositories.id, owner: repositories.owner, name: repositories.name });
-    if (removed.length > 0) {
-      await tx.delete(deliveries).where(
-        and(
-          eq(deliveries.installationId, installationId),
-          inArray(
-            deliveries.repository,
-            removed.map((r) => `${r.owner}/${r.name}`),
+  return retryOnDeadlock(() =>
+    db.transaction(async (tx) => {
+      await lockInstallation(tx, installationId);
+      const removed = await tx
+        .delete(repositories)
+        .where(and(eq(repositories.installationId, installationId), inArray(repositories.githubId, [...githubIds])))
+        .returning({ id: repositories.id, owner: repositories.owner, name: repositories.name });
+      if (removed.length > 0) {
+        await tx.delete(deliveries).where(
+          and(
+            eq(deliveries.installationId, installationId),
+            inArray(
+              deliveries.repository,
+              removed.map((r) => `${r.owner}/${r.name}`),
+            ),
           ),
-        ),
-      );
+        );
+      }
+      return removed.map((r) => r.id);
+    }),
+  );
+}
+
+/** Locks an installation's row (when it exists) until the transaction ends. */
+async function lockInstallation(tx: DbOrTx, installationId: number): Promise<void> {
+  await tx.execute(sql`select id from installations where id = ${installationId} for update`);
+}
+
+/** Postgres's deadlock and serialization failures: the transaction was rolled back and may simply run again. */
+const RETRYABLE = new Set(["40P01", "40001"]);
+
+function sqlState(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; depth++) {
+    if (typeof e.code === "string") return e.code;
+    e = e.cause as typeof e;
+  }
+  return undefined;
+}
+
+/** Runs a transaction again (up to three times) when Postgres rolled it back to break a deadlock. */
+export async function retryOnDeadlock<T>(run: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      const state = sqlState(err);
+      if (attempt >= attempts || state === undefined || !RETRYABLE.has(state)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 10 * attempt * Math.random()));
     }
-    return removed.map((r) => r.id);
-  });
+  }
 }
 
 /** The repository's last valid configuration (the defaults when it never had one). */

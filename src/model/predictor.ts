@@ -3,8 +3,15 @@
  * with the heuristic computed beside it every time. Whenever the model cannot be trusted to decide (disabled,
  * missing, unreadable, built for other features, failing, slow, or returning something that is not a probability)
  * the heuristic decides, the batch says why, and the cycle goes on: nothing here throws for a model problem.
+ *
+ * The file on disk is what decides. Before each batch the predictor compares the model file's identity (inode,
+ * size, modification and change times) with the one it loaded; when the file was replaced (a model promoted on a
+ * running worker, or a file overwritten by mistake) it loads the new one. A replacement that does not load
+ * leaves the heuristic deciding, with the cause, until a good file appears. A file that was only removed changes
+ * nothing: the model already loaded is still good (removing the old file is one way to replace it), and whatever
+ * appears at the path next is loaded.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import type * as OrtModule from "onnxruntime-node";
@@ -104,8 +111,23 @@ const explanationSchema = z
   .object({ means: z.array(z.number()), weights: z.array(z.number()) })
   .refine((e) => e.means.length === FEATURE_COUNT && e.weights.length === FEATURE_COUNT);
 
-/** Sessions by absolute path: a model is loaded once per process however many predictors ask for it. */
-const sessions = new Map<string, Promise<LoadResult>>();
+/**
+ * Sessions by absolute path, with the identity of the file they were loaded from: a model is loaded once per
+ * process however many predictors ask for it, and again only when its file changes.
+ */
+const sessions = new Map<string, { signature: string | null; pending: Promise<LoadResult> }>();
+/** Sessions replaced by a newer file: predictors may still be scoring with them, so they live until release. */
+const superseded: Promise<LoadResult>[] = [];
+
+/** Identity of the file at `path` (null when it cannot be stat'ed): changes whenever the file is replaced. */
+async function fileSignature(path: string): Promise<string | null> {
+  try {
+    const s = await stat(path, { bigint: true });
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  } catch {
+    return null;
+  }
+}
 
 function isNotFound(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
@@ -209,26 +231,30 @@ function safeJson(s: string | undefined): unknown {
   }
 }
 
-async function loadOnce(path: string): Promise<LoadResult> {
+async function loadOnce(path: string, signature: string | null): Promise<LoadResult> {
   const key = resolve(path);
-  let pending = sessions.get(key);
-  if (!pending) {
-    pending = load(key).catch((err: unknown) => ({
+  let entry = sessions.get(key);
+  // A removed file: the session loaded from it, if any, is still good.
+  if (!entry || (signature !== null && entry.signature !== signature)) {
+    if (entry) superseded.push(entry.pending);
+    const pending = load(key).catch((err: unknown) => ({
       ok: false as const,
       cause: "corrupt" as const,
       message: messageOf(err),
     }));
-    sessions.set(key, pending);
+    entry = { signature, pending };
+    sessions.set(key, entry);
   }
-  const result = await pending;
-  // Only successes are kept: a file that appears or is fixed later is picked up by the next predictor.
-  if (!result.ok && sessions.get(key) === pending) sessions.delete(key);
+  const current = entry;
+  const result = await current.pending;
+  // Only successes are kept: a file that appears or is fixed later is picked up by the next load.
+  if (!result.ok && sessions.get(key) === current) sessions.delete(key);
   return result;
 }
 
 /** Releases every loaded session (shutdown, tests). Predictors created before must not be used afterwards. */
 export async function releaseModels(): Promise<void> {
-  const pending = [...sessions.values()];
+  const pending = [...[...sessions.values()].map((e) => e.pending), ...superseded.splice(0)];
   sessions.clear();
   for (const p of pending) {
     const r = await p;
@@ -268,11 +294,17 @@ function checkBatch(features: readonly (readonly number[])[]): void {
 class OnnxTrustPredictor implements TrustPredictor {
   readonly featureSchemaVersion = FEATURE_SCHEMA_VERSION;
   private readonly budgetMs: number;
+  private refreshing: Promise<void> | null = null;
 
+  /**
+   * @param watched the model file and the identity it had when it was (or failed to be) loaded; null when no file
+   *   is ever loaded (disabled, no path configured).
+   */
   constructor(
-    private readonly model: LoadedModel | null,
-    private readonly loadFailure: { cause: FallbackCause; message: string } | null,
+    private model: LoadedModel | null,
+    private loadFailure: { cause: FallbackCause; message: string } | null,
     private readonly options: Pick<PredictorOptions, "logger" | "onFallback" | "modelPath"> & { timeBudgetMs: number },
+    private watched: { path: string; signature: string | null } | null = null,
   ) {
     this.budgetMs = options.timeBudgetMs;
   }
@@ -287,9 +319,43 @@ class OnnxTrustPredictor implements TrustPredictor {
     };
   }
 
+  /** Loads the model file again when it was replaced since it was loaded. Never throws. */
+  private refresh(): Promise<void> {
+    const watched = this.watched;
+    if (!watched) return Promise.resolve();
+    this.refreshing ??= (async () => {
+      const signature = await fileSignature(watched.path);
+      // Unchanged, or removed (then the model in use stays, and whatever appears next is loaded).
+      if (signature === watched.signature || signature === null) return;
+      const previous = this.model?.modelVersion ?? null;
+      const result = await loadOnce(watched.path, signature);
+      this.watched = { path: watched.path, signature };
+      if (result.ok) {
+        this.model = result.model;
+        this.loadFailure = null;
+        this.options.logger?.info?.(
+          { modelPath: watched.path, modelVersion: result.model.modelVersion, previous },
+          "trust model file changed; the new model is loaded",
+        );
+      } else {
+        this.model = null;
+        this.loadFailure = { cause: result.cause, message: result.message };
+        this.options.logger?.warn(
+          { cause: result.cause, message: result.message, modelPath: watched.path, previous },
+          "trust model file changed and does not load; the heuristic decides",
+        );
+      }
+    })().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
   async score(features: readonly number[][]): Promise<ScoredBatch> {
-    const start = performance.now();
     checkBatch(features);
+    // Before the clock starts: loading a replaced file is not the batch's inference time.
+    await this.refresh();
+    const start = performance.now();
     const heuristic = heuristicScores(features);
     const model = this.model;
     const fallback = (cause: FallbackCause, message?: string, logEach = true): ScoredBatch => {
@@ -398,15 +464,16 @@ export async function createPredictor(options: PredictorOptions): Promise<TrustP
     options.logger?.warn(failure, "trust model not loaded; the heuristic decides");
     return new OnnxTrustPredictor(null, failure, hooks);
   }
-  const result = await loadOnce(options.modelPath);
+  const watched = { path: options.modelPath, signature: await fileSignature(options.modelPath) };
+  const result = await loadOnce(options.modelPath, watched.signature);
   if (!result.ok) {
     const failure = { cause: result.cause, message: result.message };
     options.logger?.warn({ ...failure, modelPath: options.modelPath }, "trust model not loaded; the heuristic decides");
-    return new OnnxTrustPredictor(null, failure, hooks);
+    return new OnnxTrustPredictor(null, failure, hooks, watched);
   }
   options.logger?.info?.(
     { modelPath: options.modelPath, modelVersion: result.model.modelVersion, kind: result.model.kind },
     "trust model loaded",
   );
-  return new OnnxTrustPredictor(result.model, null, hooks);
+  return new OnnxTrustPredictor(result.model, null, hooks, watched);
 }

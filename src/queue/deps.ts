@@ -13,8 +13,11 @@ import {
   PRODUCTION_OCTOKIT_POLICY,
   privateKeyFrom,
 } from "../github/octokit.js";
-import type { Metrics } from "../observability/metrics.js";
+import type { Predictor } from "../model/types.js";
+import type { CycleMetrics } from "../observability/relay.js";
 import { createRuntime } from "../runtime/context.js";
+import { createCycleTools } from "../runtime/tools.js";
+import type { Sandbox, SandboxResult, SpawningSandbox } from "../sandbox/index.js";
 import { checkout, createWorkspaceRoot, InstallError, installDependencies } from "../workspace/index.js";
 import { type QueueConfig, redisConnection } from "./config.js";
 import type { GitHubFactory, WorkerDeps } from "./processors/context.js";
@@ -30,8 +33,11 @@ export interface WorkerDepsOptions {
   /** Install each checkout's dependencies (without scripts). Off only for repositories that need none. */
   install: boolean;
   octokit?: OctokitPolicy;
-  /** What the process counts: model fallbacks, GitHub requests and rate-limit waits. */
-  metrics?: Pick<Metrics, "modelFallbacks" | "githubCalls" | "rateLimitWaits">;
+  /**
+   * What the jobs observe: phase durations, candidates by tier, prediction latency, model fallbacks, sandbox
+   * kills, GitHub requests and rate-limit waits (the process's registry, or a child's recorder).
+   */
+  metrics?: CycleMetrics;
   /** Where installed repositories are cloned from. Default: https://github.com/<owner>/<name>.git */
   cloneUrl?: (owner: string, name: string) => string;
 }
@@ -51,6 +57,17 @@ export async function createWorkerDeps(env: Env, o: WorkerDepsOptions): Promise<
     logger: o.logger,
     ...(o.metrics ? { onFallback: ({ cause }) => o.metrics?.modelFallbacks.inc({ cause }) } : {}),
   });
+  const metrics = o.metrics;
+  const cycleDeps = metrics
+    ? {
+        ...runtime.deps,
+        predictor: timedPredictor(runtime.deps.predictor, metrics),
+        tools: createCycleTools({
+          sandbox: runtime.sandbox ? countingSandbox(runtime.sandbox, metrics) : null,
+          sandboxProblem: runtime.sandboxProblem,
+        }),
+      }
+    : runtime.deps;
   const db = runtime.db?.db;
   if (!db) throw new ConfigError("the worker needs a database");
   if (runtime.sandboxProblem)
@@ -85,7 +102,7 @@ export async function createWorkerDeps(env: Env, o: WorkerDepsOptions): Promise<
   const workspaceRoot = await createWorkspaceRoot("odavl-jobs-");
   const deps: WorkerDeps = {
     db,
-    cycle: runtime.deps,
+    cycle: cycleDeps,
     github,
     async checkout(options) {
       const result = await checkout({ ...options, timeoutMs: 10 * 60_000 });
@@ -113,6 +130,7 @@ export async function createWorkerDeps(env: Env, o: WorkerDepsOptions): Promise<
     },
     logger: o.logger,
     clock: () => new Date(),
+    ...(metrics ? { metrics } : {}),
   };
   return {
     deps,
@@ -122,4 +140,57 @@ export async function createWorkerDeps(env: Env, o: WorkerDepsOptions): Promise<
       await rm(workspaceRoot, { recursive: true, force: true });
     },
   };
+}
+
+/** The predictor, with the time of each non-empty batch observed. */
+function timedPredictor(predictor: Predictor, metrics: CycleMetrics): Predictor {
+  return {
+    featureSchemaVersion: predictor.featureSchemaVersion,
+    async score(features) {
+      const batch = await predictor.score(features);
+      if (features.length > 0) metrics.predictionLatency.observe(batch.latencyMs / 1000);
+      return batch;
+    },
+  };
+}
+
+/**
+ * The sandbox, with each run it stopped at a limit counted by cause (runs and long-lived processes alike). A
+ * process stopped by its caller (`aborted`: the type checker closed at the end of a cycle) hit no limit.
+ */
+export function countingSandbox(sandbox: Sandbox, metrics: Pick<CycleMetrics, "sandboxKills">): Sandbox {
+  const count = (r: SandboxResult) => {
+    if (r.killed && r.killed !== "aborted") metrics.sandboxKills.inc({ cause: r.killed });
+    return r;
+  };
+  const spawning = sandbox as Partial<SpawningSandbox>;
+  const counted: Sandbox = {
+    get isolated() {
+      return sandbox.isolated;
+    },
+    run: async (options) => count(await sandbox.run(options)),
+  };
+  if (typeof spawning.spawn !== "function") return counted;
+  const spawn = spawning.spawn.bind(sandbox);
+  const withSpawn: SpawningSandbox = {
+    get isolated() {
+      return sandbox.isolated;
+    },
+    run: counted.run,
+    async spawn(options) {
+      const proc = await spawn(options);
+      const done = proc.done.then(count);
+      return {
+        get stdin() {
+          return proc.stdin;
+        },
+        get stdout() {
+          return proc.stdout;
+        },
+        done,
+        kill: () => proc.kill(),
+      };
+    },
+  };
+  return withSpawn;
 }

@@ -7,9 +7,10 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { SandboxedJob } from "bullmq";
-import { pino } from "pino";
 import { z } from "zod";
 import { readEnv } from "../config/env.js";
+import { createLogger } from "../observability/logging.js";
+import { attachToError, createMetricsRecorder, wrapResult } from "../observability/relay.js";
 import { CYCLES_QUEUE } from "./config.js";
 import { type BuiltWorkerDeps, createWorkerDeps } from "./deps.js";
 import { jobInfo } from "./processors/context.js";
@@ -32,6 +33,8 @@ export type ChildOptions = z.input<typeof childOptionsSchema>;
 process.on("disconnect", () => process.exit(1));
 
 let built: Promise<BuiltWorkerDeps> | null = null;
+// What this process's jobs observe; it travels to the worker's registry with each job's result or error.
+const recorder = createMetricsRecorder();
 let workspaceRoot: string | null = null;
 
 // BullMQ stops an idle child with a signal that ends in process.exit, which skips any asynchronous clean-up: the
@@ -43,13 +46,14 @@ process.on("exit", () => {
 function build(): Promise<BuiltWorkerDeps> {
   const env = readEnv(process.env);
   const options = childOptionsSchema.parse(JSON.parse(process.env[CHILD_OPTIONS_ENV] ?? "{}"));
-  const logger = pino({ level: env.LOG_LEVEL, base: { pid: process.pid, role: "cycle-child" } });
+  const logger = createLogger({ level: env.LOG_LEVEL, base: { pid: process.pid, role: "cycle-child" } });
   return createWorkerDeps(env, {
     queue: { ...CYCLES_QUEUE, name: options.queueName, prefix: options.queuePrefix },
     logger,
     allowUnsandboxed: options.allowUnsandboxed,
     runTests: options.runTests,
     install: options.install,
+    metrics: recorder.metrics,
     cloneUrl: (owner, name) =>
       /^https?:\/\//.test(options.cloneBaseUrl)
         ? `${options.cloneBaseUrl.replace(/\/+$/, "")}/${owner}/${name}.git`
@@ -58,12 +62,18 @@ function build(): Promise<BuiltWorkerDeps> {
 }
 
 export default async function processSandboxedJob(job: SandboxedJob): Promise<unknown> {
-  // A failed build (database unreachable, say) is not kept: the next job tries again.
-  built ??= build().catch((err: unknown) => {
-    built = null;
+  try {
+    // A failed build (database unreachable, say) is not kept: the next job tries again.
+    built ??= build().catch((err: unknown) => {
+      built = null;
+      throw err;
+    });
+    const { deps } = await built;
+    workspaceRoot = deps.workspaceRoot;
+    const result = await processJob(jobInfo(job), deps);
+    return wrapResult(result, recorder.take());
+  } catch (err) {
+    attachToError(err, recorder.take());
     throw err;
-  });
-  const { deps } = await built;
-  workspaceRoot = deps.workspaceRoot;
-  return processJob(jobInfo(job), deps);
+  }
 }

@@ -15,6 +15,9 @@ import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Job, Worker } from "bullmq";
 import type { Logger } from "pino";
+import { type ErrorReporter, jobTags } from "../observability/errors.js";
+import type { Metrics } from "../observability/metrics.js";
+import { detachFromError, replayObservations, unwrapResult } from "../observability/relay.js";
 import type { QueueConfig } from "./config.js";
 
 export type InlineProcessor = (job: Job) => Promise<unknown>;
@@ -30,6 +33,10 @@ export interface StartWorkerOptions {
   logger: Logger;
   /** Recorded on each job it processes (`processedBy`). Default: host and process id. */
   name?: string;
+  /** The process's registry: what the child processes observed during each job is recorded here. */
+  metrics?: Metrics;
+  /** Where failed jobs are reported (Sentry), when error reporting is on. */
+  errors?: ErrorReporter | null;
 }
 
 /** The sandboxed processor file, beside this one (`.ts` when run from the sources, `.js` from the build). */
@@ -43,13 +50,57 @@ export const CHILD_OPTIONS_ENV = "ODAVL_WORKER_CHILD_OPTIONS";
 
 export interface RunningWorker {
   worker: Worker;
-  /** Waits for running jobs to finish (`force`: abandons them; they are retried elsewhere after their lock expires). */
+  /**
+   * Waits for running jobs to finish. `force` abandons them: their child processes are killed at once, and the jobs
+   * are retried (here or by another worker) as failed attempts, or after their lock expires.
+   */
   close(force?: boolean): Promise<void>;
+}
+
+/**
+ * A worker that takes the observations of its child processes off each job's result or error (see
+ * observability/relay.ts) and records them in the process's registry, before BullMQ stores the result: what is
+ * stored, and what "completed" listeners see, is the processor's own result.
+ */
+class RelayingWorker extends Worker {
+  metrics: Metrics | null = null;
+  logger: Logger | null = null;
+
+  protected override async callProcessJob(job: Job, token: string, signal?: AbortSignal): Promise<unknown> {
+    let value: unknown;
+    try {
+      value = await super.callProcessJob(job, token, signal);
+    } catch (err) {
+      this.record(job, detachFromError(err));
+      throw err;
+    }
+    const { result, observations } = unwrapResult(value);
+    this.record(job, observations);
+    return result;
+  }
+
+  /**
+   * Kills the child processes that run jobs, at once. BullMQ's own close stops them with SIGTERM, on which a child
+   * finishes its job first (up to 30 s): an abandoned cycle would go on writing next to its retry.
+   */
+  killRunningChildren(): void {
+    // BullMQ keeps its children in a private pool: the children running jobs are its `retained` ones.
+    const pool = (
+      this as unknown as { childPool?: { retained?: Record<string, { kill(signal: string): Promise<void> }> } }
+    ).childPool;
+    for (const child of Object.values(pool?.retained ?? {})) child.kill("SIGKILL").catch(() => {});
+  }
+
+  private record(job: Job, observations: unknown[]): void {
+    if (!this.metrics || observations.length === 0) return;
+    const { skipped } = replayObservations(this.metrics, observations);
+    if (skipped > 0) this.logger?.warn({ jobId: job.id, skipped }, "observations of a job not recorded");
+  }
 }
 
 export function startWorker(o: StartWorkerOptions): RunningWorker {
   const sandboxed = o.processor instanceof URL;
-  const worker = new Worker(o.config.name, o.processor, {
+  const worker = new RelayingWorker(o.config.name, o.processor, {
     name: o.name ?? `${hostname()}:${process.pid}`,
     connection: o.connection,
     prefix: o.config.prefix,
@@ -68,19 +119,32 @@ export function startWorker(o: StartWorkerOptions): RunningWorker {
         }
       : {}),
   });
+  worker.metrics = o.metrics ?? null;
+  worker.logger = o.logger;
   // Without a listener an "error" event (Redis connection lost) would crash the process; BullMQ reconnects.
   worker.on("error", (err) => o.logger.error({ err }, "worker error"));
-  worker.on("failed", (job, err) =>
+  worker.on("failed", (job, err) => {
+    // BullMQ sets finishedOn only when the job failed for good (no retry left, or it can never succeed).
+    const final = typeof job?.finishedOn === "number";
     o.logger.warn(
-      { jobId: job?.id, name: job?.name, attemptsStarted: job?.attemptsStarted, err: err.message },
+      { ...jobTags(job), name: job?.name, attemptsStarted: job?.attemptsStarted, final, err: err.message },
       "job failed",
-    ),
-  );
-  worker.on("completed", (job, result) => o.logger.info({ jobId: job.id, name: job.name, result }, "job completed"));
+    );
+    o.errors?.captureJobFailure(err, {
+      ...jobTags(job),
+      jobName: job?.name ?? "unknown",
+      attempt: job?.attemptsStarted ?? 0,
+      final,
+    });
+  });
+  worker.on("completed", (job, result) => o.logger.info({ ...jobTags(job), name: job.name, result }, "job completed"));
   worker.on("stalled", (jobId) => o.logger.warn({ jobId }, "job stalled (its worker died); it goes back to the queue"));
   return {
     worker,
-    close: (force = false) => worker.close(force),
+    close: (force = false) => {
+      if (force) worker.killRunningChildren();
+      return worker.close(force);
+    },
   };
 }
 
@@ -91,4 +155,33 @@ export function startWorker(o: StartWorkerOptions): RunningWorker {
 function childExecArgv(file: URL): string[] {
   if (!fileURLToPath(file).endsWith(".ts")) return [];
   return ["--import", import.meta.resolve("tsx")];
+}
+
+/**
+ * Resolves once the worker stopped after SIGTERM or SIGINT: the first signal stops taking jobs and waits for the
+ * running ones; a second abandons them (their cycle processes are killed at once, and the jobs are retried by this
+ * queue's workers). Stopping this way loses nothing: a job either finishes here or is handed back.
+ */
+export function stopOnSignals(running: RunningWorker, logger: Logger): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        logger.warn({ signal }, "second signal: abandoning running jobs");
+        running.close(true).then(resolve, (err: unknown) => {
+          logger.error({ err }, "worker did not close cleanly");
+          resolve();
+        });
+        return;
+      }
+      stopping = true;
+      logger.info({ signal }, "stopping: waiting for running jobs");
+      running.close().then(resolve, (err: unknown) => {
+        logger.error({ err }, "worker did not close cleanly");
+        resolve();
+      });
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+  });
 }

@@ -34,7 +34,7 @@ export function renderSummary(cycle: CycleSummary, options: RenderOptions = {}):
 
   const lines: string[] = [];
   if (cycle.status === "failed") {
-    lines.push(`**The cycle failed:** ${escapeMarkdown(cycle.error ?? "unknown error")}`, "");
+    lines.push(`**The cycle failed:** ${escapeField(cycle.error ?? "unknown error")}`, "");
   }
   if (cycle.facts) {
     const f = cycle.facts;
@@ -57,12 +57,13 @@ export function renderSummary(cycle: CycleSummary, options: RenderOptions = {}):
     lines.push(
       ml === results.length
         ? `Trust is the model's probability (${results[0]?.prediction.modelVersion ?? "model"}) that the fix keeps type check, lint and tests green.`
-        : `Trust is the heuristic's estimate${results[0]?.prediction.fallbackCause ? ` (model not used: ${results[0].prediction.fallbackCause})` : ""}.`,
+        : `Trust is the heuristic's estimate${results[0]?.prediction.fallbackCause ? ` (model not used: ${escapeField(results[0].prediction.fallbackCause)})` : ""}.`,
     );
   }
   if (cycle.skipped.length > 0) {
     lines.push("", `<details><summary>${plural(cycle.skipped.length, "item", "items")} skipped</summary>`, "");
-    for (const s of cycle.skipped.slice(0, 50)) lines.push(`- \`${escapeCode(s.file)}\`: ${escapeMarkdown(s.reason)}`);
+    for (const s of cycle.skipped.slice(0, 50))
+      lines.push(`- \`${escapeCode(truncate(s.file, FIELD_LIMIT, "…"))}\`: ${escapeField(s.reason)}`);
     if (cycle.skipped.length > 50) lines.push(`- … and ${cycle.skipped.length - 50} more`);
     lines.push("", "</details>");
   }
@@ -72,21 +73,21 @@ export function renderSummary(cycle: CycleSummary, options: RenderOptions = {}):
     details.push(
       `### ${i + 1}. ${escapeMarkdown(r.candidate.recipe.title)} — \`${escapeCode(r.candidate.recipe.id)}\``,
     );
-    details.push("", `**Why this trust:** ${escapeMarkdown(r.prediction.reason)}`);
+    details.push("", `**Why this trust:** ${escapeField(r.prediction.reason)}`);
     if (r.outcome) {
       const o = r.outcome;
       details.push(
         `**Verification:** type check ${o.diagnosticsBefore} → ${o.diagnosticsAfter} diagnostics (${o.newDiagnostics} new), ` +
           `findings ${o.targetBefore} → ${o.targetAfter} (${o.newLintFindings} new), tests ${o.tests}` +
-          `${o.testsReason ? ` (${escapeMarkdown(o.testsReason)})` : ""}, score ${o.verificationScore.toFixed(2)}` +
-          `${o.failureCause ? `. Failed: ${escapeMarkdown(o.failureCause)}` : ""}.`,
+          `${o.testsReason ? ` (${escapeField(o.testsReason)})` : ""}, score ${o.verificationScore.toFixed(2)}` +
+          `${o.failureCause ? `. Failed: ${escapeField(o.failureCause)}` : ""}.`,
       );
     }
     details.push("", "```diff", diffPreview(r, options.diffPreviewLines ?? 30), "```", "");
   });
 
   return {
-    title: truncate(title, 255, ""),
+    title: truncate(stripTerminalEscapes(title), 255, ""),
     summary: truncate(lines.join("\n"), maxLength, "\n\n_The summary was cut to fit GitHub's limit._"),
     text: truncate(details.join("\n"), maxLength, "\n\n_The details were cut to fit GitHub's limit._"),
   };
@@ -143,9 +144,19 @@ const TERMINAL_ESCAPES = new RegExp(
   "g",
 );
 
+/**
+ * Text longer than this is cut before it is escaped: whatever it is placed in is cut to GitHub's limit anyway, and
+ * escaping megabytes of test output only to throw them away would take seconds.
+ */
+const MAX_ESCAPED_INPUT = 4 * GITHUB_TEXT_LIMIT;
+
+function bounded(s: string): string {
+  return s.length > MAX_ESCAPED_INPUT ? s.slice(0, MAX_ESCAPED_INPUT) : s;
+}
+
 /** Removes terminal control sequences and control characters (keeps newlines and tabs). */
 export function stripTerminalEscapes(s: string): string {
-  return s.replace(TERMINAL_ESCAPES, "");
+  return bounded(s).replace(TERMINAL_ESCAPES, "");
 }
 
 /** Escapes text placed in markdown so it cannot open links, images, HTML or mentions. */
@@ -153,6 +164,17 @@ export function escapeMarkdown(s: string): string {
   return stripTerminalEscapes(s)
     .replace(/[\\`*_{}[\]()#+!|<>~]/g, "\\$&")
     .replace(/@/g, "@\u200b");
+}
+
+/**
+ * Free text of a cycle (errors, reasons, test output) is shown up to this many characters each: one long test log
+ * must not push every other fix out of the summary.
+ */
+export const FIELD_LIMIT = 2_000;
+
+/** A free-text field, cut to {@link FIELD_LIMIT} and escaped. */
+function escapeField(s: string): string {
+  return escapeMarkdown(truncate(stripTerminalEscapes(s), FIELD_LIMIT, "…"));
 }
 
 function escapeCode(s: string): string {

@@ -15,7 +15,7 @@ import { startCycle } from "../../src/db/queries/cycles.js";
 import { setConsent } from "../../src/db/queries/repositories.js";
 import { outcomes, predictions } from "../../src/db/schema.js";
 import { applyActionId } from "../../src/github/actions.js";
-import { type AppDeps, createApp } from "../../src/github/app.js";
+import { type AppDeps, createApp, createWebhookHandler } from "../../src/github/app.js";
 import { createWebServer } from "../../src/github/server.js";
 import { createCyclesQueue, createProducer } from "../../src/queue/producer.js";
 import { createSchedules, schedulerId } from "../../src/queue/schedules.js";
@@ -30,7 +30,7 @@ import {
   repositoriesRemovedPayload,
   requestedActionPayload,
 } from "./helpers/payloads.js";
-import { postWebhook, receive, testProbot } from "./helpers/probot.js";
+import { postWebhook, receive, testProbot, WEBHOOK_SECRET } from "./helpers/probot.js";
 
 const DEMO: RepoIdentity = { owner: "acme", name: "demo", githubId: 1001, installationId: 4001 };
 const SHA = "a".repeat(40);
@@ -49,7 +49,8 @@ describe("web process", () => {
     queue = createCyclesQueue(config, producerConnection());
     const deps: AppDeps = { db: db.db, jobs: createProducer(queue, config), schedules: createSchedules(queue, config) };
     probot = testProbot();
-    server = await createWebServer({ probot, app: createApp(deps) });
+    await probot.load(createApp(deps));
+    server = await createWebServer({ webhooks: { secret: WEBHOOK_SECRET, handle: createWebhookHandler(deps) } });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/github/webhooks`;
   });

@@ -3,24 +3,27 @@
  * fixed dates (so their shas, and the summaries that name them, are the same on every run), and job processors'
  * collaborators wired to a test database and a test Probot.
  */
-import { execFileSync } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Job, Queue } from "bullmq";
+import { sql } from "drizzle-orm";
 import type { Probot } from "probot";
 import { DEMO_FILES, linkTypeScript } from "../../src/cli/demo-repo.js";
 import { readEnv } from "../../src/config/env.js";
-import type { Db } from "../../src/db/client.js";
+import { type Db, queryRows } from "../../src/db/client.js";
 import { createGitHubApi } from "../../src/github/api.js";
+import { registerRepositories } from "../../src/github/store.js";
 import { CYCLES_QUEUE, type QueueConfig, redisConnection } from "../../src/queue/config.js";
 import type { WorkerDeps, WorkerFlags } from "../../src/queue/processors/context.js";
+import { createCyclesQueue, createProducer } from "../../src/queue/producer.js";
 import type { Schedules } from "../../src/queue/schedules.js";
 import { createRuntime } from "../../src/runtime/context.js";
 import { checkout, createWorkspaceRoot } from "../../src/workspace/index.js";
-import { silentLogger } from "../github/helpers/probot.js";
+import { silentLogger, testPrivateKey } from "../github/helpers/probot.js";
 
 export function redisUrl(): string {
   const url = process.env.REDIS_URL;
@@ -177,4 +180,232 @@ export async function finishedJob(queue: Queue, jobId: string, timeoutMs = 120_0
   const job = await queue.getJob(jobId);
   if (!job) throw new Error(`job ${jobId} vanished`);
   return job;
+}
+
+/** The repository's root: where `bin/odavl.js` and the worker fixtures are run from. */
+export const REPO_ROOT = resolve(import.meta.dirname, "../..");
+
+export interface Spawned {
+  child: ChildProcess;
+  /** Everything it wrote so far, stdout and stderr interleaved. */
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+const spawned: Spawned[] = [];
+
+/**
+ * A node process (`args` as for node, from the repository's root) in its own process group, so that a kill takes
+ * its whole tree, as a container kill does. Stopped by {@link killSpawned}.
+ */
+export function spawnNode(args: string[], env: Record<string, string>): Spawned {
+  const child = spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    output += d.toString();
+  });
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  const s = { child, output: () => output, exited };
+  spawned.push(s);
+  return s;
+}
+
+/** Sends a signal to the process group of a spawned process (nothing when it is gone). */
+export function killGroup(s: Spawned, signal: NodeJS.Signals): void {
+  try {
+    if (s.child.pid) process.kill(-s.child.pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Kills every process spawned so far (with its children) and waits for them: for afterEach. */
+export async function killSpawned(): Promise<void> {
+  for (const s of spawned.splice(0)) {
+    killGroup(s, "SIGKILL");
+    await s.exited;
+  }
+}
+
+/** The JSON lines a process logged (pino), skipping anything else it wrote. */
+export function logLines(output: string): Record<string, unknown>[] {
+  const lines: Record<string, unknown>[] = [];
+  for (const line of output.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    try {
+      lines.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // Not a log line.
+    }
+  }
+  return lines;
+}
+
+/** The worker of test/queue/fixtures/worker-process.ts: `odavl worker`'s worker, with GitHub mocked in its children. */
+export const NOCKED_WORKER = ["--import", "tsx", "test/queue/fixtures/worker-process.ts"];
+
+/**
+ * The environment of {@link NOCKED_WORKER}: the test's database and queue, repositories cloned from `cloneBase`
+ * (owner/name directories), GitHub's requests logged to `githubLog`, `.github/odavl.yml` answered with `odavlYml`.
+ */
+export function nockedWorkerEnv(o: {
+  databaseUrl: string;
+  queue: QueueConfig;
+  cloneBase: string;
+  githubLog: string;
+  odavlYml: string;
+  logLevel?: string;
+}): Record<string, string> {
+  return {
+    DATABASE_URL: o.databaseUrl,
+    REDIS_URL: redisUrl(),
+    APP_ID: "1",
+    PRIVATE_KEY: testPrivateKey(),
+    ODAVL_TEST_QUEUE: JSON.stringify(o.queue),
+    ODAVL_TEST_CLONE_BASE: o.cloneBase,
+    ODAVL_TEST_GH_LOG: o.githubLog,
+    ODAVL_TEST_CONFIG: o.odavlYml,
+    LOG_LEVEL: o.logLevel ?? "warn",
+  };
+}
+
+export interface GitHubCall {
+  pid: number;
+  method: string;
+  path: string;
+  // biome-ignore lint/suspicious/noExplicitAny: request bodies are JSON.
+  body: any;
+  id?: number;
+}
+
+/** The GitHub requests the nocked children made (see fixtures/github-nock.ts), in order. */
+export function githubCalls(githubLog: string): GitHubCall[] {
+  if (!existsSync(githubLog)) return [];
+  return readFileSync(githubLog, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as GitHubCall);
+}
+
+/** Check runs created (POST) and completed (PATCH with status completed), and requests nothing answered. */
+export function checkRunCalls(calls: GitHubCall[]) {
+  return {
+    unmatched: calls.filter((c) => c.path.startsWith("UNMATCHED")),
+    creates: calls.filter((c) => c.method === "POST" && c.path.endsWith("/check-runs")),
+    completions: calls.filter((c) => c.method === "PATCH" && c.body?.status === "completed"),
+  };
+}
+
+/**
+ * Waits until the cycle of a job has its check run stored: the job is then past its GitHub set-up, checking out
+ * and running the engine (the middle of the cycle, for tests that disturb it there). Returns the check run's id.
+ */
+export async function waitForCycleUnderWay(db: Db, jobId: string, timeoutMs: number, context: () => string) {
+  return waitFor(
+    async () =>
+      (
+        await queryRows<{ id: number | null }>(
+          db,
+          sql`select check_run_id::int as id from cycles where run_key = ${jobId} and status = 'running'`,
+        )
+      )[0]?.id,
+    timeoutMs,
+    `the cycle of ${jobId} to be under way\n${context()}`,
+  );
+}
+
+/** The cycle rows of a run key, and the predictions and outcomes stored for them. */
+export async function cycleRecord(db: Db, runKey: string) {
+  const cycles = await queryRows<{ id: string; status: string; candidates: number | null; data_stored: boolean }>(
+    db,
+    sql`select id, status, candidates, data_stored from cycles where run_key = ${runKey}`,
+  );
+  const [counts] = await queryRows<{ predictions: number; outcomes: number }>(
+    db,
+    sql`select (select count(*)::int from predictions p join cycles c on c.id = p.cycle_id where c.run_key = ${runKey}) as predictions,
+               (select count(*)::int from outcomes o join predictions p on p.id = o.prediction_id join cycles c on c.id = p.cycle_id where c.run_key = ${runKey}) as outcomes`,
+  );
+  return { cycles, predictions: counts?.predictions ?? 0, outcomes: counts?.outcomes ?? 0 };
+}
+
+export interface InstalledScenario {
+  config: QueueConfig;
+  queue: Queue;
+  repositoryId: number;
+  sha: string;
+  /** The GitHub requests of the workers' cycle processes (see {@link githubCalls}). */
+  githubLog: string;
+  /** The environment of a {@link NOCKED_WORKER} process serving this scenario. */
+  env: Record<string, string>;
+  /** Enqueues the push cycle of `sha` (as the push webhook does); returns the job id. */
+  enqueuePush(deliveryId?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * An installed repository `owner/name` (the demo repository, committed under `dir/owner/name`) with its own
+ * queue: what the fault tests start workers on. `odavlYml` is the repository's `.github/odavl.yml` as GitHub
+ * answers it (default: data collection on, two recipes).
+ */
+export async function installedScenario(o: {
+  db: Db;
+  databaseUrl: string;
+  dir: string;
+  tag: string;
+  installationId: number;
+  githubId: number;
+  owner?: string;
+  name?: string;
+  worker?: Partial<QueueConfig["worker"]>;
+  jobOptions?: Partial<QueueConfig["defaultJobOptions"]>;
+  odavlYml?: string;
+  logLevel?: string;
+}): Promise<InstalledScenario> {
+  const owner = o.owner ?? "acme";
+  const name = o.name ?? "demo";
+  const base = testQueueConfig(o.tag, o.worker);
+  const config = { ...base, defaultJobOptions: { ...base.defaultJobOptions, ...o.jobOptions } };
+  const queue = createCyclesQueue(config, producerConnection());
+  const sha = buildDemo(join(o.dir, owner, name));
+  const [repo] = await registerRepositories(
+    o.db,
+    { id: o.installationId, accountLogin: owner, accountType: "Organization" },
+    [{ githubId: o.githubId, owner, name }],
+  );
+  if (!repo) throw new Error("installedScenario: the repository was not registered");
+  const githubLog = join(o.dir, `github-${o.tag}.log`);
+  const env = nockedWorkerEnv({
+    databaseUrl: o.databaseUrl,
+    queue: config,
+    cloneBase: o.dir,
+    githubLog,
+    odavlYml: o.odavlYml ?? "dataCollection: true\nrecipes:\n  enable: [ts/remove-unused-imports, biome/use-const]\n",
+    ...(o.logLevel ? { logLevel: o.logLevel } : {}),
+  });
+  const producer = createProducer(queue, config);
+  return {
+    config,
+    queue,
+    repositoryId: repo.id,
+    sha,
+    githubLog,
+    env,
+    enqueuePush: (deliveryId) =>
+      producer.enqueueCycle(
+        { repositoryId: repo.id, repository: `${owner}/${name}`, sha, trigger: "push", deliveryId: deliveryId ?? null },
+        { trigger: "push" },
+      ),
+    async close() {
+      await queue.obliterate({ force: true });
+      await queue.close();
+    },
+  };
 }

@@ -1,5 +1,5 @@
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,61 +12,18 @@ import {
   type SpawningSandbox,
 } from "../../src/sandbox/index.js";
 import { writeEtcDir } from "../../src/sandbox/prepare.js";
+import {
+  canConnectFromHost,
+  countByUidOf,
+  isAlive,
+  makeWorkspace,
+  processesMatching,
+  waitUntilGone,
+} from "./helpers.js";
 
 // Skipped only where bubblewrap is missing (apt-get install bubblewrap); CI installs it, so these always run there.
 const hasBwrap = detectBubblewrap().available;
 const projectDir = path.resolve(import.meta.dirname, "../..");
-
-/** A workspace under a 0700 directory, as the worker creates them. */
-function makeWorkspace(): { root: string; ws: string } {
-  const root = mkdtempSync(path.join(os.tmpdir(), "odavl-sbx-test-"));
-  const ws = path.join(root, "ws");
-  mkdirSync(ws);
-  return { root, ws };
-}
-
-function processesMatching(marker: string): string[] {
-  try {
-    return execFileSync("pgrep", ["-f", marker], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
-  } catch {
-    return [];
-  }
-}
-
-async function waitUntilGone(marker: string, ms = 2000): Promise<string[]> {
-  const end = Date.now() + ms;
-  let left = processesMatching(marker);
-  while (left.length > 0 && Date.now() < end) {
-    await new Promise((r) => setTimeout(r, 50));
-    left = processesMatching(marker);
-  }
-  return left;
-}
-
-/** True for a running process; a zombie (killed, not yet reaped by its new parent) is not running. */
-function isAlive(pid: number): boolean {
-  try {
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
-  } catch {
-    return false;
-  }
-}
-
-function canConnectFromHost(port: number): boolean {
-  try {
-    execFileSync(
-      process.execPath,
-      [
-        "-e",
-        `const s=require("net").connect(${port},"127.0.0.1");s.on("connect",()=>process.exit(0));s.on("error",()=>process.exit(1))`,
-      ],
-      { timeout: 5000 },
-    );
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe.skipIf(!hasBwrap)("bubblewrap sandbox", () => {
   let sandbox: SpawningSandbox;
@@ -420,23 +377,6 @@ describe.skipIf(!hasBwrap)("bubblewrap sandbox", () => {
     await expect(sandbox.run({ cwd: "/nonexistent/x", command: "true", args: [] })).rejects.toThrow(/does not exist/);
   });
 });
-
-/** Number of processes owned by the uid of the first process whose command line contains `marker`. */
-function countByUidOf(marker: string): number {
-  let table: string;
-  try {
-    table = execFileSync("ps", ["-eo", "uid=,args="], { encoding: "utf8" });
-  } catch {
-    return 0;
-  }
-  const rows = table.split("\n").map((l) => l.trim().split(/\s+/, 1)[0] ?? "");
-  const lines = table.split("\n");
-  // bwrap's own processes (root) carry the command line too; the run's processes are the non-root ones.
-  const index = lines.findIndex((l, i) => l.includes(marker) && rows[i] !== "0");
-  if (index < 0) return 0;
-  const uid = rows[index];
-  return rows.filter((u) => u === uid).length;
-}
 
 describe("without bubblewrap", () => {
   it("refuses to run unless unsandboxed runs are allowed", () => {

@@ -5,12 +5,10 @@
 import type { Server } from "node:http";
 import { sql } from "drizzle-orm";
 import { pino } from "pino";
-import { Probot } from "probot";
 import { createDashboardHandler } from "../../analytics/dashboard.js";
 import { ConfigError, readEnv } from "../../config/env.js";
 import { openDb } from "../../db/client.js";
-import { createApp } from "../../github/app.js";
-import { createOctokitClass, privateKeyFrom } from "../../github/octokit.js";
+import { createWebhookHandler } from "../../github/app.js";
 import { createWebServer } from "../../github/server.js";
 import { createPredictor } from "../../model/predictor.js";
 import { createMetrics } from "../../observability/metrics.js";
@@ -31,8 +29,11 @@ export async function webCommand(ctx: CommandContext): Promise<number> {
   const logger = pino({ level: env.LOG_LEVEL, base: { role: "web" } });
 
   const config = { ...CYCLES_QUEUE, prefix: env.QUEUE_PREFIX };
-  const db = await openDb({ databaseUrl: env.DATABASE_URL, migrate: true });
+  const db = await openDb({ databaseUrl: env.DATABASE_URL, migrate: true, poolSize: WEB_POOL_SIZE });
   const queue = createCyclesQueue(config, redisConnection(env.REDIS_URL as string, "producer"));
+  // Without a listener, an "error" event (Redis unreachable) would end the process; deliveries answer 503 instead
+  // while it is down, and the connection comes back by itself.
+  queue.on("error", (err) => logger.warn({ err: err.message }, "queue connection error"));
   const schedules = createSchedules(queue, config);
   const metrics = createMetrics({ role: "web", queue });
   // Loaded here only to report in /readyz which model the workers of this release score with; nothing is scored
@@ -43,16 +44,13 @@ export async function webCommand(ctx: CommandContext): Promise<number> {
     timeBudgetMs: env.ML_TIME_BUDGET_MS,
     logger,
   });
-  const probot = new Probot({
-    appId: env.APP_ID,
-    privateKey: privateKeyFrom(env.PRIVATE_KEY as string),
-    secret: env.WEBHOOK_SECRET,
-    Octokit: createOctokitClass(undefined, metrics),
-    log: logger,
-  });
+  // The web process makes no GitHub call: it verifies signatures itself and needs neither Probot nor Octokit.
   const server = await createWebServer({
-    probot,
-    app: createApp({ db: db.db, jobs: createProducer(queue, config), schedules }),
+    webhooks: {
+      secret: env.WEBHOOK_SECRET as string,
+      handle: createWebhookHandler({ db: db.db, jobs: createProducer(queue, config), schedules, logger }),
+    },
+    logger,
     metrics,
     readiness: {
       postgres: () => db.db.execute(sql`select 1`),
@@ -77,10 +75,45 @@ export async function webCommand(ctx: CommandContext): Promise<number> {
 
   const signal = await nextSignal();
   logger.info({ signal }, "shutting down");
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await queue.close();
-  await db.close();
+  // Every step is bounded: with Redis or Postgres unreachable, a graceful close would wait for them for ever.
+  server.closeIdleConnections();
+  const closed = await settleWithin(new Promise<void>((resolve) => server.close(() => resolve())), SHUTDOWN_STEP_MS);
+  if (!closed) server.closeAllConnections();
+  if (!(await settleWithin(queue.close(), SHUTDOWN_STEP_MS))) {
+    logger.warn("the queue's Redis connection did not close in time; disconnecting");
+    await settleWithin(queue.disconnect(), SHUTDOWN_STEP_MS);
+  }
+  if (!(await settleWithin(db.close(), SHUTDOWN_STEP_MS))) logger.warn("the database pool did not close in time");
+  logger.info("stopped");
+  // A client that could not close (Redis still unreachable) keeps reconnecting and would keep the process alive.
+  setTimeout(() => {
+    logger.warn("connections still open after shutdown; exiting");
+    process.exit(0);
+  }, SHUTDOWN_STEP_MS).unref();
   return 0;
+}
+
+/** Deliveries are handled concurrently, each holding a connection for two short statements. */
+const WEB_POOL_SIZE = 20;
+
+/** The longest each shutdown step (in-flight requests, the queue's connection, the pool) is waited for. */
+const SHUTDOWN_STEP_MS = 3_000;
+
+/** True when `p` settled (resolved or rejected) within `ms`. */
+async function settleWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const settled = p.then(
+    () => true,
+    () => true,
+  );
+  try {
+    return await Promise.race([settled, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function listen(server: Server, port: number): Promise<void> {

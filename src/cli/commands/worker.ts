@@ -3,15 +3,16 @@
  * process supervises them, keeps their locks, and on SIGTERM stops taking jobs and waits for the running ones
  * (a second SIGTERM abandons them: they are retried by another worker once their lock expires).
  */
-import { pino } from "pino";
 import { ConfigError, readEnv } from "../../config/env.js";
 import { openDb } from "../../db/client.js";
+import { initErrorReporting } from "../../observability/errors.js";
+import { createLogger } from "../../observability/logging.js";
 import { createMetrics, createMetricsServer } from "../../observability/metrics.js";
 import { CYCLES_QUEUE, redisConnection } from "../../queue/config.js";
 import type { ChildOptions } from "../../queue/processor-child.js";
 import { createCyclesQueue } from "../../queue/producer.js";
 import { createSchedules, reconcileSchedules } from "../../queue/schedules.js";
-import { SANDBOXED_PROCESSOR, startWorker } from "../../queue/worker.js";
+import { SANDBOXED_PROCESSOR, startWorker, stopOnSignals } from "../../queue/worker.js";
 import type { CommandContext } from "../main.js";
 import { parseFlags, UsageError } from "../main.js";
 
@@ -32,7 +33,9 @@ export async function workerCommand(ctx: CommandContext): Promise<number> {
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
     throw new UsageError(`--concurrency must be an integer in [1, 64], got "${values.concurrency}"`);
   }
-  const logger = pino({ level: env.LOG_LEVEL, base: { role: "worker", pid: process.pid } });
+  const logger = createLogger({ level: env.LOG_LEVEL, base: { role: "worker", pid: process.pid } });
+  // Failed jobs and uncaught errors go to Sentry when SENTRY_DSN is set (nothing is loaded when it is not).
+  const errors = await initErrorReporting(env, { role: "worker", logger });
 
   const config = { ...CYCLES_QUEUE, prefix: env.QUEUE_PREFIX };
   // Migrations and schedules once at start-up; any number of workers and web processes may do it at once.
@@ -52,6 +55,10 @@ export async function workerCommand(ctx: CommandContext): Promise<number> {
     runTests: values["no-tests"] !== true,
     install: values["no-install"] !== true,
   };
+  // Prometheus scrapes each worker machine on METRICS_PORT. Cycles run in child processes: what they observe
+  // (phases, candidates, predictions, fallbacks, sandbox kills, GitHub requests) comes back with each job's result
+  // and is recorded here (see observability/relay.ts); each job's duration comes from BullMQ's own timestamps.
+  const metrics = createMetrics({ role: "worker", queue });
   const running = startWorker({
     config,
     connection: redisConnection(env.REDIS_URL, "worker"),
@@ -59,12 +66,11 @@ export async function workerCommand(ctx: CommandContext): Promise<number> {
     processor: SANDBOXED_PROCESSOR,
     childOptions,
     logger,
+    metrics,
+    errors,
   });
   logger.info({ concurrency, queue: config.name, prefix: config.prefix }, "worker started");
 
-  // Prometheus scrapes each worker machine on METRICS_PORT. Cycles run in child processes: what the worker sees is
-  // each job's duration, from BullMQ's own timestamps.
-  const metrics = createMetrics({ role: "worker", queue });
   const observeJob = (job: { processedOn?: number; finishedOn?: number } | undefined) => {
     if (job?.processedOn && job.finishedOn)
       metrics.phaseDuration.observe({ phase: "job" }, (job.finishedOn - job.processedOn) / 1000);
@@ -82,26 +88,10 @@ export async function workerCommand(ctx: CommandContext): Promise<number> {
   });
   if (serving) logger.info({ port: env.METRICS_PORT }, "serving metrics");
 
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        logger.warn({ signal }, "second signal: abandoning running jobs");
-        void running.close(true);
-        return;
-      }
-      stopping = true;
-      logger.info({ signal }, "stopping: waiting for running jobs");
-      running.close().then(resolve, (err: unknown) => {
-        logger.error({ err }, "worker did not close cleanly");
-        resolve();
-      });
-    };
-    process.on("SIGTERM", stop);
-    process.on("SIGINT", stop);
-  });
+  await stopOnSignals(running, logger);
   if (serving) await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
   await queue.close();
+  await errors?.close();
   logger.info("worker stopped");
   return 0;
 }

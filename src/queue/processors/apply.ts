@@ -4,18 +4,19 @@
  */
 import { UnrecoverableError } from "bullmq";
 import { findRepositoryById } from "../../db/queries/repositories.js";
-import { runCycle } from "../../engine/cycle.js";
 import type { CycleSummary } from "../../engine/types.js";
 import { recipeForAction } from "../../github/actions.js";
 import type { GitHubApi, RepoRef } from "../../github/api.js";
 import { fixBranchName, openFixPullRequest, renderPullRequestBody } from "../../github/pull-request.js";
 import { syncRepoConfig } from "../../github/repo-config-sync.js";
+import { jobTags } from "../../observability/errors.js";
 import { renderSummary } from "../../report/summary.js";
 import { applyJobSchema } from "../jobs.js";
 import {
   cycleRequest,
   isHttps,
   type JobInfo,
+  observedCycle,
   parsePayload,
   tokenHeader,
   type WorkerDeps,
@@ -31,7 +32,7 @@ export type ApplyJobResult =
 
 export async function processApplyJob(job: JobInfo, deps: WorkerDeps): Promise<ApplyJobResult> {
   const data = parsePayload(applyJobSchema, job);
-  const log = deps.logger.child({ jobId: job.id, repository: data.repository, action: data.action });
+  const log = deps.logger.child({ ...jobTags(job), action: data.action });
   const repo = await findRepositoryById(deps.db, data.repositoryId);
   if (!repo) return { status: "skipped", reason: "repository removed" };
   if (repo.mode !== "installed" || repo.installationId === null) {
@@ -76,7 +77,7 @@ export async function processApplyJob(job: JobInfo, deps: WorkerDeps): Promise<A
       await reportNotApplied(gh.api, ref, { head, job, reason, summary: null, now: deps.clock() });
       return { status: "not-applied", reason, head };
     }
-    const summary = await runCycle(request, deps.cycle);
+    const summary = await observedCycle(deps, request);
     const result = summary.results.find((r) => r.candidate.recipe.id === recipe.id && r.candidate.scope === "all");
     if (!result?.outcome?.success) {
       const reason = !result

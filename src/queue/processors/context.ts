@@ -10,11 +10,12 @@ import type { Logger } from "pino";
 import type { ZodType } from "zod";
 import type { Db } from "../../db/client.js";
 import type { RepositoryRow } from "../../db/queries/repositories.js";
-import type { CycleDeps, CycleRequest } from "../../engine/cycle.js";
+import { type CycleDeps, type CycleRequest, runCycle } from "../../engine/cycle.js";
 import type { RepoConfig } from "../../engine/repo-config.js";
-import type { CandidateScope, Trigger } from "../../engine/types.js";
+import type { CandidateScope, CycleSummary, Trigger } from "../../engine/types.js";
 import type { InstallationGitHub } from "../../github/api.js";
 import { effectiveThresholds, type TierThresholds } from "../../model/tiers.js";
+import { type CycleMetrics, observeCycle } from "../../observability/relay.js";
 import { selectRecipes } from "../../recipes/index.js";
 import type { Schedules } from "../schedules.js";
 
@@ -78,6 +79,8 @@ export interface WorkerDeps {
   flags: WorkerFlags;
   logger: Logger;
   clock: () => Date;
+  /** Where cycles' phase durations and candidates by tier are observed (none: not observed). */
+  metrics?: CycleMetrics;
 }
 
 export function parsePayload<T>(schema: ZodType<T>, job: JobInfo): T {
@@ -142,6 +145,7 @@ export function cycleRequest(deps: WorkerDeps, p: CycleRequestInput): CycleReque
     sha: p.sha,
     trigger: p.trigger,
     runKey: p.runKey,
+    repositoryId: p.repo.id,
     recipes,
     config: p.config,
     thresholds: effectiveThresholds(deps.flags.thresholds, p.config.thresholds),
@@ -149,4 +153,11 @@ export function cycleRequest(deps: WorkerDeps, p: CycleRequestInput): CycleReque
     runTests: deps.flags.runTests,
     collectData: p.collectData && deps.flags.dataCollection,
   };
+}
+
+/** Runs the engine and observes the cycle's phase durations and candidates by tier (see observability/relay.ts). */
+export async function observedCycle(deps: WorkerDeps, request: CycleRequest): Promise<CycleSummary> {
+  const summary = await runCycle(request, deps.cycle);
+  observeCycle(deps.metrics, summary);
+  return summary;
 }

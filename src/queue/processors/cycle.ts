@@ -7,7 +7,6 @@ import { UnrecoverableError } from "bullmq";
 import type { Logger } from "pino";
 import { CycleGoneError, type CycleRow, finishCycle, setCycleCheckRun, startCycle } from "../../db/queries/cycles.js";
 import { findRepositoryById, type RepositoryRow } from "../../db/queries/repositories.js";
-import { runCycle } from "../../engine/cycle.js";
 import type { CycleSummary, Trigger } from "../../engine/types.js";
 import type { GitHubApi, InstallationGitHub, RepoRef } from "../../github/api.js";
 import {
@@ -26,12 +25,15 @@ import {
 } from "../../github/pull-request.js";
 import { explainInvalidConfig, syncRepoConfig } from "../../github/repo-config-sync.js";
 import { markCycleFailed, setDefaultBranch, storedConfig } from "../../github/store.js";
+import { jobTags } from "../../observability/errors.js";
+import { setJobSha } from "../../observability/logging.js";
 import { type CycleJob, cycleJobSchema } from "../jobs.js";
 import {
   cycleRequest,
   isHttps,
   isLastAttempt,
   type JobInfo,
+  observedCycle,
   parsePayload,
   tokenHeader,
   type WorkerDeps,
@@ -54,7 +56,7 @@ export type CycleJobResult =
 
 export async function processCycleJob(job: JobInfo, deps: WorkerDeps): Promise<CycleJobResult> {
   const data = parsePayload(cycleJobSchema, job);
-  const log = deps.logger.child({ jobId: job.id, repository: data.repository, sha: data.sha });
+  const log = deps.logger.child(jobTags(job));
   const repo = await findRepositoryById(deps.db, data.repositoryId);
   if (!repo) {
     // Uninstalled or removed after the job was queued: its data is gone and nothing may be written back.
@@ -66,11 +68,25 @@ export async function processCycleJob(job: JobInfo, deps: WorkerDeps): Promise<C
       ? await runShadowCycle(job, data, repo, deps, log)
       : await runInstalledCycle(job, data, repo, deps, log);
   } catch (err) {
-    if (err instanceof CycleGoneError) {
-      log.info("repository removed while the cycle ran; nothing was stored");
+    if (err instanceof CycleGoneError || (await repositoryGone(deps, data.repositoryId))) {
+      // Uninstalled or removed while the cycle ran: whatever failed on the way (the cycle's rows are gone, or a
+      // write refused for want of its installation), nothing was stored and there is nothing to retry.
+      log.info(
+        { err: err instanceof Error ? err.message : String(err) },
+        "repository removed while the cycle ran; nothing was stored",
+      );
       return { status: "skipped", reason: "repository removed" };
     }
     throw err;
+  }
+}
+
+/** True when the repository's row is gone; false when it exists or cannot be read (the database is down). */
+async function repositoryGone(deps: WorkerDeps, repositoryId: number): Promise<boolean> {
+  try {
+    return (await findRepositoryById(deps.db, repositoryId)) === undefined;
+  } catch {
+    return false;
   }
 }
 
@@ -86,6 +102,7 @@ async function runShadowCycle(
   const collection = data.collection;
   const summary = await withWorkspace(deps, async (dest) => {
     const co = await deps.checkout({ source, dest, ...(data.sha ? { ref: data.sha } : {}) });
+    if (data.sha === null) setJobSha(co.sha);
     await deps.prepare(co.dir);
     const request = cycleRequest(deps, {
       repo,
@@ -99,20 +116,18 @@ async function runShadowCycle(
       collectData: repo.dataCollection,
       ...(collection?.recipeIds ? { recipeIds: collection.recipeIds } : {}),
     });
-    return runCycle(
-      {
-        ...request,
-        // The options of the collection run that queued this cycle, when one did.
-        ...(collection?.testCommand ? { testCommand: collection.testCommand } : {}),
-        ...(collection?.testScopes ? { testScopes: collection.testScopes } : {}),
-        ...(collection?.maxFileCandidatesPerRecipe
-          ? { maxFileCandidatesPerRecipe: collection.maxFileCandidatesPerRecipe }
-          : {}),
-      },
-      deps.cycle,
-    );
+    return observedCycle(deps, {
+      ...request,
+      // The options of the collection run that queued this cycle, when one did.
+      ...(collection?.testCommand ? { testCommand: collection.testCommand } : {}),
+      ...(collection?.testScopes ? { testScopes: collection.testScopes } : {}),
+      ...(collection?.maxFileCandidatesPerRecipe
+        ? { maxFileCandidatesPerRecipe: collection.maxFileCandidatesPerRecipe }
+        : {}),
+    });
   });
-  log.info({ status: summary.status, candidates: summary.results.length }, "shadow cycle finished");
+  const done = data.sha === null && summary.sha ? deps.logger.child({ ...jobTags(job), sha: summary.sha }) : log;
+  done.info({ status: summary.status, candidates: summary.results.length }, "shadow cycle finished");
   return result(summary, null, []);
 }
 
@@ -121,8 +136,9 @@ async function runInstalledCycle(
   data: CycleJob,
   initial: RepositoryRow,
   deps: WorkerDeps,
-  log: Logger,
+  jobLog: Logger,
 ): Promise<CycleJobResult> {
+  let log = jobLog;
   if (initial.installationId === null) {
     throw new UnrecoverableError(`repository ${initial.owner}/${initial.name} is installed but has no installation`);
   }
@@ -141,6 +157,11 @@ async function runInstalledCycle(
   }
   const sha = data.sha ?? (await gh.api.getBranchHead(ref, repo.defaultBranch));
   if (sha === null) throw new UnrecoverableError(`${repo.owner}/${repo.name} has no branch ${repo.defaultBranch}`);
+  if (data.sha === null) {
+    // From here on the job's lines name the commit it runs on.
+    setJobSha(sha);
+    log = deps.logger.child({ ...jobTags(job), sha });
+  }
   const trigger: Trigger = data.trigger;
 
   // 2. The cycle row (a retried job takes over its own), so that a failure from here on is recorded on it.
@@ -192,7 +213,8 @@ async function runInstalledCycle(
       const auth = isHttps(source) ? { authHeader: tokenHeader(await gh.token()) } : {};
       const co = await deps.checkout({ source, ref: sha, dest, ...auth });
       await deps.prepare(co.dir);
-      const summary = await runCycle(
+      const summary = await observedCycle(
+        deps,
         cycleRequest(deps, {
           repo: current,
           config: sync.config,
@@ -203,7 +225,6 @@ async function runInstalledCycle(
           scopes: ["all"],
           collectData: current.dataCollection,
         }),
-        deps.cycle,
       );
       const report = buildCheckRunReport(summary, { offerApply: true });
       const skipAnnotations = job.attemptsStarted > 1 && (await annotationsOf(gh.api, ref, sha, runId)) > 0;

@@ -1,5 +1,7 @@
 /** Job name -> processor. The in-process worker and the sandboxed child process both dispatch through here. */
 import { UnrecoverableError } from "bullmq";
+import { jobTags } from "../../observability/errors.js";
+import { withJobContext } from "../../observability/logging.js";
 import type { JobName } from "../jobs.js";
 import { processApplyJob } from "./apply.js";
 import type { JobInfo, WorkerDeps } from "./context.js";
@@ -15,5 +17,6 @@ export const PROCESSORS: Record<JobName, Processor> = {
 export async function processJob(job: JobInfo, deps: WorkerDeps): Promise<unknown> {
   const processor = PROCESSORS[job.name as JobName];
   if (!processor) throw new UnrecoverableError(`no processor for jobs named "${job.name}"`);
-  return processor(job, deps);
+  // Whatever is logged while the job runs carries its delivery id, job id, repository and sha.
+  return withJobContext(jobTags(job), () => processor(job, deps));
 }

@@ -55,6 +55,11 @@ interface ParsedConfig {
   fileNames: string[];
 }
 
+function isInside(root: string, abs: string): boolean {
+  const rel = path.relative(root, abs);
+  return rel !== "" && rel !== ".." && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
+}
+
 function readConfig(root: string, tsconfigPath: string | undefined): ParsedConfig {
   if (tsconfigPath === undefined) return { options: defaultOptions(), fileNames: [] };
   let fatal: ts.Diagnostic | undefined;
@@ -69,7 +74,8 @@ function readConfig(root: string, tsconfigPath: string | undefined): ParsedConfi
     },
   );
   if (parsed === undefined) throw new TsConfigError(tsconfigPath, fatal ? [fatal] : []);
-  const fileNames = parsed.fileNames.map((f) => toAbsolute(root, f));
+  // Files a tsconfig names outside the repository are never given to the language service (nor read).
+  const fileNames = parsed.fileNames.map((f) => toAbsolute(root, f)).filter((f) => isInside(root, f));
   return { options: parsed.options, fileNames };
 }
 

@@ -1,0 +1,146 @@
+/**
+ * Metrics observed in a cycle's child process, carried to the worker's registry.
+ *
+ * Cycles run in child processes of the worker (see queue/worker.ts); Prometheus scrapes the worker. A child records
+ * what it observes (phase durations, candidates by tier, prediction latency, model fallbacks, sandbox kills, GitHub
+ * requests) into a recorder with the same methods as the registry's series; when its job ends, the recorded
+ * observations travel with the job's result (or its error) to the worker, which replays them into its registry
+ * before BullMQ stores the result. Counters are summed per label set; histogram observations are kept one by one.
+ */
+import { z } from "zod";
+import type { CycleSummary } from "../engine/types.js";
+import type { Metrics } from "./metrics.js";
+
+type Labels = Record<string, string>;
+
+/** What code running a cycle may observe: the registry's series (the worker's `Metrics` fits), or a recorder. */
+export interface CycleMetrics {
+  phaseDuration: { observe(labels: { phase: string }, seconds: number): void };
+  candidates: { inc(labels: { tier: string }, value?: number): void };
+  predictionLatency: { observe(seconds: number): void };
+  modelFallbacks: { inc(labels: { cause: string }): void };
+  sandboxKills: { inc(labels: { cause: string }): void };
+  githubCalls: { inc(labels: { method: string; status: string }): void };
+  rateLimitWaits: { inc(labels: { kind: string }): void };
+}
+
+const label = z.string().min(1).max(100);
+const value = z.number().finite().nonnegative();
+
+/** One relayed observation: a counter increment or a histogram sample, with exactly the series' labels. */
+const observationSchema = z.discriminatedUnion("metric", [
+  z.object({ metric: z.literal("phaseDuration"), labels: z.object({ phase: label }).strict(), value }),
+  z.object({ metric: z.literal("candidates"), labels: z.object({ tier: label }).strict(), value }),
+  z.object({ metric: z.literal("predictionLatency"), labels: z.object({}).strict(), value }),
+  z.object({ metric: z.literal("modelFallbacks"), labels: z.object({ cause: label }).strict(), value }),
+  z.object({ metric: z.literal("sandboxKills"), labels: z.object({ cause: label }).strict(), value }),
+  z.object({ metric: z.literal("githubCalls"), labels: z.object({ method: label, status: label }).strict(), value }),
+  z.object({ metric: z.literal("rateLimitWaits"), labels: z.object({ kind: label }).strict(), value }),
+]);
+export type Observation = z.infer<typeof observationSchema>;
+type MetricName = Observation["metric"];
+
+const HISTOGRAMS: ReadonlySet<MetricName> = new Set(["phaseDuration", "predictionLatency"]);
+
+export interface MetricsRecorder {
+  metrics: CycleMetrics;
+  /** The observations recorded since the last call (and forgets them). */
+  take(): Observation[];
+}
+
+export function createMetricsRecorder(): MetricsRecorder {
+  let samples: Observation[] = [];
+  let counts = new Map<string, Observation>();
+  const count = (metric: MetricName, labels: Labels, n = 1) => {
+    const key = `${metric}\u0000${JSON.stringify(Object.entries(labels).sort())}`;
+    const current = counts.get(key);
+    if (current) current.value += n;
+    else counts.set(key, { metric, labels, value: n } as Observation);
+  };
+  const sample = (metric: MetricName, labels: Labels, v: number) =>
+    samples.push({ metric, labels, value: v } as Observation);
+  return {
+    metrics: {
+      phaseDuration: { observe: (labels, seconds) => sample("phaseDuration", { phase: labels.phase }, seconds) },
+      candidates: { inc: (labels, n) => count("candidates", { tier: labels.tier }, n) },
+      predictionLatency: { observe: (seconds) => sample("predictionLatency", {}, seconds) },
+      modelFallbacks: { inc: (labels) => count("modelFallbacks", { cause: labels.cause }) },
+      sandboxKills: { inc: (labels) => count("sandboxKills", { cause: labels.cause }) },
+      githubCalls: { inc: (labels) => count("githubCalls", { method: labels.method, status: labels.status }) },
+      rateLimitWaits: { inc: (labels) => count("rateLimitWaits", { kind: labels.kind }) },
+    },
+    take() {
+      const out = [...samples, ...counts.values()];
+      samples = [];
+      counts = new Map();
+      return out;
+    },
+  };
+}
+
+/**
+ * Records relayed observations into the process's registry. Anything that is not a well-formed observation of a
+ * known series is skipped (and counted in the return value): a scrape must never fail because of a child.
+ */
+export function replayObservations(metrics: Metrics, observations: unknown): { recorded: number; skipped: number } {
+  const list = Array.isArray(observations) ? observations : [];
+  let recorded = 0;
+  for (const raw of list) {
+    const parsed = observationSchema.safeParse(raw);
+    if (!parsed.success) continue;
+    const o = parsed.data;
+    if (HISTOGRAMS.has(o.metric)) {
+      if (o.metric === "phaseDuration") metrics.phaseDuration.observe(o.labels, o.value);
+      else metrics.predictionLatency.observe(o.value);
+    } else {
+      // The counters' label names are checked by the schema; the casts only narrow the union.
+      const counter = metrics[o.metric as Exclude<MetricName, "phaseDuration" | "predictionLatency">];
+      (counter as { inc(labels: Labels, value: number): void }).inc(o.labels as Labels, o.value);
+    }
+    recorded++;
+  }
+  return { recorded, skipped: list.length - recorded };
+}
+
+/** Phase durations and candidates by tier of a finished cycle (`total` is reported as the phase `cycle`). */
+export function observeCycle(metrics: CycleMetrics | null | undefined, summary: CycleSummary): void {
+  if (!metrics) return;
+  for (const [phase, ms] of Object.entries(summary.durationsMs)) {
+    if (!Number.isFinite(ms) || ms < 0) continue;
+    metrics.phaseDuration.observe({ phase: phase === "total" ? "cycle" : phase }, ms / 1000);
+  }
+  const tiers = new Map<string, number>();
+  for (const r of summary.results) tiers.set(r.prediction.tier, (tiers.get(r.prediction.tier) ?? 0) + 1);
+  for (const [tier, n] of tiers) metrics.candidates.inc({ tier }, n);
+}
+
+/** Where relayed observations travel in a job's result and in a job's error. */
+export const RELAY_KEY = "odavlObservations";
+
+/** The child's job result with its observations attached. */
+export function wrapResult(result: unknown, observations: Observation[]): unknown {
+  return { [RELAY_KEY]: observations, result: result === undefined ? null : result };
+}
+
+/** Takes the observations off a relayed result; anything else is returned unchanged with none. */
+export function unwrapResult(value: unknown): { result: unknown; observations: unknown[] } {
+  if (value && typeof value === "object" && RELAY_KEY in value && "result" in value) {
+    const v = value as { result: unknown; [RELAY_KEY]: unknown };
+    return { result: v.result, observations: Array.isArray(v[RELAY_KEY]) ? v[RELAY_KEY] : [] };
+  }
+  return { result: value, observations: [] };
+}
+
+/** Attaches the observations to an error thrown by a job (BullMQ carries an error's own properties to the parent). */
+export function attachToError(err: unknown, observations: Observation[]): void {
+  if (observations.length === 0 || !err || typeof err !== "object" || !Object.isExtensible(err)) return;
+  Object.defineProperty(err, RELAY_KEY, { value: observations, enumerable: true, configurable: true, writable: true });
+}
+
+/** Takes the observations off an error that came from a child (and removes them from it). */
+export function detachFromError(err: unknown): unknown[] {
+  if (!err || typeof err !== "object" || !(RELAY_KEY in err)) return [];
+  const observations = (err as Record<string, unknown>)[RELAY_KEY];
+  delete (err as Record<string, unknown>)[RELAY_KEY];
+  return Array.isArray(observations) ? observations : [];
+}
