@@ -362,6 +362,37 @@ describe("cycle and apply jobs", () => {
     CYCLE_TIMEOUT,
   );
 
+  it(
+    "events out of order: a pull request's head moves on while its cycle runs; the older head's report is not published",
+    async () => {
+      const probot = await setUp();
+      const newer = "c".repeat(40);
+      const gh = new GitHubMock("acme", "demo")
+        .accessToken(4001)
+        // Current when the job starts; moved on to a newer head by the time the cycle ends.
+        .pullRequest(7, { headSha: sha })
+        .configFile(CHEAP_RECIPES)
+        .lastCommit()
+        .createCheckRun(9201)
+        .pullRequest(7, { headSha: newer })
+        .updateCheckRun(9201);
+      await receive(probot, "pull_request", pullRequestPayload(DEMO, { number: 7, headSha: sha }));
+      const job = await finishedJob(queue, `cycle-r1-${sha}-pull_request`, CYCLE_TIMEOUT);
+      expect(job.failedReason).toBeUndefined();
+      expect(job.returnvalue).toMatchObject({ status: "superseded", head: newer });
+      // The one update marks the run superseded: no report, no Apply buttons, for a head that is no longer current.
+      const updates = gh.find("PATCH", "/check-runs/9201");
+      expect(updates).toHaveLength(1);
+      expect(updates[0]?.body).toMatchObject({ status: "completed", conclusion: "skipped" });
+      expect(updates[0]?.body.output.title).toBe("Superseded by a newer commit");
+      expect(updates[0]?.body.actions).toBeUndefined();
+      expect(await rows(sql`select status, check_run_id::int as check_run_id from cycles`)).toEqual([
+        { status: "superseded", check_run_id: 9201 },
+      ]);
+    },
+    CYCLE_TIMEOUT,
+  );
+
   it("a pull-request job whose head moved on is marked superseded and not run", async () => {
     const probot = await setUp();
     const newer = "b".repeat(40);

@@ -11,6 +11,7 @@ import { openDb } from "../../db/client.js";
 import { createWebhookHandler } from "../../github/app.js";
 import { createWebServer } from "../../github/server.js";
 import { createPredictor } from "../../model/predictor.js";
+import { initErrorReporting } from "../../observability/errors.js";
 import { createMetrics } from "../../observability/metrics.js";
 import { CYCLES_QUEUE, redisConnection } from "../../queue/config.js";
 import { createCyclesQueue, createProducer } from "../../queue/producer.js";
@@ -27,6 +28,8 @@ export async function webCommand(ctx: CommandContext): Promise<number> {
   );
   if (missing.length > 0) throw new ConfigError(`odavl web needs ${missing.join(", ")} in the environment`);
   const logger = pino({ level: env.LOG_LEVEL, base: { role: "web" } });
+  // Sentry when SENTRY_DSN is set (uncaught errors of the web process); nothing is loaded otherwise.
+  const errors = await initErrorReporting(env, { role: "web", logger });
 
   const config = { ...CYCLES_QUEUE, prefix: env.QUEUE_PREFIX };
   const db = await openDb({ databaseUrl: env.DATABASE_URL, migrate: true, poolSize: WEB_POOL_SIZE });
@@ -84,6 +87,7 @@ export async function webCommand(ctx: CommandContext): Promise<number> {
     await settleWithin(queue.disconnect(), SHUTDOWN_STEP_MS);
   }
   if (!(await settleWithin(db.close(), SHUTDOWN_STEP_MS))) logger.warn("the database pool did not close in time");
+  await settleWithin(errors?.close() ?? Promise.resolve(), SHUTDOWN_STEP_MS);
   logger.info("stopped");
   // A client that could not close (Redis still unreachable) keeps reconnecting and would keep the process alive.
   setTimeout(() => {

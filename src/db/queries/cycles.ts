@@ -162,6 +162,11 @@ async function insertResults(tx: DbOrTx, input: FinishCycleInput): Promise<void>
     join predictions p on p.cycle_id = ${input.cycleId} and p.candidate_key = k.key #>> '{}'`);
 }
 
+/** A finished cycle whose report is not published because a newer head came while it ran (its data stay). */
+export async function markCycleSuperseded(db: DbOrTx, cycleId: string): Promise<void> {
+  await db.update(cycles).set({ status: "superseded" }).where(eq(cycles.id, cycleId));
+}
+
 export async function findCycle(db: DbOrTx, id: string): Promise<CycleRow | undefined> {
   const [row] = await db.select().from(cycles).where(eq(cycles.id, id));
   return row;

@@ -5,7 +5,14 @@
  */
 import { UnrecoverableError } from "bullmq";
 import type { Logger } from "pino";
-import { CycleGoneError, type CycleRow, finishCycle, setCycleCheckRun, startCycle } from "../../db/queries/cycles.js";
+import {
+  CycleGoneError,
+  type CycleRow,
+  finishCycle,
+  markCycleSuperseded,
+  setCycleCheckRun,
+  startCycle,
+} from "../../db/queries/cycles.js";
 import { findRepositoryById, type RepositoryRow } from "../../db/queries/repositories.js";
 import type { CycleSummary, Trigger } from "../../engine/types.js";
 import type { GitHubApi, InstallationGitHub, RepoRef } from "../../github/api.js";
@@ -226,6 +233,17 @@ async function runInstalledCycle(
           collectData: current.dataCollection,
         }),
       );
+      // 6. Events out of order: a newer head may have come while this one ran; only the current head is reported.
+      // The cycle's outcomes are real and stay; its report is not published.
+      if (data.pullRequest !== null) {
+        const pr = await gh.api.getPullRequest(ref, data.pullRequest);
+        if (pr.state !== "open" || pr.headSha !== sha) {
+          await markCycleSuperseded(deps.db, cycle.id);
+          await supersedeCheckRun(gh.api, ref, runId, { now: deps.clock(), newHead: pr.headSha });
+          log.info({ head: pr.headSha, state: pr.state }, "pull request head moved on while the cycle ran; superseded");
+          return { status: "superseded", cycleId: cycle.id, head: pr.headSha };
+        }
+      }
       const report = buildCheckRunReport(summary, { offerApply: true });
       const skipAnnotations = job.attemptsStarted > 1 && (await annotationsOf(gh.api, ref, sha, runId)) > 0;
       await publishCheckRun(gh.api, ref, runId, report, { now: deps.clock(), skipAnnotations });
