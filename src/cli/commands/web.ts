@@ -33,6 +33,8 @@ export async function webCommand(ctx: CommandContext): Promise<number> {
 
   const config = { ...CYCLES_QUEUE, prefix: env.QUEUE_PREFIX };
   const db = await openDb({ databaseUrl: env.DATABASE_URL, migrate: true, poolSize: WEB_POOL_SIZE });
+  // Open the pool's connections before serving: the first burst of deliveries after a deploy must not wait for them.
+  await warmPool(db.pool, WEB_POOL_SIZE, logger);
   const queue = createCyclesQueue(config, redisConnection(env.REDIS_URL as string, "producer"));
   // Without a listener, an "error" event (Redis unreachable) would end the process; deliveries answer 503 instead
   // while it is down, and the connection comes back by itself.
@@ -132,4 +134,23 @@ function nextSignal(): Promise<NodeJS.Signals> {
     process.once("SIGTERM", () => resolve("SIGTERM"));
     process.once("SIGINT", () => resolve("SIGINT"));
   });
+}
+
+/** Opens up to `n` pooled connections at once (each runs `select 1`); a failure only costs the warm start. */
+async function warmPool(pool: import("pg").Pool | undefined, n: number, logger: { warn(o: object, m: string): void }) {
+  if (!pool) return;
+  const clients = await Promise.allSettled(Array.from({ length: n }, () => pool.connect()));
+  await Promise.allSettled(
+    clients.map(async (c) => {
+      if (c.status !== "fulfilled") return;
+      try {
+        await c.value.query("select 1");
+      } finally {
+        c.value.release();
+      }
+    }),
+  );
+  const failed = clients.find((c) => c.status === "rejected");
+  if (failed)
+    logger.warn({ err: String((failed as PromiseRejectedResult).reason) }, "could not open every pooled connection");
 }
