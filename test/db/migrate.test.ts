@@ -3,10 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Db, type DbHandle, MIGRATIONS_DIR, openDb, queryRows } from "../../src/db/client.js";
+import { type DbHandle, MIGRATIONS_DIR, openDb, queryRows } from "../../src/db/client.js";
 import { migrate } from "../../src/db/migrate.js";
-import { finishCycle, startCycle } from "../../src/db/queries/cycles.js";
-import { setConsent, upsertRepository } from "../../src/db/queries/repositories.js";
 import {
   createPostgresDatabase,
   createTestDb,
@@ -14,7 +12,7 @@ import {
   TEST_DB_KINDS,
   type TestDb,
 } from "../helpers/db.js";
-import { sampleResult } from "../helpers/samples.js";
+import { fillEveryTable, tableChecksums } from "../helpers/fill.js";
 
 describe.each(TEST_DB_KINDS)("migrations on %s", (kind) => {
   let db: TestDb | undefined;
@@ -137,54 +135,5 @@ function previousMigrations(dir: string): string {
   const newest = journal.entries.pop();
   rmSync(join(out, `${newest?.tag}.sql`));
   writeFileSync(join(out, "meta", "_journal.json"), JSON.stringify(journal));
-  return out;
-}
-
-/** Rows in every table, through the product's own queries where it has them. */
-async function fillEveryTable(db: Db): Promise<void> {
-  await db.execute(sql`insert into installations (id, account_login) values (42, 'o')`);
-  const repo = await upsertRepository(db, {
-    owner: "o",
-    name: "r",
-    mode: "installed",
-    githubId: 7,
-    installationId: 42,
-  });
-  await setConsent(db, repo.id, "dataCollection", true, { source: "operator", actor: "t" });
-  for (let k = 0; k < 3; k++) {
-    const cycle = await startCycle(db, { repositoryId: repo.id, runKey: `k${k}`, sha: "abc", trigger: "shadow" });
-    await finishCycle(db, {
-      cycleId: cycle.id,
-      repositoryId: repo.id,
-      sha: "abc",
-      status: "completed",
-      error: null,
-      durationsMs: { total: 1 },
-      facts: null,
-      results: Array.from({ length: 20 }, (_, i) => sampleResult(k, i)),
-      storeData: true,
-    });
-  }
-  await db.execute(sql`insert into deliveries (id, event, action, result) values ('d1', 'push', null, 'enqueued')`);
-  await db.execute(sql`insert into collection_errors (repository, ref, error) values ('o/r', 'main', 'boom')`);
-  await db.execute(sql`insert into models (version, kind, path, feature_schema_version, metrics, card)
-    values ('v0', 'logistic', 'models/v0.onnx', 2, '{"auc": 0.5}', '{}')`);
-}
-
-/** Row count and an order-independent checksum of each public table's contents. */
-async function tableChecksums(db: Db): Promise<Record<string, { rows: number; md5: string }>> {
-  const tables = await queryRows<{ table_name: string }>(
-    db,
-    sql`select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by 1`,
-  );
-  const out: Record<string, { rows: number; md5: string }> = {};
-  for (const { table_name } of tables) {
-    const t = sql.identifier(table_name);
-    const [r] = await queryRows<{ rows: number; md5: string | null }>(
-      db,
-      sql`select count(*)::int as rows, md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as md5 from ${t} x`,
-    );
-    out[table_name] = { rows: r?.rows ?? 0, md5: r?.md5 ?? "" };
-  }
   return out;
 }

@@ -27,8 +27,11 @@ const services = untyped as {
   freePort(): Promise<number>;
   startPostgres(o?: { port?: number; maxConnections?: number }): Promise<PostgresServer>;
   startRedis(o?: { port?: number; persist?: boolean }): Promise<RedisServer>;
+  postgresBinary(name: string): string | null;
 };
 
 export const freePort = services.freePort;
 export const startPostgres = services.startPostgres;
 export const startRedis = services.startRedis;
+/** Path of a PostgreSQL program (pg_dump, pg_restore, …), or null. */
+export const postgresBinary = services.postgresBinary;
