@@ -30,8 +30,6 @@ import * as fx from "../model/onnx-fixtures.js";
 
 // Skipped only where bubblewrap is missing (apt-get install bubblewrap): the runtime's cycles type-check in it. CI
 // has it.
-// Skipped only where bubblewrap is missing: these tests run repository code, which only ever runs in the sandbox
-// (.ci/run installs bubblewrap, so CI runs them).
 const hasBwrap = detectBubblewrap().available;
 
 const GARBAGE = Buffer.from("this is not an ONNX model\n\x00\x01\x02 but it is where the model should be");

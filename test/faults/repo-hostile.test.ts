@@ -30,8 +30,6 @@ import {
 
 // Skipped only where bubblewrap is missing (apt-get install bubblewrap): the cycle runs the repository's TypeScript
 // and tests in it. CI has it.
-// Skipped only where bubblewrap is missing: these tests run repository code, which only ever runs in the sandbox
-// (.ci/run installs bubblewrap, so CI runs them).
 const hasBwrap = detectBubblewrap().available;
 
 /** Names that a careless join, shell line or line-based parser would turn into something else. */

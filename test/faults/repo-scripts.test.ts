@@ -23,8 +23,6 @@ import {
 } from "../helpers/engine.js";
 
 // Skipped only where bubblewrap is missing (apt-get install bubblewrap): the test setup file runs in it. CI has it.
-// Skipped only where bubblewrap is missing: these tests run repository code, which only ever runs in the sandbox
-// (.ci/run installs bubblewrap, so CI runs them).
 const hasBwrap = detectBubblewrap().available;
 
 const CANARY = "ODAVL_FAULT_SCRIPTS_CANARY";

@@ -25,8 +25,6 @@ import {
 } from "../helpers/engine.js";
 
 // Skipped only where bubblewrap is missing (apt-get install bubblewrap): the isolation is bubblewrap's. CI has it.
-// Skipped only where bubblewrap is missing: these tests run repository code, which only ever runs in the sandbox
-// (.ci/run installs bubblewrap, so CI runs them).
 const hasBwrap = detectBubblewrap().available;
 const projectDir = path.resolve(import.meta.dirname, "../..");
 

@@ -26,8 +26,6 @@ import {
 import { countByUid, watchRunUids } from "../sandbox/helpers.js";
 
 // Skipped only where bubblewrap is missing (apt-get install bubblewrap): the limits are the sandbox's. CI has it.
-// Skipped only where bubblewrap is missing: these tests run repository code, which only ever runs in the sandbox
-// (.ci/run installs bubblewrap, so CI runs them).
 const hasBwrap = detectBubblewrap().available;
 
 /** Wall clock of one test run: long enough for npm and a baseline, short enough for the endless loop. */
