@@ -1,24 +1,15 @@
-/**
- * An installation deleted (what the installation.deleted webhook does: `forgetInstallation`, then its queued jobs
- * taken back) while one of its jobs runs and another waits: afterwards none of its rows exist, no job writes any
- * back, and replaying the deletion changes nothing. A real worker process, real Redis, Postgres and git; GitHub
- * mocked in the cycle process.
- */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/client.js";
 import { forgetInstallation, registerRepositories } from "../../src/github/store.js";
 import { createProducer } from "../../src/queue/producer.js";
-import { createTestDb, type TestDb } from "../helpers/db.js";
 import {
   buildDemo,
   installedScenario,
-  killSpawned,
   NOCKED_WORKER,
   spawnNode,
+  useWorkerFixture,
   waitFor,
   waitForCycleUnderWay,
 } from "../queue/helpers.js";
@@ -26,24 +17,13 @@ import {
 const TIMEOUT = 240_000;
 
 describe("installation deleted while its jobs run", () => {
-  let db: TestDb;
-  let dir: string;
-
-  beforeAll(async () => {
-    db = await createTestDb("postgres");
-    dir = mkdtempSync(join(tmpdir(), "odavl-fault-uninstall-"));
-  });
-  afterEach(killSpawned);
-  afterAll(async () => {
-    await db.cleanup();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const fx = useWorkerFixture("uninstall");
 
   /** Everything stored about the installation's repositories (this file's database holds nothing else). */
   const stored = async () =>
     (
       await queryRows<Record<string, number>>(
-        db.db,
+        fx.db.db,
         sql`select (select count(*)::int from installations) as installations,
                    (select count(*)::int from repositories) as repositories,
                    (select count(*)::int from cycles) as cycles,
@@ -57,18 +37,18 @@ describe("installation deleted while its jobs run", () => {
     "none of its rows exist afterwards, no job writes any, and a replayed deletion is a no-op",
     async () => {
       const s = await installedScenario({
-        db: db.db,
-        databaseUrl: db.url as string,
-        dir,
+        db: fx.db.db,
+        databaseUrl: fx.db.url as string,
+        dir: fx.dir,
         tag: "uninstall",
         installationId: 4601,
         githubId: 1601,
       });
       try {
         // A second repository of the installation, whose job waits behind the first (one worker, one at a time).
-        const secondSha = buildDemo(join(dir, "acme", "second"), { "src/more.ts": "export const more = 1;\n" });
+        const secondSha = buildDemo(join(fx.dir, "acme", "second"), { "src/more.ts": "export const more = 1;\n" });
         const [second] = await registerRepositories(
-          db.db,
+          fx.db.db,
           { id: 4601, accountLogin: "acme", accountType: "Organization" },
           [{ githubId: 1602, owner: "acme", name: "second" }],
         );
@@ -78,12 +58,12 @@ describe("installation deleted while its jobs run", () => {
           { trigger: "push" },
         );
         const worker = spawnNode(NOCKED_WORKER, s.env);
-        await waitForCycleUnderWay(db.db, running, TIMEOUT / 2, worker.output);
+        await waitForCycleUnderWay(fx.db.db, running, TIMEOUT / 2, worker.output);
         expect(await s.queue.getJobState(waiting)).toBe("prioritized");
         expect((await stored())?.cycles).toBe(1);
 
         // The deletion, as the installation.deleted handler runs it.
-        const removed = await forgetInstallation(db.db, 4601, "delivery-uninstall");
+        const removed = await forgetInstallation(fx.db.db, 4601, "delivery-uninstall");
         expect(removed.sort()).toEqual([s.repositoryId, second?.id].sort());
         const taken = await createProducer(s.queue, s.config).removeRepositoryJobs(removed);
         expect(taken).toBe(1);
@@ -115,7 +95,7 @@ describe("installation deleted while its jobs run", () => {
         expect((await s.queue.getJobCounts("active", "waiting", "prioritized", "delayed")).active).toBe(0);
 
         // The same delivery again (GitHub redelivers): nothing to delete, nothing changes.
-        expect(await forgetInstallation(db.db, 4601, "delivery-uninstall")).toEqual([]);
+        expect(await forgetInstallation(fx.db.db, 4601, "delivery-uninstall")).toEqual([]);
         expect(await createProducer(s.queue, s.config).removeRepositoryJobs(removed)).toBe(0);
         expect(await stored()).toEqual(nothing);
       } finally {

@@ -1,13 +1,4 @@
-/**
- * A worker SIGKILLed in the middle of a cycle (with its cycle process: a container killed): the job is retried by
- * another worker and leaves exactly one check run and one set of outcomes. Real worker processes, Redis, Postgres
- * and git; GitHub mocked (nock) in the cycle processes, which log its requests to a shared file.
- */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createTestDb, type TestDb } from "../helpers/db.js";
+import { describe, expect, it } from "vitest";
 import {
   checkRunCalls,
   cycleRecord,
@@ -15,36 +6,25 @@ import {
   githubCalls,
   installedScenario,
   killGroup,
-  killSpawned,
   NOCKED_WORKER,
   spawnNode,
+  useWorkerFixture,
   waitForCycleUnderWay,
 } from "../queue/helpers.js";
 
 const TIMEOUT = 240_000;
 
 describe("a worker killed mid-cycle", () => {
-  let db: TestDb;
-  let dir: string;
-
-  beforeAll(async () => {
-    db = await createTestDb("postgres");
-    dir = mkdtempSync(join(tmpdir(), "odavl-fault-kill-"));
-  });
-  afterEach(killSpawned);
-  afterAll(async () => {
-    await db.cleanup();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const fx = useWorkerFixture("kill");
 
   it(
     "the job is retried elsewhere and leaves one check run and one set of outcomes",
     async () => {
       // A short lock, so that the dead worker's job is found stalled within seconds.
       const s = await installedScenario({
-        db: db.db,
-        databaseUrl: db.url as string,
-        dir,
+        db: fx.db.db,
+        databaseUrl: fx.db.url as string,
+        dir: fx.dir,
         tag: "kill",
         installationId: 4001,
         githubId: 1001,
@@ -53,12 +33,12 @@ describe("a worker killed mid-cycle", () => {
       try {
         const jobId = await s.enqueuePush();
         const first = spawnNode(NOCKED_WORKER, s.env);
-        await waitForCycleUnderWay(db.db, jobId, TIMEOUT / 2, first.output);
+        await waitForCycleUnderWay(fx.db.db, jobId, TIMEOUT / 2, first.output);
         // The check run exists and the cycle is under way (checkout, type check): kill the worker and all it runs.
         await new Promise((r) => setTimeout(r, 1000));
         killGroup(first, "SIGKILL");
         await first.exited;
-        const during = await cycleRecord(db.db, jobId);
+        const during = await cycleRecord(fx.db.db, jobId);
         expect(
           during.cycles.map((c) => c.status),
           "the cycle had finished before the kill",
@@ -79,7 +59,7 @@ describe("a worker killed mid-cycle", () => {
 
         const candidates = job.returnvalue.candidates as number;
         expect(candidates).toBeGreaterThan(0);
-        const after = await cycleRecord(db.db, jobId);
+        const after = await cycleRecord(fx.db.db, jobId);
         expect(after.cycles.map((c) => [c.status, c.candidates, c.data_stored])).toEqual([
           ["completed", candidates, true],
         ]);

@@ -5,13 +5,15 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Job, Queue } from "bullmq";
 import { sql } from "drizzle-orm";
 import type { Probot } from "probot";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { DEMO_FILES, linkTypeScript } from "../../src/cli/demo-repo.js";
 import { readEnv } from "../../src/config/env.js";
 import { type Db, queryRows } from "../../src/db/client.js";
@@ -24,6 +26,7 @@ import type { Schedules } from "../../src/queue/schedules.js";
 import { createRuntime } from "../../src/runtime/context.js";
 import { checkout, createWorkspaceRoot } from "../../src/workspace/index.js";
 import { silentLogger, testPrivateKey } from "../github/helpers/probot.js";
+import { createTestDb, type TestDb } from "../helpers/db.js";
 
 export function redisUrl(): string {
   const url = process.env.REDIS_URL;
@@ -406,6 +409,34 @@ export async function installedScenario(o: {
     async close() {
       await queue.obliterate({ force: true });
       await queue.close();
+    },
+  };
+}
+
+/**
+ * For a describe block of worker-process tests: a fresh Postgres database and a scratch directory, made before its
+ * tests and removed after them; the worker processes a test spawned are killed after each test.
+ */
+export function useWorkerFixture(tag: string): { readonly db: TestDb; readonly dir: string } {
+  let db: TestDb | undefined;
+  let dir: string | undefined;
+  beforeAll(async () => {
+    db = await createTestDb("postgres");
+    dir = mkdtempSync(join(tmpdir(), `odavl-fault-${tag}-`));
+  });
+  afterEach(killSpawned);
+  afterAll(async () => {
+    await db?.cleanup();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    get db(): TestDb {
+      if (!db) throw new Error("useWorkerFixture: the database is made in beforeAll");
+      return db;
+    },
+    get dir(): string {
+      if (!dir) throw new Error("useWorkerFixture: the directory is made in beforeAll");
+      return dir;
     },
   };
 }
