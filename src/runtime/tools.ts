@@ -5,10 +5,11 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CycleTools, TestSession, TypeCheckerSession } from "../engine/cycle.js";
+import { ObserveError } from "../engine/observe.js";
 import type { TestStatus } from "../engine/types.js";
 import { disposeWorkspace, getFamily } from "../recipes/index.js";
 import { ourTypeScriptDir, type Sandbox } from "../sandbox/index.js";
-import { startTypeChecker } from "../sandbox/typecheck.js";
+import { startTypeChecker, TypeCheckerError } from "../sandbox/typecheck.js";
 import {
   createCandidateCopy,
   detectTestCommand,
@@ -44,15 +45,21 @@ export function createCycleTools(options: CycleToolsOptions): CycleTools {
     async startTypeChecker(root, tsconfigPath): Promise<TypeCheckerSession> {
       // The repository's own TypeScript is repository code: it runs only in the sandbox. Without one, our own
       // TypeScript checks the code (the results may differ in version, and the facts say which ran).
-      const checker = await startTypeChecker({
+      return startTypeChecker({
         root,
         ...(tsconfigPath ? { tsconfigPath } : {}),
         sandbox: options.sandbox,
         useRepoTypeScript: options.sandbox?.isolated === true,
         readOnlyPaths: linkedPackageTargets(root),
         timeoutMs: options.typecheckTimeoutMs ?? 10 * 60_000,
+      }).catch((error: unknown) => {
+        // A TypeScript too old to check with is the repository's answer (the cycle fails with the reason, and a
+        // queue does not retry it), not a fault of ours.
+        if (error instanceof TypeCheckerError && error.failure === "unsupported-typescript") {
+          throw new ObserveError(error.message, root, { cause: error });
+        }
+        throw error;
       });
-      return checker;
     },
     async startTests(root, override) {
       if (!options.sandbox) return { unavailable: options.sandboxProblem ?? "no sandbox to run the tests in" };

@@ -44,12 +44,45 @@ function hash(text) {
   return crypto.createHash("sha1").update(text).digest("hex");
 }
 
+/** The oldest TypeScript the server works with (its builder and config APIs); older copies are refused. */
+const MIN_TYPESCRIPT = [4, 5];
+
+/** An error the client reports by its code rather than as a server fault. */
+class CodedError extends Error {
+  constructor(message, code) {
+    super(message);
+    this.code = code;
+  }
+}
+
 function loadTypeScript(params) {
   if (params.useRepoTypeScript) {
     // The repository's own copy: its node_modules/typescript, which may be a symlink (workspaces, pnpm), so it is
     // found by path rather than by where require.resolve says it really lives.
     const own = path.join(params.root, "node_modules", "typescript");
-    if (fs.existsSync(path.join(own, "package.json"))) {
+    const manifest = path.join(own, "package.json");
+    if (fs.existsSync(manifest)) {
+      // The version is read from the manifest before any of the package's code runs: an old TypeScript fails in
+      // ways that would hide the real cause.
+      let version = "";
+      try {
+        version = String(JSON.parse(fs.readFileSync(manifest, "utf8")).version ?? "");
+      } catch {
+        // unreadable manifest: decided by the version the loaded module reports
+      }
+      const [major, minor] = version.split(".").map(Number);
+      if (
+        !Number.isInteger(major) ||
+        !Number.isInteger(minor) ||
+        major < MIN_TYPESCRIPT[0] ||
+        (major === MIN_TYPESCRIPT[0] && minor < MIN_TYPESCRIPT[1])
+      ) {
+        throw new CodedError(
+          `the repository's TypeScript ${version || "(no version)"} (node_modules/typescript) is older than ` +
+            `${MIN_TYPESCRIPT.join(".")}, the oldest version ODAVL checks with; upgrade the typescript dependency`,
+          "unsupported-typescript",
+        );
+      }
       return { ts: require(own), typescriptPath: own, fromRepository: true };
     }
   }
@@ -253,7 +286,10 @@ lines.on("line", (line) => {
   try {
     reply({ id: request.id, result: method(request.params ?? {}) });
   } catch (error) {
-    reply({ id: request.id, error: { message: error instanceof Error ? error.message : String(error) } });
+    reply({
+      id: request.id,
+      error: { message: error instanceof Error ? error.message : String(error), code: error?.code ?? null },
+    });
   }
 });
 lines.on("close", () => process.exit(0));

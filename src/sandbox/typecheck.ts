@@ -54,7 +54,15 @@ export interface TypeChecker {
   close(): Promise<void>;
 }
 
-export type TypeCheckerFailure = "unavailable" | "timeout" | "exited" | "server-error" | "protocol" | "closed";
+export type TypeCheckerFailure =
+  | "unavailable"
+  | "timeout"
+  | "exited"
+  | "server-error"
+  | "protocol"
+  | "closed"
+  /** The repository's TypeScript is older than the server supports: bad input, not a fault. */
+  | "unsupported-typescript";
 
 export class TypeCheckerError extends Error {
   constructor(
@@ -211,7 +219,7 @@ export async function startTypeChecker(requested: TypeCheckerOptions): Promise<T
   });
 
   createInterface({ input: server.stdout }).on("line", (line) => {
-    let message: { id?: number; result?: unknown; error?: { message?: string } };
+    let message: { id?: number; result?: unknown; error?: { message?: string; code?: string | null } };
     try {
       message = JSON.parse(line) as typeof message;
     } catch {
@@ -221,7 +229,11 @@ export async function startTypeChecker(requested: TypeCheckerOptions): Promise<T
     if (!p || message.id === undefined) return;
     pending.delete(message.id);
     clearTimeout(p.timer);
-    if (message.error) {
+    if (message.error?.code === "unsupported-typescript") {
+      p.reject(
+        new TypeCheckerError(message.error.message ?? "unsupported TypeScript", message.error.code, options.root),
+      );
+    } else if (message.error) {
       p.reject(
         new TypeCheckerError(
           `type-check server error on ${options.root}: ${message.error.message ?? "unknown"}`,

@@ -161,6 +161,28 @@ describe("bad input", () => {
     expect(summary.error).toMatch(/missing\.json/);
   });
 
+  it("a repository whose own TypeScript is older than 4.5 fails with the reason, stored, and nothing checked", async () => {
+    const db = await createTestDb("pglite");
+    try {
+      const dir = join(tempDir(), "old-ts");
+      mkdirSync(join(dir, "src"), { recursive: true });
+      writeFileSync(join(dir, "tsconfig.json"), '{ "include": ["src"] }');
+      writeFileSync(join(dir, ".gitignore"), "node_modules/\n");
+      writeFileSync(join(dir, "src/a.ts"), "let a = 1;\nexport { a };\n");
+      mkdirSync(join(dir, "node_modules/typescript"), { recursive: true });
+      writeFileSync(join(dir, "node_modules/typescript/package.json"), '{ "name": "typescript", "version": "3.9.7" }');
+      writeFileSync(join(dir, "node_modules/typescript/index.js"), 'throw new Error("loaded");\n');
+      commitAll(dir, "old typescript");
+      const summary = await runCycle(cycleRequest(dir, { runTests: false }), engineDeps(db.db));
+      expect(summary.status).toBe("failed");
+      expect(summary.error).toMatch(/TypeScript 3\.9\.7 \(node_modules\/typescript\) is older than 4\.5/);
+      expect(summary.results).toEqual([]);
+      expect(await countRows(db.db)).toMatchObject({ cycles: 1, predictions: 0, outcomes: 0 });
+    } finally {
+      await db.cleanup();
+    }
+  });
+
   it("a repository without TypeScript sources says so", async () => {
     const dir = join(tempDir(), "nots");
     mkdirSync(dir, { recursive: true });

@@ -233,6 +233,35 @@ describe("incremental type checker", () => {
     expect(withLink).toEqual([]);
   });
 
+  it.skipIf(!hasBwrap)("refuses a repository TypeScript older than 4.5 before running any of its code", async () => {
+    const withTypeScript = (version: string) => {
+      const dir = mkdtempSync(path.join(workRoot, `ts-${version}-`));
+      mkdirSync(path.join(dir, "src"));
+      writeFileSync(path.join(dir, "src", "a.ts"), "export const a = 1;\n");
+      const pkg = path.join(dir, "node_modules", "typescript");
+      mkdirSync(pkg, { recursive: true });
+      writeFileSync(path.join(pkg, "package.json"), JSON.stringify({ name: "typescript", version, main: "index.js" }));
+      // Loading the package at all shows up as this message in a server error.
+      writeFileSync(path.join(pkg, "index.js"), 'throw new Error("the repository TypeScript was loaded");\n');
+      return dir;
+    };
+    const sandbox = createSandbox();
+    for (const version of ["2.9.2", "4.4.4", "not-a-version"]) {
+      const error = await startTypeChecker({ root: withTypeScript(version), sandbox, timeoutMs: 60_000 }).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(TypeCheckerError);
+      expect((error as TypeCheckerError).failure).toBe("unsupported-typescript");
+      expect((error as Error).message).toContain(`TypeScript ${version} (node_modules/typescript) is older than 4.5`);
+    }
+    // 4.5 passes the gate: the package is loaded (and this fake one throws while loading).
+    const accepted = await startTypeChecker({ root: withTypeScript("4.5.0"), sandbox, timeoutMs: 60_000 }).catch(
+      (e: unknown) => e,
+    );
+    expect((accepted as TypeCheckerError).failure).toBe("server-error");
+    expect((accepted as Error).message).toContain("the repository TypeScript was loaded");
+  });
+
   it("without a sandbox, uses our TypeScript in a plain child process", async () => {
     await expect(startTypeChecker({ root: repoDir, timeoutMs: 60_000 })).rejects.toMatchObject({
       failure: "unavailable",
