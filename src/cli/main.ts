@@ -60,7 +60,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   },
   web: {
     summary:
-      "web   the GitHub App's web process: verifies and records webhooks, queues cycles (PORT, APP_ID, PRIVATE_KEY, WEBHOOK_SECRET)",
+      "web   the GitHub App's web process: verifies and records webhooks, queues cycles (PORT, WEBHOOK_SECRET, DATABASE_URL, REDIS_URL)",
     load: async () => (await import("./commands/web.js")).webCommand,
   },
   worker: {

@@ -13,7 +13,7 @@
 import { hostname } from "node:os";
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Job, Worker } from "bullmq";
+import { Job, Worker } from "bullmq";
 import type { Logger } from "pino";
 import { type ErrorReporter, jobTags } from "../observability/errors.js";
 import type { Metrics } from "../observability/metrics.js";
@@ -138,7 +138,17 @@ export function startWorker(o: StartWorkerOptions): RunningWorker {
     });
   });
   worker.on("completed", (job, result) => o.logger.info({ ...jobTags(job), name: job.name, result }, "job completed"));
-  worker.on("stalled", (jobId) => o.logger.warn({ jobId }, "job stalled (its worker died); it goes back to the queue"));
+  worker.on("stalled", (jobId) => {
+    // The event carries only the id; the job's own data names its delivery, repository and commit.
+    void Job.fromId(worker, jobId)
+      .catch(() => undefined)
+      .then((job) =>
+        o.logger.warn(
+          { ...jobTags(job ?? { id: jobId }), name: job?.name },
+          "job stalled (its worker died); it goes back to the queue",
+        ),
+      );
+  });
   return {
     worker,
     close: (force = false) => {

@@ -49,6 +49,14 @@ describe("a worker killed mid-cycle", () => {
         expect(job.failedReason, second.output()).toBeUndefined();
         expect(await job.getState()).toBe("completed");
         expect(job.attemptsStarted).toBe(2);
+        // The second worker found the job stalled, and its log line names the job's repository and commit.
+        const stalled = second
+          .output()
+          .split("\n")
+          .filter((l) => l.includes("job stalled"))
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+        expect(stalled).toHaveLength(1);
+        expect(stalled[0]).toMatchObject({ jobId, repository: "acme/demo", sha: job.data.sha });
 
         const { unmatched, creates, completions } = checkRunCalls(githubCalls(s.githubLog));
         expect(unmatched).toEqual([]);

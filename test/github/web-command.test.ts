@@ -10,7 +10,7 @@ import { createCyclesQueue } from "../../src/queue/producer.js";
 import { createTestDb, type TestDb } from "../helpers/db.js";
 import { producerConnection, redisUrl, testQueueConfig, waitFor } from "../queue/helpers.js";
 import { pushPayload } from "./helpers/payloads.js";
-import { postWebhook, testPrivateKey, WEBHOOK_SECRET } from "./helpers/probot.js";
+import { postWebhook, WEBHOOK_SECRET } from "./helpers/probot.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 
@@ -34,6 +34,21 @@ describe("odavl web", () => {
     await db.cleanup();
   });
 
+  it("without the webhook secret, exits 2 naming what is missing", async () => {
+    const child = spawn(process.execPath, ["bin/odavl.js", "web"], {
+      cwd: ROOT,
+      env: { ...process.env, WEBHOOK_SECRET: "", DATABASE_URL: db.url as string, REDIS_URL: redisUrl() },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const code = await new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
+    expect(stderr).toContain("odavl web needs WEBHOOK_SECRET in the environment");
+    expect(code).toBe(2);
+  }, 60_000);
+
   it("serves webhooks, answers health checks, and exits 0 on SIGTERM", async () => {
     const config = testQueueConfig("web-command");
     const port = await freePort();
@@ -41,8 +56,7 @@ describe("odavl web", () => {
       cwd: ROOT,
       env: {
         ...process.env,
-        APP_ID: "1",
-        PRIVATE_KEY: testPrivateKey(),
+        // No APP_ID or PRIVATE_KEY: only the worker calls GitHub.
         WEBHOOK_SECRET,
         DATABASE_URL: db.url as string,
         REDIS_URL: redisUrl(),

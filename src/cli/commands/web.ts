@@ -23,9 +23,9 @@ import { parseFlags } from "../main.js";
 export async function webCommand(ctx: CommandContext): Promise<number> {
   parseFlags(ctx.argv, {});
   const env = readEnv(ctx.env);
-  const missing = (["APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "DATABASE_URL", "REDIS_URL"] as const).filter(
-    (k) => !env[k],
-  );
+  // The web process makes no GitHub call (the worker does, with APP_ID and PRIVATE_KEY): it needs the webhook
+  // secret, the database and the queue only.
+  const missing = (["WEBHOOK_SECRET", "DATABASE_URL", "REDIS_URL"] as const).filter((k) => !env[k]);
   if (missing.length > 0) throw new ConfigError(`odavl web needs ${missing.join(", ")} in the environment`);
   const logger = pino({ level: env.LOG_LEVEL, base: { role: "web" } });
   // Sentry when SENTRY_DSN is set (uncaught errors of the web process); nothing is loaded otherwise.
