@@ -224,6 +224,19 @@ export async function sendAll(
   return { results, seconds: (performance.now() - t0) / 1000 };
 }
 
+/**
+ * The web process's own view of its answers: the accepted deliveries' response-time histogram
+ * (odavl_webhook_duration_seconds), cumulative counts by upper bound in seconds.
+ */
+export async function serverDurations(base: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const m of text.matchAll(/^odavl_webhook_duration_seconds_bucket\{le="([^"]+)",([^}]*)\} (\d+)$/gm)) {
+    if ((m[2] as string).includes('result="accepted"')) out.set(m[1] as string, Number(m[3]));
+  }
+  return out;
+}
+
 export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
 }
@@ -281,6 +294,11 @@ export interface IngestFigures {
   maxQueueDepth: number;
   /** CPU time of the web process per delivery (user + system). */
   webCpuMsPerDelivery: number;
+  /**
+   * Accepted deliveries the web process itself answered within each bound (seconds, as its histogram's buckets):
+   * beside the sender's percentiles it tells time spent in the process from time spent around it.
+   */
+  serverWithin: Record<string, number>;
 }
 
 /** The whole benchmark: a fresh database and queue prefix, a web process, the deliveries, the figures. */
@@ -328,12 +346,17 @@ export async function runIngest(o: IngestOptions): Promise<IngestFigures> {
     const refused = setup.results.filter((r) => r.status < 200 || r.status >= 300);
     if (refused.length > 0)
       throw new Error(`installation deliveries refused: ${refused.map((r) => r.status).join(", ")}`);
+    const durationsBefore = await serverDurations(web.base);
     const cpuBefore = web.cpuMs();
     const { results, seconds } = await sendAll(web.url, all, {
       concurrency: o.concurrency,
       ...(o.ratePerSecond ? { ratePerSecond: o.ratePerSecond } : {}),
     });
     const cpuAfter = web.cpuMs();
+    const durationsAfter = await serverDurations(web.base);
+    const serverWithin = Object.fromEntries(
+      [...durationsAfter].map(([le, n]) => [le, n - (durationsBefore.get(le) ?? 0)] as const),
+    );
     sampling = false;
     await sampler;
     maxQueueDepth = Math.max(maxQueueDepth, await queueDepth(queue));
@@ -370,6 +393,7 @@ export async function runIngest(o: IngestOptions): Promise<IngestFigures> {
       recorded: Object.fromEntries(recorded.rows.map((r) => [r.result, Number(r.n)])),
       maxQueueDepth,
       webCpuMsPerDelivery: round((cpuAfter - cpuBefore) / all.length),
+      serverWithin,
     };
   } finally {
     await web?.stop();
@@ -426,6 +450,11 @@ async function main(): Promise<void> {
     console.log(`throughput:        ${f.deliveriesPerSecond} deliveries/s`);
     console.log(`response time:     p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, max ${f.maxMs} ms`);
     console.log(`web CPU:           ${f.webCpuMsPerDelivery} ms per delivery`);
+    const total = f.serverWithin["+Inf"] ?? 0;
+    const over = (le: string) => total - (f.serverWithin[le] ?? 0);
+    console.log(
+      `in the web process: ${total} accepted; over 100 ms ${over("0.1")}, over 200 ms ${over("0.2")}, over 500 ms ${over("0.5")}`,
+    );
     console.log(`HTTP statuses:     ${JSON.stringify(f.statuses)}`);
     console.log(`recorded:          ${JSON.stringify(f.recorded)}`);
     console.log(

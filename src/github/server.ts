@@ -226,8 +226,10 @@ async function serveWebhook(
 function countDelivery(metrics: Metrics, req: IncomingMessage, res: ServerResponse): void {
   const header = req.headers["x-github-event"];
   const event = typeof header === "string" && /^[a-z_]{1,64}$/.test(header) ? header : "unknown";
+  const started = performance.now();
   res.once("finish", () => {
     const result = res.statusCode < 300 ? "accepted" : res.statusCode < 500 ? "rejected" : "failed";
     metrics.deliveries.inc({ event, result });
+    metrics.deliveryDuration.observe({ result }, (performance.now() - started) / 1000);
   });
 }

@@ -14,6 +14,8 @@ export interface Metrics {
   registry: Registry;
   /** Webhook deliveries answered by the web process, by event and result (`accepted`, `rejected`, `failed`). */
   deliveries: Counter<"event" | "result">;
+  /** Time from a delivery's request to its answer, seconds, by result (as `deliveries`). */
+  deliveryDuration: Histogram<"result">;
   /** Jobs of the cycles queue by state, read from BullMQ when scraped. */
   queueJobs: Gauge<"state">;
   /** Autopilot cycles and their phases (`cycle` for the whole), seconds. */
@@ -54,6 +56,13 @@ export function createMetrics(o: MetricsOptions): Metrics {
       name: "odavl_webhook_deliveries_total",
       help: "Webhook deliveries answered, by event and result",
       labelNames: ["event", "result"],
+      registers: [registry],
+    }),
+    deliveryDuration: new Histogram({
+      name: "odavl_webhook_duration_seconds",
+      help: "Time from a webhook delivery's request to its answer, by result",
+      labelNames: ["result"],
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
     queueJobs: new Gauge({

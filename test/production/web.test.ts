@@ -66,6 +66,8 @@ describe("odavl web: operations endpoints", () => {
       const text = await metrics.text();
       expect(text).toMatch(/odavl_webhook_deliveries_total\{event="push",result="accepted",role="web"\} 1/);
       expect(text).toMatch(/odavl_webhook_deliveries_total\{event="push",result="rejected",role="web"\} 1/);
+      expect(text).toMatch(/odavl_webhook_duration_seconds_count\{[^}]*result="accepted"[^}]*\} 1\n/);
+      expect(text).toMatch(/odavl_webhook_duration_seconds_bucket\{le="10",[^}]*result="accepted"[^}]*\} 1\n/);
       expect(text).toMatch(/odavl_queue_jobs\{state="prioritized",role="web"\} 1/);
       for (const name of [
         "odavl_queue_jobs",
