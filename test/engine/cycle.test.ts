@@ -1,5 +1,5 @@
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDemoRepo, commitAll, DEMO_FILES, linkTypeScript } from "../../src/cli/demo-repo.js";
 import { countRows } from "../../src/db/queries/cycles.js";
@@ -132,55 +132,57 @@ describe("tests that failed at baseline", () => {
   });
 });
 
+/** A committed repository with one source file, src/a.ts, and the given tsconfig and other files. */
+function oneFileRepo(name: string, tsconfig: string, files: Record<string, string> = {}): string {
+  const dir = join(tempDir(), name);
+  mkdirSync(join(dir, "src"), { recursive: true });
+  writeFileSync(join(dir, "tsconfig.json"), tsconfig);
+  writeFileSync(join(dir, "src/a.ts"), "let a = 1;\nexport { a };\n");
+  for (const [file, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    writeFileSync(join(dir, file), content);
+  }
+  commitAll(dir, name);
+  return dir;
+}
+
+/** Runs a cycle that must fail, with a database: its error, and the rows it left (the failed cycle only). */
+async function failedCycle(dir: string): Promise<{ error: string | null; results: number; rows: object }> {
+  const db = await createTestDb("pglite");
+  try {
+    const summary = await runCycle(cycleRequest(dir, { runTests: false }), engineDeps(db.db));
+    expect(summary.status).toBe("failed");
+    return { error: summary.error, results: summary.results.length, rows: await countRows(db.db) };
+  } finally {
+    await db.cleanup();
+  }
+}
+
 describe("bad input", () => {
   it("a broken tsconfig fails the cycle with a message naming it, and stores the failure", async () => {
-    const db = await createTestDb("pglite");
-    try {
-      const dir = join(tempDir(), "broken");
-      mkdirSync(join(dir, "src"), { recursive: true });
-      writeFileSync(join(dir, "tsconfig.json"), '{ "compilerOptions": { "target": "ES2022", } "include": ["src"] }');
-      writeFileSync(join(dir, "src/a.ts"), "let a = 1;\nexport { a };\n");
-      commitAll(dir, "broken");
-      const summary = await runCycle(cycleRequest(dir, { runTests: false }), engineDeps(db.db));
-      expect(summary.status).toBe("failed");
-      expect(summary.error).toMatch(/tsconfig\.json/);
-      expect(await countRows(db.db)).toMatchObject({ cycles: 1, predictions: 0 });
-    } finally {
-      await db.cleanup();
-    }
+    const dir = oneFileRepo("broken", '{ "compilerOptions": { "target": "ES2022", } "include": ["src"] }');
+    const failed = await failedCycle(dir);
+    expect(failed.error).toMatch(/tsconfig\.json/);
+    expect(failed.rows).toMatchObject({ cycles: 1, predictions: 0 });
   });
 
   it("a tsconfig that extends a missing file is reported", async () => {
-    const dir = join(tempDir(), "extends");
-    mkdirSync(join(dir, "src"), { recursive: true });
-    writeFileSync(join(dir, "tsconfig.json"), '{ "extends": "./missing.json", "include": ["src"] }');
-    writeFileSync(join(dir, "src/a.ts"), "let a = 1;\nexport { a };\n");
-    commitAll(dir, "extends");
+    const dir = oneFileRepo("extends", '{ "extends": "./missing.json", "include": ["src"] }');
     const summary = await runCycle(cycleRequest(dir, { runTests: false }), engineDeps(null));
     expect(summary.status).toBe("failed");
     expect(summary.error).toMatch(/missing\.json/);
   });
 
   it("a repository whose own TypeScript is older than 4.5 fails with the reason, stored, and nothing checked", async () => {
-    const db = await createTestDb("pglite");
-    try {
-      const dir = join(tempDir(), "old-ts");
-      mkdirSync(join(dir, "src"), { recursive: true });
-      writeFileSync(join(dir, "tsconfig.json"), '{ "include": ["src"] }');
-      writeFileSync(join(dir, ".gitignore"), "node_modules/\n");
-      writeFileSync(join(dir, "src/a.ts"), "let a = 1;\nexport { a };\n");
-      mkdirSync(join(dir, "node_modules/typescript"), { recursive: true });
-      writeFileSync(join(dir, "node_modules/typescript/package.json"), '{ "name": "typescript", "version": "3.9.7" }');
-      writeFileSync(join(dir, "node_modules/typescript/index.js"), 'throw new Error("loaded");\n');
-      commitAll(dir, "old typescript");
-      const summary = await runCycle(cycleRequest(dir, { runTests: false }), engineDeps(db.db));
-      expect(summary.status).toBe("failed");
-      expect(summary.error).toMatch(/TypeScript 3\.9\.7 \(node_modules\/typescript\) is older than 4\.5/);
-      expect(summary.results).toEqual([]);
-      expect(await countRows(db.db)).toMatchObject({ cycles: 1, predictions: 0, outcomes: 0 });
-    } finally {
-      await db.cleanup();
-    }
+    const dir = oneFileRepo("old-ts", '{ "include": ["src"] }', {
+      ".gitignore": "node_modules/\n",
+      "node_modules/typescript/package.json": '{ "name": "typescript", "version": "3.9.7" }',
+      "node_modules/typescript/index.js": 'throw new Error("loaded");\n',
+    });
+    const failed = await failedCycle(dir);
+    expect(failed.error).toMatch(/TypeScript 3\.9\.7 \(node_modules\/typescript\) is older than 4\.5/);
+    expect(failed.results).toBe(0);
+    expect(failed.rows).toMatchObject({ cycles: 1, predictions: 0, outcomes: 0 });
   });
 
   it("a repository without TypeScript sources says so", async () => {
