@@ -2,10 +2,10 @@
  * Prediction latency: p50 and p99 per batch of 1, 20 and 200 candidates, for the ONNX predictor (a full
  * `score()` call, which always computes the heuristic too) and for the heuristic alone.
  *
- *   npx tsx bench/predict.ts [--json] [--model path.onnx] [--kind gradient-boosted-trees|logistic-regression]
- *                            [--iterations 10000]
+ *   npx tsx bench/predict.ts [--json] [--model path.onnx | --kind <model kind>] [--iterations 10000]
  *
- * Without --model it trains a model on generated data first (boosted trees by default: the larger graph).
+ * By default it scores with the shipped model (models/trust-predictor-v2.onnx). With --kind it trains a model of
+ * that kind on generated data first and scores with it.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,6 +17,7 @@ import { createPredictor, releaseModels } from "../src/model/predictor.js";
 import { MODEL_KINDS, type ModelKind } from "../src/model/train/card.js";
 import { seededRandom } from "../src/model/train/random.js";
 import { trainModels } from "../src/model/train/train.js";
+import { DEFAULT_MODEL_PATH } from "../src/runtime/context.js";
 import { randomVector, syntheticSamples } from "../test/model/synthetic.js";
 
 const BATCH_SIZES = [1, 20, 200] as const;
@@ -27,13 +28,13 @@ const { values } = parseArgs({
   options: {
     json: { type: "boolean", default: false },
     model: { type: "string" },
-    kind: { type: "string", default: "gradient-boosted-trees" },
+    kind: { type: "string" },
     iterations: { type: "string", default: "10000" },
   },
 });
 const iterations = Number(values.iterations);
 if (!Number.isInteger(iterations) || iterations < 1) throw new Error(`--iterations must be a positive integer`);
-if (!(MODEL_KINDS as readonly string[]).includes(values.kind ?? "")) {
+if (values.kind !== undefined && !(MODEL_KINDS as readonly string[]).includes(values.kind)) {
   throw new Error(`--kind must be one of ${MODEL_KINDS.join(", ")}`);
 }
 
@@ -55,8 +56,8 @@ async function measure(run: () => unknown): Promise<{ p50: number; p99: number }
 
 const dir = mkdtempSync(join(tmpdir(), "odavl-bench-"));
 try {
-  let modelPath = values.model;
-  let trainedAs = "loaded";
+  let modelPath = values.model ?? (values.kind ? undefined : DEFAULT_MODEL_PATH);
+  let trainedAs = modelPath === DEFAULT_MODEL_PATH ? "the shipped model" : "loaded";
   if (!modelPath) {
     const samples = syntheticSamples({ repositories: 10, perRepository: 300, signal: "interaction" });
     const { onnx, card } = trainModels(samples, { kinds: [values.kind as ModelKind], modelVersion: "bench" });

@@ -161,6 +161,73 @@ export function heuristicScore(v: readonly number[]): Score {
   return { trust, confidence: confidenceFor(trust, v), reason };
 }
 
+/** The heuristic's logit: the base and every adjustment (what {@link heuristicScore} passes to the sigmoid). */
+export function heuristicLogit(v: readonly number[]): number {
+  const terms = new Float64Array(TERM_LABELS.length);
+  let z = computeTerms(v, terms);
+  for (let i = 0; i < terms.length; i++) z += terms[i] as number;
+  return z;
+}
+
+/**
+ * The heuristic's logit written as operations a model graph can run (a model that starts from the heuristic
+ * computes it in the graph from the same features):
+ *   logit(clamp(v[rate], floor, ceiling)) + Σ linear[j]·v[j] + Σ weight·v[a]·v[b] + Σ weight·max(v[a], v[b]).
+ * Derived from {@link HEURISTIC_WEIGHTS} and the same feature indices as {@link computeTerms}; a test checks that
+ * both give the same logit.
+ */
+export interface HeuristicForm {
+  rate: number;
+  floor: number;
+  ceiling: number;
+  linear: number[];
+  products: { a: number; b: number; weight: number }[];
+  maxima: { a: number; b: number; weight: number }[];
+}
+
+export function heuristicForm(featureCount: number): HeuristicForm {
+  const w = HEURISTIC_WEIGHTS;
+  const linear = new Array<number>(featureCount).fill(0);
+  const add = (index: number, weight: number) => {
+    linear[index] = (linear[index] as number) + weight;
+  };
+  // unsafe · (1 - crowdRuns) and tsKnown · (1 - tsAtLeast45) are each a linear term minus a product.
+  add(I.unsafe, w.unsafe);
+  add(I.consecutiveFailures, w.consecutiveFailure * MAX_CONSECUTIVE_FAILURES);
+  add(I.files, w.files);
+  add(I.linesAdded, w.lines / 2);
+  add(I.linesRemoved, w.lines / 2);
+  add(I.exportedApi, w.exportedApi);
+  add(I.typeTests, w.typeTests);
+  add(I.tsKnown, w.oldTypeScript);
+  add(I.noPropertyAccess, w.noPropertyAccessFromIndexSignature);
+  add(I.strictNullChecks, w.strictNullChecks);
+  add(I.decoratorMetadata, w.emitDecoratorMetadata);
+  return {
+    rate: I.repoRate,
+    floor: RATE_FLOOR,
+    ceiling: RATE_CEILING,
+    linear,
+    products: [
+      { a: I.unsafe, b: I.crowdRuns, weight: -w.unsafe },
+      { a: I.tsKnown, b: I.tsAtLeast45, weight: -w.oldTypeScript },
+    ],
+    maxima: [{ a: I.isolatedModules, b: I.verbatimModuleSyntax, weight: w.moduleSyntax }],
+  };
+}
+
+/** Evaluates a {@link HeuristicForm} on one vector (the graph's arithmetic, in double precision). */
+export function evaluateHeuristicForm(form: HeuristicForm, v: readonly number[]): number {
+  const p = Math.min(form.ceiling, Math.max(form.floor, at(v, form.rate)));
+  let z = logit(p);
+  form.linear.forEach((weight, j) => {
+    z += weight * at(v, j);
+  });
+  for (const t of form.products) z += t.weight * at(v, t.a) * at(v, t.b);
+  for (const t of form.maxima) z += t.weight * Math.max(at(v, t.a), at(v, t.b));
+  return z;
+}
+
 /** Heuristic scores of a batch; vectors must have the schema's length (see validateFeatureVector). */
 export function heuristicScores(batch: readonly (readonly number[])[]): Score[] {
   return batch.map(heuristicScore);

@@ -1,8 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { computeFeatures } from "../../src/model/features.js";
-import { heuristicScore, heuristicTerms, topThree } from "../../src/model/heuristic.js";
+import { computeFeatures, FEATURE_COUNT } from "../../src/model/features.js";
+import {
+  evaluateHeuristicForm,
+  heuristicForm,
+  heuristicLogit,
+  heuristicScore,
+  heuristicTerms,
+  topThree,
+} from "../../src/model/heuristic.js";
 import { predictionFor } from "../../src/model/prediction.js";
 import { DEFAULT_THRESHOLDS, effectiveThresholds, ThresholdError, tierFor } from "../../src/model/tiers.js";
+import { seededRandom } from "../../src/model/train/random.js";
 import { candidate, facts, history, patch, recipe } from "./fixtures.js";
 
 const score = (...args: Parameters<typeof computeFeatures>) => heuristicScore(computeFeatures(...args));
@@ -66,6 +74,25 @@ describe("heuristic", () => {
     expect(s.confidence).toBeLessThanOrEqual(1);
     const { base, terms } = heuristicTerms(v);
     expect(1 / (1 + Math.exp(-terms.reduce((a, t) => a + t.value, base)))).toBeCloseTo(s.trust, 12);
+  });
+
+  it("has a graph form (what heuristic-boosted models compute) that gives the same logit", () => {
+    const form = heuristicForm(FEATURE_COUNT);
+    const random = seededRandom(7);
+    // Random vectors in [0, 1] hit every term, including rates past the clamps and both sides of each max.
+    const vectors = [
+      ...Array.from({ length: 500 }, () => Array.from({ length: FEATURE_COUNT }, () => random())),
+      new Array<number>(FEATURE_COUNT).fill(0),
+      new Array<number>(FEATURE_COUNT).fill(1),
+      [...computeFeatures({ candidate: candidate(), facts: facts(), history: history({ crowdRuns: 3 }) })],
+    ];
+    for (const v of vectors) {
+      const z = heuristicLogit(v);
+      expect(evaluateHeuristicForm(form, v)).toBeCloseTo(z, 10);
+      expect(1 / (1 + Math.exp(-z))).toBeCloseTo(heuristicScore(v).trust, 12);
+    }
+    // Every feature the heuristic reads appears in the form; the others have no weight.
+    expect(form.linear.filter((w) => w !== 0).length).toBeGreaterThanOrEqual(10);
   });
 });
 

@@ -4,6 +4,7 @@ import { FEATURE_COUNT, FEATURE_SCHEMA_VERSION } from "../../src/model/features.
 import { MetadataKey } from "../../src/model/onnx/export.js";
 import { decodeModelInfo, OnnxDecodeError } from "../../src/model/onnx/model.js";
 import { ProtoReader, ProtoWriter } from "../../src/model/onnx/protobuf.js";
+import { MODEL_KINDS } from "../../src/model/train/card.js";
 import { seededRandom } from "../../src/model/train/random.js";
 import { trainModels } from "../../src/model/train/train.js";
 import { randomVector, syntheticSamples } from "./synthetic.js";
@@ -42,7 +43,7 @@ describe("exported models", () => {
     ...Array.from({ length: 150 }, () => randomVector(random)),
   ];
 
-  for (const kind of ["logistic-regression", "gradient-boosted-trees"] as const) {
+  for (const kind of MODEL_KINDS) {
     it(`${kind}: the runtime reproduces the in-process probabilities to 1e-5`, async () => {
       const { best, onnx, card } = trainModels(samples, {
         kinds: [kind],

@@ -3,8 +3,11 @@
  * float32 [N, 1], the calibrated probability:
  *   logistic regression: Sigmoid(a * (MatMul((X - mean) / scale, w) + bias) + b)
  *   boosted trees:       Sigmoid(a * TreeEnsembleRegressor(X) + b), the ensemble summing leaf values to a logit.
+ *   heuristic-boosted:   Sigmoid(a * (H(X) + TreeEnsembleRegressor(X)) + b), trees fitted to correct the
+ *                        heuristic's logit H, which the graph computes from the same features (HeuristicForm).
  * Platt calibration (a, b) is folded into the graph so that the runtime's output needs no post-processing.
  */
+import type { HeuristicForm } from "../heuristic.js";
 import { DataType, encodeModel, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from "./model.js";
 
 /** IR 8 is the first to allow ai.onnx.ml opset 3 together with ai.onnx opset 17; onnxruntime reads newer IRs too. */
@@ -68,6 +71,8 @@ export interface TreeEnsembleExport {
   trees: readonly (readonly ExportTreeNode[])[];
   calibration: PlattCalibration;
   metadata: ModelMetadata;
+  /** The trees correct this logit: the graph adds it to the ensemble's sum before calibration. */
+  heuristic?: HeuristicForm;
 }
 
 function floatTensor(name: string, dims: readonly number[], values: readonly number[]): TensorProto {
@@ -114,6 +119,77 @@ export function buildModel(options: {
     producerVersion: "1",
     graph,
     metadataProps: options.metadataProps,
+  };
+}
+
+function indexTensor(name: string, values: readonly number[]): TensorProto {
+  return { name, dataType: DataType.INT64, dims: [values.length], values };
+}
+
+/** Nodes computing "heuristic_logit" [N, 1] from the features, as {@link HeuristicForm} describes. */
+function heuristicNodes(
+  form: HeuristicForm,
+  featureCount: number,
+): { nodes: NodeProto[]; initializers: TensorProto[] } {
+  if (form.linear.length !== featureCount) {
+    throw new RangeError(`heuristic export: ${form.linear.length} linear weights for ${featureCount} features`);
+  }
+  const gather = (indices: string, output: string): NodeProto => ({
+    opType: "Gather",
+    inputs: [INPUT_NAME, indices],
+    outputs: [output],
+    attributes: [{ name: "axis", value: { kind: "int", value: 1 } }],
+  });
+  const pairs = (list: HeuristicForm["products"], prefix: string, op: "Mul" | "Max") => ({
+    nodes: [
+      gather(`${prefix}_a`, `${prefix}_x`),
+      gather(`${prefix}_b`, `${prefix}_y`),
+      { opType: op, inputs: [`${prefix}_x`, `${prefix}_y`], outputs: [`${prefix}_xy`] },
+      { opType: "MatMul", inputs: [`${prefix}_xy`, `${prefix}_w`], outputs: [prefix] },
+    ],
+    initializers: [
+      indexTensor(
+        `${prefix}_a`,
+        list.map((t) => t.a),
+      ),
+      indexTensor(
+        `${prefix}_b`,
+        list.map((t) => t.b),
+      ),
+      floatTensor(
+        `${prefix}_w`,
+        [list.length, 1],
+        list.map((t) => t.weight),
+      ),
+    ],
+  });
+  const products = pairs(form.products, "heuristic_products", "Mul");
+  const maxima = pairs(form.maxima, "heuristic_maxima", "Max");
+  return {
+    nodes: [
+      { opType: "MatMul", inputs: [INPUT_NAME, "heuristic_linear_w"], outputs: ["heuristic_linear"] },
+      ...products.nodes,
+      ...maxima.nodes,
+      gather("heuristic_rate_index", "heuristic_rate"),
+      { opType: "Clip", inputs: ["heuristic_rate", "heuristic_floor", "heuristic_ceiling"], outputs: ["heuristic_p"] },
+      { opType: "Sub", inputs: ["heuristic_one", "heuristic_p"], outputs: ["heuristic_q"] },
+      { opType: "Div", inputs: ["heuristic_p", "heuristic_q"], outputs: ["heuristic_odds"] },
+      { opType: "Log", inputs: ["heuristic_odds"], outputs: ["heuristic_base"] },
+      {
+        opType: "Sum",
+        inputs: ["heuristic_base", "heuristic_linear", "heuristic_products", "heuristic_maxima"],
+        outputs: ["heuristic_logit"],
+      },
+    ],
+    initializers: [
+      floatTensor("heuristic_linear_w", [featureCount, 1], form.linear),
+      ...products.initializers,
+      ...maxima.initializers,
+      indexTensor("heuristic_rate_index", [form.rate]),
+      floatTensor("heuristic_floor", [], [form.floor]),
+      floatTensor("heuristic_ceiling", [], [form.ceiling]),
+      floatTensor("heuristic_one", [1], [1]),
+    ],
   };
 }
 
@@ -195,7 +271,7 @@ export function treeEnsembleModel(m: TreeEnsembleExport): Uint8Array {
     opType: "TreeEnsembleRegressor",
     domain: "ai.onnx.ml",
     inputs: [INPUT_NAME],
-    outputs: ["logit"],
+    outputs: [m.heuristic ? "tree_logit" : "logit"],
     attributes: [
       { name: "n_targets", value: { kind: "int", value: 1 } },
       { name: "aggregate_function", value: { kind: "string", value: "SUM" } },
@@ -215,10 +291,14 @@ export function treeEnsembleModel(m: TreeEnsembleExport): Uint8Array {
     ],
   };
   const cal = calibrationNodes("logit", m.calibration);
+  const heuristic = m.heuristic ? heuristicNodes(m.heuristic, m.featureCount) : null;
+  const offset: NodeProto[] = heuristic
+    ? [...heuristic.nodes, { opType: "Add", inputs: ["heuristic_logit", "tree_logit"], outputs: ["logit"] }]
+    : [];
   return encodeModel(
     buildModel({
-      nodes: [ensemble, ...cal.nodes],
-      initializers: cal.initializers,
+      nodes: [ensemble, ...offset, ...cal.nodes],
+      initializers: [...(heuristic?.initializers ?? []), ...cal.initializers],
       featureCount: m.featureCount,
       metadataProps: metadataProps(m.metadata),
       usesMl: true,

@@ -6,7 +6,11 @@
  */
 import { z } from "zod";
 
-export const MODEL_KINDS = ["logistic-regression", "gradient-boosted-trees"] as const;
+/**
+ * `heuristic-boosted-trees`: boosted trees that start from the heuristic's logit and learn corrections to it
+ * (the heuristic is a fixed function of the features, so the model still reads only the feature vector).
+ */
+export const MODEL_KINDS = ["logistic-regression", "gradient-boosted-trees", "heuristic-boosted-trees"] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 
 const metric = z.number().nullable();

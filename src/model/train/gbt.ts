@@ -111,7 +111,16 @@ function checkOptions(o: GbtOptions): void {
   if (!Number.isInteger(o.maxBins) || o.maxBins < 2 || o.maxBins > 255) throw bad("maxBins", "an integer in [2, 255]");
 }
 
-export function fitGbt(x: Matrix, y: ArrayLike<number>, options: Partial<GbtOptions> = {}): GbtModel {
+/**
+ * Fits the ensemble. With `offset` (one logit per row) the trees start from those logits instead of the base rate
+ * and learn corrections to them: the model's logit is then offset + the ensemble's sum (`baseLogit` is 0).
+ */
+export function fitGbt(
+  x: Matrix,
+  y: ArrayLike<number>,
+  options: Partial<GbtOptions> = {},
+  offset?: ArrayLike<number>,
+): GbtModel {
   const o = { ...DEFAULT_GBT_OPTIONS, ...options };
   checkOptions(o);
   const n = x.rows;
@@ -130,8 +139,12 @@ export function fitGbt(x: Matrix, y: ArrayLike<number>, options: Partial<GbtOpti
   let positives = 0;
   for (let i = 0; i < n; i++) positives += y[i] as number;
   const prior = Math.min(1 - 1e-6, Math.max(1e-6, (positives + 0.5) / (n + 1)));
-  const baseLogit = Math.fround(Math.log(prior / (1 - prior)));
+  const baseLogit = offset ? 0 : Math.fround(Math.log(prior / (1 - prior)));
   const margin = new Float64Array(n).fill(baseLogit);
+  if (offset) {
+    if (offset.length !== n) throw new RangeError(`boosted trees: ${offset.length} offsets for ${n} rows`);
+    for (let i = 0; i < n; i++) margin[i] = offset[i] as number;
+  }
   const grad = new Float64Array(n);
   const hess = new Float64Array(n);
   const random = seededRandom(o.seed);

@@ -1,12 +1,13 @@
 /**
- * Training: grouped k-fold by repository, logistic regression and boosted trees, Platt calibration, choice by
- * held-out log-loss, ONNX export and the model card.
+ * Training: grouped k-fold by repository, logistic regression, boosted trees and boosted trees that correct the
+ * heuristic, Platt calibration, choice by held-out log-loss, ONNX export and the model card.
  *
  * Held-out predictions are honest at every step: each fold's model never saw the fold's repositories, and each
  * fold's calibration is fitted on the other folds' out-of-fold logits, so the fold's labels touch neither. The
  * final model is fitted on all samples and calibrated on all out-of-fold logits.
  */
 import { FEATURE_SCHEMA_VERSION, featureNames, validateFeatureVector } from "../features.js";
+import { type HeuristicForm, heuristicForm, heuristicLogit } from "../heuristic.js";
 import { calibrationBins, evaluate } from "../metrics.js";
 import {
   type LinearExplanation,
@@ -84,12 +85,29 @@ interface Fitted {
   logit(row: ArrayLike<number>): number;
   logistic?: LogisticModel;
   gbt?: GbtModel;
+  /** Set for heuristic-boosted trees: the logit the trees correct, as the exported graph computes it. */
+  heuristic?: HeuristicForm;
+}
+
+/** The heuristic's logit of each row: where heuristic-boosted trees start. */
+function heuristicOffsets(x: Matrix): Float64Array {
+  const out = new Float64Array(x.rows);
+  for (let i = 0; i < x.rows; i++) out[i] = heuristicLogit(Array.from(rowOf(x, i)));
+  return out;
 }
 
 function fitKind(kind: ModelKind, x: Matrix, y: ArrayLike<number>, o: ResolvedOptions): Fitted {
   if (kind === "logistic-regression") {
     const m = fitLogistic(x, y, o.logistic);
     return { logit: (row) => logisticLogit(m, row), logistic: m };
+  }
+  if (kind === "heuristic-boosted-trees") {
+    const m = fitGbt(x, y, o.gbt, heuristicOffsets(x));
+    return {
+      logit: (row) => heuristicLogit(Array.from(row)) + gbtLogit(m, row),
+      gbt: m,
+      heuristic: heuristicForm(x.cols),
+    };
   }
   const m = fitGbt(x, y, o.gbt);
   return { logit: (row) => gbtLogit(m, row), gbt: m };
@@ -245,7 +263,12 @@ export function trainModels(samples: readonly TrainingSample[], options: TrainOp
   };
   const onnx = final.logistic
     ? logisticRegressionModel({ ...final.logistic, calibration, metadata })
-    : treeEnsembleModel({ ...(final.gbt as GbtModel), calibration, metadata });
+    : treeEnsembleModel({
+        ...(final.gbt as GbtModel),
+        calibration,
+        metadata,
+        ...(final.heuristic ? { heuristic: final.heuristic } : {}),
+      });
 
   const compare = (rows: readonly number[]) => {
     const y = rows.map((i) => labels[i] as number);
