@@ -35,11 +35,19 @@ export interface OpenDbOptions {
   /** Apply migrations after opening (default true). */
   migrate?: boolean;
   poolSize?: number;
+  /**
+   * Postgres only: the pool's sessions commit without waiting for the WAL flush (synchronous_commit = off). A
+   * committed transaction survives any crash of ours, but a crash of Postgres itself may lose the last few hundred
+   * milliseconds of them; use it only for writes that can be lost and redone (the web's delivery log).
+   */
+  asyncCommit?: boolean;
+  /** Postgres only: the sessions' application_name (shown in pg_stat_activity). */
+  applicationName?: string;
 }
 
 export async function openDb(options: OpenDbOptions = {}): Promise<DbHandle> {
   const handle = options.databaseUrl
-    ? await openPostgres(options.databaseUrl, options.poolSize ?? 10)
+    ? await openPostgres(options.databaseUrl, options.poolSize ?? 10, options)
     : await openPglite(options.dataDir ?? join(process.cwd(), ".odavl", "pgdata"));
   if (options.migrate !== false) {
     const { migrate } = await import("./migrate.js");
@@ -48,10 +56,19 @@ export async function openDb(options: OpenDbOptions = {}): Promise<DbHandle> {
   return handle;
 }
 
-async function openPostgres(url: string, max: number): Promise<DbHandle> {
+async function openPostgres(
+  url: string,
+  max: number,
+  o: Pick<OpenDbOptions, "asyncCommit" | "applicationName">,
+): Promise<DbHandle> {
   const pg = await import("pg");
   const { drizzle } = await import("drizzle-orm/node-postgres");
-  const pool = new pg.default.Pool({ connectionString: url, max });
+  const pool = new pg.default.Pool({
+    connectionString: url,
+    max,
+    ...(o.asyncCommit ? { options: "-c synchronous_commit=off" } : {}),
+    ...(o.applicationName ? { application_name: o.applicationName } : {}),
+  });
   // An idle client losing its connection (Postgres restart) must not crash the process; the next query reconnects.
   pool.on("error", () => {});
   const db = drizzle(pool, { schema }) as unknown as Db;

@@ -36,6 +36,12 @@ import {
 
 export interface AppDeps {
   db: Db;
+  /**
+   * Where the delivery log is written (each delivery's receipt and its result): the web gives it a pool that
+   * commits without waiting for the WAL flush, since a lost row only means a redelivery is handled again, which
+   * every handler allows. Default: `db`.
+   */
+  deliveryLog?: Db;
   jobs: JobProducer;
   schedules: Schedules;
   /** Where "delivery handled" lines go (silent when absent). */
@@ -235,8 +241,9 @@ async function once(
   expected: ExpectedRepository | null,
   handle: Handle,
 ): Promise<WebhookResult> {
+  const log = ctx.deps.deliveryLog ?? ctx.deps.db;
   const receipt = await receiveDelivery(
-    ctx.deps.db,
+    log,
     { id: event.id, event: event.name, action: actionOf(event.payload), ...meta },
     expected,
   );
@@ -245,7 +252,7 @@ async function once(
     return { result: "already handled" };
   }
   const outcome = await handle(receipt.repository);
-  await finishDelivery(ctx.deps.db, event.id, outcome.result, outcome.jobId ?? null);
+  await finishDelivery(log, event.id, outcome.result, outcome.jobId ?? null);
   ctx.log.info({ delivery: event.id, event: event.name, ...outcome }, "delivery handled");
   return outcome;
 }

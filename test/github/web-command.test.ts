@@ -90,6 +90,13 @@ describe("odavl web", () => {
       );
       expect(answer.status).toBe(200);
       expect(await queryRows(db.db, sql`select id, result from deliveries`)).toEqual([{ id, result: "enqueued" }]);
+      // The delivery log has its own pool (asynchronous commit), beside the one for everything else.
+      const pools = await queryRows<{ name: string }>(
+        db.db,
+        sql`select distinct application_name as name from pg_stat_activity
+            where datname = current_database() and application_name like 'odavl-web%' order by 1`,
+      );
+      expect(pools.map((p) => p.name)).toEqual(["odavl-web", "odavl-web-deliveries"]);
       expect(await queue.getJob(`cycle-r1-${sha}-push`)).toBeDefined();
 
       child.kill("SIGTERM");
