@@ -68,7 +68,7 @@ interface ExportRow extends Record<string, unknown> {
 }
 
 /** Columns before the features, in CSV order. */
-const CSV_HEAD = [
+export const CSV_HEAD = [
   "predictionId",
   "repository",
   "sha",
@@ -80,7 +80,7 @@ const CSV_HEAD = [
   "featureSchemaVersion",
 ] as const;
 /** Columns after the features. */
-const CSV_TAIL = [
+export const CSV_TAIL = [
   "heuristicTrust",
   "mlTrust",
   "trust",

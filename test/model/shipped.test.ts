@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
+import { CSV_HEAD, CSV_TAIL } from "../../src/analytics/export.js";
 import { readDataset } from "../../src/model/dataset.js";
 import { FEATURE_SCHEMA_VERSION } from "../../src/model/features.js";
 import type { ModelCard } from "../../src/model/train/card.js";
@@ -17,30 +18,8 @@ const DATASET = resolve(ROOT, "data/trust-dataset-v2.jsonl.gz");
 const MODEL = resolve(ROOT, "models/trust-predictor-v2.onnx");
 const card = JSON.parse(readFileSync(resolve(ROOT, "models/trust-predictor-v2.json"), "utf8")) as ModelCard;
 
-/** The fields a dataset row may hold: features, scores and outcomes, never source code or patches. */
-const ROW_KEYS = new Set([
-  "predictionId",
-  "repository",
-  "sha",
-  "recipeId",
-  "family",
-  "safety",
-  "scope",
-  "createdAt",
-  "featureSchemaVersion",
-  "heuristicTrust",
-  "mlTrust",
-  "trust",
-  "tier",
-  "usedMl",
-  "modelVersion",
-  "latencyMs",
-  "success",
-  "tests",
-  "verificationScore",
-  "features",
-  "namedFeatures",
-]);
+/** The fields a dataset row may hold (what `odavl export` writes): features, scores and outcomes, never code. */
+const ROW_KEYS = new Set<string>([...CSV_HEAD, "features", "namedFeatures", ...CSV_TAIL]);
 
 describe("the shipped model", () => {
   it("is trained on at least 3,000 real outcomes from at least 20 repositories, as its card says", async () => {
