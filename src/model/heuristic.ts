@@ -60,7 +60,7 @@ export interface HeuristicTerm {
   value: number;
 }
 
-const at = (v: readonly number[], i: number): number => v[i] ?? 0;
+const at = (v: ArrayLike<number>, i: number): number => v[i] ?? 0;
 const logit = (p: number): number => Math.log(p / (1 - p));
 export const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 
@@ -79,7 +79,7 @@ const TERM_LABELS = [
 ] as const;
 
 /** Writes each adjustment's logit change into `out` (in TERM_LABELS order) and returns the base logit. */
-function computeTerms(v: readonly number[], out: Float64Array): number {
+function computeTerms(v: ArrayLike<number>, out: Float64Array): number {
   const w = HEURISTIC_WEIGHTS;
   out[0] = w.unsafe * at(v, I.unsafe) * (1 - at(v, I.crowdRuns));
   out[1] = w.consecutiveFailure * MAX_CONSECUTIVE_FAILURES * at(v, I.consecutiveFailures);
@@ -151,22 +151,23 @@ export function topThree(values: ArrayLike<number>): number[] {
 
 const scratch = new Float64Array(TERM_LABELS.length);
 
+/** The base plus every adjustment, each adjustment left in `out`. */
+function logitInto(v: ArrayLike<number>, out: Float64Array): number {
+  let z = computeTerms(v, out);
+  for (let i = 0; i < out.length; i++) z += out[i] as number;
+  return z;
+}
+
 export function heuristicScore(v: readonly number[]): Score {
-  const base = computeTerms(v, scratch);
-  let z = base;
-  for (let i = 0; i < scratch.length; i++) z += scratch[i] as number;
-  const trust = sigmoid(z);
+  const trust = sigmoid(logitInto(v, scratch));
   let reason = `heuristic ${trust.toFixed(2)}: success rate ${at(v, I.repoRate).toFixed(2)}`;
   for (const i of topThree(scratch)) reason += `; ${TERM_LABELS[i]} ${signed(scratch[i] as number)}`;
   return { trust, confidence: confidenceFor(trust, v), reason };
 }
 
 /** The heuristic's logit: the base and every adjustment (what {@link heuristicScore} passes to the sigmoid). */
-export function heuristicLogit(v: readonly number[]): number {
-  const terms = new Float64Array(TERM_LABELS.length);
-  let z = computeTerms(v, terms);
-  for (let i = 0; i < terms.length; i++) z += terms[i] as number;
-  return z;
+export function heuristicLogit(v: ArrayLike<number>): number {
+  return logitInto(v, scratch);
 }
 
 /**
@@ -217,7 +218,7 @@ export function heuristicForm(featureCount: number): HeuristicForm {
 }
 
 /** Evaluates a {@link HeuristicForm} on one vector (the graph's arithmetic, in double precision). */
-export function evaluateHeuristicForm(form: HeuristicForm, v: readonly number[]): number {
+export function evaluateHeuristicForm(form: HeuristicForm, v: ArrayLike<number>): number {
   const p = Math.min(form.ceiling, Math.max(form.floor, at(v, form.rate)));
   let z = logit(p);
   form.linear.forEach((weight, j) => {

@@ -92,7 +92,7 @@ interface Fitted {
 /** The heuristic's logit of each row: where heuristic-boosted trees start. */
 function heuristicOffsets(x: Matrix): Float64Array {
   const out = new Float64Array(x.rows);
-  for (let i = 0; i < x.rows; i++) out[i] = heuristicLogit(Array.from(rowOf(x, i)));
+  for (let i = 0; i < x.rows; i++) out[i] = heuristicLogit(rowOf(x, i));
   return out;
 }
 
@@ -104,7 +104,7 @@ function fitKind(kind: ModelKind, x: Matrix, y: ArrayLike<number>, o: ResolvedOp
   if (kind === "heuristic-boosted-trees") {
     const m = fitGbt(x, y, o.gbt, heuristicOffsets(x));
     return {
-      logit: (row) => heuristicLogit(Array.from(row)) + gbtLogit(m, row),
+      logit: (row) => heuristicLogit(row) + gbtLogit(m, row),
       gbt: m,
       heuristic: heuristicForm(x.cols),
     };
