@@ -42,6 +42,9 @@ if (${always ? "false" : "true"} && fs.readFileSync("src/a.ts", "utf8").includes
   console.log("baseline: nothing hostile");
   process.exit(0);
 }
+// Half a second before the hostile part: a limit can end it within milliseconds (an allocation refused at once),
+// and the process watcher, which samples every 100 ms, must see the run's uid to check that nothing of it survives.
+Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
 ${hostile}
 `;
   writeRepo(dir, smallProject(`node test/run.js ${marker}`, { "test/run.js": run }));
