@@ -19,6 +19,7 @@ import type { ApplicationFunction } from "probot";
 import { z } from "zod";
 import type { Db } from "../db/client.js";
 import type { RepositoryRow } from "../db/queries/repositories.js";
+import type { CycleJobData, CycleRequestKey } from "../queue/jobs.js";
 import type { JobProducer } from "../queue/producer.js";
 import type { Schedules } from "../queue/schedules.js";
 import { recipeForAction } from "./actions.js";
@@ -318,49 +319,25 @@ async function onPush(ctx: HandlerContext, event: WebhookEvent): Promise<Webhook
   const p = parse(pushSchema, event);
   // Only the default branch: other branches are checked through their pull requests.
   if (p.deleted || /^0+$/.test(p.after) || p.ref !== `refs/heads/${p.repository.default_branch}`) return IGNORED;
-  const installationId = p.installation?.id;
-  if (installationId === undefined) return IGNORED;
-  const expected = expectedOf(installationId, p.repository);
-  const meta = { installationId, repository: p.repository.full_name };
-  return once(ctx, event, meta, expected, async (found) => {
-    const repo = await repositoryFor(ctx, expected, found);
-    const jobId = await ctx.deps.jobs.enqueueCycle(
-      {
-        repositoryId: repo.id,
-        repository: p.repository.full_name,
-        sha: p.after,
-        trigger: "push",
-        branch: p.repository.default_branch ?? null,
-        deliveryId: event.id,
-      },
-      { trigger: "push" },
-    );
-    return { result: "enqueued", jobId };
-  });
+  return enqueueEventCycle(
+    ctx,
+    event,
+    p,
+    { sha: p.after, trigger: "push", branch: p.repository.default_branch ?? null },
+    { trigger: "push" },
+  );
 }
 
 async function onPullRequest(ctx: HandlerContext, event: WebhookEvent): Promise<WebhookResult> {
   const p = parse(pullRequestSchema, event);
-  const installationId = p.installation?.id;
-  if (installationId === undefined) return IGNORED;
-  const expected = expectedOf(installationId, p.repository);
-  const meta = { installationId, repository: p.repository.full_name };
-  return once(ctx, event, meta, expected, async (found) => {
-    const repo = await repositoryFor(ctx, expected, found);
-    const jobId = await ctx.deps.jobs.enqueueCycle(
-      {
-        repositoryId: repo.id,
-        repository: p.repository.full_name,
-        sha: p.pull_request.head.sha,
-        trigger: "pull_request",
-        pullRequest: p.pull_request.number,
-        branch: p.pull_request.head.ref,
-        deliveryId: event.id,
-      },
-      { trigger: "pull_request" },
-    );
-    return { result: "enqueued", jobId };
-  });
+  const head = p.pull_request.head;
+  return enqueueEventCycle(
+    ctx,
+    event,
+    p,
+    { sha: head.sha, trigger: "pull_request", pullRequest: p.pull_request.number, branch: head.ref },
+    { trigger: "pull_request" },
+  );
 }
 
 async function onCheckSuiteRerequested(ctx: HandlerContext, event: WebhookEvent): Promise<WebhookResult> {
@@ -383,12 +360,28 @@ async function onCheckRunRerequested(ctx: HandlerContext, event: WebhookEvent): 
   });
 }
 
+type RepositoryEvent = { repository: RepositoryPayload; installation?: { id: number } | null | undefined };
+
 /** A maintainer asked for the check again (suite or run): a manual cycle at that head. */
-async function enqueueRerequest(
+function enqueueRerequest(
   ctx: HandlerContext,
   event: WebhookEvent,
-  p: { repository: RepositoryPayload; installation?: { id: number } | null | undefined },
+  p: RepositoryEvent,
   head: { sha: string; pullRequest: number | null; branch: string | null },
+): Promise<WebhookResult> {
+  return enqueueEventCycle(ctx, event, p, { ...head, trigger: "manual" }, { trigger: "manual", deliveryId: event.id });
+}
+
+/**
+ * The path of every event that asks for a cycle: once per delivery, the event's repository (registered first when
+ * the stored rows do not agree with the event), then its cycle job. Events of no installation are ignored.
+ */
+async function enqueueEventCycle(
+  ctx: HandlerContext,
+  event: WebhookEvent,
+  p: RepositoryEvent,
+  cycle: Pick<CycleJobData, "sha" | "trigger" | "pullRequest" | "branch">,
+  key: CycleRequestKey,
 ): Promise<WebhookResult> {
   const installationId = p.installation?.id;
   if (installationId === undefined) return IGNORED;
@@ -397,16 +390,8 @@ async function enqueueRerequest(
   return once(ctx, event, meta, expected, async (found) => {
     const repo = await repositoryFor(ctx, expected, found);
     const jobId = await ctx.deps.jobs.enqueueCycle(
-      {
-        repositoryId: repo.id,
-        repository: p.repository.full_name,
-        sha: head.sha,
-        trigger: "manual",
-        pullRequest: head.pullRequest,
-        branch: head.branch,
-        deliveryId: event.id,
-      },
-      { trigger: "manual", deliveryId: event.id },
+      { repositoryId: repo.id, repository: p.repository.full_name, ...cycle, deliveryId: event.id },
+      key,
     );
     return { result: "enqueued", jobId };
   });
