@@ -5,7 +5,6 @@ import {
   cycleRecord,
   finishedJob,
   githubCalls,
-  installedScenario,
   NOCKED_WORKER,
   spawnNode,
   useWorkerFixture,
@@ -21,10 +20,7 @@ describe("consent revoked mid-cycle", () => {
     "nothing from that cycle is stored",
     async () => {
       // The repository's configuration turns data collection on when the cycle starts.
-      const s = await installedScenario({
-        db: fx.db.db,
-        databaseUrl: fx.db.url as string,
-        dir: fx.dir,
+      const s = await fx.scenario({
         tag: "consent",
         installationId: 4301,
         githubId: 1301,

@@ -6,7 +6,6 @@ import { forgetInstallation, registerRepositories } from "../../src/github/store
 import { createProducer } from "../../src/queue/producer.js";
 import {
   buildDemo,
-  installedScenario,
   NOCKED_WORKER,
   spawnNode,
   useWorkerFixture,
@@ -36,10 +35,7 @@ describe("installation deleted while its jobs run", () => {
   it(
     "none of its rows exist afterwards, no job writes any, and a replayed deletion is a no-op",
     async () => {
-      const s = await installedScenario({
-        db: fx.db.db,
-        databaseUrl: fx.db.url as string,
-        dir: fx.dir,
+      const s = await fx.scenario({
         tag: "uninstall",
         installationId: 4601,
         githubId: 1601,

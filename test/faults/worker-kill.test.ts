@@ -4,7 +4,6 @@ import {
   cycleRecord,
   finishedJob,
   githubCalls,
-  installedScenario,
   killGroup,
   NOCKED_WORKER,
   spawnNode,
@@ -21,10 +20,7 @@ describe("a worker killed mid-cycle", () => {
     "the job is retried elsewhere and leaves one check run and one set of outcomes",
     async () => {
       // A short lock, so that the dead worker's job is found stalled within seconds.
-      const s = await installedScenario({
-        db: fx.db.db,
-        databaseUrl: fx.db.url as string,
-        dir: fx.dir,
+      const s = await fx.scenario({
         tag: "kill",
         installationId: 4001,
         githubId: 1001,

@@ -5,7 +5,6 @@ import {
   finishedJob,
   githubCalls,
   type InstalledScenario,
-  installedScenario,
   NOCKED_WORKER,
   spawnNode,
   useWorkerFixture,
@@ -35,10 +34,7 @@ describe("a worker stopped mid-cycle", () => {
   it(
     "SIGTERM: the running cycle finishes, then the worker exits 0",
     async () => {
-      const s = await installedScenario({
-        db: fx.db.db,
-        databaseUrl: fx.db.url as string,
-        dir: fx.dir,
+      const s = await fx.scenario({
         tag: "sigterm",
         installationId: 4201,
         githubId: 1201,
@@ -65,10 +61,7 @@ describe("a worker stopped mid-cycle", () => {
   it(
     "a second SIGTERM: the job is handed back, the worker exits 0, and another worker runs it once",
     async () => {
-      const s = await installedScenario({
-        db: fx.db.db,
-        databaseUrl: fx.db.url as string,
-        dir: fx.dir,
+      const s = await fx.scenario({
         tag: "sigterm2",
         installationId: 4202,
         githubId: 1202,

@@ -417,7 +417,16 @@ export async function installedScenario(o: {
  * For a describe block of worker-process tests: a fresh Postgres database and a scratch directory, made before its
  * tests and removed after them; the worker processes a test spawned are killed after each test.
  */
-export function useWorkerFixture(tag: string): { readonly db: TestDb; readonly dir: string } {
+export interface WorkerFixture {
+  readonly db: TestDb;
+  readonly dir: string;
+  /** {@link installedScenario} on this fixture's database and directory. */
+  scenario(
+    o: Omit<Parameters<typeof installedScenario>[0], "db" | "databaseUrl" | "dir">,
+  ): ReturnType<typeof installedScenario>;
+}
+
+export function useWorkerFixture(tag: string): WorkerFixture {
   let db: TestDb | undefined;
   let dir: string | undefined;
   beforeAll(async () => {
@@ -437,6 +446,9 @@ export function useWorkerFixture(tag: string): { readonly db: TestDb; readonly d
     get dir(): string {
       if (!dir) throw new Error("useWorkerFixture: the directory is made in beforeAll");
       return dir;
+    },
+    scenario(o) {
+      return installedScenario({ ...o, db: this.db.db, databaseUrl: this.db.url as string, dir: this.dir });
     },
   };
 }
