@@ -2,26 +2,23 @@
  * Error reporting: a real `odavl worker` process with SENTRY_DSN pointing at a local HTTP listener that stands in
  * for Sentry's ingest, and a job that fails; and no Sentry at all when SENTRY_DSN is unset.
  */
-import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import * as Sentry from "@sentry/node";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { registerShadowRepository } from "../../src/github/store.js";
 import { initErrorReporting } from "../../src/observability/errors.js";
 import { CYCLES_QUEUE } from "../../src/queue/config.js";
 import { createCyclesQueue, createProducer } from "../../src/queue/producer.js";
-import { createTestDb, type TestDb } from "../helpers/db.js";
 import {
   finishedJob,
   killGroup,
-  killSpawned,
   producerConnection,
   redisUrl,
   spawnNode,
   testQueueConfig,
+  useWorkerFixture,
   waitFor,
 } from "../queue/helpers.js";
 import { freePort } from "../queue/services.js";
@@ -60,18 +57,7 @@ async function fakeIngest(): Promise<{ server: Server; dsn: string; events: Sent
 }
 
 describe("error reporting", () => {
-  let db: TestDb;
-  let dir: string;
-
-  beforeAll(async () => {
-    db = await createTestDb("postgres");
-    dir = mkdtempSync(join(tmpdir(), "odavl-sentry-test-"));
-  });
-  afterEach(killSpawned);
-  afterAll(async () => {
-    await db.cleanup();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const fx = useWorkerFixture("sentry");
 
   it(
     "with SENTRY_DSN set, a failing job reaches Sentry's ingest with its delivery id, job id, repository and sha",
@@ -87,13 +73,13 @@ describe("error reporting", () => {
       const queue = createCyclesQueue(config, producerConnection());
       try {
         // A shadow repository whose source is gone: its checkout fails on every attempt.
-        const repo = await registerShadowRepository(db.db, {
+        const repo = await registerShadowRepository(fx.db.db, {
           owner: "local",
           name: "gone",
-          source: join(dir, "no-such-repository"),
+          source: join(fx.dir, "no-such-repository"),
         });
         const worker = spawnNode(["bin/odavl.js", "worker", "--no-install", "--no-tests", "--unsandboxed"], {
-          DATABASE_URL: db.url as string,
+          DATABASE_URL: fx.db.url as string,
           REDIS_URL: redisUrl(),
           QUEUE_PREFIX: config.prefix,
           METRICS_PORT: String(await freePort()),

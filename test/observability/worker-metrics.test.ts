@@ -3,24 +3,21 @@
  * candidates by tier, prediction latency, model fallbacks, sandbox kills) reach the worker's registry. A real
  * `odavl worker` process, real Redis and Postgres, a generated git repository.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { setConsent } from "../../src/db/queries/repositories.js";
 import { registerShadowRepository } from "../../src/github/store.js";
 import { CYCLES_QUEUE } from "../../src/queue/config.js";
 import { createCyclesQueue, createProducer } from "../../src/queue/producer.js";
-import { createTestDb, type TestDb } from "../helpers/db.js";
 import {
   buildDemo,
   finishedJob,
   killGroup,
-  killSpawned,
   producerConnection,
   redisUrl,
   spawnNode,
   testQueueConfig,
+  useWorkerFixture,
   waitFor,
 } from "../queue/helpers.js";
 import { freePort } from "../queue/services.js";
@@ -40,18 +37,7 @@ function sampleSum(text: string, name: string, labels: Record<string, string> = 
 }
 
 describe("worker metrics", () => {
-  let db: TestDb;
-  let dir: string;
-
-  beforeAll(async () => {
-    db = await createTestDb("postgres");
-    dir = mkdtempSync(join(tmpdir(), "odavl-metrics-test-"));
-  });
-  afterEach(killSpawned);
-  afterAll(async () => {
-    await db.cleanup();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const fx = useWorkerFixture("metrics");
 
   it(
     "after one cycle, /metrics holds what the cycle's child process observed",
@@ -60,14 +46,14 @@ describe("worker metrics", () => {
       const config = { ...CYCLES_QUEUE, prefix };
       const queue = createCyclesQueue(config, producerConnection());
       try {
-        const source = join(dir, "shadow");
+        const source = join(fx.dir, "shadow");
         const sha = buildDemo(source);
-        const repo = await registerShadowRepository(db.db, { owner: "local", name: "shadow", source });
-        await setConsent(db.db, repo.id, "dataCollection", true, { source: "operator", actor: "test" });
+        const repo = await registerShadowRepository(fx.db.db, { owner: "local", name: "shadow", source });
+        await setConsent(fx.db.db, repo.id, "dataCollection", true, { source: "operator", actor: "test" });
 
         const port = await freePort();
         const worker = spawnNode(["bin/odavl.js", "worker", "--no-install", "--unsandboxed", "--concurrency", "1"], {
-          DATABASE_URL: db.url as string,
+          DATABASE_URL: fx.db.url as string,
           REDIS_URL: redisUrl(),
           QUEUE_PREFIX: prefix,
           METRICS_PORT: String(port),

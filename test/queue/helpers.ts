@@ -431,7 +431,7 @@ export function useWorkerFixture(tag: string): WorkerFixture {
   let dir: string | undefined;
   beforeAll(async () => {
     db = await createTestDb("postgres");
-    dir = mkdtempSync(join(tmpdir(), `odavl-fault-${tag}-`));
+    dir = mkdtempSync(join(tmpdir(), `odavl-worker-${tag}-`));
   });
   afterEach(killSpawned);
   afterAll(async () => {
