@@ -4,12 +4,11 @@
  * is never created twice, even when a POST that failed had created it.
  */
 import nock from "nock";
-import { pino } from "pino";
-import { Probot } from "probot";
 import { describe, expect, it } from "vitest";
-import { type CheckRunCreate, createGitHubApi, GitHubRequestError } from "../../src/github/api.js";
-import { createOctokitClass, PRODUCTION_OCTOKIT_POLICY } from "../../src/github/octokit.js";
+import { type CheckRunCreate, GitHubRequestError } from "../../src/github/api.js";
+import { PRODUCTION_OCTOKIT_POLICY } from "../../src/github/octokit.js";
 import { API, useStrictNock } from "../github/helpers/github-mock.js";
+import { tokenGitHubApi } from "../github/helpers/probot.js";
 
 const REPO = { owner: "acme", repo: "demo" };
 const SHA = "a".repeat(40);
@@ -23,12 +22,7 @@ const create: CheckRunCreate = {
 };
 
 async function api() {
-  const probot = new Probot({
-    githubToken: "test-token",
-    Octokit: createOctokitClass(PRODUCTION_OCTOKIT_POLICY),
-    log: pino({ level: "silent" }),
-  });
-  return createGitHubApi(await probot.auth());
+  return tokenGitHubApi(PRODUCTION_OCTOKIT_POLICY);
 }
 
 describe("GitHub errors and rate limits", () => {

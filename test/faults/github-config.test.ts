@@ -5,17 +5,15 @@
  * configuration (with its consent) stays in force.
  */
 import { sql } from "drizzle-orm";
-import { pino } from "pino";
-import { Probot } from "probot";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/client.js";
 import { findRepositoryById } from "../../src/db/queries/repositories.js";
-import { createGitHubApi, type GitHubApi } from "../../src/github/api.js";
-import { createOctokitClass } from "../../src/github/octokit.js";
+import type { GitHubApi } from "../../src/github/api.js";
 import { explainInvalidConfig, syncRepoConfig } from "../../src/github/repo-config-sync.js";
 import { registerRepositories } from "../../src/github/store.js";
 import type { Schedules } from "../../src/queue/schedules.js";
 import { GitHubMock, useStrictNock } from "../github/helpers/github-mock.js";
+import { tokenGitHubApi } from "../github/helpers/probot.js";
 import { createTestDb, type TestDb } from "../helpers/db.js";
 
 const REF = { owner: "acme", repo: "demo" };
@@ -51,12 +49,7 @@ describe("hostile repository configuration", () => {
 
   beforeAll(async () => {
     db = await createTestDb("postgres");
-    const probot = new Probot({
-      githubToken: "test-token",
-      Octokit: createOctokitClass({ throttle: false, retry: false }),
-      log: pino({ level: "silent" }),
-    });
-    api = createGitHubApi(await probot.auth());
+    api = await tokenGitHubApi();
   });
 
   afterAll(async () => {

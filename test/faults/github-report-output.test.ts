@@ -5,16 +5,14 @@
  * cannot render the attacker's markdown: no link, image, HTML tag or mention of theirs, and no line of theirs
  * closes our code fences.
  */
-import { pino } from "pino";
-import { Probot } from "probot";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { CandidateResult, CycleSummary } from "../../src/engine/types.js";
-import { createGitHubApi, type GitHubApi } from "../../src/github/api.js";
+import type { GitHubApi } from "../../src/github/api.js";
 import { buildCheckRunReport, failCheckRun, publishCheckRun } from "../../src/github/check-run.js";
-import { createOctokitClass } from "../../src/github/octokit.js";
 import { RECIPES } from "../../src/recipes/index.js";
 import { GITHUB_TEXT_LIMIT } from "../../src/report/summary.js";
 import { GitHubMock, useStrictNock } from "../github/helpers/github-mock.js";
+import { tokenGitHubApi } from "../github/helpers/probot.js";
 
 const REF = { owner: "acme", repo: "demo" };
 const ESC = "\u001b";
@@ -134,12 +132,7 @@ describe("hostile test output in the check run", () => {
   useStrictNock();
   let api: GitHubApi;
   beforeAll(async () => {
-    const probot = new Probot({
-      githubToken: "test-token",
-      Octokit: createOctokitClass({ throttle: false, retry: false }),
-      log: pino({ level: "silent" }),
-    });
-    api = createGitHubApi(await probot.auth());
+    api = await tokenGitHubApi();
   });
 
   it("caps, strips and neutralises 10 MB of it in what is sent to GitHub", async () => {

@@ -1,15 +1,12 @@
 /** The check run's contents (limits, buttons, annotation lines) and how it is sent (50 annotations per request). */
-import { pino } from "pino";
-import { Probot } from "probot";
 import { describe, expect, it } from "vitest";
 import type { CandidateResult, CycleSummary } from "../../src/engine/types.js";
 import { recipeForAction } from "../../src/github/actions.js";
-import { createGitHubApi } from "../../src/github/api.js";
 import { annotationsFor, buildCheckRunReport, MAX_ANNOTATIONS, publishCheckRun } from "../../src/github/check-run.js";
-import { createOctokitClass } from "../../src/github/octokit.js";
 import { RECIPES } from "../../src/recipes/index.js";
 import { GITHUB_TEXT_LIMIT } from "../../src/report/summary.js";
 import { GitHubMock, useStrictNock } from "./helpers/github-mock.js";
+import { tokenGitHubApi } from "./helpers/probot.js";
 
 const recipe = (id: string) => {
   const r = RECIPES.find((x) => x.id === id);
@@ -155,12 +152,7 @@ describe("check run publishing", () => {
   useStrictNock();
 
   async function githubApi() {
-    const probot = new Probot({
-      githubToken: "test-token",
-      Octokit: createOctokitClass({ throttle: false, retry: false }),
-      log: pino({ level: "silent" }),
-    });
-    return createGitHubApi(await probot.auth());
+    return tokenGitHubApi();
   }
 
   it("sends annotations 50 per request; the first request completes the check run", async () => {

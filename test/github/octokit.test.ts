@@ -1,27 +1,16 @@
 /** The Octokit policy: throttling and retries on; a 403 or 429 with retry-after waits as long as GitHub asks. */
 
 import nock from "nock";
-import { pino } from "pino";
-import { Probot } from "probot";
 import { describe, expect, it } from "vitest";
-import { createGitHubApi, GitHubRequestError } from "../../src/github/api.js";
-import {
-  createOctokitClass,
-  GitHubRateLimitError,
-  privateKeyFrom,
-  retryAfterSeconds,
-} from "../../src/github/octokit.js";
+import { GitHubRequestError } from "../../src/github/api.js";
+import { GitHubRateLimitError, privateKeyFrom, retryAfterSeconds } from "../../src/github/octokit.js";
 import { API, useStrictNock } from "./helpers/github-mock.js";
+import { tokenGitHubApi } from "./helpers/probot.js";
 
 const REPO = { owner: "acme", repo: "demo" };
 
 async function api() {
-  const probot = new Probot({
-    githubToken: "test-token",
-    Octokit: createOctokitClass({ throttle: true, retry: true, maxRetryAfterSeconds: 5 }),
-    log: pino({ level: "silent" }),
-  });
-  return createGitHubApi(await probot.auth());
+  return tokenGitHubApi({ throttle: true, retry: true, maxRetryAfterSeconds: 5 });
 }
 
 const create = {

@@ -1,14 +1,11 @@
 /** `.github/odavl.yml` on the default branch: consent events, the last valid configuration, and what is invalid. */
 import { sql } from "drizzle-orm";
-import { pino } from "pino";
-import { Probot } from "probot";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/client.js";
 import { findRepositoryById } from "../../src/db/queries/repositories.js";
 import { RepoConfigError } from "../../src/engine/repo-config.js";
 import { applyActionId, recipeForAction } from "../../src/github/actions.js";
-import { createGitHubApi, type GitHubApi } from "../../src/github/api.js";
-import { createOctokitClass } from "../../src/github/octokit.js";
+import type { GitHubApi } from "../../src/github/api.js";
 import { fixBranchName } from "../../src/github/pull-request.js";
 import { syncRepoConfig, validateConfig } from "../../src/github/repo-config-sync.js";
 import { registerRepositories } from "../../src/github/store.js";
@@ -16,6 +13,7 @@ import type { Schedules } from "../../src/queue/schedules.js";
 import { RECIPES } from "../../src/recipes/index.js";
 import { createTestDb, type TestDb } from "../helpers/db.js";
 import { GitHubMock, useStrictNock } from "./helpers/github-mock.js";
+import { tokenGitHubApi } from "./helpers/probot.js";
 
 const REF = { owner: "acme", repo: "demo" };
 
@@ -33,12 +31,7 @@ describe("repository configuration", () => {
 
   beforeAll(async () => {
     db = await createTestDb("postgres");
-    const probot = new Probot({
-      githubToken: "test-token",
-      Octokit: createOctokitClass({ throttle: false, retry: false }),
-      log: pino({ level: "silent" }),
-    });
-    api = createGitHubApi(await probot.auth());
+    api = await tokenGitHubApi();
   });
 
   afterAll(async () => {

@@ -2,7 +2,8 @@
 import { createHmac, generateKeyPairSync, randomUUID } from "node:crypto";
 import { pino } from "pino";
 import { Probot } from "probot";
-import { createOctokitClass } from "../../../src/github/octokit.js";
+import { createGitHubApi, type GitHubApi } from "../../../src/github/api.js";
+import { createOctokitClass, type OctokitPolicy } from "../../../src/github/octokit.js";
 import type { Payload } from "./payloads.js";
 
 export const WEBHOOK_SECRET = "test-webhook-secret";
@@ -28,6 +29,15 @@ export function testProbot(): Probot {
     Octokit: createOctokitClass({ throttle: false, retry: false }),
     log: silentLogger,
   });
+}
+
+/**
+ * Our GitHub API over an installation-token Octokit, for tests whose GitHub is nock: throttling and retries off
+ * unless a test gives its own policy.
+ */
+export async function tokenGitHubApi(policy: OctokitPolicy = { throttle: false, retry: false }): Promise<GitHubApi> {
+  const probot = new Probot({ githubToken: "test-token", Octokit: createOctokitClass(policy), log: silentLogger });
+  return createGitHubApi(await probot.auth());
 }
 
 /** Delivers a payload to the app's handlers the way Probot does after verifying a signature. */
