@@ -6,10 +6,10 @@ import { forgetInstallation, registerRepositories } from "../../src/github/store
 import { createProducer } from "../../src/queue/producer.js";
 import {
   buildDemo,
+  finishedJob,
   NOCKED_WORKER,
   spawnNode,
   useWorkerFixture,
-  waitFor,
   waitForCycleUnderWay,
 } from "../queue/helpers.js";
 
@@ -66,15 +66,9 @@ describe("installation deleted while its jobs run", () => {
         expect(await s.queue.getJob(waiting)).toBeUndefined();
 
         // The running job ends without writing anything back.
-        const job = await waitFor(
-          async () => {
-            const j = await s.queue.getJob(running);
-            const state = await s.queue.getJobState(running);
-            return (state === "completed" || state === "failed") && j;
-          },
-          TIMEOUT,
-          `the running job to end\n${worker.output()}`,
-        );
+        const job = await finishedJob(s.queue, running, TIMEOUT).catch((e) => {
+          throw new Error(`${e}\n${worker.output()}`);
+        });
         expect(await job.getState(), `${job.failedReason}\n${worker.output()}`).toBe("completed");
         // In the attempt it was running in: the repository's disappearance is an answer, not a failure to retry.
         expect([job.attemptsStarted, job.failedReason]).toEqual([1, undefined]);
