@@ -133,6 +133,9 @@ describe("training from the database", () => {
     const cmd = await runTrainCommand({ outDir: join(dir, "cmd"), version: "db-2", promote: true }, { db });
     expect(cmd.promoted).toBe(true);
     expect(cmd.lines.join("\n")).toMatch(/model db-2 .*\n.*5 repositories/);
+    // One pair of AUCs for each of the 5 folds (one repository each).
+    const perFold = cmd.lines.find((l) => l.includes("AUC per fold"));
+    expect(perFold?.match(/\d\.\d{3} \/ \d\.\d{3}/g)).toHaveLength(5);
     expect((await currentModel(db))?.version).toBe("db-2");
     expect((await listModels(db)).map((m) => m.version).sort()).toEqual(["db-1", "db-2"]);
   });

@@ -43,14 +43,26 @@ describe("exported models", () => {
     ...Array.from({ length: 150 }, () => randomVector(random)),
   ];
 
-  for (const kind of MODEL_KINDS) {
-    it(`${kind}: the runtime reproduces the in-process probabilities to 1e-5`, async () => {
-      const { best, onnx, card } = trainModels(samples, {
+  // Noise: early stopping keeps no tree, and the exported ensemble is empty (the heuristic or the base rate alone).
+  const noise = syntheticSamples({ repositories: 6, perRepository: 120, signal: "none", seed: 11 });
+  const cases = [
+    ...MODEL_KINDS.map((kind) => ({ kind, data: samples, name: kind })),
+    ...(["gradient-boosted-trees", "heuristic-boosted-trees"] as const).map((kind) => ({
+      kind,
+      data: noise,
+      name: `${kind} with no trees kept`,
+    })),
+  ];
+  for (const { kind, data, name } of cases) {
+    it(`${name}: the runtime reproduces the in-process probabilities to 1e-5`, async () => {
+      const { best, onnx, card } = trainModels(data, {
         kinds: [kind],
         modelVersion: `parity-${kind}`,
         gbt: { trees: 60 },
       });
       expect(card.kind).toBe(kind);
+      if (data === noise) expect([card.trees, best.gbt?.trees.length]).toEqual([0, 0]);
+      else if (kind !== "logistic-regression") expect(card.trees).toBeGreaterThan(0);
       const info = decodeModelInfo(onnx);
       expect(info.metadataProps).toMatchObject({
         [MetadataKey.featureSchemaVersion]: String(FEATURE_SCHEMA_VERSION),

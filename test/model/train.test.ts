@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { FEATURE_COUNT, featureNames } from "../../src/model/features.js";
 import { modelCardSchema } from "../../src/model/train/card.js";
 import { groupedKFold } from "../../src/model/train/folds.js";
-import { TrainingError, trainModels } from "../../src/model/train/train.js";
+import { keptTrees, TrainingError, trainModels } from "../../src/model/train/train.js";
 import { syntheticSamples } from "./synthetic.js";
 
 describe("grouped k-fold", () => {
@@ -67,6 +67,11 @@ describe("training", () => {
     });
     const byKind = Object.fromEntries(card.selection.candidates.map((c) => [c.kind, c.heldOut]));
     expect(card.kind).toBe("gradient-boosted-trees");
+    // Early stopping kept trees: the signal is there in every repository.
+    expect(card.trees).toBeGreaterThan(10);
+    const perFold = card.selection.candidates.find((c) => c.kind === "gradient-boosted-trees")?.treesPerFold;
+    expect(perFold).toHaveLength(5);
+    for (const t of perFold ?? []) expect(t).toBeGreaterThan(10);
     expect(byKind["gradient-boosted-trees"]?.logLoss).toBeLessThan(byKind["logistic-regression"]?.logLoss as number);
   });
 
@@ -76,6 +81,55 @@ describe("training", () => {
     const pooled = card.heldOut.pooled;
     expect(Math.abs((pooled.model.auc as number) - 0.5)).toBeLessThan(0.1);
     expect(pooled.model.logLoss).toBeGreaterThan((pooled.majority.logLoss as number) - 0.01);
+    // Early stopping finds nothing worth a tree in noise: plain boosted trees keep (almost) none in any fold.
+    const perFold = card.selection.candidates.find((c) => c.kind === "gradient-boosted-trees")?.treesPerFold ?? [];
+    expect(perFold).toHaveLength(5);
+    expect(Math.max(...perFold)).toBeLessThanOrEqual(2);
+  });
+
+  it("keeps the fewest trees within one standard error of the best, the error taken between repositories", () => {
+    const losses = (rows: number[][]) => rows.map((r) => Float64Array.from(r));
+    // Each tree helps every repository: all are kept.
+    expect(
+      keptTrees(
+        losses([
+          [10, 10, 10],
+          [9, 9, 9],
+          [8, 8, 8],
+        ]),
+      ),
+    ).toBe(2);
+    // The second tree helps one repository a lot and costs the others: no better than one tree within the error.
+    expect(
+      keptTrees(
+        losses([
+          [10, 10, 10],
+          [9, 9, 9],
+          [5, 9.5, 9.5],
+        ]),
+      ),
+    ).toBe(1);
+    // Nothing helps: none.
+    expect(
+      keptTrees(
+        losses([
+          [10, 10],
+          [10.5, 10.5],
+          [11, 11],
+        ]),
+      ),
+    ).toBe(0);
+    // A tie keeps the fewer.
+    expect(
+      keptTrees(
+        losses([
+          [10, 10],
+          [10, 10],
+        ]),
+      ),
+    ).toBe(0);
+    // One repository: no spread to measure, the lowest loss wins.
+    expect(keptTrees(losses([[10], [9], [9.5]]))).toBe(1);
   });
 
   it("refuses data it cannot validate", () => {

@@ -241,7 +241,9 @@ export function treeEnsembleModel(m: TreeEnsembleExport): Uint8Array {
   const targetNodeIds: number[] = [];
   const targetIds: number[] = [];
   const targetWeights: number[] = [];
-  m.trees.forEach((tree, t) => {
+  // An ensemble needs a node: with no trees (early stopping kept none) it holds one leaf worth 0.
+  const trees: readonly (readonly ExportTreeNode[])[] = m.trees.length ? m.trees : [[{ kind: "leaf", value: 0 }]];
+  trees.forEach((tree, t) => {
     tree.forEach((node, id) => {
       treeIds.push(t);
       nodeIds.push(id);

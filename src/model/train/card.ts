@@ -54,7 +54,14 @@ export const modelCardSchema = z.object({
   }),
   selection: z.object({
     metric: z.literal("logLoss"),
-    candidates: z.array(z.object({ kind: z.enum(MODEL_KINDS), heldOut: metricSetSchema })),
+    candidates: z.array(
+      z.object({
+        kind: z.enum(MODEL_KINDS),
+        heldOut: metricSetSchema,
+        /** Boosted trees: the number of trees early stopping kept in each outer fold's model. */
+        treesPerFold: z.array(z.number().int().nonnegative()).optional(),
+      }),
+    ),
   }),
   heldOut: z.object({
     /** How the held-out predictions were made. */
@@ -70,10 +77,14 @@ export const modelCardSchema = z.object({
     pooled: comparedSchema,
     calibrationBins: z.array(calibrationBinSchema),
   }),
+  /** Boosted trees: how many trees the shipped ensemble holds (0: the heuristic or the base rate, calibrated). */
+  trees: z.number().int().nonnegative().optional(),
   calibration: z.object({ method: z.literal("platt"), a: z.number(), b: z.number() }),
   thresholds: z.object({ autoApply: z.number(), review: z.number() }),
   params: z.object({
     folds: z.number().int(),
+    /** Folds inside each training set for calibration and early stopping (absent in cards made before them). */
+    innerFolds: z.number().int().optional(),
     seed: z.number().int(),
     logisticRegression: z.record(z.string(), z.number()),
     gradientBoostedTrees: z.record(z.string(), z.number()),

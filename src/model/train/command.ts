@@ -58,6 +58,10 @@ export function summarizeCard(card: ModelCard): string[] {
     row("model", p.model),
     row("heuristic", p.heuristic),
     row("majority", p.majority),
+    // Pooled AUC ranks samples of different folds against each other under different folds' calibrations; within a
+    // fold one model ranks them, as the shipped model ranks a repository's candidates.
+    `  AUC per fold, model / heuristic: ${card.heldOut.folds.map((x) => `${f(x.metrics.model.auc)} / ${f(x.metrics.heuristic.auc)}`).join(", ")}`,
+    ...(card.trees !== undefined ? [`  trees kept by early stopping: ${card.trees}`] : []),
   ];
 }
 

@@ -2,7 +2,8 @@
  * Gradient-boosted regression trees for log-loss, second-order (each leaf takes the Newton step -G / (H + l2)),
  * on binned features: thresholds are chosen from at most `maxBins` candidate cut points per feature, so a split
  * search is one histogram pass over the node's samples. Trees are depth-limited, need `minSamplesLeaf` samples in
- * every leaf, and are shrunk by `learningRate`; each tree sees a seeded subsample of the rows.
+ * every leaf, and are shrunk by `learningRate`; each tree sees a seeded subsample of the rows. How many of the
+ * `trees` to keep is chosen by the caller from {@link forEachStage} on held-out rows (early stopping).
  */
 import type { ExportTreeNode } from "../onnx/export.js";
 import type { Matrix } from "./matrix.js";
@@ -10,6 +11,7 @@ import { sigmoid } from "./matrix.js";
 import { seededRandom } from "./random.js";
 
 export interface GbtOptions {
+  /** The most trees to fit (training may keep fewer: see {@link forEachStage}). */
   trees: number;
   maxDepth: number;
   learningRate: number;
@@ -100,7 +102,7 @@ interface Split {
 
 function checkOptions(o: GbtOptions): void {
   const bad = (name: string, rule: string) => new RangeError(`boosted trees: ${name} must be ${rule}`);
-  if (!Number.isInteger(o.trees) || o.trees < 1) throw bad("trees", "a positive integer");
+  if (!Number.isInteger(o.trees) || o.trees < 0) throw bad("trees", "a non-negative integer");
   if (!Number.isInteger(o.maxDepth) || o.maxDepth < 1 || o.maxDepth > 12)
     throw bad("maxDepth", "an integer in [1, 12]");
   if (!(o.learningRate > 0 && o.learningRate <= 1)) throw bad("learningRate", "in (0, 1]");
@@ -140,11 +142,7 @@ export function fitGbt(
   for (let i = 0; i < n; i++) positives += y[i] as number;
   const prior = Math.min(1 - 1e-6, Math.max(1e-6, (positives + 0.5) / (n + 1)));
   const baseLogit = offset ? 0 : Math.fround(Math.log(prior / (1 - prior)));
-  const margin = new Float64Array(n).fill(baseLogit);
-  if (offset) {
-    if (offset.length !== n) throw new RangeError(`boosted trees: ${offset.length} offsets for ${n} rows`);
-    for (let i = 0; i < n; i++) margin[i] = offset[i] as number;
-  }
+  const margin = startingMargin(baseLogit, n, offset);
   const grad = new Float64Array(n);
   const hess = new Float64Array(n);
   const random = seededRandom(o.seed);
@@ -242,6 +240,34 @@ export function fitGbt(
     for (let i = 0; i < n; i++) margin[i] = (margin[i] as number) + treeValue(tree, x.data, i * f);
   }
   return { featureCount: f, baseLogit, trees };
+}
+
+/** The rows' starting logits: the offsets when given, else the model's base logit. */
+function startingMargin(baseLogit: number, rows: number, offset?: ArrayLike<number>): Float64Array {
+  const margin = new Float64Array(rows).fill(baseLogit);
+  if (offset) {
+    if (offset.length !== rows) throw new RangeError(`boosted trees: ${offset.length} offsets for ${rows} rows`);
+    for (let i = 0; i < rows; i++) margin[i] = (margin[i] as number) + (offset[i] as number);
+  }
+  return margin;
+}
+
+/**
+ * Early stopping's view of a fitted ensemble: calls `visit(t, logits)` with the rows' logits after the first t
+ * trees, for t from 0 (the offsets or the base rate alone) to all of them. `logits` is reused between calls.
+ */
+export function forEachStage(
+  m: GbtModel,
+  x: Matrix,
+  offset: ArrayLike<number> | undefined,
+  visit: (trees: number, logits: Float64Array) => void,
+): void {
+  const margin = startingMargin(m.baseLogit, x.rows, offset);
+  visit(0, margin);
+  m.trees.forEach((tree, t) => {
+    for (let i = 0; i < x.rows; i++) margin[i] = (margin[i] as number) + treeValue(tree, x.data, i * x.cols);
+    visit(t + 1, margin);
+  });
 }
 
 function treeValue(tree: readonly TreeNode[], data: ArrayLike<number>, offset: number): number {

@@ -2,9 +2,9 @@
  * Training: grouped k-fold by repository, logistic regression, boosted trees and boosted trees that correct the
  * heuristic, Platt calibration, choice by held-out log-loss, ONNX export and the model card.
  *
- * Held-out predictions are honest at every step: each fold's model never saw the fold's repositories, and each
- * fold's calibration is fitted on the other folds' out-of-fold logits, so the fold's labels touch neither. The
- * final model is fitted on all samples and calibrated on all out-of-fold logits.
+ * Held-out predictions are honest at every step: each fold's model never saw the fold's repositories, and every
+ * choice made for it (its calibration, how many trees to keep) is made on grouped folds inside its own training
+ * repositories, so the fold's labels touch none of them. The final model is fitted the same way on all samples.
  */
 import { FEATURE_SCHEMA_VERSION, featureNames, validateFeatureVector } from "../features.js";
 import { type HeuristicForm, heuristicForm, heuristicLogit } from "../heuristic.js";
@@ -16,10 +16,10 @@ import {
   treeEnsembleModel,
 } from "../onnx/export.js";
 import { DEFAULT_THRESHOLDS, type TierThresholds } from "../tiers.js";
-import { applyPlatt, fitPlatt } from "./calibration.js";
+import { applyPlatt, calibratedLogLoss, fitPlatt } from "./calibration.js";
 import { MODEL_KINDS, type ModelCard, type ModelKind } from "./card.js";
 import { type Fold, groupedKFold } from "./folds.js";
-import { DEFAULT_GBT_OPTIONS, fitGbt, type GbtModel, type GbtOptions, gbtLogit } from "./gbt.js";
+import { DEFAULT_GBT_OPTIONS, fitGbt, forEachStage, type GbtModel, type GbtOptions, gbtLogit } from "./gbt.js";
 import {
   DEFAULT_LOGISTIC_OPTIONS,
   fitLogistic,
@@ -43,12 +43,19 @@ export interface TrainOptions {
   seed?: number;
   /** Number of folds; default min(5, repositories). */
   folds?: number;
+  /**
+   * Folds inside each training set (grouped by repository) on which a model's calibration is fitted and boosted
+   * trees' number is chosen; default 3 (fewer when the training set has fewer repositories).
+   */
+  innerFolds?: number;
   kinds?: readonly ModelKind[];
   logistic?: Partial<LogisticOptions>;
   gbt?: Partial<GbtOptions>;
   thresholds?: TierThresholds;
   now?: Date;
 }
+
+export const DEFAULT_INNER_FOLDS = 3;
 
 export interface TrainedModel {
   kind: ModelKind;
@@ -81,12 +88,17 @@ export function defaultModelVersion(now: Date): string {
   return `v${FEATURE_SCHEMA_VERSION}-${iso.slice(0, 10).replace(/-/g, "")}-${iso.slice(11, 19).replace(/:/g, "")}`;
 }
 
-interface Fitted {
+/** A model of one kind before calibration. */
+interface Raw {
   logit(row: ArrayLike<number>): number;
   logistic?: LogisticModel;
   gbt?: GbtModel;
   /** Set for heuristic-boosted trees: the logit the trees correct, as the exported graph computes it. */
   heuristic?: HeuristicForm;
+}
+
+interface Fitted extends Raw {
+  calibration: PlattCalibration;
 }
 
 /** The heuristic's logit of each row: where heuristic-boosted trees start. */
@@ -96,21 +108,104 @@ function heuristicOffsets(x: Matrix): Float64Array {
   return out;
 }
 
-function fitKind(kind: ModelKind, x: Matrix, y: ArrayLike<number>, o: ResolvedOptions): Fitted {
+/** Fits one kind on these rows, uncalibrated; boosted kinds with `trees` trees (default: the options' count). */
+function fitRaw(
+  kind: ModelKind,
+  x: Matrix,
+  y: ArrayLike<number>,
+  o: ResolvedOptions,
+  offset?: ArrayLike<number>,
+  trees = o.gbt.trees,
+): Raw {
   if (kind === "logistic-regression") {
     const m = fitLogistic(x, y, o.logistic);
     return { logit: (row) => logisticLogit(m, row), logistic: m };
   }
+  const m = fitGbt(x, y, { ...o.gbt, trees }, offset);
   if (kind === "heuristic-boosted-trees") {
-    const m = fitGbt(x, y, o.gbt, heuristicOffsets(x));
     return {
       logit: (row) => heuristicLogit(row) + gbtLogit(m, row),
       gbt: m,
       heuristic: heuristicForm(x.cols),
     };
   }
-  const m = fitGbt(x, y, o.gbt);
   return { logit: (row) => gbtLogit(m, row), gbt: m };
+}
+
+const pick = (rows: readonly number[], values: ArrayLike<number>): number[] => rows.map((i) => values[i] as number);
+
+/**
+ * Early stopping's choice from each stage's out-of-fold loss summed per repository (`losses[t][g]`): the fewest
+ * trees whose loss is within one standard error of the lowest, the error of the difference estimated from how it
+ * varies between repositories. Samples of one repository are alike, so a correction that helps only the largest
+ * repositories does not count as help (the one-standard-error rule, clustered by repository).
+ */
+export function keptTrees(losses: readonly Float64Array[]): number {
+  const total = (l: Float64Array) => l.reduce((a, b) => a + b, 0);
+  let best = 0;
+  for (let t = 1; t < losses.length; t++) {
+    if (total(losses[t] as Float64Array) < total(losses[best] as Float64Array)) best = t;
+  }
+  const lowest = losses[best] as Float64Array;
+  const g = lowest.length;
+  for (let t = 0; t < best; t++) {
+    const d = Array.from(losses[t] as Float64Array, (l, j) => l - (lowest[j] as number));
+    const sum = d.reduce((a, b) => a + b, 0);
+    const mean = sum / g;
+    const se = g > 1 ? Math.sqrt((g / (g - 1)) * d.reduce((a, v) => a + (v - mean) ** 2, 0)) : 0;
+    if (sum <= se) return t;
+  }
+  return best;
+}
+
+/**
+ * Fits a kind and its calibration. Grouped folds inside the rows (each repository on one side only) give
+ * out-of-fold logits for every row; the Platt calibration is fitted on those, so it sees logits of the kind the
+ * model gives repositories it never saw. For boosted trees they also choose how many trees to keep (early
+ * stopping): the count whose calibrated out-of-fold log-loss is lowest, the smallest on a tie, 0 meaning the
+ * heuristic (or the base rate) alone. With fewer than 2 repositories every tree is kept and the calibration is
+ * fitted on the training logits.
+ */
+function fitKind(
+  kind: ModelKind,
+  x: Matrix,
+  y: ArrayLike<number>,
+  groups: readonly string[],
+  o: ResolvedOptions,
+): Fitted {
+  const offset = kind === "heuristic-boosted-trees" ? heuristicOffsets(x) : undefined;
+  const k = Math.min(o.innerFolds, new Set(groups).size);
+  if (k < 2) {
+    const raw = fitRaw(kind, x, y, o, offset);
+    const logits = Array.from({ length: x.rows }, (_, i) => raw.logit(rowOf(x, i)));
+    return { ...raw, calibration: fitPlatt(logits, y) };
+  }
+  const inner = groupedKFold(groups, k, o.gbt.seed);
+  if (kind === "logistic-regression") {
+    const oof = new Float64Array(x.rows);
+    for (const fold of inner) {
+      const m = fitRaw(kind, subset(x, fold.train), pick(fold.train, y), o);
+      for (const i of fold.test) oof[i] = m.logit(rowOf(x, i));
+    }
+    return { ...fitRaw(kind, x, y, o), calibration: fitPlatt(oof, y) };
+  }
+  // stages[t][i]: row i's out-of-fold logit after t trees.
+  const stages = Array.from({ length: o.gbt.trees + 1 }, () => new Float64Array(x.rows));
+  for (const fold of inner) {
+    const m = fitGbt(subset(x, fold.train), pick(fold.train, y), o.gbt, offset && pick(fold.train, offset));
+    forEachStage(m, subset(x, fold.test), offset && pick(fold.test, offset), (t, logits) => {
+      const stage = stages[t] as Float64Array;
+      fold.test.forEach((row, j) => {
+        stage[row] = logits[j] as number;
+      });
+    });
+  }
+  const names = [...new Set(groups)];
+  const groupOf = Int32Array.from(groups, (g) => names.indexOf(g));
+  const scored = stages.map((logits) => calibratedLogLoss(logits, y, groupOf, names.length));
+  const best = { trees: keptTrees(scored.map((s) => s.loss)), calibration: { a: 1, b: 0 } };
+  best.calibration = (scored[best.trees] as (typeof scored)[number]).calibration;
+  return { ...fitRaw(kind, x, y, o, offset, best.trees), calibration: best.calibration };
 }
 
 function subset(x: Matrix, rows: readonly number[]): Matrix {
@@ -124,6 +219,7 @@ function subset(x: Matrix, rows: readonly number[]): Matrix {
 interface ResolvedOptions {
   logistic: LogisticOptions;
   gbt: GbtOptions;
+  innerFolds: number;
 }
 
 /**
@@ -195,17 +291,18 @@ export function trainModels(samples: readonly TrainingSample[], options: TrainOp
   const resolved: ResolvedOptions = {
     logistic: { ...DEFAULT_LOGISTIC_OPTIONS, ...options.logistic },
     gbt: { ...DEFAULT_GBT_OPTIONS, seed, ...options.gbt },
+    innerFolds: options.innerFolds ?? DEFAULT_INNER_FOLDS,
   };
+  if (!Number.isInteger(resolved.innerFolds) || resolved.innerFolds < 2) {
+    throw new TrainingError(`innerFolds must be an integer >= 2, got ${resolved.innerFolds}`);
+  }
   const kinds = options.kinds?.length ? [...new Set(options.kinds)] : [...MODEL_KINDS];
   const x = toMatrix(
     samples.map((s) => s.features),
     names.length,
   );
-  const folds = groupedKFold(
-    samples.map((s) => s.repository),
-    k,
-    seed,
-  );
+  const groups = samples.map((s) => s.repository);
+  const folds = groupedKFold(groups, k, seed);
   const heuristic = samples.map((s) => Math.min(1, Math.max(0, s.heuristicTrust)));
 
   // Majority baseline: each fold predicts its training folds' success rate (the majority class at 0.5).
@@ -216,32 +313,27 @@ export function trainModels(samples: readonly TrainingSample[], options: TrainOp
   }
 
   const candidates = kinds.map((kind) => {
-    const oofLogit = new Float64Array(samples.length);
+    const oofProb = new Array<number>(samples.length).fill(0);
+    const treesPerFold: number[] = [];
     for (const fold of folds) {
       const model = fitKind(
         kind,
         subset(x, fold.train),
-        fold.train.map((i) => labels[i] as number),
+        pick(fold.train, labels),
+        fold.train.map((i) => groups[i] as string),
         resolved,
       );
-      for (const i of fold.test) oofLogit[i] = model.logit(rowOf(x, i));
+      if (model.gbt) treesPerFold.push(model.gbt.trees.length);
+      for (const i of fold.test) oofProb[i] = applyPlatt(model.calibration, model.logit(rowOf(x, i)));
     }
-    const oofProb = new Array<number>(samples.length).fill(0);
-    for (const fold of folds) {
-      const cal = fitPlatt(
-        fold.train.map((i) => oofLogit[i] as number),
-        fold.train.map((i) => labels[i] as number),
-      );
-      for (const i of fold.test) oofProb[i] = applyPlatt(cal, oofLogit[i] as number);
-    }
-    return { kind, oofLogit, oofProb, pooled: evaluate(labels, oofProb, thresholds) };
+    return { kind, oofProb, treesPerFold, pooled: evaluate(labels, oofProb, thresholds) };
   });
   const chosen = candidates.reduce((best, c) =>
     (c.pooled.logLoss ?? Number.POSITIVE_INFINITY) < (best.pooled.logLoss ?? Number.POSITIVE_INFINITY) ? c : best,
   );
 
-  const final = fitKind(chosen.kind, x, labels, resolved);
-  const calibration = fitPlatt(chosen.oofLogit, labels);
+  const final = fitKind(chosen.kind, x, labels, groups, resolved);
+  const { calibration } = final;
   let explanation: LinearExplanation;
   if (final.logistic) {
     const m = final.logistic;
@@ -295,10 +387,14 @@ export function trainModels(samples: readonly TrainingSample[], options: TrainOp
     },
     selection: {
       metric: "logLoss",
-      candidates: candidates.map((c) => ({ kind: c.kind, heldOut: c.pooled })),
+      candidates: candidates.map((c) => ({
+        kind: c.kind,
+        heldOut: c.pooled,
+        ...(c.treesPerFold.length ? { treesPerFold: c.treesPerFold } : {}),
+      })),
     },
     heldOut: {
-      method: `grouped ${k}-fold cross-validation by repository; Platt calibration of each fold fitted on the other folds' out-of-fold logits`,
+      method: `grouped ${k}-fold cross-validation by repository; each fold's model calibrated (Platt) on out-of-fold logits of grouped ${resolved.innerFolds}-fold cross-validation inside its training set, where boosted trees also choose how many of up to ${resolved.gbt.trees} trees to keep`,
       folds: folds.map((fold: Fold) => ({
         fold: fold.index,
         repositories: fold.testGroups.length,
@@ -308,10 +404,12 @@ export function trainModels(samples: readonly TrainingSample[], options: TrainOp
       pooled: compare(all),
       calibrationBins: calibrationBins(labels, chosen.oofProb),
     },
+    ...(final.gbt ? { trees: final.gbt.trees.length } : {}),
     calibration: { method: "platt", a: calibration.a, b: calibration.b },
     thresholds: { ...thresholds },
     params: {
       folds: k,
+      innerFolds: resolved.innerFolds,
       seed,
       logisticRegression: { ...resolved.logistic },
       gradientBoostedTrees: { ...resolved.gbt },
