@@ -178,3 +178,54 @@ export function evaluate(
     autoApprovalRate: n ? autoPositives / n : null,
   };
 }
+
+/** Where to set the auto-apply threshold for a wanted precision, and what it gives. */
+export interface OperatingPoint {
+  /** The lowest threshold whose candidates (trust >= threshold) succeed at least at the wanted rate. */
+  threshold: number;
+  /** Share of all candidates at or above it: what would be applied automatically. */
+  approvalRate: number;
+  /** Share of successes among them. */
+  precision: number;
+  /** Share of all failures at or above it: failures that would be applied automatically. */
+  failuresApproved: number;
+}
+
+/**
+ * The operating point with the most approvals whose precision is at least `minPrecision`: a way to compare two
+ * scores (a model and the heuristic) on the same samples that does not depend on either being calibrated to the
+ * configured thresholds. Null when no threshold reaches that precision.
+ */
+export function operatingPoint(
+  labels: readonly number[],
+  scores: readonly number[],
+  minPrecision: number,
+): OperatingPoint | null {
+  check(labels, scores);
+  const n = labels.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (scores[b] as number) - (scores[a] as number));
+  const failures = labels.reduce<number>((s, y) => s + (y === 1 ? 0 : 1), 0);
+  let best: OperatingPoint | null = null;
+  let approved = 0;
+  let successes = 0;
+  let i = 0;
+  while (i < n) {
+    const threshold = scores[order[i] as number] as number;
+    // A threshold takes every candidate with that score: ties go in together.
+    while (i < n && scores[order[i] as number] === threshold) {
+      approved++;
+      successes += labels[order[i] as number] === 1 ? 1 : 0;
+      i++;
+    }
+    const precision = successes / approved;
+    if (precision >= minPrecision) {
+      best = {
+        threshold,
+        approvalRate: approved / n,
+        precision,
+        failuresApproved: failures ? (approved - successes) / failures : 0,
+      };
+    }
+  }
+  return best;
+}

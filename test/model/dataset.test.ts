@@ -136,6 +136,7 @@ describe("training from the database", () => {
     // One pair of AUCs for each of the 5 folds (one repository each).
     const perFold = cmd.lines.find((l) => l.includes("AUC per fold"));
     expect(perFold?.match(/\d\.\d{3} \/ \d\.\d{3}/g)).toHaveLength(5);
+    expect(cmd.lines.filter((l) => /precision >= 0\.9\d: model \d+\.\d% \| \d+\.\d%/.test(l))).toHaveLength(4);
     expect((await currentModel(db))?.version).toBe("db-2");
     expect((await listModels(db)).map((m) => m.version).sort()).toEqual(["db-1", "db-2"]);
   });

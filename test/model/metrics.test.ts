@@ -9,6 +9,7 @@ import {
   evaluate,
   expectedCalibrationError,
   logLoss,
+  operatingPoint,
 } from "../../src/model/metrics.js";
 
 describe("metrics", () => {
@@ -59,5 +60,28 @@ describe("metrics", () => {
     expect(m.autoApprovalRate).toBeCloseTo(2 / 5, 12);
     expect(evaluate([1], [0.5]).autoApplyPrecision).toBeNull();
     expect(() => evaluate([1], [])).toThrow(RangeError);
+  });
+
+  it("operating point: the most approvals whose precision reaches the wanted rate, ties taken together", () => {
+    const labels = [1, 1, 0, 1, 0];
+    const scores = [0.9, 0.8, 0.7, 0.6, 0.5];
+    expect(operatingPoint(labels, scores, 1)).toEqual({
+      threshold: 0.8,
+      approvalRate: 2 / 5,
+      precision: 1,
+      failuresApproved: 0,
+    });
+    // 0.6 takes 4 candidates with 3 successes (0.75); 0.5 would take both failures (0.6).
+    expect(operatingPoint(labels, scores, 0.75)).toEqual({
+      threshold: 0.6,
+      approvalRate: 4 / 5,
+      precision: 0.75,
+      failuresApproved: 1 / 2,
+    });
+    expect(operatingPoint(labels, scores, 0)?.approvalRate).toBe(1);
+    // The top score is shared by a success and a failure: no threshold is without the failure.
+    expect(operatingPoint([1, 0, 1], [0.9, 0.9, 0.5], 1)).toBeNull();
+    expect(operatingPoint([1, 1], [0.2, 0.3], 1)).toMatchObject({ threshold: 0.2, failuresApproved: 0 });
+    expect(() => operatingPoint([1], [], 0.9)).toThrow(RangeError);
   });
 });

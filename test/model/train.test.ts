@@ -57,6 +57,16 @@ describe("training", () => {
     // Calibrated: held-out expected calibration error is small.
     expect(pooled.model.ece).toBeLessThan(0.05);
     expect(best.explanation.weights).toHaveLength(FEATURE_COUNT);
+    // Operating points, pooled and per fold, for each wanted precision; each reached point meets its precision.
+    const points = [card.heldOut.operatingPoints, ...card.heldOut.folds.map((f) => f.operatingPoints)];
+    for (const list of points) {
+      expect(list?.map((o) => o.minPrecision)).toEqual([0.95, 0.97, 0.98, 0.99]);
+      for (const o of list ?? []) {
+        for (const p of [o.model, o.heuristic]) if (p) expect(p.precision).toBeGreaterThanOrEqual(o.minPrecision);
+      }
+    }
+    // A model that learned the signal auto-applies a good share of candidates at 95% precision.
+    expect(card.heldOut.operatingPoints?.[0]?.model?.approvalRate).toBeGreaterThan(0.2);
   });
 
   it("finds an interaction only trees can express", () => {

@@ -39,6 +39,19 @@ export const calibrationBinSchema = z.object({
   observedRate: metric,
 });
 
+const operatingPointSchema = z
+  .object({
+    threshold: z.number(),
+    approvalRate: z.number(),
+    precision: z.number(),
+    failuresApproved: z.number(),
+  })
+  .nullable();
+
+const operatingPointsSchema = z.array(
+  z.object({ minPrecision: z.number(), model: operatingPointSchema, heuristic: operatingPointSchema }),
+);
+
 export const modelCardSchema = z.object({
   modelVersion: z.string().min(1),
   kind: z.enum(MODEL_KINDS),
@@ -72,10 +85,16 @@ export const modelCardSchema = z.object({
         repositories: z.number().int().nonnegative(),
         samples: z.number().int().nonnegative(),
         metrics: comparedSchema,
+        operatingPoints: operatingPointsSchema.optional(),
       }),
     ),
     pooled: comparedSchema,
     calibrationBins: z.array(calibrationBinSchema),
+    /**
+     * For each wanted auto-apply precision, the threshold with the most approvals that reaches it, for the model
+     * and for the heuristic on the same held-out samples (absent in cards made before them).
+     */
+    operatingPoints: operatingPointsSchema.optional(),
   }),
   /** Boosted trees: how many trees the shipped ensemble holds (0: the heuristic or the base rate, calibrated). */
   trees: z.number().int().nonnegative().optional(),

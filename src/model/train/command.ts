@@ -49,6 +49,29 @@ function row(label: string, m: MetricSet): string {
   return `  ${label.padEnd(10)} AUC ${f(m.auc)}  log-loss ${f(m.logLoss)}  Brier ${f(m.brier)}  ECE ${f(m.ece)}  FPR ${f(m.falsePositiveRate)}  auto-apply precision ${f(m.autoApplyPrecision)} at ${f(m.autoApprovalRate)}`;
 }
 
+const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
+
+/**
+ * The operating points: for each wanted precision, the share of candidates approved at the threshold that reaches
+ * it, within each fold (weighted by the fold's samples; a fold where it is never reached approves none) and pooled
+ * over folds (one threshold for samples scored by different folds' models and calibrations).
+ */
+function operatingPointLines(card: ModelCard): string[] {
+  const pooled = card.heldOut.operatingPoints;
+  if (!pooled) return [];
+  const total = card.heldOut.folds.reduce((s, x) => s + x.samples, 0);
+  const withinFolds = (i: number, who: "model" | "heuristic"): number =>
+    card.heldOut.folds.reduce((s, x) => s + x.samples * (x.operatingPoints?.[i]?.[who]?.approvalRate ?? 0), 0) /
+    Math.max(1, total);
+  return [
+    "  approved at the threshold reaching a precision (within folds | pooled):",
+    ...pooled.map(
+      (o, i) =>
+        `    precision >= ${o.minPrecision}: model ${pct(withinFolds(i, "model"))} | ${pct(o.model?.approvalRate ?? 0)}   heuristic ${pct(withinFolds(i, "heuristic"))} | ${pct(o.heuristic?.approvalRate ?? 0)}`,
+    ),
+  ];
+}
+
 export function summarizeCard(card: ModelCard): string[] {
   const p = card.heldOut.pooled;
   return [
@@ -62,6 +85,7 @@ export function summarizeCard(card: ModelCard): string[] {
     // fold one model ranks them, as the shipped model ranks a repository's candidates.
     `  AUC per fold, model / heuristic: ${card.heldOut.folds.map((x) => `${f(x.metrics.model.auc)} / ${f(x.metrics.heuristic.auc)}`).join(", ")}`,
     ...(card.trees !== undefined ? [`  trees kept by early stopping: ${card.trees}`] : []),
+    ...operatingPointLines(card),
   ];
 }
 

@@ -8,7 +8,7 @@
  */
 import { FEATURE_SCHEMA_VERSION, featureNames, validateFeatureVector } from "../features.js";
 import { type HeuristicForm, heuristicForm, heuristicLogit } from "../heuristic.js";
-import { calibrationBins, evaluate } from "../metrics.js";
+import { calibrationBins, evaluate, operatingPoint } from "../metrics.js";
 import {
   type LinearExplanation,
   logisticRegressionModel,
@@ -56,6 +56,9 @@ export interface TrainOptions {
 }
 
 export const DEFAULT_INNER_FOLDS = 3;
+
+/** The auto-apply precisions the card gives operating points for. */
+export const OPERATING_PRECISIONS = [0.95, 0.97, 0.98, 0.99] as const;
 
 export interface TrainedModel {
   kind: ModelKind;
@@ -362,6 +365,14 @@ export function trainModels(samples: readonly TrainingSample[], options: TrainOp
         ...(final.heuristic ? { heuristic: final.heuristic } : {}),
       });
 
+  const operatingPoints = (rows: readonly number[]) => {
+    const y = pick(rows, labels);
+    return OPERATING_PRECISIONS.map((minPrecision) => ({
+      minPrecision,
+      model: operatingPoint(y, pick(rows, chosen.oofProb), minPrecision),
+      heuristic: operatingPoint(y, pick(rows, heuristic), minPrecision),
+    }));
+  };
   const compare = (rows: readonly number[]) => {
     const y = rows.map((i) => labels[i] as number);
     const pick = (p: readonly number[]) => rows.map((i) => p[i] as number);
@@ -400,9 +411,11 @@ export function trainModels(samples: readonly TrainingSample[], options: TrainOp
         repositories: fold.testGroups.length,
         samples: fold.test.length,
         metrics: compare(fold.test),
+        operatingPoints: operatingPoints(fold.test),
       })),
       pooled: compare(all),
       calibrationBins: calibrationBins(labels, chosen.oofProb),
+      operatingPoints: operatingPoints(all),
     },
     ...(final.gbt ? { trees: final.gbt.trees.length } : {}),
     calibration: { method: "platt", a: calibration.a, b: calibration.b },
