@@ -14,7 +14,13 @@ import {
 import { int, ms, num, pct, pctInterval, points, pointsInterval, pValue } from "./format.js";
 import type { Progress, ProgressCount } from "./progress.js";
 import { type AccuracyReport, type GroupRow, type ScoreEvaluation, TARGETS } from "./report.js";
-import { definitionLabel, validationInterval, validationValue } from "./report-markdown.js";
+import {
+  definitionLabel,
+  OPERATING_POINT_HEAD,
+  operatingPointRows,
+  validationInterval,
+  validationValue,
+} from "./report-markdown.js";
 
 /** Recipes shown in the per-recipe chart (the table lists all). */
 const CHART_RECIPES = 15;
@@ -164,6 +170,9 @@ export function reportBody(r: AccuracyReport): string {
           )
         : "no samples"
     }.</p>`,
+    "</section>",
+    `<section id="operating-points"><h2>Operating points</h2><p>Where the auto-apply threshold would have to sit for each precision, whatever threshold is configured: model and heuristic compared at equal precision.</p>`,
+    table(OPERATING_POINT_HEAD, operatingPointRows(r)),
     "</section>",
     `<section id="charts"><h2>Charts</h2><div class="grid">`,
     figure(

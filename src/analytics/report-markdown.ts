@@ -1,5 +1,5 @@
 /** ACCURACY_REPORT.md: the accuracy report as Markdown, every figure from {@link AccuracyReport}. */
-import type { CalibrationBin } from "../model/metrics.js";
+import type { CalibrationBin, OperatingPoint } from "../model/metrics.js";
 import { int, ms, num, pct, pctInterval, points, pointsInterval, pValue } from "./format.js";
 import type { AccuracyReport, GroupRow, ScoreEvaluation, ValidationRow } from "./report.js";
 
@@ -54,6 +54,23 @@ function scoreRows(r: AccuracyReport): string[][] {
       (e) => `${e.confusion.tp} / ${e.confusion.fp} / ${e.confusion.tn} / ${e.confusion.fn}`,
     ),
   ];
+}
+
+export const OPERATING_POINT_HEAD = [
+  "precision at least",
+  "model: threshold",
+  "model: auto-applied",
+  "model: failures auto-applied",
+  "heuristic: threshold",
+  "heuristic: auto-applied",
+  "heuristic: failures auto-applied",
+];
+
+/** One row per wanted precision: where each score's threshold would sit, and what it would auto-apply. */
+export function operatingPointRows(r: AccuracyReport): string[][] {
+  const cells = (o: OperatingPoint | null) =>
+    o ? [num(o.threshold), pct(o.approvalRate), pct(o.failuresApproved)] : ["never reached", "-", "-"];
+  return r.operatingPoints.map((o) => [pct(o.minPrecision), ...cells(o.model), ...cells(o.heuristic)]);
 }
 
 export function groupTable(rows: readonly GroupRow[], first = "group"): string[] {
@@ -154,6 +171,12 @@ export function renderReportMarkdown(r: AccuracyReport): string {
         ["model wrong", int(r.paired.onlySecond), int(r.paired.neither)],
       ],
     ),
+    "",
+    "## Operating points",
+    "",
+    "Where the auto-apply threshold would have to sit for each precision, whatever threshold is configured: model and heuristic compared at equal precision.",
+    "",
+    ...mdTable(OPERATING_POINT_HEAD, operatingPointRows(r)),
     "",
     "## The samples",
     "",

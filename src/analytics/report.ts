@@ -8,7 +8,9 @@ import {
   auc,
   brier,
   type CalibrationBin,
+  type ComparedOperatingPoint,
   calibrationBins,
+  comparedOperatingPoints,
   confusion,
   expectedCalibrationError,
   logLoss,
@@ -160,6 +162,8 @@ export interface AccuracyReport {
   perRecipe: GroupRow[];
   overTime: { granularity: "day" | "week"; buckets: TimeBucket[] };
   calibration: { ml: CalibrationBin[]; heuristic: CalibrationBin[] };
+  /** Where the auto-apply threshold would have to sit for each wanted precision, model and heuristic. */
+  operatingPoints: ComparedOperatingPoint[];
   histogram: HistogramBin[];
   validation: ValidationRow[];
   minSamples: number;
@@ -180,6 +184,8 @@ export const DEFINITIONS = {
   autoApprovalRate: "samples scored at or above the auto-apply threshold, over all samples",
   autoApplyPrecision: "successes among samples scored at or above the auto-apply threshold",
   auc: "area under the ROC curve of the raw score against the outcome (rank-sum, ties count one half)",
+  operatingPoints:
+    "for each wanted auto-apply precision, the lowest threshold at which the samples scored at or above it succeed at least that often (most auto-applied), with the share of all samples and of all failures at or above it; ties at the threshold go in together. It compares model and heuristic at equal precision, whatever thresholds are configured",
   majority:
     "always predict the majority outcome of the samples (success on a tie) with trust 1 (success) or 0 (failure)",
   proportionIntervals: "95% Wilson score intervals without continuity correction",
@@ -543,6 +549,7 @@ export function computeReport(inputs: ReportInputs, options: ReportOptions = {})
     perRecipe: [...groupBy(s, (i) => s.recipeId[i] as string)].map(([k, idx]) => groupRow(k, idx, s, t)),
     overTime: overTime(s, t),
     calibration: { ml: calibrationBins(labels, s.mlTrust), heuristic: calibrationBins(labels, s.heuristicTrust) },
+    operatingPoints: comparedOperatingPoints(labels, s.mlTrust, s.heuristicTrust),
     histogram: histogram(s),
     minSamples,
   };

@@ -229,3 +229,26 @@ export function operatingPoint(
   }
   return best;
 }
+
+/** The auto-apply precisions model cards and the accuracy report give operating points for. */
+export const OPERATING_PRECISIONS: readonly number[] = [0.95, 0.97, 0.98, 0.99];
+
+export interface ComparedOperatingPoint {
+  minPrecision: number;
+  model: OperatingPoint | null;
+  heuristic: OperatingPoint | null;
+}
+
+/** The model's and the heuristic's operating points on the same samples, for each wanted precision. */
+export function comparedOperatingPoints(
+  labels: readonly number[],
+  model: readonly number[],
+  heuristic: readonly number[],
+  precisions: readonly number[] = OPERATING_PRECISIONS,
+): ComparedOperatingPoint[] {
+  return precisions.map((minPrecision) => ({
+    minPrecision,
+    model: operatingPoint(labels, model, minPrecision),
+    heuristic: operatingPoint(labels, heuristic, minPrecision),
+  }));
+}

@@ -167,6 +167,28 @@ describe.each(TEST_DB_KINDS)("accuracy report on the LEDGER dataset (%s)", (kind
     ]);
   });
 
+  it("operating points: where each score's threshold would sit for a wanted precision", () => {
+    // Model, highest first: 26 successes at 0.90, a failure at 0.88, a failure at 0.75, 4 successes at 0.70, ...
+    // 0.88 takes 27 with 26 successes (96.3%); lower thresholds stay under 95%. Above 96.3%, only 0.90 (100%).
+    const model = (threshold: number, approved: number, successes: number, failures: number) => ({
+      threshold,
+      approvalRate: approved / 45,
+      precision: successes / approved,
+      failuresApproved: failures / 11,
+    });
+    const points = r.operatingPoints.map((o) => [o.minPrecision, o.model, o.heuristic]);
+    expect(points.map((p) => p[0])).toEqual([0.95, 0.97, 0.98, 0.99]);
+    for (const [minPrecision, got] of points) {
+      const want = minPrecision === 0.95 ? model(0.88, 27, 26, 1) : model(0.9, 26, 26, 0);
+      for (const [k, v] of Object.entries(want)) expect((got as Record<string, number>)[k]).toBeCloseTo(v, D);
+    }
+    // Heuristic: 2 successes at 0.95, then 0.90 takes 4 successes and a failure (6 of 7): only 0.95 reaches 95%.
+    for (const [, , got] of points) {
+      expect(got).toMatchObject({ approvalRate: 2 / 45, precision: 1, failuresApproved: 0 });
+      expect((got as { threshold: number }).threshold).toBeCloseTo(0.95, D);
+    }
+  });
+
   it("judges the targets by their intervals and says plainly that 45 samples are too few", () => {
     const verdicts = Object.fromEntries(r.validation.map((v) => [v.id, v.verdict]));
     expect(verdicts).toEqual({
@@ -195,11 +217,15 @@ describe.each(TEST_DB_KINDS)("accuracy report on the LEDGER dataset (%s)", (kind
     expect(md).toContain("exact two-sided binomial test, p = 0.146");
     expect(md).toContain("The sample is too small to conclude");
     expect(md).toContain("95% Wilson score intervals without continuity correction");
+    expect(md).toContain("| 95.0% | 0.880 | 60.0% | 9.1% | 0.950 | 4.4% | 0.0% |");
     const html = renderReportHtml(r);
     expect(html).toMatch(/^<!doctype html>/);
     expect(html.match(/<svg /g)).toHaveLength(4);
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
     expect(html).toContain('<span class="verdict-not-met">not met</span>');
+    expect(html).toContain(
+      '<td class="n">95.0%</td><td class="n">0.880</td><td class="n">60.0%</td><td class="n">9.1%</td>',
+    );
   });
 });
 

@@ -8,7 +8,7 @@
  */
 import { FEATURE_SCHEMA_VERSION, featureNames, validateFeatureVector } from "../features.js";
 import { type HeuristicForm, heuristicForm, heuristicLogit } from "../heuristic.js";
-import { calibrationBins, evaluate, operatingPoint } from "../metrics.js";
+import { calibrationBins, comparedOperatingPoints, evaluate } from "../metrics.js";
 import {
   type LinearExplanation,
   logisticRegressionModel,
@@ -56,9 +56,6 @@ export interface TrainOptions {
 }
 
 export const DEFAULT_INNER_FOLDS = 3;
-
-/** The auto-apply precisions the card gives operating points for. */
-export const OPERATING_PRECISIONS = [0.95, 0.97, 0.98, 0.99] as const;
 
 export interface TrainedModel {
   kind: ModelKind;
@@ -365,14 +362,8 @@ export function trainModels(samples: readonly TrainingSample[], options: TrainOp
         ...(final.heuristic ? { heuristic: final.heuristic } : {}),
       });
 
-  const operatingPoints = (rows: readonly number[]) => {
-    const y = pick(rows, labels);
-    return OPERATING_PRECISIONS.map((minPrecision) => ({
-      minPrecision,
-      model: operatingPoint(y, pick(rows, chosen.oofProb), minPrecision),
-      heuristic: operatingPoint(y, pick(rows, heuristic), minPrecision),
-    }));
-  };
+  const operatingPoints = (rows: readonly number[]) =>
+    comparedOperatingPoints(pick(rows, labels), pick(rows, chosen.oofProb), pick(rows, heuristic));
   const compare = (rows: readonly number[]) => {
     const y = rows.map((i) => labels[i] as number);
     const pick = (p: readonly number[]) => rows.map((i) => p[i] as number);
