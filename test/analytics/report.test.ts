@@ -176,16 +176,13 @@ describe.each(TEST_DB_KINDS)("accuracy report on the LEDGER dataset (%s)", (kind
       precision: successes / approved,
       failuresApproved: failures / 11,
     });
-    const points = r.operatingPoints.map((o) => [o.minPrecision, o.model, o.heuristic]);
-    expect(points.map((p) => p[0])).toEqual([0.95, 0.97, 0.98, 0.99]);
-    for (const [minPrecision, got] of points) {
+    expect(r.operatingPoints.map((o) => o.minPrecision)).toEqual([0.95, 0.97, 0.98, 0.99]);
+    for (const { minPrecision, model: got, heuristic } of r.operatingPoints) {
       const want = minPrecision === 0.95 ? model(0.88, 27, 26, 1) : model(0.9, 26, 26, 0);
-      for (const [k, v] of Object.entries(want)) expect((got as Record<string, number>)[k]).toBeCloseTo(v, D);
-    }
-    // Heuristic: 2 successes at 0.95, then 0.90 takes 4 successes and a failure (6 of 7): only 0.95 reaches 95%.
-    for (const [, , got] of points) {
-      expect(got).toMatchObject({ approvalRate: 2 / 45, precision: 1, failuresApproved: 0 });
-      expect((got as { threshold: number }).threshold).toBeCloseTo(0.95, D);
+      for (const [k, v] of Object.entries(want)) expect(got?.[k as keyof typeof want]).toBeCloseTo(v, D);
+      // Heuristic: 2 successes at 0.95, then 0.90 takes 4 successes and a failure (6 of 7): only 0.95 reaches 95%.
+      expect(heuristic).toMatchObject({ approvalRate: 2 / 45, precision: 1, failuresApproved: 0 });
+      expect(heuristic?.threshold).toBeCloseTo(0.95, D);
     }
   });
 
