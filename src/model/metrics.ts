@@ -194,7 +194,7 @@ export interface OperatingPoint {
 /**
  * The operating point with the most approvals whose precision is at least `minPrecision`: a way to compare two
  * scores (a model and the heuristic) on the same samples that does not depend on either being calibrated to the
- * configured thresholds. Null when no threshold reaches that precision.
+ * configured thresholds. Null when no threshold reaches that precision (or there are no samples).
  */
 export function operatingPoint(
   labels: readonly number[],
@@ -202,6 +202,9 @@ export function operatingPoint(
   minPrecision: number,
 ): OperatingPoint | null {
   check(labels, scores);
+  scores.forEach((v, i) => {
+    if (!Number.isFinite(v)) throw new RangeError(`operating point: score ${i} is ${v}, not a finite number`);
+  });
   const n = labels.length;
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (scores[b] as number) - (scores[a] as number));
   const failures = labels.reduce<number>((s, y) => s + (y === 1 ? 0 : 1), 0);

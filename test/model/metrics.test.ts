@@ -83,5 +83,7 @@ describe("metrics", () => {
     expect(operatingPoint([1, 0, 1], [0.9, 0.9, 0.5], 1)).toBeNull();
     expect(operatingPoint([1, 1], [0.2, 0.3], 1)).toMatchObject({ threshold: 0.2, failuresApproved: 0 });
     expect(() => operatingPoint([1], [], 0.9)).toThrow(RangeError);
+    expect(() => operatingPoint([1, 0], [Number.NaN, 0.5], 0.9)).toThrow(/score 0 is NaN, not a finite number/);
+    expect(operatingPoint([], [], 0.9)).toBeNull();
   });
 });

@@ -138,10 +138,7 @@ export function fitGbt(
     for (let j = 0; j < f; j++) bins[i * f + j] = binOf(cuts[j] as number[], x.data[i * f + j] as number);
   }
   const width = o.maxBins + 1;
-  let positives = 0;
-  for (let i = 0; i < n; i++) positives += y[i] as number;
-  const prior = Math.min(1 - 1e-6, Math.max(1e-6, (positives + 0.5) / (n + 1)));
-  const baseLogit = offset ? 0 : Math.fround(Math.log(prior / (1 - prior)));
+  const baseLogit = offset ? 0 : baseRateLogit(y);
   const margin = startingMargin(baseLogit, n, offset);
   const grad = new Float64Array(n);
   const hess = new Float64Array(n);
@@ -240,6 +237,14 @@ export function fitGbt(
     for (let i = 0; i < n; i++) margin[i] = (margin[i] as number) + treeValue(tree, x.data, i * f);
   }
   return { featureCount: f, baseLogit, trees };
+}
+
+/** The logit of the rows' smoothed success rate, in float32: where boosting starts without offsets. */
+export function baseRateLogit(y: ArrayLike<number>): number {
+  let positives = 0;
+  for (let i = 0; i < y.length; i++) positives += y[i] as number;
+  const prior = Math.min(1 - 1e-6, Math.max(1e-6, (positives + 0.5) / (y.length + 1)));
+  return Math.fround(Math.log(prior / (1 - prior)));
 }
 
 /** The rows' starting logits: the offsets when given, else the model's base logit. */

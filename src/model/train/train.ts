@@ -19,7 +19,15 @@ import { DEFAULT_THRESHOLDS, type TierThresholds } from "../tiers.js";
 import { applyPlatt, calibratedLogLoss, fitPlatt } from "./calibration.js";
 import { MODEL_KINDS, type ModelCard, type ModelKind } from "./card.js";
 import { type Fold, groupedKFold } from "./folds.js";
-import { DEFAULT_GBT_OPTIONS, fitGbt, forEachStage, type GbtModel, type GbtOptions, gbtLogit } from "./gbt.js";
+import {
+  baseRateLogit,
+  DEFAULT_GBT_OPTIONS,
+  fitGbt,
+  forEachStage,
+  type GbtModel,
+  type GbtOptions,
+  gbtLogit,
+} from "./gbt.js";
 import {
   DEFAULT_LOGISTIC_OPTIONS,
   fitLogistic,
@@ -74,6 +82,8 @@ export interface TrainResult {
   best: TrainedModel;
   card: ModelCard;
   onnx: Uint8Array;
+  /** The chosen kind's held-out probability of each sample (from the fold that held it out), in sample order. */
+  heldOut: number[];
 }
 
 export class TrainingError extends Error {
@@ -135,25 +145,29 @@ function fitRaw(
 const pick = (rows: readonly number[], values: ArrayLike<number>): number[] => rows.map((i) => values[i] as number);
 
 /**
- * Early stopping's choice from each stage's out-of-fold loss summed per repository (`losses[t][g]`): the fewest
- * trees whose loss is within one standard error of the lowest, the error of the difference estimated from how it
- * varies between repositories. Samples of one repository are alike, so a correction that helps only the largest
- * repositories does not count as help (the one-standard-error rule, clustered by repository).
+ * Early stopping's choice from each stage's out-of-fold loss summed per repository (`losses[t][g]`, the
+ * repository holding `sizes[g]` rows): the fewest trees whose mean loss a row is within one standard error of the
+ * lowest. Each repository counts the same, as the next, unseen repository will: its loss a row is one
+ * observation, and the error of a stage's difference from the lowest is the standard error of the mean of those
+ * differences over repositories. A correction that helps only some repositories, however large, is not kept
+ * (the one-standard-error rule, clustered by repository).
  */
-export function keptTrees(losses: readonly Float64Array[]): number {
-  const total = (l: Float64Array) => l.reduce((a, b) => a + b, 0);
+export function keptTrees(losses: readonly Float64Array[], sizes: readonly number[]): number {
+  const g = sizes.length;
+  // Each repository's mean loss a row: every repository counts the same, as the next (unseen) one will.
+  const perRow = losses.map((l) => {
+    if (l.length !== g) throw new RangeError(`early stopping: ${g} repository sizes for ${l.length} losses`);
+    return Array.from(l, (v, j) => v / Math.max(1, sizes[j] as number));
+  });
+  const mean = (v: readonly number[]) => v.reduce((a, b) => a + b, 0) / v.length;
   let best = 0;
-  for (let t = 1; t < losses.length; t++) {
-    if (total(losses[t] as Float64Array) < total(losses[best] as Float64Array)) best = t;
-  }
-  const lowest = losses[best] as Float64Array;
-  const g = lowest.length;
+  for (let t = 1; t < perRow.length; t++) if (mean(perRow[t] as number[]) < mean(perRow[best] as number[])) best = t;
+  const lowest = perRow[best] as number[];
   for (let t = 0; t < best; t++) {
-    const d = Array.from(losses[t] as Float64Array, (l, j) => l - (lowest[j] as number));
-    const sum = d.reduce((a, b) => a + b, 0);
-    const mean = sum / g;
-    const se = g > 1 ? Math.sqrt((g / (g - 1)) * d.reduce((a, v) => a + (v - mean) ** 2, 0)) : 0;
-    if (sum <= se) return t;
+    const d = (perRow[t] as number[]).map((v, j) => v - (lowest[j] as number));
+    const m = mean(d);
+    const se = g > 1 ? Math.sqrt(d.reduce((a, v) => a + (v - m) ** 2, 0) / (g - 1) / g) : 0;
+    if (m <= se) return t;
   }
   return best;
 }
@@ -162,9 +176,10 @@ export function keptTrees(losses: readonly Float64Array[]): number {
  * Fits a kind and its calibration. Grouped folds inside the rows (each repository on one side only) give
  * out-of-fold logits for every row; the Platt calibration is fitted on those, so it sees logits of the kind the
  * model gives repositories it never saw. For boosted trees they also choose how many trees to keep (early
- * stopping): the count whose calibrated out-of-fold log-loss is lowest, the smallest on a tie, 0 meaning the
- * heuristic (or the base rate) alone. With fewer than 2 repositories every tree is kept and the calibration is
- * fitted on the training logits.
+ * stopping, {@link keptTrees}), 0 meaning the heuristic (or the base rate) alone. Every inner model starts from the
+ * same logits (the heuristic's, or the base rate of all these rows), so a stage's out-of-fold logits do not carry
+ * each inner fold's own base rate for the calibration to pick up. With fewer than 2 repositories every tree is
+ * kept and the calibration is fitted on the training logits.
  */
 function fitKind(
   kind: ModelKind,
@@ -189,11 +204,12 @@ function fitKind(
     }
     return { ...fitRaw(kind, x, y, o), calibration: fitPlatt(oof, y) };
   }
+  const start = offset ?? new Float64Array(x.rows).fill(baseRateLogit(y));
   // stages[t][i]: row i's out-of-fold logit after t trees.
   const stages = Array.from({ length: o.gbt.trees + 1 }, () => new Float64Array(x.rows));
   for (const fold of inner) {
-    const m = fitGbt(subset(x, fold.train), pick(fold.train, y), o.gbt, offset && pick(fold.train, offset));
-    forEachStage(m, subset(x, fold.test), offset && pick(fold.test, offset), (t, logits) => {
+    const m = fitGbt(subset(x, fold.train), pick(fold.train, y), o.gbt, pick(fold.train, start));
+    forEachStage(m, subset(x, fold.test), pick(fold.test, start), (t, logits) => {
       const stage = stages[t] as Float64Array;
       fold.test.forEach((row, j) => {
         stage[row] = logits[j] as number;
@@ -202,10 +218,17 @@ function fitKind(
   }
   const names = [...new Set(groups)];
   const groupOf = Int32Array.from(groups, (g) => names.indexOf(g));
+  const sizes = new Array<number>(names.length).fill(0);
+  for (const g of groupOf) sizes[g] = (sizes[g] as number) + 1;
   const scored = stages.map((logits) => calibratedLogLoss(logits, y, groupOf, names.length));
-  const best = { trees: keptTrees(scored.map((s) => s.loss)), calibration: { a: 1, b: 0 } };
-  best.calibration = (scored[best.trees] as (typeof scored)[number]).calibration;
-  return { ...fitRaw(kind, x, y, o, offset, best.trees), calibration: best.calibration };
+  const trees = keptTrees(
+    scored.map((s) => s.loss),
+    sizes,
+  );
+  return {
+    ...fitRaw(kind, x, y, o, offset, trees),
+    calibration: (scored[trees] as (typeof scored)[number]).calibration,
+  };
 }
 
 function subset(x: Matrix, rows: readonly number[]): Matrix {
@@ -396,7 +419,7 @@ export function trainModels(samples: readonly TrainingSample[], options: TrainOp
       })),
     },
     heldOut: {
-      method: `grouped ${k}-fold cross-validation by repository; each fold's model calibrated (Platt) on out-of-fold logits of grouped ${resolved.innerFolds}-fold cross-validation inside its training set, where boosted trees also choose how many of up to ${resolved.gbt.trees} trees to keep`,
+      method: `grouped ${k}-fold cross-validation by repository; each fold's model calibrated (Platt) on out-of-fold logits of grouped ${resolved.innerFolds}-fold cross-validation inside its training set (fewer folds when it holds fewer repositories; with one, on its training logits), where boosted trees also choose how many of up to ${resolved.gbt.trees} trees to keep`,
       folds: folds.map((fold: Fold) => ({
         fold: fold.index,
         repositories: fold.testGroups.length,
@@ -429,5 +452,5 @@ export function trainModels(samples: readonly TrainingSample[], options: TrainOp
     ...(final.logistic ? { logistic: final.logistic } : {}),
     ...(final.gbt ? { gbt: final.gbt } : {}),
   };
-  return { best, card, onnx };
+  return { best, card, onnx, heldOut: chosen.oofProb };
 }
