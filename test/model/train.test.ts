@@ -100,87 +100,73 @@ describe("training", () => {
   });
 
   it("keeps the fewest trees within one standard error of the best, the error taken between repositories", () => {
-    const kept = (rows: number[][], sizes: number[]) =>
-      keptTrees(
-        rows.map((r) => Float64Array.from(r)),
-        sizes,
-      );
-    const equal = [100, 100, 100];
-    // Each tree helps every repository: all are kept.
-    expect(
-      kept(
-        [
+    // losses[t][g]: the summed loss of repository g after t trees; sizes[g]: its rows.
+    const cases: { why: string; losses: number[][]; sizes: number[]; kept: number }[] = [
+      {
+        why: "each tree helps every repository",
+        losses: [
           [10, 10, 10],
           [9, 9, 9],
           [8, 8, 8],
         ],
-        equal,
-      ),
-    ).toBe(2);
-    // The second tree helps one repository a lot and costs the others: no better than one tree within the error.
-    expect(
-      kept(
-        [
+        sizes: [100, 100, 100],
+        kept: 2,
+      },
+      {
+        why: "the 2nd tree helps one a lot and costs the others",
+        losses: [
           [10, 10, 10],
           [9, 9, 9],
           [5, 9.5, 9.5],
         ],
-        equal,
-      ),
-    ).toBe(1);
-    // Nothing helps: none.
-    expect(
-      kept(
-        [
+        sizes: [100, 100, 100],
+        kept: 1,
+      },
+      {
+        why: "nothing helps",
+        losses: [
           [10, 10],
           [10.5, 10.5],
           [11, 11],
         ],
-        [100, 100],
-      ),
-    ).toBe(0);
-    // A tie keeps the fewer.
-    expect(
-      kept(
-        [
+        sizes: [100, 100],
+        kept: 0,
+      },
+      {
+        why: "a tie keeps the fewer",
+        losses: [
           [10, 10],
           [10, 10],
         ],
-        [100, 100],
-      ),
-    ).toBe(0);
-    // One repository: no spread to measure, the lowest loss wins.
-    expect(kept([[10], [9], [9.5]], [100])).toBe(1);
-    // Repositories of 1,000 and 10 rows, each counting the same: a gain of 0.01 a row in both is kept; the same
-    // gain in the large one alone is one repository of two, not enough.
-    const sizes = [1000, 10];
-    expect(
-      kept(
-        [
+        sizes: [100, 100],
+        kept: 0,
+      },
+      { why: "one repository: no spread, the lowest wins", losses: [[10], [9], [9.5]], sizes: [100], kept: 1 },
+      // Repositories of 1,000 and 10 rows, each counting the same.
+      {
+        why: "0.01 a row gained in both",
+        losses: [
           [300, 3],
           [290, 2.9],
         ],
-        sizes,
-      ),
-    ).toBe(1);
-    expect(
-      kept(
-        [
+        sizes: [1000, 10],
+        kept: 1,
+      },
+      {
+        why: "0.01 a row gained in the large one alone",
+        losses: [
           [300, 3],
           [290, 3],
         ],
-        sizes,
-      ),
-    ).toBe(0);
-    expect(() =>
-      kept(
-        [
-          [1, 1],
-          [1, 1],
-        ],
-        [10],
-      ),
-    ).toThrow(/1 repository sizes for 2 losses/);
+        sizes: [1000, 10],
+        kept: 0,
+      },
+    ];
+    for (const c of cases) {
+      const losses = c.losses.map((r) => Float64Array.from(r));
+      expect(keptTrees(losses, c.sizes), c.why).toBe(c.kept);
+    }
+    expect(() => keptTrees([Float64Array.from([1, 1])], [10])).toThrow(/1 repository sizes for 2 losses/);
   });
 
   it("a held-out fold's labels change none of its predictions (every choice made for it is made without them)", () => {
