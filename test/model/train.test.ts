@@ -197,6 +197,7 @@ describe("training", () => {
     const samples = syntheticSamples({ repositories: 3, perRepository: 30 });
     expect(() => trainModels(samples.map((s) => ({ ...s, repository: "one/repo" })))).toThrow(TrainingError);
     expect(() => trainModels(samples.map((s) => ({ ...s, label: 1 as const })))).toThrow(/both successes and failures/);
+    expect(() => trainModels(samples, { innerFolds: 1 })).toThrow(/innerFolds must be an integer >= 2, got 1/);
     expect(() => trainModels([{ ...(samples[0] as (typeof samples)[number]), features: [1] }, ...samples])).toThrow(
       /expected 39 features/,
     );
