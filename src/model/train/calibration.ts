@@ -77,19 +77,19 @@ export function applyPlatt(c: PlattCalibration, logit: number): number {
 
 /**
  * The Platt calibration of these logits and the log-loss of the labels under it, summed per group: `loss[g]` is
- * the summed loss of the rows with `groupOf[i] === g` (one group for all rows when `groupOf` is omitted).
+ * the summed loss of the rows with `groupOf[i] === g`, for g below `groups`.
  */
 export function calibratedLogLoss(
   logits: ArrayLike<number>,
   labels: ArrayLike<number>,
-  groupOf?: ArrayLike<number>,
-  groups = 1,
+  groupOf: ArrayLike<number>,
+  groups: number,
 ): { calibration: PlattCalibration; loss: Float64Array } {
   const calibration = fitPlatt(logits, labels);
   const loss = new Float64Array(groups);
   for (let i = 0; i < logits.length; i++) {
     const z = calibration.a * (logits[i] as number) + calibration.b;
-    const g = groupOf ? (groupOf[i] as number) : 0;
+    const g = groupOf[i] as number;
     loss[g] = (loss[g] as number) + (labels[i] === 1 ? softplus(-z) : softplus(z));
   }
   return { calibration, loss };

@@ -3,6 +3,7 @@
  * database or a dataset file, write the model and its card, register it, optionally promote it, and return the
  * lines to print.
  */
+import { num as f, pct } from "../../analytics/format.js";
 import type { DbOrTx } from "../../db/client.js";
 import type { MetricSet } from "../metrics.js";
 import { type ModelRow, promoteModel, registerModel } from "../registry.js";
@@ -43,13 +44,9 @@ export class TrainCommandError extends Error {
   }
 }
 
-const f = (v: number | null, digits = 3): string => (v === null ? "n/a" : v.toFixed(digits));
-
 function row(label: string, m: MetricSet): string {
   return `  ${label.padEnd(10)} AUC ${f(m.auc)}  log-loss ${f(m.logLoss)}  Brier ${f(m.brier)}  ECE ${f(m.ece)}  FPR ${f(m.falsePositiveRate)}  auto-apply precision ${f(m.autoApplyPrecision)} at ${f(m.autoApprovalRate)}`;
 }
-
-const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
 
 /**
  * The operating points: for each wanted precision, the share of candidates approved at the threshold that reaches
@@ -76,7 +73,7 @@ export function summarizeCard(card: ModelCard): string[] {
   const p = card.heldOut.pooled;
   return [
     `model ${card.modelVersion} (${card.kind}), feature schema v${card.featureSchemaVersion}`,
-    `data: ${card.data.samples} samples from ${card.data.repositories} repositories, ${(card.data.positiveRate * 100).toFixed(1)}% successes`,
+    `data: ${card.data.samples} samples from ${card.data.repositories} repositories, ${pct(card.data.positiveRate)} successes`,
     `held out (${card.heldOut.method}):`,
     row("model", p.model),
     row("heuristic", p.heuristic),

@@ -142,7 +142,8 @@ function fitRaw(
   return { logit: (row) => gbtLogit(m, row), gbt: m };
 }
 
-const pick = (rows: readonly number[], values: ArrayLike<number>): number[] => rows.map((i) => values[i] as number);
+/** The values of these rows, in their order. */
+const pick = <T>(rows: readonly number[], values: ArrayLike<T>): T[] => rows.map((i) => values[i] as T);
 
 /**
  * Early stopping's choice from each stage's out-of-fold loss summed per repository (`losses[t][g]`, the
@@ -339,13 +340,7 @@ export function trainModels(samples: readonly TrainingSample[], options: TrainOp
     const oofProb = new Array<number>(samples.length).fill(0);
     const treesPerFold: number[] = [];
     for (const fold of folds) {
-      const model = fitKind(
-        kind,
-        subset(x, fold.train),
-        pick(fold.train, labels),
-        fold.train.map((i) => groups[i] as string),
-        resolved,
-      );
+      const model = fitKind(kind, subset(x, fold.train), pick(fold.train, labels), pick(fold.train, groups), resolved);
       if (model.gbt) treesPerFold.push(model.gbt.trees.length);
       for (const i of fold.test) oofProb[i] = applyPlatt(model.calibration, model.logit(rowOf(x, i)));
     }
@@ -388,12 +383,11 @@ export function trainModels(samples: readonly TrainingSample[], options: TrainOp
   const operatingPoints = (rows: readonly number[]) =>
     comparedOperatingPoints(pick(rows, labels), pick(rows, chosen.oofProb), pick(rows, heuristic));
   const compare = (rows: readonly number[]) => {
-    const y = rows.map((i) => labels[i] as number);
-    const pick = (p: readonly number[]) => rows.map((i) => p[i] as number);
+    const y = pick(rows, labels);
     return {
-      model: evaluate(y, pick(chosen.oofProb), thresholds),
-      heuristic: evaluate(y, pick(heuristic), thresholds),
-      majority: evaluate(y, pick(majority), thresholds),
+      model: evaluate(y, pick(rows, chosen.oofProb), thresholds),
+      heuristic: evaluate(y, pick(rows, heuristic), thresholds),
+      majority: evaluate(y, pick(rows, majority), thresholds),
     };
   };
   const all = samples.map((_, i) => i);
