@@ -100,71 +100,21 @@ describe("training", () => {
   });
 
   it("keeps the fewest trees within one standard error of the best, the error taken between repositories", () => {
-    // losses[t][g]: the summed loss of repository g after t trees; sizes[g]: its rows.
-    const cases: { why: string; losses: number[][]; sizes: number[]; kept: number }[] = [
-      {
-        why: "each tree helps every repository",
-        losses: [
-          [10, 10, 10],
-          [9, 9, 9],
-          [8, 8, 8],
-        ],
-        sizes: [100, 100, 100],
-        kept: 2,
-      },
-      {
-        why: "the 2nd tree helps one a lot and costs the others",
-        losses: [
-          [10, 10, 10],
-          [9, 9, 9],
-          [5, 9.5, 9.5],
-        ],
-        sizes: [100, 100, 100],
-        kept: 1,
-      },
-      {
-        why: "nothing helps",
-        losses: [
-          [10, 10],
-          [10.5, 10.5],
-          [11, 11],
-        ],
-        sizes: [100, 100],
-        kept: 0,
-      },
-      {
-        why: "a tie keeps the fewer",
-        losses: [
-          [10, 10],
-          [10, 10],
-        ],
-        sizes: [100, 100],
-        kept: 0,
-      },
-      { why: "one repository: no spread, the lowest wins", losses: [[10], [9], [9.5]], sizes: [100], kept: 1 },
+    // [why, losses, sizes, trees kept]: losses "10 10 | 9 9" is the summed loss of each repository after 0 trees,
+    // then after 1 tree; sizes are the repositories' rows.
+    const cases: [string, string, number[], number][] = [
+      ["each tree helps every repository", "10 10 10 | 9 9 9 | 8 8 8", [100, 100, 100], 2],
+      ["the 2nd tree helps one a lot and costs the others", "10 10 10 | 9 9 9 | 5 9.5 9.5", [100, 100, 100], 1],
+      ["nothing helps", "10 10 | 10.5 10.5 | 11 11", [100, 100], 0],
+      ["a tie keeps the fewer", "10 10 | 10 10", [100, 100], 0],
+      ["one repository: no spread, the lowest wins", "10 | 9 | 9.5", [100], 1],
       // Repositories of 1,000 and 10 rows, each counting the same.
-      {
-        why: "0.01 a row gained in both",
-        losses: [
-          [300, 3],
-          [290, 2.9],
-        ],
-        sizes: [1000, 10],
-        kept: 1,
-      },
-      {
-        why: "0.01 a row gained in the large one alone",
-        losses: [
-          [300, 3],
-          [290, 3],
-        ],
-        sizes: [1000, 10],
-        kept: 0,
-      },
+      ["0.01 a row gained in both", "300 3 | 290 2.9", [1000, 10], 1],
+      ["0.01 a row gained in the large one alone", "300 3 | 290 3", [1000, 10], 0],
     ];
-    for (const c of cases) {
-      const losses = c.losses.map((r) => Float64Array.from(r));
-      expect(keptTrees(losses, c.sizes), c.why).toBe(c.kept);
+    for (const [why, table, sizes, kept] of cases) {
+      const losses = table.split("|").map((stage) => Float64Array.from(stage.trim().split(/\s+/), Number));
+      expect(keptTrees(losses, sizes), why).toBe(kept);
     }
     expect(() => keptTrees([Float64Array.from([1, 1])], [10])).toThrow(/1 repository sizes for 2 losses/);
   });
