@@ -146,10 +146,11 @@ export async function registerRepositories(
   installation: InstallationInput,
   repos: readonly InstalledRepositoryInput[],
 ): Promise<RepositoryRow[]> {
-  // The installation's row is locked first (by its upsert), as by every transaction that changes an
-  // installation's repositories: concurrent installs, uninstalls and pushes queue up instead of deadlocking.
+  // The installation is locked first, as by every transaction that changes an installation's repositories:
+  // concurrent installs, uninstalls and pushes queue up instead of deadlocking.
   return retryOnDeadlock(() =>
     db.transaction(async (tx) => {
+      await lockInstallation(tx, installation.id);
       await upsertInstallation(tx, installation);
       const rows: RepositoryRow[] = [];
       for (const r of repos) {
@@ -252,8 +253,14 @@ export async function forgetRepositories(
   );
 }
 
-/** Locks an installation's row (when it exists) until the transaction ends. */
+/**
+ * Locks an installation until the transaction ends: a transaction-level advisory lock on its id, which holds
+ * whether its row exists or not (a row lock on a missing row locks nothing, so an uninstall that found no row
+ * could interleave with an install that was creating it), then its row when it exists.
+ */
 async function lockInstallation(tx: DbOrTx, installationId: number): Promise<void> {
+  // Any id a payload may carry (GitHub's are integers; a hostile one may be 1.5 or 2^63) keys the lock by its text.
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`odavl-installation:${installationId}`}, 0))`);
   await tx.execute(sql`select id from installations where id = ${installationId} for update`);
 }
 
@@ -268,15 +275,20 @@ function sqlState(err: unknown): string | undefined {
   return undefined;
 }
 
-/** Runs a transaction again (up to three times) when Postgres rolled it back to break a deadlock. */
-export async function retryOnDeadlock<T>(run: () => Promise<T>, attempts = 3): Promise<T> {
+/**
+ * Runs a transaction again (up to five attempts in all) when Postgres rolled it back to break a deadlock, after
+ * a random wait that doubles each time, so that the transactions that met do not meet again in step. Deadlocks
+ * remain possible between installations whose repositories move between them (GitHub transfers, or payloads
+ * that say so), which lock the same repository rows in different orders.
+ */
+export async function retryOnDeadlock<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await run();
     } catch (err) {
       const state = sqlState(err);
       if (attempt >= attempts || state === undefined || !RETRYABLE.has(state)) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 10 * attempt * Math.random()));
+      await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt * Math.random()));
     }
   }
 }
