@@ -39,7 +39,7 @@ export function resolveLimits(...layers: (Partial<SandboxLimits> | undefined)[])
 export function prlimitArgs(limits: SandboxLimits, nproc: number | null): string[] {
   const mib = 1024 * 1024;
   const args = [
-    `--as=${Math.floor(limits.memoryMb * mib)}`,
+    `--data=${Math.floor(limits.memoryMb * mib)}`,
     `--fsize=${Math.floor(limits.maxFileMb * mib)}`,
     // Core dumps of a crashing test would land in the workspace and can be as large as the address space.
     "--core=0",
