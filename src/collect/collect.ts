@@ -17,6 +17,7 @@ import type { CandidateScope, CycleSummary } from "../engine/types.js";
 import type { TierThresholds } from "../model/tiers.js";
 import type { Recipe } from "../recipes/types.js";
 import { checkout, createWorkspaceRoot, installDependencies } from "../workspace/index.js";
+import type { Ledger } from "./ledger.js";
 import type { ListEntry } from "./list.js";
 
 export interface CollectOptions {
@@ -35,6 +36,8 @@ export interface CollectOptions {
   /** Scopes whose candidates run the tests. */
   testScopes: readonly CandidateScope[];
   installTimeoutMs: number;
+  /** Recipes already run per repository and commit, kept beside the committed dataset (see ledger.ts). */
+  ledger?: Ledger;
   onEvent?: (e: CollectEvent) => void;
   signal?: AbortSignal;
 }
@@ -110,7 +113,11 @@ async function collectEntry(
     const repo = await upsertRepository(db, repository);
     // Shadow repositories are public and run by the operators; recording their consent makes it auditable.
     await setConsent(db, repo.id, "dataCollection", true, { source: "operator", actor: "odavl collect" });
-    const done = await recordedRecipes(db, repo.id, sha);
+    const repositoryName = `${entry.owner}/${entry.name}`;
+    const done = new Set([
+      ...(await recordedRecipes(db, repo.id, sha)),
+      ...(o.ledger?.done(repositoryName, sha) ?? []),
+    ]);
     const remaining = o.recipes.filter((r) => !done.has(r.id));
     if (remaining.length === 0) {
       result.skipped++;
@@ -142,11 +149,9 @@ async function collectEntry(
       result.cycles++;
       result.samples += summary.stored ? summary.results.length : 0;
       if (summary.status === "completed") {
-        await markRecipesTried(
-          db,
-          summary.id,
-          chunk.map((r) => r.id),
-        );
+        const ids = chunk.map((r) => r.id);
+        await markRecipesTried(db, summary.id, ids);
+        await o.ledger?.record(repositoryName, sha, ids);
       }
       emit({ kind: "cycle", entry, summary });
       if (summary.status === "failed") throw new Error(summary.error ?? "cycle failed");

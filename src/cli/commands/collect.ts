@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { collect } from "../../collect/collect.js";
+import { openLedger } from "../../collect/ledger.js";
 import { type ListEntry, readList } from "../../collect/list.js";
 import { collectThroughQueue } from "../../collect/queue.js";
 import { type Env, readEnv } from "../../config/env.js";
@@ -26,6 +27,7 @@ const FLAGS = {
   tests: { type: "string" },
   recipes: { type: "string" },
   "in-process": { type: "boolean" },
+  ledger: { type: "string" },
 } as const;
 
 function positiveInt(v: unknown, flag: string, def: number): number {
@@ -45,7 +47,7 @@ export async function collectCommand(ctx: CommandContext): Promise<number> {
   const listFile = positionals[0];
   if (!listFile)
     throw new UsageError(
-      "which list? usage: odavl collect <list-file> [--max-cycles N] [--concurrency K] [--continuous] [--in-process]",
+      "which list? usage: odavl collect <list-file> [--max-cycles N] [--concurrency K] [--continuous] [--in-process] [--ledger FILE]",
     );
   const entries = readList(listFile);
   const env = readEnv(ctx.env);
@@ -57,7 +59,9 @@ export async function collectCommand(ctx: CommandContext): Promise<number> {
   }
   const recipes = values.recipes ? selectRecipes({ enabled: String(values.recipes).split(",") }) : RECIPES;
   if (recipes.length === 0) throw new UsageError(`--recipes "${String(values.recipes)}" selects no recipe`);
+  const ledger = values.ledger ? openLedger(String(values.ledger)) : undefined;
   if (env.REDIS_URL && !values["in-process"]) {
+    if (ledger) throw new UsageError("--ledger needs --in-process (queued cycles are recorded by the workers)");
     // The workers decide how many cycles run at once and for how long; one job runs a repository's recipes.
     const ignored = (["concurrency", "cycle-timeout", "recipes-per-cycle"] as const).filter((f) => values[f]);
     if (ignored.length > 0) {
@@ -99,6 +103,7 @@ export async function collectCommand(ctx: CommandContext): Promise<number> {
         maxFileCandidatesPerRecipe: positiveInt(values["file-candidates"], "file-candidates", 5),
         testScopes,
         installTimeoutMs: 15 * 60_000,
+        ...(ledger ? { ledger } : {}),
         signal,
         onEvent: async (e) => {
           if (e.kind === "start") return;
