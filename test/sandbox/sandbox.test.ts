@@ -418,6 +418,28 @@ describe("without bubblewrap", () => {
     expect(() => createSandbox({ bwrapPath: "/nonexistent/bwrap" })).toThrow(/apt-get install bubblewrap/);
   });
 
+  it("bounds the memory of the whole process tree, a worker that left the process group included", async () => {
+    const sandbox = createSandbox({ bwrapPath: "/nonexistent/bwrap", allowUnsandboxed: true });
+    const { root, ws } = makeWorkspace();
+    const marker = `odavl-tree-mem-${process.pid}-${Date.now()}`;
+    const worker = `const b = Buffer.alloc(200 * 1024 * 1024, 1); setInterval(() => b[0]++, 1000);`;
+    const script = `const { spawn } = require("child_process");
+for (let i = 0; i < 3; i++) spawn(process.execPath, ["-e", ${JSON.stringify(worker)}, "${marker}"], { stdio: "ignore", detached: i === 0 });
+setInterval(() => {}, 1000);`;
+    try {
+      const r = await sandbox.run({
+        cwd: ws,
+        command: "node",
+        args: ["-e", script, marker],
+        limits: { memoryMb: 450, timeoutMs: 20_000 },
+      });
+      expect(r.killed, r.stderr).toBe("memory");
+      expect(await waitUntilGone(marker, 3000)).toEqual([]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it("runs plain processes with a scrubbed environment, a time limit and a group kill", async () => {
     process.env.GITHUB_TOKEN_FOR_TEST = "ghs_unsandboxed_secret";
     const sandbox = createSandbox({ bwrapPath: "/nonexistent/bwrap", allowUnsandboxed: true });
