@@ -35,6 +35,7 @@ import { SandboxSetupError, SandboxUnavailableError } from "./types.js";
 export { type BubblewrapInfo, detectBubblewrap } from "./bubblewrap.js";
 export { DEFAULT_LIMITS } from "./limits.js";
 export { ourTypeScriptDir } from "./paths.js";
+export { prepareToolchain, type Toolchain, type ToolchainOptions } from "./toolchain.js";
 export {
   startTypeChecker,
   type TypeChecker,
@@ -149,6 +150,15 @@ function abortedResult(isolated: boolean): SandboxResult {
   };
 }
 
+function searchPath(prefix: readonly string[] | undefined, base: string): string {
+  for (const dir of prefix ?? []) {
+    if (!path.isAbsolute(dir) || dir.includes(":")) {
+      throw new SandboxSetupError(`pathPrefix entries must be absolute paths without ':', got ${dir}`, { path: dir });
+    }
+  }
+  return [...(prefix ?? []), base].join(":");
+}
+
 function resolveExisting(p: string, role: string): string {
   if (!path.isAbsolute(p)) throw new SandboxSetupError(`${role} must be an absolute path, got ${p}`, { path: p });
   let real: string;
@@ -226,8 +236,10 @@ class BubblewrapSandbox extends BaseSandbox {
       if (p === "/") throw new SandboxSetupError("readOnlyPaths may not contain /", { path: p });
     }
 
-    const pathVar =
-      this.extraSystemPaths.length > 0 ? `${this.nodeBinDir}:${DEFAULT_SANDBOX_PATH}` : DEFAULT_SANDBOX_PATH;
+    const pathVar = searchPath(
+      options.pathPrefix,
+      this.extraSystemPaths.length > 0 ? `${this.nodeBinDir}:${DEFAULT_SANDBOX_PATH}` : DEFAULT_SANDBOX_PATH,
+    );
     // Validated before anything is touched on disk.
     const env = buildSandboxEnv(options.env, { path: pathVar, home: "/tmp" });
 
@@ -318,7 +330,10 @@ class UnsandboxedSandbox extends BaseSandbox {
   ): Promise<Prepared> {
     const cwd = resolveExisting(options.cwd, "cwd");
     const nodeBin = path.dirname(realpathSync(process.execPath));
-    const env = buildSandboxEnv(options.env, { path: `${nodeBin}:${DEFAULT_SANDBOX_PATH}`, home: "/tmp" });
+    const env = buildSandboxEnv(options.env, {
+      path: searchPath(options.pathPrefix, `${nodeBin}:${DEFAULT_SANDBOX_PATH}`),
+      home: "/tmp",
+    });
     const base = {
       env,
       hostCwd: cwd,

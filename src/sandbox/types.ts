@@ -29,6 +29,11 @@ export interface SandboxRunOptions {
   readOnlyPaths?: readonly string[];
   /** Extra writable paths to expose. */
   writablePaths?: readonly string[];
+  /**
+   * Directories put first on PATH, before the sandbox's own (e.g. the package-manager shims of
+   * `prepareToolchain`); each must be absolute, and exposed through `readOnlyPaths` to be usable.
+   */
+  pathPrefix?: readonly string[];
   limits?: Partial<SandboxLimits>;
   /** Data written to the process's stdin, then closed. */
   stdin?: string;
