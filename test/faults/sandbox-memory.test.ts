@@ -3,7 +3,8 @@
  * limit but together hold more than the run may is stopped with the cause "memory" and nothing of it survives,
  * while a Node process that only reserves address space (as V8 and WebAssembly do) runs under the default limit.
  */
-import { rmSync } from "node:fs";
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSandbox, DEFAULT_LIMITS, detectBubblewrap, type SpawningSandbox } from "../../src/sandbox/index.js";
 import { countByUid, makeWorkspace, processesMatching, waitUntilGone, watchRunUids } from "../sandbox/helpers.js";
@@ -64,6 +65,33 @@ setTimeout(() => process.exit(0), 2500);`;
     expect(r.stdout.match(/worker holds/g)).toHaveLength(2);
     expect(await waitUntilGone(marker, 5000)).toEqual([]);
     expect(processesMatching(marker)).toEqual([]);
+  });
+
+  it("runs vitest (workers, V8 and WebAssembly reservations) under the default limit", async () => {
+    // This project's own vitest, read-only, as a repository's node_modules would provide it.
+    const modules = path.resolve(import.meta.dirname, "../../node_modules");
+    const ws = path.join(dirs.root, "vitest-repo");
+    mkdirSync(path.join(ws, "test"), { recursive: true });
+    symlinkSync(modules, path.join(ws, "node_modules"));
+    writeFileSync(path.join(ws, "package.json"), '{"name":"v","type":"module"}');
+    for (const n of [1, 2]) {
+      writeFileSync(
+        path.join(ws, "test", `t${n}.test.js`),
+        'import { expect, it } from "vitest";\nit("adds", () => expect(1 + 1).toBe(2));\n',
+      );
+    }
+    for (const pool of ["forks", "threads"]) {
+      const r = await sandbox.run({
+        cwd: ws,
+        command: "node",
+        args: [path.join(modules, "vitest", "vitest.mjs"), "run", `--pool=${pool}`],
+        readOnlyPaths: [modules],
+        limits: { timeoutMs: 120_000 },
+      });
+      expect(r.killed, r.stderr).toBeNull();
+      expect(r.exitCode, r.stderr + r.stdout).toBe(0);
+      expect(r.stdout).toMatch(/Tests\s.*2 passed/);
+    }
   });
 
   it("does not stop Node reserving 80 GB of address space under the default limit, and sets no address-space limit", async () => {
