@@ -89,6 +89,7 @@ function boundMemory(spec: LaunchSpec, uid: number | null): LaunchSpec {
   try {
     cgroup = createRunCgroup(parent, spec.limits.memoryMb * 1024 * 1024);
   } catch (error) {
+    void Promise.resolve(spec.cleanup?.()).catch(() => {});
     throw new SandboxSetupError(`cannot create the run's cgroup under ${parent}: ${(error as Error).message}`, {
       path: parent,
     });
