@@ -57,5 +57,4 @@ describe("a run's own cgroup", () => {
     writeFileSync(path.join(clean.dir, "memory.events"), "oom 0\noom_kill 0\n");
     expect((await (await launch(spec("sh", ["-c", "exit 1"], clean))).done).killed).toBeNull();
   });
-
 });
