@@ -29,7 +29,16 @@ COPY package.json ./
 COPY bin ./bin
 COPY migrations ./migrations
 COPY models ./models
-RUN useradd --system --create-home --uid 10001 odavl && mkdir -p /data && chown odavl /data
+# The package managers repositories declare most often, in the cache the worker gives the sandbox read-only
+# (corepack downloads others on demand, before a run, into the same directory; see docs/operations.md).
+ENV SANDBOX_TOOLCHAIN_DIR=/var/cache/odavl-toolchain
+RUN mkdir -p "$SANDBOX_TOOLCHAIN_DIR/corepack" \
+  && cd /tmp \
+  && COREPACK_HOME="$SANDBOX_TOOLCHAIN_DIR/corepack" COREPACK_ENABLE_AUTO_PIN=0 COREPACK_ENABLE_DOWNLOAD_PROMPT=0 \
+    corepack install --global pnpm@9 yarn@1 yarn@4 \
+  && chmod -R a+rX "$SANDBOX_TOOLCHAIN_DIR"
+RUN useradd --system --create-home --uid 10001 odavl && mkdir -p /data && chown odavl /data \
+  && chown -R odavl "$SANDBOX_TOOLCHAIN_DIR"
 USER odavl
 EXPOSE 3000 9464
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \

@@ -51,6 +51,11 @@ export const envSchema = z.object({
   SANDBOX_TIMEOUT_MS: num(10 * 60_000, 1_000, 3_600_000),
   SANDBOX_MEMORY_MB: num(4096, 64, 65_536),
   SANDBOX_MAX_PROCESSES: num(256, 8, 65_536),
+  SANDBOX_MAX_FILE_MB: num(256, 1, 65_536),
+  SANDBOX_MAX_OUTPUT_BYTES: num(1024 * 1024, 1024, 256 * 1024 * 1024),
+  SANDBOX_TMP_MB: num(1024, 16, 65_536),
+  /** Cache of the package managers (pnpm, yarn) runs may use; see prepareToolchain. Default: under the temp dir. */
+  SANDBOX_TOOLCHAIN_DIR: optionalString,
   APP_ID: optionalString,
   PRIVATE_KEY: optionalString,
   WEBHOOK_SECRET: optionalString,

@@ -69,7 +69,10 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
         timeoutMs: env.SANDBOX_TIMEOUT_MS,
         memoryMb: env.SANDBOX_MEMORY_MB,
         maxProcesses: env.SANDBOX_MAX_PROCESSES,
+        maxFileMb: env.SANDBOX_MAX_FILE_MB,
+        maxOutputBytes: env.SANDBOX_MAX_OUTPUT_BYTES,
       },
+      tmpMb: env.SANDBOX_TMP_MB,
     });
   } catch (err) {
     if (!(err instanceof SandboxUnavailableError)) throw err;

@@ -11,7 +11,7 @@
  *   limit then counts that user's processes, so the sandbox adds the user's current count to it.
  */
 import { spawnSync } from "node:child_process";
-import { accessSync, constants, existsSync, lstatSync, readlinkSync } from "node:fs";
+import { accessSync, constants, existsSync, lstatSync, readlinkSync, realpathSync } from "node:fs";
 import path from "node:path";
 
 export type SandboxMode = "privileged" | "user-namespace";
@@ -248,6 +248,21 @@ export function bwrapArgs(layout: BwrapLayout): string[] {
   for (const p of layout.readOnlyPaths) bind("--ro-bind", p);
   bind("--bind", layout.cwd);
   for (const p of layout.writablePaths) bind("--bind", p);
+  // A repository's git directory is code the worker runs later (hooks, config settings such as core.fsmonitor
+  // or a filter's command): whatever a run may write, it never writes there.
+  const writable = [layout.cwd, ...layout.writablePaths];
+  for (const gitDir of new Set(writable.map(gitDirIn).filter((g): g is string => g !== null))) {
+    if (writable.some((w) => gitDir === w || gitDir.startsWith(`${w}/`))) args.push("--ro-bind", gitDir, gitDir);
+  }
   args.push("--chdir", layout.cwd);
   return args;
+}
+
+/** Real path of `dir/.git` (a directory, or the file a linked worktree has), when there is one. */
+function gitDirIn(dir: string): string | null {
+  try {
+    return realpathSync(path.join(dir, ".git"));
+  } catch {
+    return null;
+  }
 }

@@ -7,7 +7,8 @@
  *   limited /tmp; the workspace and `writablePaths` read-write, `readOnlyPaths` read-only; nothing else of the host
  *   (no /root, /home, /var, /run, the worker's tree or its configuration);
  * - an environment built from an allow-list, never copied from the worker;
- * - prlimit limits on address space, file size and processes, under an unprivileged uid (see bubblewrap.ts);
+ * - prlimit limits on data size (writable memory per process), file size and processes, under an unprivileged uid
+ *   (see bubblewrap.ts), and a memory limit for the run as a whole: a cgroup or a watchdog (see memory.ts);
  * - a wall clock, an output cap and an abort signal, each of which kills the whole tree.
  */
 import { realpathSync, statSync } from "node:fs";
@@ -17,6 +18,7 @@ import path from "node:path";
 import { type BubblewrapInfo, bwrapArgs, detectBubblewrap, privilegeDropArgs } from "./bubblewrap.js";
 import { buildSandboxEnv, DEFAULT_SANDBOX_PATH } from "./env.js";
 import { prlimitArgs, resolveLimits } from "./limits.js";
+import { createRunCgroup, detectCgroupMemory } from "./memory.js";
 import { projectRoot } from "./paths.js";
 import { allocateUid, countOwnTasks, makeTreeWritable, releaseUid, writeEtcDir } from "./prepare.js";
 import { type LaunchSpec, launch } from "./supervise.js";
@@ -33,6 +35,7 @@ import { SandboxSetupError, SandboxUnavailableError } from "./types.js";
 export { type BubblewrapInfo, detectBubblewrap } from "./bubblewrap.js";
 export { DEFAULT_LIMITS } from "./limits.js";
 export { ourTypeScriptDir } from "./paths.js";
+export { prepareToolchain, type Toolchain, type ToolchainOptions } from "./toolchain.js";
 export {
   startTypeChecker,
   type TypeChecker,
@@ -70,6 +73,38 @@ export function createSandbox(options: CreateSandboxOptions = {}): SpawningSandb
 
 interface Prepared {
   spec: LaunchSpec;
+}
+
+/**
+ * Bounds the memory of the whole run (see memory.ts): a cgroup of its own when the host delegates one, otherwise
+ * the supervisor's watchdog over the run's uid (privileged mode) or process tree. The per-process RLIMIT_DATA of
+ * prlimitArgs stays either way, so a single runaway allocation fails at once.
+ */
+function boundMemory(spec: LaunchSpec, uid: number | null): LaunchSpec {
+  const parent = detectCgroupMemory().parent;
+  if (parent === null) {
+    return { ...spec, memory: uid === null ? { watch: "tree" } : { watch: "uid", uid } };
+  }
+  let cgroup: ReturnType<typeof createRunCgroup>;
+  try {
+    cgroup = createRunCgroup(parent, spec.limits.memoryMb * 1024 * 1024);
+  } catch (error) {
+    void Promise.resolve(spec.cleanup?.()).catch(() => {});
+    throw new SandboxSetupError(`cannot create the run's cgroup under ${parent}: ${(error as Error).message}`, {
+      path: parent,
+    });
+  }
+  const wrapped = cgroup.wrap(spec.file, spec.args);
+  const cleanup = spec.cleanup;
+  return {
+    ...spec,
+    ...wrapped,
+    memory: { cgroup },
+    cleanup: async () => {
+      await cgroup.remove();
+      await cleanup?.();
+    },
+  };
 }
 
 abstract class BaseSandbox implements SpawningSandbox {
@@ -114,6 +149,15 @@ function abortedResult(isolated: boolean): SandboxResult {
     durationMs: 0,
     isolated,
   };
+}
+
+function searchPath(prefix: readonly string[] | undefined, base: string): string {
+  for (const dir of prefix ?? []) {
+    if (!path.isAbsolute(dir) || dir.includes(":")) {
+      throw new SandboxSetupError(`pathPrefix entries must be absolute paths without ':', got ${dir}`, { path: dir });
+    }
+  }
+  return [...(prefix ?? []), base].join(":");
 }
 
 function resolveExisting(p: string, role: string): string {
@@ -193,8 +237,10 @@ class BubblewrapSandbox extends BaseSandbox {
       if (p === "/") throw new SandboxSetupError("readOnlyPaths may not contain /", { path: p });
     }
 
-    const pathVar =
-      this.extraSystemPaths.length > 0 ? `${this.nodeBinDir}:${DEFAULT_SANDBOX_PATH}` : DEFAULT_SANDBOX_PATH;
+    const pathVar = searchPath(
+      options.pathPrefix,
+      this.extraSystemPaths.length > 0 ? `${this.nodeBinDir}:${DEFAULT_SANDBOX_PATH}` : DEFAULT_SANDBOX_PATH,
+    );
     // Validated before anything is touched on disk.
     const env = buildSandboxEnv(options.env, { path: pathVar, home: "/tmp" });
 
@@ -242,27 +288,30 @@ class BubblewrapSandbox extends BaseSandbox {
       ...options.args,
     ];
     return {
-      spec: {
-        file: this.info.prlimitPath ?? "prlimit",
-        args,
-        // bwrap passes its own environment on to the command, so starting it with exactly the allowed variables
-        // is the same as --clearenv plus --setenv, without putting values on a command line others can read.
-        env,
-        hostCwd: "/",
-        isolated: true,
-        limits,
-        stdin: extra.stdin,
-        collectStdout: extra.collectStdout,
-        ...(options.signal ? { signal: options.signal } : {}),
-        cleanup,
-      },
+      spec: boundMemory(
+        {
+          file: this.info.prlimitPath ?? "prlimit",
+          args,
+          // bwrap passes its own environment on to the command, so starting it with exactly the allowed variables
+          // is the same as --clearenv plus --setenv, without putting values on a command line others can read.
+          env,
+          hostCwd: "/",
+          isolated: true,
+          limits,
+          stdin: extra.stdin,
+          collectStdout: extra.collectStdout,
+          ...(options.signal ? { signal: options.signal } : {}),
+          cleanup,
+        },
+        privileged ? uid : null,
+      ),
     };
   }
 }
 
 /**
  * Plain child processes, for development machines without bubblewrap, and only when the caller asked for it:
- * the environment is still scrubbed and wall time, output, address space and file size are still limited, but the
+ * the environment is still scrubbed and wall time, output, memory and file size are still limited, but the
  * process sees the host filesystem and network, and a process that leaves its process group survives the kill.
  */
 class UnsandboxedSandbox extends BaseSandbox {
@@ -282,7 +331,10 @@ class UnsandboxedSandbox extends BaseSandbox {
   ): Promise<Prepared> {
     const cwd = resolveExisting(options.cwd, "cwd");
     const nodeBin = path.dirname(realpathSync(process.execPath));
-    const env = buildSandboxEnv(options.env, { path: `${nodeBin}:${DEFAULT_SANDBOX_PATH}`, home: "/tmp" });
+    const env = buildSandboxEnv(options.env, {
+      path: searchPath(options.pathPrefix, `${nodeBin}:${DEFAULT_SANDBOX_PATH}`),
+      home: "/tmp",
+    });
     const base = {
       env,
       hostCwd: cwd,
@@ -294,14 +346,9 @@ class UnsandboxedSandbox extends BaseSandbox {
     };
     // RLIMIT_NPROC is left out: without a dedicated uid it would count every process of the worker's user.
     if (this.info.prlimitPath) {
-      return {
-        spec: {
-          ...base,
-          file: this.info.prlimitPath,
-          args: [...prlimitArgs(limits, null), "--", options.command, ...options.args],
-        },
-      };
+      const args = [...prlimitArgs(limits, null), "--", options.command, ...options.args];
+      return { spec: boundMemory({ ...base, file: this.info.prlimitPath, args }, null) };
     }
-    return { spec: { ...base, file: options.command, args: [...options.args] } };
+    return { spec: boundMemory({ ...base, file: options.command, args: [...options.args] }, null) };
   }
 }

@@ -2,10 +2,11 @@ import type { SandboxLimits } from "./types.js";
 import { SandboxSetupError } from "./types.js";
 
 /**
- * Defaults sized for a repository's test suite on a small worker. Node alone reserves about 1 GiB of address space
- * before running any code (V8's code range and heap reservations), so the memory limit, which is an address-space
- * limit, must stay well above that. Processes count threads too (the kernel counts tasks), and one Node process
- * holds about ten threads.
+ * Defaults sized for a repository's test suite on a small worker: a test runner and its workers together stay
+ * well under 4 GiB of memory. The memory limit is never an address-space limit (RLIMIT_AS): Node reserves about
+ * 1 GiB before running any code and every WebAssembly memory reserves 8 GiB more, none of it used, and vitest or
+ * jest under such a limit die at start. Processes count threads too (the kernel counts tasks), and one Node
+ * process holds about ten threads.
  */
 export const DEFAULT_LIMITS: Readonly<SandboxLimits> = Object.freeze({
   timeoutMs: 10 * 60_000,
@@ -35,13 +36,17 @@ export function resolveLimits(...layers: (Partial<SandboxLimits> | undefined)[])
   return merged;
 }
 
-/** `prlimit` options enforcing the limits that the kernel can enforce per process (soft = hard, so no raising). */
+/**
+ * `prlimit` options enforcing the limits that the kernel can enforce per process (soft = hard, so no raising).
+ * RLIMIT_DATA counts the private writable memory a process maps (Linux 4.7 and later), not the regions V8 only
+ * reserves; the run as a whole is bounded in memory.ts.
+ */
 export function prlimitArgs(limits: SandboxLimits, nproc: number | null): string[] {
   const mib = 1024 * 1024;
   const args = [
     `--data=${Math.floor(limits.memoryMb * mib)}`,
     `--fsize=${Math.floor(limits.maxFileMb * mib)}`,
-    // Core dumps of a crashing test would land in the workspace and can be as large as the address space.
+    // Core dumps of a crashing test would land in the workspace and can be as large as the process's memory.
     "--core=0",
   ];
   if (nproc !== null) args.push(`--nproc=${nproc}`);

@@ -55,7 +55,8 @@ export async function writeEtcDir(uid: number, gid: number): Promise<string> {
  * replacing another run's files). Ownership stays with the worker, so its own git commands keep working
  * (git refuses repositories owned by another user), and a mode change is invisible to git, which only tracks the
  * executable bit. Symlinks are never followed. A `node_modules` directory is opened up but not descended into:
- * installed packages only need to be readable, and walking them on every run would be slow.
+ * installed packages only need to be readable, and walking them on every run would be slow. The top-level `.git`
+ * is left as it is: the sandbox binds it read-only.
  * The workspace should sit under a directory only the worker can enter (checkout creates it so).
  */
 export async function makeTreeWritable(root: string): Promise<void> {
@@ -67,6 +68,8 @@ export async function makeTreeWritable(root: string): Promise<void> {
     const entries = await readdir(dir, { withFileTypes: true });
     await Promise.all(
       entries.map(async (entry) => {
+        // Runs never write the git directory (it is bound read-only), so it keeps its modes.
+        if (depth === 0 && entry.name === ".git") return;
         const full = path.join(dir, entry.name);
         if (entry.isDirectory()) return visit(full, depth + 1);
         if (!entry.isFile()) return;

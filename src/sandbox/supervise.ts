@@ -9,6 +9,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { OUTPUT_FLOOD_FACTOR } from "./limits.js";
+import { type MemoryScope, type RunCgroup, sampleMemory, WATCHDOG_INTERVAL_MS } from "./memory.js";
 import type { KillCause, SandboxLimits, SandboxResult } from "./types.js";
 import { SandboxSetupError } from "./types.js";
 
@@ -24,6 +25,12 @@ export interface LaunchSpec {
   /** False for long-lived processes whose stdout the caller reads. */
   collectStdout: boolean;
   signal?: AbortSignal;
+  /**
+   * How the memory of the run as a whole is bounded (see memory.ts): by a cgroup the command line already enters
+   * (its OOM kills are reported as "memory"), or by sampling the run's processes, all of a uid or the tree of the
+   * spawned process, and killing the run past `limits.memoryMb`.
+   */
+  memory?: { cgroup: RunCgroup } | { watch: "uid"; uid: number } | { watch: "tree" };
   /** Runs once after the process has ended (removes per-run files). */
   cleanup?: () => Promise<void> | void;
 }
@@ -125,6 +132,28 @@ export function launch(spec: LaunchSpec): Promise<Launched> {
     };
 
     const timer = setTimeout(() => kill("timeout"), spec.limits.timeoutMs);
+    let watchdog: NodeJS.Timeout | undefined;
+    const memory = spec.memory;
+    if (memory && "watch" in memory && child.pid !== undefined) {
+      const scope: MemoryScope =
+        memory.watch === "uid" ? { kind: "uid", uid: memory.uid } : { kind: "tree", rootPid: child.pid };
+      const limitBytes = spec.limits.memoryMb * 1024 * 1024;
+      watchdog = setInterval(() => {
+        if (exit !== null) return;
+        const sample = sampleMemory(scope);
+        if (sample.bytes <= limitBytes) return;
+        kill("memory");
+        // The group kill ends a sandboxed run (its pid namespace goes with bwrap); an unsandboxed process that
+        // left the group is still in the sample.
+        for (const pid of sample.pids) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            // gone
+          }
+        }
+      }, WATCHDOG_INTERVAL_MS);
+    }
     const onAbort = () => kill("aborted");
     spec.signal?.addEventListener("abort", onAbort, { once: true });
 
@@ -144,7 +173,10 @@ export function launch(spec: LaunchSpec): Promise<Launched> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearInterval(watchdog);
       spec.signal?.removeEventListener("abort", onAbort);
+      // Read before cleanup removes the cgroup.
+      const oomKilled = memory !== undefined && "cgroup" in memory && memory.cgroup.oomKilled();
       try {
         await spec.cleanup?.();
       } catch {
@@ -167,7 +199,13 @@ export function launch(spec: LaunchSpec): Promise<Launched> {
         stdout: stdout.text(),
         stderr: stderr.text(),
         truncated: stdout.truncated || stderr.truncated,
-        killed: classify(killedBy, code, signal, evidence),
+        // A runner can survive the kernel killing one of its workers; only a run that failed failed for memory.
+        killed: classify(
+          killedBy ?? (oomKilled && (code !== 0 || signal !== null) ? "memory" : null),
+          code,
+          signal,
+          evidence,
+        ),
         durationMs: Math.round(performance.now() - start),
         isolated: spec.isolated,
       });
@@ -176,6 +214,7 @@ export function launch(spec: LaunchSpec): Promise<Launched> {
     child.once("error", (error) => {
       if (child.pid === undefined) {
         clearTimeout(timer);
+        clearInterval(watchdog);
         spec.signal?.removeEventListener("abort", onAbort);
         settled = true;
         Promise.resolve(spec.cleanup?.()).finally(() =>
@@ -189,6 +228,7 @@ export function launch(spec: LaunchSpec): Promise<Launched> {
     });
     child.once("exit", (code, signal) => {
       exit = { code, signal };
+      clearInterval(watchdog);
       // A process can exit while something it started still holds the pipes open (only possible without
       // isolation); the result must not wait for that forever.
       const grace = killedBy ? KILLED_DRAIN_GRACE_MS : DRAIN_GRACE_MS;
@@ -208,7 +248,7 @@ function classify(
   signal: NodeJS.Signals | null,
   evidence: string,
 ): KillCause | null {
-  if (killedBy === "aborted" || killedBy === "output") return killedBy;
+  if (killedBy === "aborted" || killedBy === "output" || killedBy === "memory") return killedBy;
   // A fork bomb never ends by itself: the process limit holds it and the wall clock ends it. The limit is the
   // more useful answer.
   if (killedBy === "timeout") return PROCESS_EVIDENCE.test(evidence) ? "processes" : "timeout";

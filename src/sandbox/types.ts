@@ -3,7 +3,12 @@
 export interface SandboxLimits {
   /** Wall-clock limit; the whole process tree is killed when it is reached. */
   timeoutMs: number;
-  /** Address-space limit per process, in MiB. */
+  /**
+   * Memory of the whole run, in MiB: what all of its processes together hold (a cgroup's memory.max where the host
+   * delegates one, else the resident anonymous memory of the run's processes, sampled by the supervisor). Each
+   * process is also held to it alone as RLIMIT_DATA (writable memory it maps), so one runaway allocation fails at
+   * once. Address space is not limited: V8 and WebAssembly reserve far more than they use.
+   */
   memoryMb: number;
   /** Maximum number of processes/threads the run may hold at once. */
   maxProcesses: number;
@@ -24,6 +29,11 @@ export interface SandboxRunOptions {
   readOnlyPaths?: readonly string[];
   /** Extra writable paths to expose. */
   writablePaths?: readonly string[];
+  /**
+   * Directories put first on PATH, before the sandbox's own (e.g. the package-manager shims of
+   * `prepareToolchain`); each must be absolute, and exposed through `readOnlyPaths` to be usable.
+   */
+  pathPrefix?: readonly string[];
   limits?: Partial<SandboxLimits>;
   /** Data written to the process's stdin, then closed. */
   stdin?: string;

@@ -1,7 +1,7 @@
 /**
  * Fault suite, the sandbox's limits: a repository's tests that fork-bomb, allocate 4 GB, write a 2 GB file or
- * never end are each stopped by their own limit (the production defaults: 256 processes, 4096 MiB of address
- * space, 256 MiB per file; a wall clock), nothing of the run survives it, the candidate or the baseline is
+ * never end are each stopped by their own limit (the production defaults: 256 processes, 4096 MiB of memory,
+ * 256 MiB per file; a wall clock), nothing of the run survives it, the candidate or the baseline is
  * recorded with the cause and counted by cause as the worker counts it, and the process that ran the cycle goes
  * on running cycles.
  */

@@ -162,6 +162,40 @@ describe.skipIf(!hasBwrap)("bubblewrap sandbox", () => {
     expect(readFileSync(path.join(dirs.ws, "inside.txt"), "utf8")).toBe("x\n");
   });
 
+  it("never lets a run write the workspace's .git, of the workspace or of a writable path", async () => {
+    const rw = path.join(dirs.root, "rw-git");
+    mkdirSync(rw, { recursive: true });
+    for (const dir of [dirs.ws, rw]) {
+      expect(spawnSync("git", ["init", "-q", dir]).status).toBe(0);
+    }
+    const config = readFileSync(path.join(dirs.ws, ".git", "config"), "utf8");
+    const hooks = spawnSync("ls", [path.join(dirs.ws, ".git", "hooks")], { encoding: "utf8" }).stdout;
+    const attempt = (dir: string) =>
+      [
+        `echo 'exit 0' > ${dir}/.git/hooks/x && echo hook-written`,
+        `echo '[core] fsmonitor = evil' >> ${dir}/.git/config && echo config-written`,
+        `chmod 777 ${dir}/.git && echo chmod-done`,
+        `mv ${dir}/.git ${dir}/moved && echo moved`,
+        `rm -rf ${dir}/.git/hooks && echo hooks-removed`,
+      ].join("; ");
+    const r = await sandbox.run({
+      cwd: dirs.ws,
+      command: "sh",
+      args: ["-c", `${attempt(".")}; ${attempt(rw)}; echo ws-writable > inside-git-test.txt && echo done`],
+      writablePaths: [rw],
+    });
+    expect(r.stdout).toBe("done\n");
+    expect(r.stderr).toMatch(/Read-only file system|Device or resource busy/);
+    for (const dir of [dirs.ws, rw]) {
+      expect(existsSync(path.join(dir, ".git", "hooks", "x"))).toBe(false);
+      expect(existsSync(path.join(dir, "moved"))).toBe(false);
+      expect(readFileSync(path.join(dir, ".git", "config"), "utf8")).toBe(config);
+      expect(spawnSync("ls", [path.join(dir, ".git", "hooks")], { encoding: "utf8" }).stdout).toBe(hooks);
+    }
+    expect(readFileSync(path.join(dirs.ws, "inside-git-test.txt"), "utf8")).toBe("ws-writable\n");
+    rmSync(path.join(dirs.ws, ".git"), { recursive: true, force: true });
+  });
+
   it("lets the next run replace what a previous run (another uid) wrote", async () => {
     const first = await sandbox.run({
       cwd: dirs.ws,
@@ -382,6 +416,28 @@ describe("without bubblewrap", () => {
   it("refuses to run unless unsandboxed runs are allowed", () => {
     expect(() => createSandbox({ bwrapPath: "/nonexistent/bwrap" })).toThrow(SandboxUnavailableError);
     expect(() => createSandbox({ bwrapPath: "/nonexistent/bwrap" })).toThrow(/apt-get install bubblewrap/);
+  });
+
+  it("bounds the memory of the whole process tree, a worker that left the process group included", async () => {
+    const sandbox = createSandbox({ bwrapPath: "/nonexistent/bwrap", allowUnsandboxed: true });
+    const { root, ws } = makeWorkspace();
+    const marker = `odavl-tree-mem-${process.pid}-${Date.now()}`;
+    const worker = `const b = Buffer.alloc(200 * 1024 * 1024, 1); setInterval(() => b[0]++, 1000);`;
+    const script = `const { spawn } = require("child_process");
+for (let i = 0; i < 3; i++) spawn(process.execPath, ["-e", ${JSON.stringify(worker)}, "${marker}"], { stdio: "ignore", detached: i === 0 });
+setInterval(() => {}, 1000);`;
+    try {
+      const r = await sandbox.run({
+        cwd: ws,
+        command: "node",
+        args: ["-e", script, marker],
+        limits: { memoryMb: 450, timeoutMs: 20_000 },
+      });
+      expect(r.killed, r.stderr).toBe("memory");
+      expect(await waitUntilGone(marker, 3000)).toEqual([]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it("runs plain processes with a scrubbed environment, a time limit and a group kill", async () => {
