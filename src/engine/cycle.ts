@@ -27,11 +27,14 @@ import type {
   Diagnostic,
   Outcome,
   Trigger,
+  TypeCheckCompiler,
 } from "./types.js";
 import { type CandidateTestRunner, errorOutcome, verifyCandidate } from "./verify.js";
 
 export interface TypeCheckerSession {
   typescriptVersion: string | null;
+  /** Which compiler checks, for the facts and the summary. */
+  compiler?: TypeCheckCompiler;
   baseline(): Promise<Diagnostic[]>;
   check(overrides: ReadonlyMap<string, string>): Promise<Diagnostic[]>;
   close(): Promise<void>;
@@ -229,6 +232,7 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
       read: observed.ws.read,
       tsconfig: observed.tsconfig,
       typescriptVersion: (typeChecker as TypeCheckerSession | null)?.typescriptVersion ?? null,
+      typeCheck: (typeChecker as TypeCheckerSession | null)?.compiler ?? null,
       testCommand: observed.testCommand,
       testsPassing: observed.testsPassing,
       baselineDiagnostics: observed.baselineDiagnostics.length,

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, join, relative, sep } from "node:path";
 import ts from "typescript";
 import type { RecipeWorkspace } from "../recipes/types.js";
-import type { RepoFacts, TestStatus } from "./types.js";
+import type { RepoFacts, TestStatus, TypeCheckCompiler } from "./types.js";
 
 export class ObserveError extends Error {
   constructor(
@@ -67,8 +67,11 @@ export function readTsconfig(root: string, files: readonly string[]): TsconfigIn
     throw new ObserveError(`tsconfig.json is not valid: ${flatten(read.error.messageText)}`, root);
   }
   const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, root, undefined, path);
-  // "No inputs were found" (18003) is reported separately; other errors make the config unusable.
-  const fatal = parsed.errors.filter((e) => e.category === ts.DiagnosticCategory.Error && e.code !== 18003);
+  // "No inputs were found" (18003) is reported separately. An option or option value our TypeScript does not know
+  // (5023, 5025, 6046: a newer TypeScript's, e.g. target es2025) is left unset by the parser and reported by the
+  // type check, which says which compiler checked; other errors make the config unusable.
+  const notFatal = new Set([18003, 5023, 5025, 6046]);
+  const fatal = parsed.errors.filter((e) => e.category === ts.DiagnosticCategory.Error && !notFatal.has(e.code));
   if (fatal.length > 0) {
     const first = fatal[0] as ts.Diagnostic;
     throw new ObserveError(`tsconfig.json: ${flatten(first.messageText)}`, root);
@@ -128,6 +131,7 @@ export interface FactsInput {
   read: (path: string) => string;
   tsconfig: TsconfigInfo;
   typescriptVersion: string | null;
+  typeCheck?: TypeCheckCompiler | null;
   testCommand: string | null;
   testsPassing: TestStatus;
   baselineDiagnostics: number;
@@ -169,6 +173,7 @@ export function collectFacts(input: FactsInput): RepoFacts {
     strict: input.tsconfig.options.strict === true,
     compilerOptions: input.tsconfig.raw,
     typescriptVersion: input.typescriptVersion,
+    typeCheck: input.typeCheck ?? null,
     baselineDiagnostics: input.baselineDiagnostics,
     baselineLintFindings: input.baselineLintFindings,
     framework: FRAMEWORKS.find((f) => f in deps) ?? null,

@@ -50,6 +50,19 @@ export interface Candidate {
   patchHash: string;
 }
 
+/** The TypeScript that type-checked a cycle: the baseline and every candidate, always one compiler. */
+export interface TypeCheckCompiler {
+  version: string;
+  /** "repository": its own node_modules/typescript; "product": the TypeScript odavl ships. */
+  source: "repository" | "product";
+  /** The repository's own TypeScript version when the product's checked instead. */
+  repositoryVersion: string | null;
+  /** Why the repository's TypeScript did not check (e.g. "has no language-service API"). */
+  reason: string | null;
+  /** Changes made to the repository's compiler options so that the product's TypeScript accepts them. */
+  notes: string[];
+}
+
 /** Facts about the repository gathered by Observe. */
 export interface RepoFacts {
   sourceFiles: number;
@@ -61,7 +74,10 @@ export interface RepoFacts {
   testsPassing: TestStatus;
   strict: boolean;
   compilerOptions: Record<string, unknown>;
+  /** The repository's TypeScript version (the checker's when the repository has none that could be read). */
   typescriptVersion: string | null;
+  /** Which compiler produced the type-check diagnostics (absent in facts stored before it was recorded). */
+  typeCheck?: TypeCheckCompiler | null;
   baselineDiagnostics: number;
   baselineLintFindings: number;
   framework: string | null;

@@ -2,7 +2,7 @@
  * One renderer for the maintainer summary: the check run, the CLI and pull requests all show this text.
  */
 import { unifiedDiff } from "../engine/diff.js";
-import type { CandidateResult, CycleSummary, Outcome } from "../engine/types.js";
+import type { CandidateResult, CycleSummary, Outcome, TypeCheckCompiler } from "../engine/types.js";
 
 /** GitHub caps a check run's summary and text at 65,535 characters each. */
 export const GITHUB_TEXT_LIMIT = 65_535;
@@ -19,6 +19,18 @@ export interface RenderedSummary {
   summary: string;
   /** Per-candidate details (diff previews, reasons). */
   text: string;
+}
+
+/** e.g. "Type check: TypeScript 5.9.3 (the product's; the repository's 7.0.2 has no language-service API)." */
+export function describeTypeCheck(c: TypeCheckCompiler, esc: (s: string) => string = (s) => s): string {
+  const whose =
+    c.source === "repository"
+      ? "the repository's own"
+      : c.repositoryVersion !== null || c.reason !== null
+        ? `the product's; the repository's ${esc(c.repositoryVersion ?? "TypeScript")} ${esc(c.reason ?? "was not used")}`
+        : "the product's; the repository has none installed";
+  const notes = c.notes.length > 0 ? ` Compiler options: ${esc(c.notes.join("; "))}.` : "";
+  return `Type check: TypeScript ${esc(c.version)} (${whose}).${notes}`;
 }
 
 export function renderSummary(cycle: CycleSummary, options: RenderOptions = {}): RenderedSummary {
@@ -44,6 +56,7 @@ export function renderSummary(cycle: CycleSummary, options: RenderOptions = {}):
         `${f.baselineLintFindings} findings, tests ${describeTests(f.testsPassing, f.testCommand)}.`,
       "",
     );
+    if (f.typeCheck) lines.push(describeTypeCheck(f.typeCheck, escapeField), "");
   }
   if (results.length > 0) {
     lines.push("| # | Recipe | Scope | Files | Lines | Trust | Tier | Verified |", "|---|---|---|---|---|---|---|---|");

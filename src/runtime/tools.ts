@@ -45,6 +45,8 @@ export function createCycleTools(options: CycleToolsOptions): CycleTools {
     async startTypeChecker(root, tsconfigPath): Promise<TypeCheckerSession> {
       // The repository's own TypeScript is repository code: it runs only in the sandbox. Without one, our own
       // TypeScript checks the code (the results may differ in version, and the facts say which ran).
+      // Where the repository's TypeScript has no API to check with (TypeScript 7, older than 4.5), ours checks
+      // the baseline and every candidate; the facts keep the repository's version and say which compiler checked.
       return startTypeChecker({
         root,
         ...(tsconfigPath ? { tsconfigPath } : {}),
@@ -52,14 +54,29 @@ export function createCycleTools(options: CycleToolsOptions): CycleTools {
         useRepoTypeScript: options.sandbox?.isolated === true,
         readOnlyPaths: linkedPackageTargets(root),
         timeoutMs: options.typecheckTimeoutMs ?? 10 * 60_000,
-      }).catch((error: unknown) => {
-        // A TypeScript too old to check with is the repository's answer (the cycle fails with the reason, and a
-        // queue does not retry it), not a fault of ours.
-        if (error instanceof TypeCheckerError && error.failure === "unsupported-typescript") {
-          throw new ObserveError(error.message, root, { cause: error });
-        }
-        throw error;
-      });
+      }).then(
+        (checker): TypeCheckerSession => ({
+          typescriptVersion: checker.repositoryTypeScript?.version ?? checker.typescriptVersion,
+          compiler: {
+            version: checker.typescriptVersion,
+            source: checker.fromRepository ? "repository" : "product",
+            repositoryVersion: checker.repositoryTypeScript?.version ?? null,
+            reason: checker.repositoryTypeScript?.reason ?? null,
+            notes: [...checker.configNotes],
+          },
+          baseline: () => checker.baseline(),
+          check: (overrides) => checker.check(overrides),
+          close: () => checker.close(),
+        }),
+        (error: unknown) => {
+          // A TypeScript too old to check with is the repository's answer (the cycle fails with the reason, and a
+          // queue does not retry it), not a fault of ours.
+          if (error instanceof TypeCheckerError && error.failure === "unsupported-typescript") {
+            throw new ObserveError(error.message, root, { cause: error });
+          }
+          throw error;
+        },
+      );
     },
     async startTests(root, override) {
       if (!options.sandbox) return { unavailable: options.sandboxProblem ?? "no sandbox to run the tests in" };

@@ -3,7 +3,8 @@
  * Type-check server. Runs under plain `node` inside the sandbox (it loads the repository's own TypeScript, which
  * is repository code) and talks JSON lines over stdin/stdout:
  *   -> {"id":1,"method":"init","params":{"root":"/ws","tsconfigPath":null,"fallbackTypeScript":"/…/typescript","useRepoTypeScript":true}}
- *   <- {"id":1,"result":{"typescriptVersion":"5.9.3","typescriptPath":"…","fromRepository":true,"files":123}}
+ *   <- {"id":1,"result":{"typescriptVersion":"5.9.3","typescriptPath":"…","fromRepository":true,"repository":null,
+ *       "notes":[],"files":123}}
  *   -> {"id":2,"method":"baseline"}                                  <- {"id":2,"result":{"diagnostics":[…]}}
  *   -> {"id":3,"method":"check","params":{"overrides":{"src/a.ts":"…"}}}  <- {"id":3,"result":{"diagnostics":[…]}}
  *   errors: {"id":n,"error":{"message":"…"}}
@@ -44,49 +45,147 @@ function hash(text) {
   return crypto.createHash("sha1").update(text).digest("hex");
 }
 
-/** The oldest TypeScript the server works with (its builder and config APIs); older copies are refused. */
+/**
+ * The repository's TypeScript is used when it has the JavaScript API this server needs: 4.5 or newer (its builder
+ * and config APIs) and older than 7 (TypeScript 7 is a native compiler with no language-service API in its npm
+ * package). Otherwise the TypeScript this product ships checks the baseline and every candidate alike, so that
+ * before and after always come from one compiler, and the result says so.
+ */
 const MIN_TYPESCRIPT = [4, 5];
+const FIRST_NATIVE_MAJOR = 7;
 
-/** An error the client reports by its code rather than as a server fault. */
-class CodedError extends Error {
-  constructor(message, code) {
-    super(message);
-    this.code = code;
+/** The repository's node_modules/typescript: its directory and version, read from the manifest (data, not code). */
+function repositoryTypeScript(root) {
+  // It may be a symlink (workspaces, pnpm), so it is found by path rather than by where require.resolve says it
+  // really lives.
+  const own = path.join(root, "node_modules", "typescript");
+  const manifest = path.join(own, "package.json");
+  if (!fs.existsSync(manifest)) return null;
+  let version = "";
+  try {
+    version = String(JSON.parse(fs.readFileSync(manifest, "utf8")).version ?? "");
+  } catch {
+    // unreadable manifest: no version
   }
+  return { dir: own, version };
+}
+
+/** Why the repository's TypeScript cannot run this server (null: it can), decided before any of its code runs. */
+function unusableReason(repo) {
+  const [major, minor] = repo.version.split(".").map(Number);
+  if (!Number.isInteger(major) || !Number.isInteger(minor)) return "has no readable version";
+  if (major >= FIRST_NATIVE_MAJOR) return "has no language-service API";
+  if (major < MIN_TYPESCRIPT[0] || (major === MIN_TYPESCRIPT[0] && minor < MIN_TYPESCRIPT[1])) {
+    return `is older than ${MIN_TYPESCRIPT.join(".")}, the oldest whose API the type check uses`;
+  }
+  try {
+    // A package without a loadable entry point (a native build, a partial install) has no API to offer either.
+    require.resolve(repo.dir);
+  } catch {
+    return "has no language-service API (no JavaScript entry point)";
+  }
+  return null;
 }
 
 function loadTypeScript(params) {
-  if (params.useRepoTypeScript) {
-    // The repository's own copy: its node_modules/typescript, which may be a symlink (workspaces, pnpm), so it is
-    // found by path rather than by where require.resolve says it really lives.
-    const own = path.join(params.root, "node_modules", "typescript");
-    const manifest = path.join(own, "package.json");
-    if (fs.existsSync(manifest)) {
-      // The version is read from the manifest before any of the package's code runs: an old TypeScript fails in
-      // ways that would hide the real cause.
-      let version = "";
-      try {
-        version = String(JSON.parse(fs.readFileSync(manifest, "utf8")).version ?? "");
-      } catch {
-        // unreadable manifest: decided by the version the loaded module reports
+  const repo = repositoryTypeScript(params.root);
+  const fallback = (reason) => ({
+    ts: require(params.fallbackTypeScript),
+    typescriptPath: params.fallbackTypeScript,
+    fromRepository: false,
+    repository: repo ? { version: repo.version || null, reason } : null,
+  });
+  if (!repo) return fallback(null);
+  if (!params.useRepoTypeScript) return fallback("was not run: no sandbox to run it in");
+  const reason = unusableReason(repo);
+  if (reason) return fallback(reason);
+  return { ts: require(repo.dir), typescriptPath: repo.dir, fromRepository: true, repository: null };
+}
+
+/** The option a diagnostic about compiler options names ("Option 'x' has been removed", "Option 'target=ES3' …"). */
+function optionNamed(d) {
+  const text = flatten(d);
+  const m =
+    /Option '([A-Za-z]+)(?:=[^']*)?'/.exec(text) ??
+    /compiler option '([A-Za-z]+)'/.exec(text) ??
+    /'--([A-Za-z]+)'/.exec(text);
+  return m ? m[1] : null;
+}
+
+/** Options this TypeScript removed or deprecated (5101, 5102), or whose value it removed (5107, 5108, 5103). */
+const REMOVED_OPTION_CODES = new Set([5101, 5102, 5103, 5107, 5108]);
+/** Options this TypeScript does not know (5023, 5025) or whose value it does not know (6046). */
+const UNKNOWN_OPTION_CODES = new Set([5023, 5025, 6046]);
+
+/**
+ * Defaults that changed in TypeScript 6 (and 7): a repository on those versions that leaves them unset relies on
+ * them, so an older compiler checking it gets them explicitly.
+ */
+const TS6_DEFAULTS = {
+  strict: true,
+  types: [],
+  noUncheckedSideEffectImports: true,
+  esModuleInterop: true,
+  allowSyntheticDefaultImports: true,
+};
+
+/**
+ * Makes the repository's compiler options acceptable to the product's TypeScript, with a note for each change:
+ * options it no longer supports are dropped (they would be reported on every check, and some stop the check), options
+ * it does not know are ignored, and a repository on TypeScript 6 or newer gets that version's defaults.
+ */
+function adaptOptions(repository) {
+  const notes = [];
+  const major = Number((repository?.version ?? "").split(".")[0]);
+  if (Number.isInteger(major) && major >= 6) {
+    const applied = [];
+    for (const [name, value] of Object.entries(TS6_DEFAULTS)) {
+      if (parsed.options[name] === undefined) {
+        parsed.options[name] = value;
+        applied.push(`${name}: ${JSON.stringify(value)}`);
       }
-      const [major, minor] = version.split(".").map(Number);
-      if (
-        !Number.isInteger(major) ||
-        !Number.isInteger(minor) ||
-        major < MIN_TYPESCRIPT[0] ||
-        (major === MIN_TYPESCRIPT[0] && minor < MIN_TYPESCRIPT[1])
-      ) {
-        throw new CodedError(
-          `the repository's TypeScript ${version || "(no version)"} (node_modules/typescript) is older than ` +
-            `${MIN_TYPESCRIPT.join(".")}, the oldest version ODAVL checks with; upgrade the typescript dependency`,
-          "unsupported-typescript",
-        );
+    }
+    if (parsed.options.module === undefined) {
+      parsed.options.module = ts.ModuleKind.ESNext;
+      applied.push('module: "esnext"');
+    }
+    if (parsed.options.moduleResolution === undefined && ts.ModuleResolutionKind.Bundler !== undefined) {
+      const kind = parsed.options.module;
+      if (kind !== ts.ModuleKind.Node16 && kind !== ts.ModuleKind.NodeNext && kind !== ts.ModuleKind.Node18) {
+        parsed.options.moduleResolution = ts.ModuleResolutionKind.Bundler;
+        applied.push('moduleResolution: "bundler"');
       }
-      return { ts: require(own), typescriptPath: own, fromRepository: true };
+    }
+    if (applied.length > 0) notes.push(`TypeScript ${major} defaults applied: ${applied.join(", ")}`);
+  }
+  const unknown = [];
+  parsed.errors = parsed.errors.filter((d) => {
+    if (!UNKNOWN_OPTION_CODES.has(d.code)) return true;
+    unknown.push(optionNamed(d) ?? flatten(d));
+    return false;
+  });
+  if (unknown.length > 0)
+    notes.push(`ignored, unknown to TypeScript ${ts.version}: ${[...new Set(unknown)].join(", ")}`);
+  const dropped = [];
+  for (let round = 0; round < 3; round++) {
+    const probe = ts.createProgram({
+      rootNames: [],
+      options: parsed.options,
+      host: ts.createCompilerHost(parsed.options),
+    });
+    const names = probe
+      .getOptionsDiagnostics()
+      .filter((d) => REMOVED_OPTION_CODES.has(d.code))
+      .map(optionNamed)
+      .filter((name) => name !== null && parsed.options[name] !== undefined);
+    if (names.length === 0) break;
+    for (const name of new Set(names)) {
+      dropped.push(`${name}: ${JSON.stringify(parsed.options[name])}`);
+      delete parsed.options[name];
     }
   }
-  return { ts: require(params.fallbackTypeScript), typescriptPath: params.fallbackTypeScript, fromRepository: false };
+  if (dropped.length > 0) notes.push(`dropped, no longer supported by TypeScript ${ts.version}: ${dropped.join(", ")}`);
+  return notes;
 }
 
 function formatKey(options) {
@@ -153,6 +252,7 @@ function init(params) {
     // TypeScript file with default options is the useful reading.
     parsed = ts.parseJsonConfigFileContent({ compilerOptions: { noEmit: true } }, ts.sys, root);
   }
+  const notes = loaded.fromRepository ? [] : adaptOptions(loaded.repository);
   // Same as `tsc --noEmit`: the command-line flag wins over the tsconfig.
   parsed.options.noEmit = true;
   host = createHost(parsed.options);
@@ -160,6 +260,8 @@ function init(params) {
     typescriptVersion: ts.version,
     typescriptPath: loaded.typescriptPath,
     fromRepository: loaded.fromRepository,
+    repository: loaded.repository,
+    notes,
     files: parsed.fileNames.length,
   };
 }

@@ -2,9 +2,10 @@
  * Incremental type checking of candidate patches. One long-lived server per cycle (typecheck-server.cjs) holds the
  * baseline program; each candidate is checked against it by passing the changed files' contents, so only what a
  * patch can affect is checked again. The server loads the repository's own TypeScript, which makes it repository
- * code: it runs in the sandbox. With `useRepoTypeScript: false` it loads this project's TypeScript instead, and may
- * then run as a plain child process when no sandbox is available (TypeScript only reads the repository's files; it
- * never executes them).
+ * code: it runs in the sandbox. Where that TypeScript has no API the server can use (TypeScript 7 and newer, older
+ * than 4.5), the server loads this project's TypeScript for the whole cycle and says so. With
+ * `useRepoTypeScript: false` it loads this project's TypeScript, and may then run as a plain child process when no
+ * sandbox is available (TypeScript only reads the repository's files; it never executes them).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, realpathSync } from "node:fs";
@@ -36,11 +37,20 @@ export interface TypeCheckerOptions {
 }
 
 export interface TypeChecker {
+  /** Version of the TypeScript that checks, the baseline and every candidate alike. */
   readonly typescriptVersion: string;
   /** Directory of the TypeScript package in use. */
   readonly typescriptPath: string;
   /** True when the repository's own TypeScript is in use. */
   readonly fromRepository: boolean;
+  /**
+   * The repository's own TypeScript when this product's checks instead (null when the repository's is in use or
+   * it has none): its version and why it was not used (TypeScript 7 has no language-service API; before 4.5 the
+   * API the checker uses is missing).
+   */
+  readonly repositoryTypeScript: { version: string | null; reason: string | null } | null;
+  /** Changes made to the repository's compiler options for this product's TypeScript to accept them. */
+  readonly configNotes: readonly string[];
   /** True when the server runs in an isolating sandbox. */
   readonly isolated: boolean;
   /** All pre-emit diagnostics of the checkout as it is on disk. */
@@ -61,7 +71,7 @@ export type TypeCheckerFailure =
   | "server-error"
   | "protocol"
   | "closed"
-  /** The repository's TypeScript is older than the server supports: bad input, not a fault. */
+  /** The repository's TypeScript cannot be checked with: bad input, not a fault (the server falls back instead). */
   | "unsupported-typescript";
 
 export class TypeCheckerError extends Error {
@@ -267,7 +277,13 @@ export async function startTypeChecker(requested: TypeCheckerOptions): Promise<T
     });
   };
 
-  let info: { typescriptVersion: string; typescriptPath: string; fromRepository: boolean };
+  let info: {
+    typescriptVersion: string;
+    typescriptPath: string;
+    fromRepository: boolean;
+    repository: { version: string | null; reason: string | null } | null;
+    notes: string[];
+  };
   try {
     info = await request("init", {
       root: options.root,
@@ -284,6 +300,8 @@ export async function startTypeChecker(requested: TypeCheckerOptions): Promise<T
     typescriptVersion: info.typescriptVersion,
     typescriptPath: info.typescriptPath,
     fromRepository: info.fromRepository,
+    repositoryTypeScript: info.repository,
+    configNotes: info.notes,
     isolated: server.isolated,
     async baseline() {
       const result = await request<{ diagnostics: Diagnostic[] }>("baseline");

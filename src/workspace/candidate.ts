@@ -8,6 +8,7 @@
  */
 import { constants } from "node:fs";
 import { cp, lstat, mkdir, mkdtemp, readdir, realpath, rm, symlink, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { UnsafePathError, WorkspaceError } from "./errors.js";
@@ -41,6 +42,7 @@ export async function createCandidateCopy(
   baseDir: string,
   edits: readonly CandidateEdit[],
   destRoot: string,
+  options: { linkWorkspacePackagesToCopy?: boolean } = {},
 ): Promise<CandidateCopy> {
   const start = performance.now();
   const base = await realpath(baseDir);
@@ -66,7 +68,9 @@ export async function createCandidateCopy(
         return false;
       },
     });
-    for (const link of linked) await linkNodeModules(link.to, link.from);
+    for (const link of linked) {
+      await linkNodeModules(link.to, link.from, options.linkWorkspacePackagesToCopy ? { base, dir } : null);
+    }
     for (const edit of edits) {
       const target = await resolveInside(dir, edit.path);
       await writeFile(target, edit.after);
@@ -84,11 +88,68 @@ export async function createCandidateCopy(
   return { dir, readOnlyPaths: linked.map((l) => l.to), durationMs: Math.round(performance.now() - start) };
 }
 
-async function linkNodeModules(baseModules: string, copyModules: string): Promise<void> {
+/**
+ * `remap`: packages that are links into the base's own tree (workspace packages) link to the same place in the
+ * copy instead, so the copy reads its own sources and not the base's.
+ */
+async function linkNodeModules(
+  baseModules: string,
+  copyModules: string,
+  remap: { base: string; dir: string } | null,
+): Promise<void> {
   await mkdir(copyModules);
   for (const name of await readdir(baseModules)) {
     if (name.startsWith(".") && !INSTALL_METADATA.has(name)) continue;
-    await symlink(path.join(baseModules, name), path.join(copyModules, name));
+    const from = path.join(baseModules, name);
+    if (remap && name.startsWith("@") && (await lstat(from)).isDirectory()) {
+      await linkNodeModules(from, path.join(copyModules, name), remap);
+      continue;
+    }
+    await symlink((remap && (await inTreeTarget(from, remap))) ?? from, path.join(copyModules, name));
+  }
+}
+
+/** Where a package link into the base's tree (outside any node_modules) lands in the copy; null otherwise. */
+async function inTreeTarget(link: string, remap: { base: string; dir: string }): Promise<string | null> {
+  if (!(await lstat(link)).isSymbolicLink()) return null;
+  let target: string;
+  try {
+    target = await realpath(link);
+  } catch {
+    return null;
+  }
+  if (!target.startsWith(`${remap.base}/`)) return null;
+  const relative = path.relative(remap.base, target);
+  if (relative.split(path.sep).some((part) => part === "node_modules" || part === ".git")) return null;
+  return path.join(remap.dir, relative);
+}
+
+export interface WorkingCopy {
+  /** The copy the cycle works on. */
+  dir: string;
+  /** The source's node_modules directories the copy links to: expose them read-only to sandbox runs. */
+  readOnlyPaths: string[];
+  durationMs: number;
+  /** Removes the copy and its private parent directory. */
+  remove(): Promise<void>;
+}
+
+/**
+ * A private working copy of a user's checkout, so that a cycle never changes the checkout itself: sandbox runs
+ * open their workspace up for an unprivileged uid (modes change, tools write caches and build output), which must
+ * happen to a copy. The copy holds the working-tree files as they are (uncommitted changes included) but not
+ * `.git`; node_modules are linked as in candidate copies. It lives in a fresh 0700 directory under `parent`
+ * (default: the temp dir) that nobody else can enter.
+ */
+export async function createWorkingCopy(source: string, parent = os.tmpdir()): Promise<WorkingCopy> {
+  const privateDir = await mkdtemp(path.join(parent, "odavl-cycle-"));
+  const remove = () => rm(privateDir, { recursive: true, force: true });
+  try {
+    const copy = await createCandidateCopy(source, [], privateDir, { linkWorkspacePackagesToCopy: true });
+    return { dir: copy.dir, readOnlyPaths: copy.readOnlyPaths, durationMs: copy.durationMs, remove };
+  } catch (error) {
+    await remove();
+    throw error;
   }
 }
 

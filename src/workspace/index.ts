@@ -3,9 +3,11 @@ export {
   type CandidateCopy,
   type CandidateEdit,
   createCandidateCopy,
+  createWorkingCopy,
   removeCandidateCopy,
   resolveInside,
   validateRelative,
+  type WorkingCopy,
 } from "./candidate.js";
 export { type CheckoutOptions, type CheckoutResult, checkout, createWorkspaceRoot, redactSource } from "./checkout.js";
 export { GitError, InstallError, UnsafePathError, WorkspaceError } from "./errors.js";

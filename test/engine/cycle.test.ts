@@ -173,16 +173,18 @@ describe("bad input", () => {
     expect(summary.error).toMatch(/missing\.json/);
   });
 
-  it("a repository whose own TypeScript is older than 4.5 fails with the reason, stored, and nothing checked", async () => {
+  it("a repository whose own TypeScript is older than 4.5 is checked with ours, never loading its own, and says so", async () => {
     const dir = oneFileRepo("old-ts", '{ "include": ["src"] }', {
       ".gitignore": "node_modules/\n",
-      "node_modules/typescript/package.json": '{ "name": "typescript", "version": "3.9.7" }',
+      "node_modules/typescript/package.json": '{ "name": "typescript", "version": "3.9.7", "main": "index.js" }',
       "node_modules/typescript/index.js": 'throw new Error("loaded");\n',
     });
-    const failed = await failedCycle(dir);
-    expect(failed.error).toMatch(/TypeScript 3\.9\.7 \(node_modules\/typescript\) is older than 4\.5/);
-    expect(failed.results).toBe(0);
-    expect(failed.rows).toMatchObject({ cycles: 1, predictions: 0, outcomes: 0 });
+    const summary = await runCycle(cycleRequest(dir, { runTests: false }), engineDeps(null));
+    expect(summary.error).toBeNull();
+    expect(summary.status).toBe("completed");
+    expect(summary.facts?.typescriptVersion).toBe("3.9.7");
+    expect(summary.facts?.typeCheck).toMatchObject({ source: "product", repositoryVersion: "3.9.7" });
+    expect(summary.facts?.typeCheck?.reason).toMatch(/older than 4\.5/);
   });
 
   it("a repository without TypeScript sources says so", async () => {

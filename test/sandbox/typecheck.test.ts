@@ -233,33 +233,81 @@ describe("incremental type checker", () => {
     expect(withLink).toEqual([]);
   });
 
-  it.skipIf(!hasBwrap)("refuses a repository TypeScript older than 4.5 before running any of its code", async () => {
-    const withTypeScript = (version: string) => {
-      const dir = mkdtempSync(path.join(workRoot, `ts-${version}-`));
-      mkdirSync(path.join(dir, "src"));
-      writeFileSync(path.join(dir, "src", "a.ts"), "export const a = 1;\n");
-      const pkg = path.join(dir, "node_modules", "typescript");
-      mkdirSync(pkg, { recursive: true });
-      writeFileSync(path.join(pkg, "package.json"), JSON.stringify({ name: "typescript", version, main: "index.js" }));
-      // Loading the package at all shows up as this message in a server error.
-      writeFileSync(path.join(pkg, "index.js"), 'throw new Error("the repository TypeScript was loaded");\n');
-      return dir;
-    };
-    const sandbox = createSandbox();
-    for (const version of ["2.9.2", "4.4.4", "not-a-version"]) {
-      const error = await startTypeChecker({ root: withTypeScript(version), sandbox, timeoutMs: 60_000 }).catch(
+  it.skipIf(!hasBwrap)(
+    "checks with our TypeScript, without running any of the repository's, when the repository's has no usable API",
+    async () => {
+      const withTypeScript = (version: string, entry = true) => {
+        const dir = mkdtempSync(path.join(workRoot, `ts-${version}-`));
+        mkdirSync(path.join(dir, "src"));
+        writeFileSync(path.join(dir, "src", "a.ts"), 'export const a: number = "one";\n');
+        const pkg = path.join(dir, "node_modules", "typescript");
+        mkdirSync(pkg, { recursive: true });
+        writeFileSync(
+          path.join(pkg, "package.json"),
+          JSON.stringify({ name: "typescript", version, ...(entry ? { main: "index.js" } : {}) }),
+        );
+        // Loading the package at all shows up as this message in a server error.
+        if (entry)
+          writeFileSync(path.join(pkg, "index.js"), 'throw new Error("the repository TypeScript was loaded");\n');
+        return dir;
+      };
+      const sandbox = createSandbox();
+      const ours = JSON.parse(readFileSync(path.join(ourTypeScriptDir(), "package.json"), "utf8")) as {
+        version: string;
+      };
+      const cases: [string, boolean, RegExp][] = [
+        ["2.9.2", true, /older than 4\.5/],
+        ["4.4.4", true, /older than 4\.5/],
+        ["not-a-version", true, /no readable version/],
+        ["7.0.0", true, /has no language-service API/],
+        ["5.0.0", false, /no JavaScript entry point/],
+      ];
+      for (const [version, entry, reason] of cases) {
+        const checker = await startTypeChecker({ root: withTypeScript(version, entry), sandbox, timeoutMs: 60_000 });
+        try {
+          expect(checker.fromRepository).toBe(false);
+          expect(checker.typescriptVersion).toBe(ours.version);
+          expect(checker.repositoryTypeScript?.version).toBe(version);
+          expect(checker.repositoryTypeScript?.reason).toMatch(reason);
+          // The baseline and a candidate come from the same compiler, ours.
+          expect((await checker.baseline()).map((d) => d.code)).toEqual([2322]);
+          expect(await checker.check(new Map([["src/a.ts", "export const a: number = 1;\n"]]))).toEqual([]);
+        } finally {
+          await checker.close();
+        }
+      }
+      // 4.5 has the API: the package is loaded (and this fake one throws while loading).
+      const accepted = await startTypeChecker({ root: withTypeScript("4.5.0"), sandbox, timeoutMs: 60_000 }).catch(
         (e: unknown) => e,
       );
-      expect(error).toBeInstanceOf(TypeCheckerError);
-      expect((error as TypeCheckerError).failure).toBe("unsupported-typescript");
-      expect((error as Error).message).toContain(`TypeScript ${version} (node_modules/typescript) is older than 4.5`);
-    }
-    // 4.5 passes the gate: the package is loaded (and this fake one throws while loading).
-    const accepted = await startTypeChecker({ root: withTypeScript("4.5.0"), sandbox, timeoutMs: 60_000 }).catch(
-      (e: unknown) => e,
+      expect((accepted as TypeCheckerError).failure).toBe("server-error");
+      expect((accepted as Error).message).toContain("the repository TypeScript was loaded");
+    },
+    120_000,
+  );
+
+  it.skipIf(!hasBwrap)("drops compiler options our TypeScript no longer supports, with a note for each", async () => {
+    const dir = mkdtempSync(path.join(workRoot, "old-options-"));
+    mkdirSync(path.join(dir, "src"));
+    writeFileSync(path.join(dir, "src", "a.ts"), "export const a = 1;\n");
+    writeFileSync(
+      path.join(dir, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: { target: "ES3", keyofStringsOnly: true, importsNotUsedAsValues: "error", types: [] },
+      }),
     );
-    expect((accepted as TypeCheckerError).failure).toBe("server-error");
-    expect((accepted as Error).message).toContain("the repository TypeScript was loaded");
+    const pkg = path.join(dir, "node_modules", "typescript");
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(path.join(pkg, "package.json"), JSON.stringify({ name: "typescript", version: "3.9.10" }));
+    const checker = await startTypeChecker({ root: dir, sandbox: createSandbox(), timeoutMs: 60_000 });
+    try {
+      const notes = checker.configNotes.join("\n");
+      expect(notes).toMatch(/dropped, no longer supported by TypeScript [\d.]+: /);
+      for (const option of ["target", "keyofStringsOnly", "importsNotUsedAsValues"]) expect(notes).toContain(option);
+      expect(await checker.baseline()).toEqual([]);
+    } finally {
+      await checker.close();
+    }
   });
 
   it("without a sandbox, uses our TypeScript in a plain child process", async () => {

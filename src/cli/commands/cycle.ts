@@ -11,6 +11,7 @@ import { effectiveThresholds } from "../../model/tiers.js";
 import { RECIPES, selectRecipes, unknownSelectors } from "../../recipes/index.js";
 import { renderSummary, toJson } from "../../report/summary.js";
 import { createRuntime, dataDir } from "../../runtime/context.js";
+import { createWorkingCopy } from "../../workspace/index.js";
 import { buildDemoRepo } from "../demo-repo.js";
 import type { CommandContext } from "../main.js";
 import { parseFlags, UsageError } from "../main.js";
@@ -114,24 +115,32 @@ async function runLocalCycle(ctx: CommandContext, o: LocalCycleOptions): Promise
       const repo = await upsertRepository(runtime.db.db, repository);
       await setConsent(runtime.db.db, repo.id, "dataCollection", true, { source: "cli", actor: safeUser() });
     }
-    const summary = await runCycle(
-      {
-        root: o.root,
-        repository,
-        sha: o.sha,
-        trigger: "cli",
-        recipes,
-        config: DEFAULT_REPO_CONFIG,
-        thresholds: effectiveThresholds({
-          autoApply: env.ML_AUTO_APPLY_THRESHOLD,
-          review: env.ML_CONFIDENCE_THRESHOLD,
-        }),
-        scopes: o.scope,
-        runTests: o.runTests,
-        collectData: o.store && env.DATA_COLLECTION_ENABLED,
-      },
-      { ...runtime.deps, onProgress: (e) => progress.event(e) },
-    );
+    // The cycle never works in the user's checkout: sandbox runs open their workspace up for another uid and
+    // the repository's tools write into it. It works on a private copy, removed whatever happens.
+    const copy = await createWorkingCopy(o.root);
+    let summary: CycleSummary;
+    try {
+      summary = await runCycle(
+        {
+          root: copy.dir,
+          repository,
+          sha: o.sha,
+          trigger: "cli",
+          recipes,
+          config: DEFAULT_REPO_CONFIG,
+          thresholds: effectiveThresholds({
+            autoApply: env.ML_AUTO_APPLY_THRESHOLD,
+            review: env.ML_CONFIDENCE_THRESHOLD,
+          }),
+          scopes: o.scope,
+          runTests: o.runTests,
+          collectData: o.store && env.DATA_COLLECTION_ENABLED,
+        },
+        { ...runtime.deps, onProgress: (e) => progress.event(e) },
+      );
+    } finally {
+      await copy.remove();
+    }
     progress.done();
     print(ctx, summary, o.json);
     return summary.status === "completed" ? 0 : 1;
