@@ -67,7 +67,8 @@ export function buildCheckRunReport(cycle: CycleSummary, options: ReportOptions)
 function applyActions(results: readonly CandidateResult[]): CheckRunAction[] {
   return results
     .map((r, i) => ({ r, row: i + 1 }))
-    .filter(({ r }) => r.outcome?.success === true && r.candidate.scope === "all")
+    // A bundle is not a catalog recipe the apply job could plan again: it gets no button.
+    .filter(({ r }) => r.outcome?.success === true && r.candidate.scope === "all" && !r.candidate.parts)
     .sort((a, b) => b.r.prediction.trust - a.r.prediction.trust || a.row - b.row)
     .slice(0, MAX_ACTIONS)
     .map(({ r, row }) => ({
