@@ -182,7 +182,8 @@ export function lineMapping(before: string, after: string): (oldLine: number) =>
 
 /**
  * The edit with only some of its hunks applied: those for which `keep` holds. Used to take a follow-up fix only on
- * the lines an earlier fix wrote, and leave the rest of the file as it was.
+ * the lines an earlier fix wrote, and leave the rest of the file as it was. A hunk that rewrites as many lines as
+ * it replaces is taken line by line: neighbouring lines fixed alike (two lets made const) are separate choices.
  */
 export function applyHunks(before: string, after: string, keep: (h: Hunk) => boolean): string {
   const a = splitLines(before);
@@ -191,7 +192,7 @@ export function applyHunks(before: string, after: string, keep: (h: Hunk) => boo
   let oldNext = 1;
   // The final newline follows the side that wrote the last line: a kept hunk at the very end, or the old file.
   let endsWithAfter = false;
-  for (const h of hunks(before, after)) {
+  for (const h of splitLineForLine(hunks(before, after))) {
     for (; oldNext < h.oldStart; oldNext++) out.push(a[oldNext - 1] as string);
     const kept = keep(h);
     if (kept) out.push(...b.slice(h.newStart - 1, h.newEnd));
@@ -202,6 +203,19 @@ export function applyHunks(before: string, after: string, keep: (h: Hunk) => boo
   for (; oldNext <= a.length; oldNext++) out.push(a[oldNext - 1] as string);
   if (out.length === 0) return "";
   return out.join("\n") + ((endsWithAfter ? after : before).endsWith("\n") ? "\n" : "");
+}
+
+function splitLineForLine(list: readonly Hunk[]): Hunk[] {
+  return list.flatMap((h) =>
+    h.oldEnd - h.oldStart === h.newEnd - h.newStart
+      ? Array.from({ length: h.oldEnd - h.oldStart + 1 }, (_, i) => ({
+          oldStart: h.oldStart + i,
+          oldEnd: h.oldStart + i,
+          newStart: h.newStart + i,
+          newEnd: h.newStart + i,
+        }))
+      : [h],
+  );
 }
 
 /** Whether a hunk's old side touches one of `lines` (a pure insertion touches the lines on either side of it). */
