@@ -5,7 +5,10 @@
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_OVERLAP_BUNDLES, overlappingPairs } from "../../src/engine/bundles.js";
+import { makeCandidate } from "../../src/engine/candidates.js";
 import type { CycleDeps } from "../../src/engine/cycle.js";
+import { countChanges } from "../../src/engine/diff.js";
 import type { CycleSummary } from "../../src/engine/types.js";
 import { newFindings } from "../../src/engine/verify.js";
 import { findRecipe } from "../../src/recipes/index.js";
@@ -200,4 +203,33 @@ describe("bundles of two fixes on the same lines", () => {
     expect(summary.results).toHaveLength(3);
     expect(checks()).toBe(3);
   }, 300_000);
+});
+
+describe("overlapping pairs", () => {
+  const recipe = (id: string): Recipe => ({
+    id,
+    family: "eslint",
+    title: id,
+    category: "style",
+    safety: "safe",
+    params: {},
+  });
+  const edit = (before: string, after: string) => [{ path: "src/a.ts", before, after, ...countChanges(before, after) }];
+  const base = "l1\nl2\nl3\nl4\n";
+  it("pairs fixes that change a same line, never fixes on different lines or identical patches", () => {
+    const a = makeCandidate(recipe("x/a"), "all", edit(base, "L1\nl2\nl3\nl4\n"), 1);
+    const b = makeCandidate(recipe("x/b"), "all", edit(base, "L1!\nl2\nl3\nl4\n"), 1);
+    const c = makeCandidate(recipe("x/c"), "all", edit(base, "l1\nl2\nl3\nL4\n"), 1);
+    const same = makeCandidate(recipe("x/d"), "all", edit(base, "L1\nl2\nl3\nl4\n"), 1);
+    expect(overlappingPairs([a, b, c, same]).map(([p, q]) => `${p.recipe.id}+${q.recipe.id}`)).toEqual([
+      "x/a+x/b",
+      "x/b+x/d",
+    ]);
+  });
+  it(`offers at most ${MAX_OVERLAP_BUNDLES} a cycle`, () => {
+    const many = Array.from({ length: 8 }, (_, i) =>
+      makeCandidate(recipe(`x/${i}`), "all", edit(base, `L1-${i}\nl2\nl3\nl4\n`), 1),
+    );
+    expect(overlappingPairs(many)).toHaveLength(MAX_OVERLAP_BUNDLES);
+  });
 });
