@@ -15,6 +15,7 @@ import { type CycleDeps, runCycle } from "../engine/cycle.js";
 import { DEFAULT_REPO_CONFIG } from "../engine/repo-config.js";
 import type { CandidateScope, CycleSummary } from "../engine/types.js";
 import type { TierThresholds } from "../model/tiers.js";
+import { selectRecipes } from "../recipes/index.js";
 import type { Recipe } from "../recipes/types.js";
 import { checkout, createWorkspaceRoot, installDependencies } from "../workspace/index.js";
 import type { Ledger } from "./ledger.js";
@@ -134,6 +135,8 @@ async function collectEntry(
           sha,
           trigger: "shadow",
           recipes: chunk,
+          // Judged by every recipe, not the chunk: a verdict must not depend on how the recipes were split.
+          judgeRecipes: selectRecipes({ disabled: DEFAULT_REPO_CONFIG.recipes.disable }),
           config: DEFAULT_REPO_CONFIG,
           thresholds: o.thresholds,
           scopes: o.scopes,

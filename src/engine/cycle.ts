@@ -8,6 +8,7 @@ import { finishCycle, startCycle } from "../db/queries/cycles.js";
 import { findRepositoryById, type RepositoryIdentity, upsertRepository } from "../db/queries/repositories.js";
 import type { FeatureInput, Predictor, RecipeHistory } from "../model/types.js";
 import type { Recipe, RecipeFamily } from "../recipes/types.js";
+import { planBundles } from "./bundles.js";
 import { buildCandidates } from "./candidates.js";
 import { decide, type Thresholds } from "./decide.js";
 import {
@@ -89,7 +90,15 @@ export interface CycleRequest {
    * repository is registered as needed.
    */
   repositoryId?: number;
+  /** The recipes this cycle plans candidates for (a selection, a collection chunk). */
   recipes: readonly Recipe[];
+  /**
+   * The rules every candidate is judged by: all recipes the repository's configuration enables, whichever of them
+   * this cycle plans, so that a fix's verdict does not depend on the selection (no-var's let is prefer-const's
+   * finding whether or not prefer-const is planned too). `recipes` are always judged as well. Defaults to
+   * `recipes`, which makes verdicts depend on the selection: callers set it.
+   */
+  judgeRecipes?: readonly Recipe[];
   config: RepoConfig;
   thresholds: Thresholds;
   scopes: readonly CandidateScope[];
@@ -191,8 +200,9 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
       }
       const ws = createRecipeWorkspace(req.root, sourceFiles, tsconfig.path);
       progress({ phase: "observe", message: "type-checking the baseline" });
-      typeChecker = await deps.tools.startTypeChecker(req.root, tsconfig.path);
-      const baselineDiagnostics = await typeChecker.baseline();
+      const checker = await deps.tools.startTypeChecker(req.root, tsconfig.path);
+      typeChecker = checker;
+      const baselineDiagnostics = await checker.baseline();
       let testsPassing: "pass" | "fail" | "unknown" = "unknown";
       let testsReason = "tests not run (--no-tests)";
       let testCommand: string | null = null;
@@ -210,7 +220,17 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
             b.status === "pass" ? "" : `tests did not pass before the change${b.reason ? ` (${b.reason})` : ""}`;
         }
       }
-      return { ws, tsconfig, sourceFiles, listing, baselineDiagnostics, testsPassing, testsReason, testCommand };
+      return {
+        ws,
+        tsconfig,
+        sourceFiles,
+        listing,
+        checker,
+        baselineDiagnostics,
+        testsPassing,
+        testsReason,
+        testCommand,
+      };
     });
 
     // 2. Candidates (each recipe's findings come with its plan).
@@ -264,34 +284,32 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
     });
 
     // 4. Verify: identical patches (from different tools) are verified once and share the outcome.
-    const outcomes = await timed("verify", async () => {
-      const checker = typeChecker as TypeCheckerSession;
-      const byHash = new Map<string, { key: string; outcome: Outcome }>();
+    const checker = observed.checker;
+    const judged = uniqueById([...(req.judgeRecipes ?? req.recipes), ...req.recipes]);
+    const findingsFor = async (
+      overrides: ReadonlyMap<string, string>,
+      recipes: readonly Recipe[],
+      files: readonly string[],
+    ) => {
+      const ws = createRecipeWorkspace(req.root, observed.sourceFiles, observed.tsconfig.path, overrides);
+      // One call per family: each batches its work (one language-service pass, one lint, one Biome run).
+      const byFamily = new Map<string, Recipe[]>();
+      for (const r of recipes) byFamily.set(r.family, [...(byFamily.get(r.family) ?? []), r]);
+      const found = await Promise.all(
+        [...byFamily.values()].map((list) => deps.tools.family(list[0] as Recipe).findings(ws, list, files)),
+      );
+      return found.flat();
+    };
+    const byHash = new Map<string, { key: string; outcome: Outcome }>();
+    const testsInScope = (c: Candidate) => !req.testScopes || req.testScopes.includes(c.scope);
+    let verifyBaseline: Awaited<ReturnType<typeof findingsFor>> = [];
+    let done = 0;
+    let total = candidates.length;
+    const verifyAll = async (list: readonly Candidate[]): Promise<(Outcome | null)[]> => {
       const results: (Outcome | null)[] = [];
-      const findingsFor = async (
-        overrides: ReadonlyMap<string, string>,
-        recipes: readonly Recipe[],
-        files: readonly string[],
-      ) => {
-        const ws = createRecipeWorkspace(req.root, observed.sourceFiles, observed.tsconfig.path, overrides);
-        // One call per family: each batches its work (one language-service pass, one lint, one Biome run).
-        const byFamily = new Map<string, Recipe[]>();
-        for (const r of recipes) byFamily.set(r.family, [...(byFamily.get(r.family) ?? []), r]);
-        const found = await Promise.all(
-          [...byFamily.values()].map((list) => deps.tools.family(list[0] as Recipe).findings(ws, list, files)),
-        );
-        return found.flat();
-      };
-      // The "before" side of the lint comparison comes from the same call as the "after" side, over the same
-      // files: a plan's findings may be filtered differently (only what the fix can address), and comparing two
-      // different measurements would report findings as new that were there all along.
-      const touched = [...new Set(candidates.flatMap((c) => c.files.map((f) => f.path)))];
-      const verifyBaseline = touched.length > 0 ? await findingsFor(new Map(), req.recipes, touched) : [];
-      const testsInScope = (c: Candidate) => !req.testScopes || req.testScopes.includes(c.scope);
-      let done = 0;
-      for (const candidate of candidates) {
+      for (const candidate of list) {
         if (req.signal?.aborted) throw new CycleAbortedError("verify");
-        progress({ phase: "verify", done, total: candidates.length, candidate: candidate.key });
+        progress({ phase: "verify", done, total, candidate: candidate.key });
         const shared = byHash.get(candidate.patchHash);
         if (shared) {
           results.push({ ...shared.outcome, sharedWith: shared.key });
@@ -299,7 +317,7 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
           const outcome = await verifyOne(candidate, {
             baselineDiagnostics: observed.baselineDiagnostics,
             baselineFindings: verifyBaseline,
-            recipes: req.recipes,
+            recipes: judged,
             typeChecker: checker,
             findings: findingsFor,
             tests: observed.testsPassing === "pass" && testsInScope(candidate) ? tests : null,
@@ -312,15 +330,78 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
         }
         done++;
       }
-      progress({ phase: "verify", done, total: candidates.length, candidate: "" });
+      progress({ phase: "verify", done, total, candidate: "" });
       return results;
+    };
+    const outcomes = await timed("verify", async () => {
+      // The "before" side of the lint comparison comes from the same call as the "after" side, over the same
+      // files: a plan's findings may be filtered differently (only what the fix can address), and comparing two
+      // different measurements would report findings as new that were there all along.
+      const touched = [...new Set(candidates.flatMap((c) => c.files.map((f) => f.path)))];
+      verifyBaseline = touched.length > 0 ? await findingsFor(new Map(), judged, touched) : [];
+      return verifyAll(candidates);
     });
 
-    summary.results = candidates.map((candidate, i) => ({
-      candidate,
-      prediction: predictions[i] as CandidateResult["prediction"],
-      outcome: outcomes[i] ?? null,
-    }));
+    // 5. Bundles: a fix with its follow-up, or two fixes on the same lines, verified once as one candidate.
+    const bundled = await timed("bundles", async () => {
+      const planned = await planBundles(candidates, outcomes, judged, {
+        budget: req.config.budget,
+        plan: async (recipe, overrides, files) => {
+          // TypeScript's fixes need the whole program; the linters only the files they change.
+          const ws = createRecipeWorkspace(
+            req.root,
+            recipe.family === "ts-codefix" ? observed.sourceFiles : files,
+            observed.tsconfig.path,
+            overrides,
+          );
+          const plan = await deps.tools.family(recipe).plan(ws, recipe);
+          return plan.edits.filter((e) => files.includes(e.path));
+        },
+        targets: (recipes, files) => {
+          const ids = new Set(recipes.map((r) => r.id));
+          const inFiles = new Set(files);
+          return verifyBaseline.filter((f) => inFiles.has(f.file) && f.recipeId !== undefined && ids.has(f.recipeId))
+            .length;
+        },
+      });
+      summary.skipped.push(...planned.skipped);
+      if (planned.bundles.length === 0) return { candidates: [], predictions: [], outcomes: [] };
+      const history =
+        deps.db && repo && deps.loadHistory
+          ? await deps.loadHistory(deps.db, {
+              repositoryId: repo.id,
+              recipeIds: [...new Set(planned.bundles.map((c) => c.recipe.id))],
+              before: startedAt,
+            })
+          : new Map<string, RecipeHistory>();
+      const bundlePredictions = await decide({
+        candidates: planned.bundles,
+        facts,
+        history,
+        predictor: deps.predictor,
+        computeFeatures: deps.computeFeatures,
+        thresholds: req.thresholds,
+      });
+      total += planned.bundles.length;
+      return {
+        candidates: planned.bundles,
+        predictions: bundlePredictions,
+        outcomes: await verifyAll(planned.bundles),
+      };
+    });
+
+    summary.results = [
+      ...candidates.map((candidate, i) => ({
+        candidate,
+        prediction: predictions[i] as CandidateResult["prediction"],
+        outcome: outcomes[i] ?? null,
+      })),
+      ...bundled.candidates.map((candidate, i) => ({
+        candidate,
+        prediction: bundled.predictions[i] as CandidateResult["prediction"],
+        outcome: bundled.outcomes[i] ?? null,
+      })),
+    ];
     summary.status = "completed";
   } catch (err) {
     summary.status = "failed";
@@ -336,7 +417,7 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
     deps.tools.dispose?.(req.root);
   }
 
-  // 5. Learn.
+  // 6. Learn.
   durations.total = Math.round(performance.now() - t0);
   if (deps.db && repo && cycle) {
     progress({ phase: "learn", message: "storing the cycle" });
@@ -366,6 +447,10 @@ async function verifyOne(candidate: Candidate, ctx: Parameters<typeof verifyCand
     // The verification itself failed (a tool crashed): recorded as not a success, with the cause; the cycle goes on.
     return errorOutcome(candidate, `verification failed: ${err instanceof Error ? err.message : String(err)}`, ctx);
   }
+}
+
+function uniqueById(recipes: readonly Recipe[]): Recipe[] {
+  return [...new Map(recipes.map((r) => [r.id, r] as const)).values()];
 }
 
 function describeError(err: unknown, root: string): string {

@@ -127,3 +127,100 @@ export function unifiedDiff(path: string, before: string, after: string, context
   }
   return out.join("\n");
 }
+
+/**
+ * One run of changed lines: old lines `oldStart..oldEnd` became new lines `newStart..newEnd` (1-based, inclusive;
+ * an empty side has end = start - 1: a pure insertion sits before old line `oldStart`, a pure deletion before new
+ * line `newStart`).
+ */
+export interface Hunk {
+  oldStart: number;
+  oldEnd: number;
+  newStart: number;
+  newEnd: number;
+}
+
+/** The hunks of an edit, without context lines, in order. */
+export function hunks(before: string, after: string): Hunk[] {
+  const out: Hunk[] = [];
+  let oldNext = 1;
+  let newNext = 1;
+  let open: Hunk | null = null;
+  for (const op of diffLines(before, after)) {
+    if (op.kind === " ") {
+      if (open) out.push(open);
+      open = null;
+      oldNext++;
+      newNext++;
+      continue;
+    }
+    open ??= { oldStart: oldNext, oldEnd: oldNext - 1, newStart: newNext, newEnd: newNext - 1 };
+    if (op.kind === "-") open.oldEnd = oldNext++;
+    else open.newEnd = newNext++;
+  }
+  if (open) out.push(open);
+  return out;
+}
+
+/**
+ * Where the old file's lines went: an unchanged line maps to its one new line; a line inside a hunk maps to the
+ * hunk's whole new range (empty for a deletion), because a rewritten line has no single counterpart and whatever
+ * was reported on it may now be reported anywhere in its replacement. Lines beyond the diff keep their shift.
+ */
+export function lineMapping(before: string, after: string): (oldLine: number) => { from: number; to: number } {
+  const hs = hunks(before, after);
+  return (line) => {
+    let shift = 0;
+    for (const h of hs) {
+      if (line < h.oldStart) break;
+      if (line <= h.oldEnd) return { from: h.newStart, to: h.newEnd };
+      shift = h.newEnd - h.oldEnd;
+    }
+    return { from: line + shift, to: line + shift };
+  };
+}
+
+/**
+ * The edit with only some of its hunks applied: those for which `keep` holds. Used to take a follow-up fix only on
+ * the lines an earlier fix wrote, and leave the rest of the file as it was. A hunk that rewrites as many lines as
+ * it replaces is taken line by line: neighbouring lines fixed alike (two lets made const) are separate choices.
+ */
+export function applyHunks(before: string, after: string, keep: (h: Hunk) => boolean): string {
+  const a = splitLines(before);
+  const b = splitLines(after);
+  const out: string[] = [];
+  let oldNext = 1;
+  // The final newline follows the side that wrote the last line: a kept hunk at the very end, or the old file.
+  let endsWithAfter = false;
+  for (const h of splitLineForLine(hunks(before, after))) {
+    for (; oldNext < h.oldStart; oldNext++) out.push(a[oldNext - 1] as string);
+    const kept = keep(h);
+    if (kept) out.push(...b.slice(h.newStart - 1, h.newEnd));
+    else out.push(...a.slice(h.oldStart - 1, h.oldEnd));
+    oldNext = h.oldEnd + 1;
+    endsWithAfter = kept && oldNext > a.length;
+  }
+  for (; oldNext <= a.length; oldNext++) out.push(a[oldNext - 1] as string);
+  if (out.length === 0) return "";
+  return out.join("\n") + ((endsWithAfter ? after : before).endsWith("\n") ? "\n" : "");
+}
+
+function splitLineForLine(list: readonly Hunk[]): Hunk[] {
+  return list.flatMap((h) =>
+    h.oldEnd - h.oldStart === h.newEnd - h.newStart
+      ? Array.from({ length: h.oldEnd - h.oldStart + 1 }, (_, i) => ({
+          oldStart: h.oldStart + i,
+          oldEnd: h.oldStart + i,
+          newStart: h.newStart + i,
+          newEnd: h.newStart + i,
+        }))
+      : [h],
+  );
+}
+
+/** Whether a hunk's old side touches one of `lines` (a pure insertion touches the lines on either side of it). */
+export function hunkTouches(h: Hunk, lines: ReadonlySet<number>): boolean {
+  if (h.oldEnd < h.oldStart) return lines.has(h.oldStart - 1) || lines.has(h.oldStart);
+  for (let l = h.oldStart; l <= h.oldEnd; l++) if (lines.has(l)) return true;
+  return false;
+}

@@ -1,4 +1,4 @@
-import type { FamilyId, FileEdit, Finding, Recipe, Safety } from "../recipes/types.js";
+import type { FamilyId, FileEdit, Recipe, Safety } from "../recipes/types.js";
 
 export type Trigger = "push" | "pull_request" | "schedule" | "manual" | "cli" | "shadow" | "apply";
 export type Tier = "auto-apply" | "review-suggested" | "manual-only";
@@ -17,15 +17,6 @@ export interface Diagnostic {
 /** Key used to compare diagnostics before and after a patch (file, code and message; not the position). */
 export function diagnosticKey(d: Pick<Diagnostic, "file" | "code" | "message">): string {
   return `${d.file}\u0000${d.code}\u0000${d.message}`;
-}
-
-/**
- * Key used to compare lint findings before and after a patch: file and rule. Not the message: a fix that merges two
- * imports turns two findings ('"A" is only used as a type', '"B" …') into one ('"A" and "B" …'), which is fewer
- * findings, not a new one.
- */
-export function findingKey(f: Pick<Finding, "file" | "rule">): string {
-  return `${f.file}\u0000${f.rule}`;
 }
 
 export interface FilePatch extends FileEdit {
@@ -48,6 +39,12 @@ export interface Candidate {
   targetFindings: number;
   /** Hash of the normalised patch: identical patches from different tools are verified once. */
   patchHash: string;
+  /**
+   * A bundled candidate: the recipes applied one after the other, each later one only on the lines the earlier
+   * ones wrote (a fix and its follow-up, or two fixes touching the same lines). `recipe` then stands for the whole
+   * (its id joins theirs with "+"). Absent for a single recipe.
+   */
+  parts?: readonly Recipe[];
 }
 
 /** The TypeScript that type-checked a cycle: the baseline and every candidate, always one compiler. */
@@ -102,6 +99,14 @@ export interface Outcome {
   durationsMs: { apply: number; typecheck: number; lint: number; tests: number; total: number };
   /** Key of the candidate whose identical patch was verified, when this outcome was shared. */
   sharedWith?: string;
+  /**
+   * New findings that are the next step of the same clean-up (the recipe's declared follow-ups, such as
+   * prefer-const after no-var): not held against the fix, and not counted in `newLintFindings`. `bundle` is the
+   * key of the bundled candidate that verifies the fix with its follow-up, when one could be built.
+   */
+  followUp?: { recipes: string[]; findings: number; bundle: string | null };
+  /** What a reader should know beside the verdict (where the follow-up was verified). */
+  note?: string;
 }
 
 export interface Prediction {

@@ -4,8 +4,9 @@
  * and the tests pass where they passed before (tests that did not pass before are "unknown", never "pass").
  */
 import type { Finding, Recipe, RecipeWorkspace } from "../recipes/types.js";
+import { lineMapping } from "./diff.js";
 import type { Candidate, Diagnostic, Outcome, TestStatus } from "./types.js";
-import { diagnosticKey, findingKey } from "./types.js";
+import { diagnosticKey } from "./types.js";
 
 /** Type-checks the repository with some files replaced; reuses the baseline's work. */
 export interface CandidateTypeChecker {
@@ -28,8 +29,12 @@ export type FindingsFn = (
 
 export interface VerifyContext {
   baselineDiagnostics: readonly Diagnostic[];
-  /** Baseline findings of every enabled recipe, over every file. */
+  /** Baseline findings of every judged recipe, over the files candidates change. */
   baselineFindings: readonly Finding[];
+  /**
+   * The rules a candidate is judged by: every recipe the repository enables, whichever of them this cycle plans,
+   * so that a verdict does not depend on the cycle's selection.
+   */
   recipes: readonly Recipe[];
   typeChecker: CandidateTypeChecker;
   findings: FindingsFn;
@@ -60,9 +65,15 @@ export async function verifyCandidate(candidate: Candidate, ctx: VerifyContext):
   const lintBeforeList = ctx.baselineFindings.filter((f) => changedSet.has(f.file));
   const lintAfterList = await ctx.findings(overrides, ctx.recipes, changed);
   durations.lint = now() - t2;
-  const newLintFindings = countNew(lintBeforeList.map(findingKey), lintAfterList.map(findingKey));
-  const targetBefore = lintBeforeList.filter((f) => f.recipeId === candidate.recipe.id).length;
-  const targetAfter = countTarget(lintAfterList, candidate.recipe);
+  const fresh = newFindings(lintBeforeList, lintAfterList, candidate.files);
+  // A bundle is judged without follow-ups: it is the fix with its next step already taken.
+  const followUps = new Set(candidate.parts ? [] : (candidate.recipe.followUps ?? []));
+  const followUpFindings = fresh.filter((f) => f.recipeId !== undefined && followUps.has(f.recipeId));
+  const blamed = followUpFindings.length === fresh.length ? [] : fresh;
+  const newLintFindings = blamed.length;
+  const targets = new Set((candidate.parts ?? [candidate.recipe]).map((r) => r.id));
+  const targetBefore = lintBeforeList.filter((f) => f.recipeId !== undefined && targets.has(f.recipeId)).length;
+  const targetAfter = lintAfterList.filter((f) => f.recipeId !== undefined && targets.has(f.recipeId)).length;
 
   let tests: TestStatus = "unknown";
   let testsReason: string | undefined = ctx.testsReason;
@@ -91,7 +102,7 @@ export async function verifyCandidate(candidate: Candidate, ctx: VerifyContext):
     : !typecheckOk
       ? `${newDiagnostics} new type-check diagnostic${newDiagnostics === 1 ? "" : "s"}: ${firstNew(ctx.baselineDiagnostics, after)}`
       : newLintFindings > 0
-        ? `${newLintFindings} new lint finding${newLintFindings === 1 ? "" : "s"}: ${firstNewFinding(lintBeforeList, lintAfterList)}`
+        ? `${newLintFindings} new lint finding${newLintFindings === 1 ? "" : "s"}: ${describeFinding(blamed[0])}`
         : !lintOk
           ? "the recipe's own findings did not go down"
           : `tests failed${testsReason ? `: ${testsReason}` : ""}`;
@@ -111,7 +122,45 @@ export async function verifyCandidate(candidate: Candidate, ctx: VerifyContext):
     verificationScore,
     ...(failureCause ? { failureCause } : {}),
     durationsMs: mapValues(durations, round),
+    ...(blamed.length === 0 && followUpFindings.length > 0
+      ? {
+          followUp: {
+            recipes: [...new Set(followUpFindings.map((f) => f.recipeId as string))].sort(),
+            findings: followUpFindings.length,
+            bundle: null,
+          },
+        }
+      : {}),
   };
+}
+
+/**
+ * After-findings that no before-finding accounts for. A before-finding accounts for one after-finding of the same
+ * file and rule at the line its own line maps to through the patch (see {@link lineMapping}: a line inside a
+ * changed hunk may match anywhere in the hunk's new lines). Not the message: a fix that merges two imports turns
+ * two findings into one with another message, which is fewer findings, not a new one. Matching greedily is exact
+ * here: two before-findings' ranges are either the same hunk's or disjoint.
+ */
+export function newFindings(
+  before: readonly Finding[],
+  after: readonly Finding[],
+  patches: readonly { path: string; before: string; after: string }[],
+): Finding[] {
+  const maps = new Map(patches.map((p) => [p.path, lineMapping(p.before, p.after)] as const));
+  const open = new Map<string, { from: number; to: number }[]>();
+  for (const f of before) {
+    const range = maps.get(f.file)?.(f.line) ?? { from: f.line, to: f.line };
+    const key = `${f.file}\u0000${f.rule}`;
+    open.set(key, [...(open.get(key) ?? []), range]);
+  }
+  const out: Finding[] = [];
+  for (const f of after) {
+    const ranges = open.get(`${f.file}\u0000${f.rule}`) ?? [];
+    const i = ranges.findIndex((r) => r.from <= f.line && f.line <= r.to);
+    if (i >= 0) ranges.splice(i, 1);
+    else out.push(f);
+  }
+  return out;
 }
 
 /** An outcome for a candidate whose verification itself failed (a tool crashed): never a success. */
@@ -152,10 +201,6 @@ export function countNew(before: readonly string[], after: readonly string[]): n
   return n;
 }
 
-function countTarget(findings: readonly Finding[], recipe: Recipe): number {
-  return findings.filter((f) => f.recipeId === recipe.id).length;
-}
-
 function firstNew(before: readonly Diagnostic[], after: readonly Diagnostic[]): string {
   const seen = new Map<string, number>();
   for (const d of before) seen.set(diagnosticKey(d), (seen.get(diagnosticKey(d)) ?? 0) + 1);
@@ -168,16 +213,8 @@ function firstNew(before: readonly Diagnostic[], after: readonly Diagnostic[]): 
   return "";
 }
 
-function firstNewFinding(before: readonly Finding[], after: readonly Finding[]): string {
-  const seen = new Map<string, number>();
-  for (const f of before) seen.set(findingKey(f), (seen.get(findingKey(f)) ?? 0) + 1);
-  for (const f of after) {
-    const k = findingKey(f);
-    const c = seen.get(k) ?? 0;
-    if (c > 0) seen.set(k, c - 1);
-    else return `${f.file}:${f.line} ${f.rule} ${f.message}`.slice(0, 200);
-  }
-  return "";
+function describeFinding(f: Finding | undefined): string {
+  return f ? `${f.file}:${f.line} ${f.rule} ${f.message}`.slice(0, 200) : "";
 }
 
 function round(n: number): number {

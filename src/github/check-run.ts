@@ -63,11 +63,14 @@ export function buildCheckRunReport(cycle: CycleSummary, options: ReportOptions)
   };
 }
 
-/** Up to three verified, whole-repository fixes, most trusted first. */
+/**
+ * Up to three verified, whole-repository fixes, most trusted first. A bundle is not a catalog recipe the apply job
+ * could plan again: it gets no button.
+ */
 function applyActions(results: readonly CandidateResult[]): CheckRunAction[] {
   return results
     .map((r, i) => ({ r, row: i + 1 }))
-    .filter(({ r }) => r.outcome?.success === true && r.candidate.scope === "all")
+    .filter(({ r }) => r.outcome?.success === true && r.candidate.scope === "all" && !r.candidate.parts)
     .sort((a, b) => b.r.prediction.trust - a.r.prediction.trust || a.row - b.row)
     .slice(0, MAX_ACTIONS)
     .map(({ r, row }) => ({

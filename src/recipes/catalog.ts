@@ -124,7 +124,11 @@ export const RECIPES: readonly Recipe[] = Object.freeze([
     options: [{ destructuring: "all" }],
   }),
   // At the top level of a script (not a module), var declares a global property and let does not.
-  eslint("no-var", "Replace var with let or const", "modernize", "unsafe", { rule: "no-var" }),
+  // The let it writes for a variable never reassigned is prefer-const's (and useConst's) next step.
+  {
+    ...eslint("no-var", "Replace var with let or const", "modernize", "unsafe", { rule: "no-var" }),
+    followUps: ["eslint/prefer-const", "biome/use-const"],
+  },
   eslint("object-shorthand", "Use shorthand object properties", "style", "safe", {
     rule: "object-shorthand",
     options: ["properties"],

@@ -15,6 +15,12 @@ export interface Recipe {
   safety: Safety;
   /** Family-specific parameters (fix id, rule name, rule options). */
   params: Record<string, unknown>;
+  /**
+   * Recipes whose findings this recipe's fix may create as the next step of the same clean-up (no-var writes
+   * `let`, which prefer-const then makes `const`). Verification does not hold such findings against the fix; it
+   * verifies the fix together with the follow-up's fix on the same lines as one bundled candidate.
+   */
+  followUps?: readonly string[];
 }
 
 /** One finding of a recipe's rule (or a TypeScript diagnostic that a code fix addresses). */

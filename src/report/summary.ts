@@ -93,7 +93,8 @@ export function renderSummary(cycle: CycleSummary, options: RenderOptions = {}):
         `**Verification:** type check ${o.diagnosticsBefore} → ${o.diagnosticsAfter} diagnostics (${o.newDiagnostics} new), ` +
           `findings ${o.targetBefore} → ${o.targetAfter} (${o.newLintFindings} new), tests ${o.tests}` +
           `${o.testsReason ? ` (${escapeField(o.testsReason)})` : ""}, score ${o.verificationScore.toFixed(2)}` +
-          `${o.failureCause ? `. Failed: ${escapeField(o.failureCause)}` : ""}.`,
+          `${o.failureCause ? `. Failed: ${escapeField(o.failureCause)}` : ""}` +
+          `${o.note ? `. Note: ${escapeField(o.note)}` : ""}.`,
       );
     }
     details.push("", "```diff", diffPreview(r, options.diffPreviewLines ?? 30), "```", "");

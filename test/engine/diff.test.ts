@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { changedNewLines, countChanges, diffLines, unifiedDiff } from "../../src/engine/diff.js";
+import {
+  applyHunks,
+  changedNewLines,
+  countChanges,
+  diffLines,
+  hunks,
+  hunkTouches,
+  lineMapping,
+  unifiedDiff,
+} from "../../src/engine/diff.js";
 import { globToRegExp, matchesAny } from "../../src/engine/glob.js";
 
 describe("line diff", () => {
@@ -38,5 +47,46 @@ describe("protected-path globs", () => {
   it("escapes regular-expression characters", () => {
     expect(globToRegExp("a+b.ts").test("a+b.ts")).toBe(true);
     expect(globToRegExp("a+b.ts").test("aab.ts")).toBe(false);
+  });
+});
+
+describe("hunks and line mapping", () => {
+  const before = "a\nb\nc\nd\ne\n";
+  const after = "a\nB1\nB2\nc\ne\nf\n";
+  it("lists each run of changed lines with both sides", () => {
+    expect(hunks(before, after)).toEqual([
+      { oldStart: 2, oldEnd: 2, newStart: 2, newEnd: 3 },
+      { oldStart: 4, oldEnd: 4, newStart: 5, newEnd: 4 },
+      { oldStart: 6, oldEnd: 5, newStart: 6, newEnd: 6 },
+    ]);
+  });
+  it("maps unchanged lines to their new line and changed lines to their hunk's new range", () => {
+    const map = lineMapping(before, after);
+    expect(map(1)).toEqual({ from: 1, to: 1 });
+    expect(map(2)).toEqual({ from: 2, to: 3 });
+    expect(map(3)).toEqual({ from: 4, to: 4 });
+    // A deleted line maps to an empty range: nothing after the patch can be its finding.
+    expect(map(4)).toEqual({ from: 5, to: 4 });
+    expect(map(5)).toEqual({ from: 5, to: 5 });
+  });
+  it("applies only the hunks asked for, and all or none of them exactly", () => {
+    expect(applyHunks(before, after, (h) => h.oldStart === 2)).toBe("a\nB1\nB2\nc\nd\ne\n");
+    expect(applyHunks(before, after, (h) => h.oldStart === 6)).toBe("a\nb\nc\nd\ne\nf\n");
+    expect(applyHunks(before, after, () => true)).toBe(after);
+    expect(applyHunks(before, after, () => false)).toBe(before);
+    expect(applyHunks("x\ny", "x\nY\n", () => true)).toBe("x\nY\n");
+  });
+  it("says whether a hunk touches given old lines (an insertion touches its neighbours)", () => {
+    expect(hunkTouches({ oldStart: 2, oldEnd: 3, newStart: 2, newEnd: 2 }, new Set([3]))).toBe(true);
+    expect(hunkTouches({ oldStart: 2, oldEnd: 3, newStart: 2, newEnd: 2 }, new Set([4]))).toBe(false);
+    expect(hunkTouches({ oldStart: 4, oldEnd: 3, newStart: 4, newEnd: 4 }, new Set([3]))).toBe(true);
+  });
+});
+
+describe("partial application", () => {
+  it("takes a line-for-line rewrite one line at a time", () => {
+    expect(applyHunks("let a;\nlet b;\nx\n", "const a;\nconst b;\nx\n", (h) => h.oldStart === 1)).toBe(
+      "const a;\nlet b;\nx\n",
+    );
   });
 });

@@ -80,6 +80,8 @@ export function cycleRequest(
     sha: null,
     trigger: "cli",
     recipes: selectRecipes(recipeIds ? { enabled: recipeIds } : {}),
+    // As production: every recipe judges, whichever are planned.
+    judgeRecipes: selectRecipes({ disabled: DEFAULT_REPO_CONFIG.recipes.disable }),
     config: DEFAULT_REPO_CONFIG,
     thresholds: DEFAULT_THRESHOLDS,
     scopes: ["all"],

@@ -127,6 +127,8 @@ async function runLocalCycle(ctx: CommandContext, o: LocalCycleOptions): Promise
           sha: o.sha,
           trigger: "cli",
           recipes,
+          // Every fix is judged by the whole catalog, whatever --recipes selects.
+          judgeRecipes: selectRecipes({ disabled: DEFAULT_REPO_CONFIG.recipes.disable }),
           config: DEFAULT_REPO_CONFIG,
           thresholds: effectiveThresholds({
             autoApply: env.ML_AUTO_APPLY_THRESHOLD,

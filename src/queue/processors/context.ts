@@ -147,6 +147,7 @@ export function cycleRequest(deps: WorkerDeps, p: CycleRequestInput): CycleReque
     runKey: p.runKey,
     repositoryId: p.repo.id,
     recipes,
+    judgeRecipes: configured,
     config: p.config,
     thresholds: effectiveThresholds(deps.flags.thresholds, p.config.thresholds),
     scopes: p.scopes,
