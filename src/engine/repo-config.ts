@@ -59,13 +59,16 @@ export const repoConfigSchema = z
         setup: shellLine.optional(),
         /** Seconds, or "90s" / "10m". */
         timeout: z
-          .union([
-            z.number().int(),
-            z
-              .string()
-              .regex(/^\d+\s*(s|m)$/, 'must be a number of seconds or a duration such as "90s" or "10m"')
-              .transform((v) => (v.trim().endsWith("m") ? Number.parseInt(v, 10) * 60 : Number.parseInt(v, 10))),
-          ])
+          .union(
+            [
+              z.number().int(),
+              z
+                .string()
+                .regex(/^\d+\s*(s|m)$/)
+                .transform((v) => (v.trim().endsWith("m") ? Number.parseInt(v, 10) * 60 : Number.parseInt(v, 10))),
+            ],
+            { error: 'must be a whole number of seconds or a duration such as "90s" or "10m"' },
+          )
           .pipe(z.number().min(10, "must be at least 10 seconds").max(3600, "must be at most 1 hour (3600 seconds)"))
           .optional(),
       })

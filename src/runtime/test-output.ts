@@ -121,7 +121,7 @@ export function explainFailure(r: SandboxResult, runner: TestRunner | null, limi
   if (counts && (counts.failed ?? 0) > 0) return `${counts.failed} failed (${counts.runner})`;
   if (counts?.noTests) return `no test files found (${counts.runner})`;
   if (module) return `a module the tests import is missing: ${module.split("/node_modules/").pop()}`;
-  const first = out.split("\n").find((l) => /\b(Error|error|ERR_[A-Z_]+|FAIL)\b/.test(l));
+  const first = out.split("\n").find((l) => /(Error|\berror|ERR_[A-Z_]+|\bFAIL)\b/.test(l));
   return `exit code ${r.exitCode ?? r.signal}${first ? `: ${first.trim().slice(0, 200)}` : ""}`;
 }
 

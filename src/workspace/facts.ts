@@ -246,6 +246,8 @@ function fromRunner(dir: string, pkg: PackageJson, runner: TestRunner): TestComm
   };
 }
 
+const RUNNERS = new Set(["vitest", "jest", "mocha", "ava", "node", "tsx"]);
+
 /** Environment assignments, npx and coverage wrappers in front of the command a step runs. */
 const PREFIX = /^(?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+|npx\s+(?:--no-install\s+)?|cross-env\s+)+/;
 
@@ -254,9 +256,10 @@ function runnerOf(steps: readonly string[], scripts: Record<string, string>, dep
   for (const step of steps) {
     const words = step.replace(PREFIX, "").split(/\s+/);
     let i = 0;
-    while (words[i] === "c8" || words[i] === "nyc") {
-      i++;
-      while (words[i]?.startsWith("-")) i++;
+    // Coverage wrappers (c8 [options] vitest …): the runner is the first runner name after their options.
+    if (words[0] === "c8" || words[0] === "nyc") {
+      const at = words.findIndex((w) => RUNNERS.has(w));
+      if (at > 0) i = at;
     }
     const head = words[i] ?? "";
     if (head === "vitest" || head === "jest" || head === "mocha" || head === "ava") return head;

@@ -5,6 +5,8 @@
  */
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { DEFAULT_REPO_CONFIG } from "../../src/engine/repo-config.js";
+import { renderSummary } from "../../src/report/summary.js";
 import { cycleRequest, engineDeps, removeTempDirs, runCycle, tempDir } from "../helpers/engine.js";
 import { buildRunnerRepo, type RunnerKind } from "../helpers/runner-repo.js";
 
@@ -50,5 +52,38 @@ describe.each(CASES)("a cycle on a $kind repository", ({ kind, runner, related, 
       expect(chain?.coverage).toEqual({ changedLines: 2, coveredLines: 1 });
       expect(unused?.coverage).toEqual({ changedLines: 1, coveredLines: 0 });
     }
+  }, 300_000);
+});
+
+describe(".github/odavl.yml tests settings reach the cycle", () => {
+  it("runs the configured command after its setup, and a failing setup is the reason the tests did not count", async () => {
+    const dir = join(tempDir(), "configured");
+    buildRunnerRepo(dir, "node-test");
+    const command = "test -f setup-ran && node --import tsx --test test/stats.test.ts";
+    const ok = await runCycle(
+      cycleRequest(dir, {
+        recipeIds: ["eslint/prefer-const"],
+        config: { ...DEFAULT_REPO_CONFIG, tests: { command, setup: "touch setup-ran", timeout: 120 } },
+      }),
+      engineDeps(null),
+    );
+    expect(ok.facts).toMatchObject({ testCommand: command, testsPassing: "pass" });
+
+    const broken = await runCycle(
+      cycleRequest(dir, {
+        recipeIds: ["eslint/prefer-const"],
+        config: { ...DEFAULT_REPO_CONFIG, tests: { command, setup: "exit 3" } },
+      }),
+      engineDeps(null),
+    );
+    expect(broken.facts?.testsPassing).toBe("fail");
+    const outcome = broken.results[0]?.outcome;
+    expect(outcome).toMatchObject({ success: true, tests: "unknown", coverage: null });
+    expect(outcome?.testsReason).toBe(
+      "tests did not pass before the change: setup failed before the tests (`exit 3`): exit code 3",
+    );
+    expect(renderSummary(broken).summary).toContain(
+      "Tests did not count: tests did not pass before the change: setup failed before the tests \\(\\`exit 3\\`\\): exit code 3.",
+    );
   }, 300_000);
 });
