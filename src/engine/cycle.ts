@@ -30,7 +30,7 @@ import type {
   Trigger,
   TypeCheckCompiler,
 } from "./types.js";
-import { type CandidateTestRunner, errorOutcome, verifyCandidate } from "./verify.js";
+import { type CandidateTestRunner, errorOutcome, type TestRun, verifyCandidate } from "./verify.js";
 
 export interface TypeCheckerSession {
   typescriptVersion: string | null;
@@ -44,8 +44,19 @@ export interface TypeCheckerSession {
 export interface TestSession extends CandidateTestRunner {
   /** The command, for facts and the summary. */
   command: string;
-  baseline(): Promise<{ status: "pass" | "fail" | "unknown"; reason?: string; durationMs: number }>;
+  /** The full suite on the unchanged repository; it also records which lines the tests run. */
+  baseline(): Promise<TestRun>;
   close(): Promise<void>;
+}
+
+/** How to run the tests when the repository or the operator says (`.github/odavl.yml` tests, a collection list). */
+export interface TestOptions {
+  /** A shell line that runs the tests, instead of the one read from package.json. */
+  command?: string;
+  /** A shell line run before the tests in each copy. */
+  setup?: string;
+  /** Wall-time limit of one run. */
+  timeoutMs?: number;
 }
 
 /** What the cycle needs from the machine: listing files, type checking, running tests. */
@@ -53,7 +64,7 @@ export interface CycleTools {
   listFiles(root: string): Promise<{ files: string[]; skipped: { file: string; reason: string }[] }>;
   startTypeChecker(root: string, tsconfigPath: string | null): Promise<TypeCheckerSession>;
   /** null with a reason when the repository's tests cannot or must not run. */
-  startTests(root: string, command?: string): Promise<TestSession | { unavailable: string }>;
+  startTests(root: string, options?: TestOptions): Promise<TestSession | { unavailable: string }>;
   family(recipe: Recipe): RecipeFamily;
   /** Releases what the tools cached for a checkout (language services, linters). */
   dispose?(root: string): void;
@@ -106,7 +117,7 @@ export interface CycleRequest {
   runTests: boolean;
   /** Scopes whose candidates run the tests (default: all). Collection may test only "all" to go faster. */
   testScopes?: readonly CandidateScope[];
-  /** A shell command that runs the tests, instead of the one read from package.json. */
+  /** A shell command that runs the tests, instead of the configured one or the one read from package.json. */
   testCommand?: string;
   /** Data-collection consent as known when the job started; re-checked before anything is stored. */
   collectData: boolean;
@@ -208,7 +219,13 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
       let testCommand: string | null = null;
       if (req.runTests) {
         progress({ phase: "observe", message: "running the tests at baseline" });
-        const t = await deps.tools.startTests(req.root, req.testCommand);
+        const configured = req.config.tests;
+        const command = req.testCommand ?? configured?.command;
+        const t = await deps.tools.startTests(req.root, {
+          ...(command ? { command } : {}),
+          ...(configured?.setup ? { setup: configured.setup } : {}),
+          ...(configured?.timeout ? { timeoutMs: configured.timeout * 1000 } : {}),
+        });
         if ("unavailable" in t) {
           testsReason = t.unavailable;
         } else {
@@ -217,7 +234,7 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
           const b = await t.baseline();
           testsPassing = b.status;
           testsReason =
-            b.status === "pass" ? "" : `tests did not pass before the change${b.reason ? ` (${b.reason})` : ""}`;
+            b.status === "pass" ? "" : `tests did not pass before the change: ${b.reason ?? "status unknown"}`;
         }
       }
       return {

@@ -20,6 +20,14 @@ export const DEFAULT_PROTECTED_PATHS = [
   "**/.github/**",
 ] as const;
 
+/** A shell line run in the sandbox: one command line, no NUL bytes, bounded. */
+const shellLine = z
+  .string()
+  .trim()
+  .min(1, "must not be empty")
+  .max(2000, "must be at most 2000 characters")
+  .regex(/^[^\0]*$/, "must not contain NUL bytes");
+
 export const repoConfigSchema = z
   .object({
     dataCollection: z.boolean().default(false),
@@ -44,6 +52,28 @@ export const repoConfigSchema = z
       .strict()
       .default({ maxFiles: 10, maxLinesPerFile: 40 }),
     protectedPaths: z.array(z.string().min(1)).default([]),
+    /** How the repository's tests run, when detection from package.json is not what the maintainers run. */
+    tests: z
+      .object({
+        command: shellLine.optional(),
+        setup: shellLine.optional(),
+        /** Seconds, or "90s" / "10m". */
+        timeout: z
+          .union(
+            [
+              z.number().int(),
+              z
+                .string()
+                .regex(/^\d+\s*(s|m)$/)
+                .transform((v) => (v.trim().endsWith("m") ? Number.parseInt(v, 10) * 60 : Number.parseInt(v, 10))),
+            ],
+            { error: 'must be a whole number of seconds or a duration such as "90s" or "10m"' },
+          )
+          .pipe(z.number().min(10, "must be at least 10 seconds").max(3600, "must be at most 1 hour (3600 seconds)"))
+          .optional(),
+      })
+      .strict()
+      .optional(),
     thresholds: z
       .object({
         autoApply: z.number().min(0).max(1).optional(),

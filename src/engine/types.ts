@@ -80,6 +80,11 @@ export interface RepoFacts {
   framework: string | null;
 }
 
+export interface LineCoverage {
+  changedLines: number;
+  coveredLines: number;
+}
+
 export interface Outcome {
   success: boolean;
   /** "verified": ran the checks; "error": the verification itself failed (see failureCause). */
@@ -93,7 +98,12 @@ export interface Outcome {
   targetBefore: number;
   targetAfter: number;
   tests: TestStatus;
+  /** Why the tests did not count (or a note on how they ran), in one line a maintainer can act on. */
   testsReason?: string;
+  /** Which tests ran: only those related to the changed files, or the full suite. */
+  testsRun?: "related" | "full";
+  /** How many of the changed lines (before the change) the baseline tests ran; null when it cannot be told. */
+  coverage?: LineCoverage | null;
   verificationScore: number;
   failureCause?: string;
   durationsMs: { apply: number; typecheck: number; lint: number; tests: number; total: number };

@@ -5,7 +5,7 @@
  */
 import type { Finding, Recipe, RecipeWorkspace } from "../recipes/types.js";
 import { lineMapping } from "./diff.js";
-import type { Candidate, Diagnostic, Outcome, TestStatus } from "./types.js";
+import type { Candidate, Diagnostic, LineCoverage, Outcome, TestStatus } from "./types.js";
 import { diagnosticKey } from "./types.js";
 
 /** Type-checks the repository with some files replaced; reuses the baseline's work. */
@@ -13,11 +13,20 @@ export interface CandidateTypeChecker {
   check(overrides: ReadonlyMap<string, string>): Promise<Diagnostic[]>;
 }
 
+/** One test run: its status, why it did not count when it did not, and which tests ran. */
+export interface TestRun {
+  status: TestStatus;
+  reason?: string;
+  durationMs: number;
+  /** "related": only the tests the runner relates to the changed files; "full": the whole suite. */
+  ran?: "related" | "full";
+}
+
 /** Runs the repository's tests on an isolated copy with the given edits applied. */
 export interface CandidateTestRunner {
-  run(
-    edits: readonly { path: string; after: string }[],
-  ): Promise<{ status: TestStatus; reason?: string; durationMs: number }>;
+  run(edits: readonly { path: string; after: string }[]): Promise<TestRun>;
+  /** How many of a candidate's changed lines the baseline tests ran; null when the coverage cannot tell. */
+  coverage?(files: readonly { path: string; before: string; after: string }[]): LineCoverage | null;
 }
 
 /** Findings of the given recipes over some files, with some file contents replaced. */
@@ -77,6 +86,8 @@ export async function verifyCandidate(candidate: Candidate, ctx: VerifyContext):
 
   let tests: TestStatus = "unknown";
   let testsReason: string | undefined = ctx.testsReason;
+  let testsRun: TestRun["ran"];
+  const coverage = ctx.tests?.coverage?.(candidate.files) ?? null;
   if (ctx.tests && newDiagnostics > 0) {
     // The candidate already failed; its tests would only cost time (they often cannot even compile).
     testsReason = "not run: the type check already failed";
@@ -86,6 +97,7 @@ export async function verifyCandidate(candidate: Candidate, ctx: VerifyContext):
     durations.tests = now() - t3;
     tests = r.status;
     testsReason = r.reason;
+    testsRun = r.ran;
   }
 
   const typecheckOk = newDiagnostics === 0;
@@ -119,6 +131,8 @@ export async function verifyCandidate(candidate: Candidate, ctx: VerifyContext):
     targetAfter,
     tests,
     ...(testsReason ? { testsReason } : {}),
+    ...(testsRun ? { testsRun } : {}),
+    coverage,
     verificationScore,
     ...(failureCause ? { failureCause } : {}),
     durationsMs: mapValues(durations, round),

@@ -58,6 +58,10 @@ export function renderSummary(cycle: CycleSummary, options: RenderOptions = {}):
     );
     if (f.typeCheck) lines.push(describeTypeCheck(f.typeCheck, escapeField), "");
   }
+  const notCounted = results.find((r) => r.outcome?.status === "verified" && r.outcome.tests === "unknown")?.outcome;
+  if (cycle.facts && cycle.facts.testsPassing !== "pass" && notCounted?.testsReason) {
+    lines.push(`Tests did not count: ${escapeField(notCounted.testsReason)}.`, "");
+  }
   if (results.length > 0) {
     lines.push("| # | Recipe | Scope | Files | Lines | Trust | Tier | Verified |", "|---|---|---|---|---|---|---|---|");
     results.forEach((r, i) => {
@@ -91,8 +95,8 @@ export function renderSummary(cycle: CycleSummary, options: RenderOptions = {}):
       const o = r.outcome;
       details.push(
         `**Verification:** type check ${o.diagnosticsBefore} → ${o.diagnosticsAfter} diagnostics (${o.newDiagnostics} new), ` +
-          `findings ${o.targetBefore} → ${o.targetAfter} (${o.newLintFindings} new), tests ${o.tests}` +
-          `${o.testsReason ? ` (${escapeField(o.testsReason)})` : ""}, score ${o.verificationScore.toFixed(2)}` +
+          `findings ${o.targetBefore} → ${o.targetAfter} (${o.newLintFindings} new), ${escapeField(describeTestsOutcome(o))}, ` +
+          `score ${o.verificationScore.toFixed(2)}` +
           `${o.failureCause ? `. Failed: ${escapeField(o.failureCause)}` : ""}` +
           `${o.note ? `. Note: ${escapeField(o.note)}` : ""}.`,
       );
@@ -127,6 +131,19 @@ export function describeOutcome(o: Outcome | null): string {
   if (o.newDiagnostics > 0) return "❌ type check";
   if (o.tests === "fail") return "❌ tests";
   return "❌ lint";
+}
+
+/** "tests pass (related tests); 3 of 4 changed lines run by tests", "tests fail: 2 failed (vitest)", … */
+export function describeTestsOutcome(o: Outcome): string {
+  const ran = o.testsRun === "related" ? " (related tests)" : "";
+  const head =
+    o.tests === "pass"
+      ? `tests pass${ran}${o.testsReason ? ` (${o.testsReason})` : ""}`
+      : `tests ${o.tests === "fail" ? `fail${ran}` : "unknown"}${o.testsReason ? `: ${o.testsReason}` : ""}`;
+  const c = o.coverage;
+  return c
+    ? `${head}; ${c.coveredLines} of ${plural(c.changedLines, "changed line", "changed lines")} run by tests`
+    : head;
 }
 
 function describeTests(status: string, command: string | null): string {

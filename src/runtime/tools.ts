@@ -2,22 +2,25 @@
  * The machine-facing tools of a cycle: listing files safely, the incremental type checker, and the repository's
  * tests run in the sandbox on isolated copies. Repository code only ever runs through the sandbox.
  */
+import { readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CycleTools, TestSession, TypeCheckerSession } from "../engine/cycle.js";
 import { ObserveError } from "../engine/observe.js";
-import type { TestStatus } from "../engine/types.js";
+import type { TestRun } from "../engine/verify.js";
 import { disposeWorkspace, getFamily } from "../recipes/index.js";
 import { ourTypeScriptDir, type Sandbox } from "../sandbox/index.js";
 import { startTypeChecker, TypeCheckerError } from "../sandbox/typecheck.js";
 import {
   createCandidateCopy,
-  detectTestCommand,
+  detectTests,
   linkedPackageTargets,
   removeCandidateCopy,
   safeListFiles,
   type TestCommand,
 } from "../workspace/index.js";
+import { type BaselineCoverage, changedLineCoverage, prepareCoverage, readCoverage } from "./coverage.js";
+import { explainFailure, type KnownLimits, parseTestCounts, plainOutput } from "./test-output.js";
 
 export interface CycleToolsOptions {
   sandbox: Sandbox | null;
@@ -27,9 +30,22 @@ export interface CycleToolsOptions {
   scratchDir?: string;
   /** Wall-time limit of one test run. */
   testTimeoutMs?: number;
+  /** The sandbox's memory and process limits, named in the reason when a test run is stopped by one. */
+  sandboxLimits?: { memoryMb?: number; maxProcesses?: number };
+  /**
+   * Makes the repository's package manager runnable in the sandbox (pnpm, yarn) before its tests run: the extra
+   * environment and read-only paths every test run gets, or why the tests cannot run. The one place a toolchain
+   * is prepared.
+   */
+  prepareToolchain?: (root: string) => Promise<Toolchain | { unavailable: string }>;
   /** Wall-time limit of the type checker's start and of each check. */
   typecheckTimeoutMs?: number;
   maxFileBytes?: number;
+}
+
+export interface Toolchain {
+  env: Record<string, string>;
+  readOnlyPaths: string[];
 }
 
 export function createCycleTools(options: CycleToolsOptions): CycleTools {
@@ -78,11 +94,19 @@ export function createCycleTools(options: CycleToolsOptions): CycleTools {
         },
       );
     },
-    async startTests(root, override) {
+    async startTests(root, configured = {}) {
       if (!options.sandbox) return { unavailable: options.sandboxProblem ?? "no sandbox to run the tests in" };
-      const command = override ? shellTestCommand(root, override) : detectTestCommand(root);
-      if (!command) return { unavailable: "the repository has no test script" };
-      return createTestSession(root, command, options.sandbox, scratch, options.testTimeoutMs ?? 10 * 60_000);
+      const found = configured.command ? shellTestCommand(root, configured.command) : detectTests(root);
+      if ("reason" in found) return { unavailable: found.reason };
+      const test: TestCommand = { ...found, setup: configured.setup ?? found.setup };
+      const toolchain = options.prepareToolchain
+        ? await options.prepareToolchain(root)
+        : { env: {}, readOnlyPaths: [] };
+      if ("unavailable" in toolchain) return { unavailable: toolchain.unavailable };
+      return createTestSession(root, test, options.sandbox, toolchain, scratch, {
+        timeoutMs: configured.timeoutMs ?? options.testTimeoutMs ?? 10 * 60_000,
+        ...options.sandboxLimits,
+      });
     },
     family: (recipe) => getFamily(recipe.family),
     dispose: (root) => disposeWorkspace(root),
@@ -93,69 +117,128 @@ function createTestSession(
   root: string,
   test: TestCommand,
   sandbox: Sandbox,
+  toolchain: Toolchain,
   scratch: string,
-  timeoutMs: number,
+  limits: KnownLimits,
 ): TestSession {
-  const runIn = async (edits: readonly { path: string; after: string }[]) => {
+  let baselineCoverage: BaselineCoverage | null = null;
+  const runIn = async (
+    edits: readonly { path: string; after: string }[],
+    mode: "baseline" | "candidate",
+  ): Promise<TestRun> => {
     const t0 = performance.now();
+    const done = (r: Omit<TestRun, "durationMs">): TestRun => ({
+      ...r,
+      durationMs: Math.round(performance.now() - t0),
+    });
     const copy = await createCandidateCopy(root, edits, scratch);
     try {
-      const readOnlyPaths = [...new Set([...copy.readOnlyPaths, ...linkedPackageTargets(root), ourTypeScriptDir()])];
-      if (test.needsBuild && test.buildCommand) {
-        const build = await sandbox.run({
+      const readOnlyPaths = [
+        ...new Set([
+          ...copy.readOnlyPaths,
+          ...linkedPackageTargets(root),
+          ourTypeScriptDir(),
+          ...toolchain.readOnlyPaths,
+        ]),
+      ];
+      const exec = (command: string, args: string[], env: Record<string, string>) =>
+        sandbox.run({
           cwd: copy.dir,
-          command: test.buildCommand.command,
-          args: test.buildCommand.args,
-          env: test.env,
+          command,
+          args,
+          env: { ...toolchain.env, ...env },
           readOnlyPaths,
-          limits: { timeoutMs },
+          limits: { timeoutMs: limits.timeoutMs },
         });
-        if (build.exitCode !== 0) {
-          return {
-            status: "fail" as TestStatus,
-            reason: `build failed (exit ${build.exitCode ?? build.killed})`,
-            durationMs: performance.now() - t0,
-          };
+      const steps: [string, { command: string; args: string[] } | null][] = [
+        ["setup", test.setup ? { command: "sh", args: ["-c", test.setup] } : null],
+        ["build", test.needsBuild ? test.buildCommand : null],
+      ];
+      for (const [name, step] of steps) {
+        if (!step) continue;
+        const r = await exec(step.command, step.args, { ...test.env, ...binPath(root) });
+        if (r.exitCode !== 0 || r.killed) {
+          const shown = step.command === "sh" ? step.args[1] : [step.command, ...step.args].join(" ");
+          return done({
+            status: "fail",
+            reason: `${name} failed before the tests (\`${shown}\`): ${explainFailure(r, null, limits)}`,
+          });
         }
       }
-      const r = await sandbox.run({
-        cwd: copy.dir,
-        command: test.command,
-        args: test.args,
-        env: test.env,
-        readOnlyPaths,
-        limits: { timeoutMs },
+
+      let note: string | undefined;
+      if (mode === "candidate" && test.relatedLine && edits.length > 0) {
+        // Only the tests that import the changed files, when the runner can tell which; a run that finds none, or
+        // whose summary cannot be read, is no evidence either way, so the full suite decides instead.
+        const r = await exec("sh", ["-c", `${test.relatedLine} "$@"`, "sh", ...edits.map((e) => e.path)], {
+          ...test.env,
+          ...binPath(root),
+        });
+        const counts = parseTestCounts(plainOutput(r), test.runner);
+        const ran = counts !== null && !counts.noTests && (counts.passed ?? 0) + (counts.failed ?? 0) > 0;
+        if (!r.killed && r.exitCode === 0 && ran) return done({ status: "pass", ran: "related" });
+        if (r.killed || (r.exitCode !== 0 && ran && (counts?.failed ?? 0) > 0)) {
+          return done({ status: "fail", reason: explainFailure(r, test.runner, limits), ran: "related" });
+        }
+        note = "no tests related to the changed files: ran the full suite";
+      }
+
+      const coverage = mode === "baseline" ? prepareCoverage(copy.dir) : null;
+      const repoFiles = coverage ? listRepositoryFiles(copy.dir) : null;
+      const r = await exec(test.command, test.args, { ...test.env, ...(coverage?.env ?? {}) });
+      if (coverage && repoFiles) baselineCoverage = readCoverage(copy.dir, coverage.dir, repoFiles);
+      const passed = r.exitCode === 0 && !r.killed;
+      return done({
+        status: passed ? "pass" : "fail",
+        ...(passed ? (note ? { reason: note } : {}) : { reason: explainFailure(r, test.runner, limits) }),
+        ran: "full",
       });
-      const status: TestStatus = r.exitCode === 0 && !r.killed ? "pass" : "fail";
-      const reason =
-        status === "pass"
-          ? undefined
-          : r.killed
-            ? `stopped by the sandbox: ${r.killed}`
-            : `exit code ${r.exitCode ?? r.signal}`;
-      return { status, ...(reason ? { reason } : {}), durationMs: Math.round(performance.now() - t0) };
     } finally {
       await removeCandidateCopy(copy);
     }
   };
   return {
-    command: [test.command, ...test.args].join(" "),
-    baseline: () => runIn([]),
-    run: (edits) => runIn(edits),
+    command: test.command === "sh" ? (test.args[1] ?? test.script) : [test.command, ...test.args].join(" "),
+    baseline: () => runIn([], "baseline"),
+    run: (edits) => runIn(edits, "candidate"),
+    coverage: (files) => changedLineCoverage(baselineCoverage, files),
     async close() {},
   };
 }
 
-/** A test command given as a shell line (an operator's list, where package.json's script is not the right one). */
+function binPath(root: string): Record<string, string> {
+  return { PATH: `${join(root, "node_modules", ".bin")}:/usr/local/bin:/usr/bin:/bin` };
+}
+
+/** Repository-relative paths of the files in a copy (not node_modules, not .git), before its tests run. */
+function listRepositoryFiles(dir: string): Set<string> {
+  const out = new Set<string>();
+  const visit = (abs: string, rel: string) => {
+    for (const entry of readdirSync(abs, { withFileTypes: true })) {
+      if (entry.name === "node_modules" || entry.name === ".git") continue;
+      const childRel = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) visit(join(abs, entry.name), childRel);
+      else if (entry.isFile()) out.add(childRel);
+    }
+  };
+  visit(dir, "");
+  return out;
+}
+
+/** A test command given as a shell line (`.github/odavl.yml` tests.command, or an operator's list). */
 function shellTestCommand(root: string, line: string): TestCommand {
   return {
     command: "sh",
     args: ["-c", line],
-    env: { PATH: `${join(root, "node_modules", ".bin")}:/usr/local/bin:/usr/bin:/bin` },
+    env: binPath(root),
     script: line,
+    source: "config",
+    runner: null,
     runsLint: false,
     needsBuild: false,
     buildCommand: null,
+    relatedLine: null,
+    setup: null,
   };
 }
 

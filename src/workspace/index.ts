@@ -14,9 +14,12 @@ export { GitError, InstallError, UnsafePathError, WorkspaceError } from "./error
 export {
   detectPackageManager,
   detectTestCommand,
+  detectTests,
+  type NoTestCommand,
   type PackageManagerInfo,
   type PackageManagerName,
   type TestCommand,
+  type TestRunner,
 } from "./facts.js";
 export { type ListedFiles, type SafeListOptions, type SkipReason, safeListFiles } from "./files.js";
 export { type InstallOptions, type InstallResult, type InstallStep, installDependencies } from "./install.js";

@@ -1,7 +1,7 @@
 import { rmSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { detectPackageManager, detectTestCommand } from "../../src/workspace/index.js";
+import { detectPackageManager, detectTestCommand, detectTests } from "../../src/workspace/index.js";
 import { tempDir, writeFiles } from "./fixtures.js";
 
 describe("repository facts", () => {
@@ -63,7 +63,81 @@ describe("repository facts", () => {
       runsLint: false,
       needsBuild: false,
       script: "vitest run",
+      source: "test",
+      runner: "vitest",
+      relatedLine: "vitest related --run",
     });
+  });
+
+  it("says why there is no test command", () => {
+    expect(detectTests(project({ "package.json": pkg({ scripts: {} }) }))).toEqual({ reason: "no test script" });
+    expect(detectTests(project({ "package.json": pkg({ scripts: { test: "exit 0" } }) }))).toEqual({
+      reason: "the test script does nothing (`exit 0`)",
+    });
+    expect(detectTests(project({ "package.json": pkg({ scripts: { test: "eslint . && tsc --noEmit" } }) }))).toEqual({
+      reason: "the test script only runs linters or type checks (`eslint . && tsc --noEmit`)",
+    });
+    expect(detectTests(project({}))).toEqual({ reason: "no package.json" });
+  });
+
+  it("falls back to a unit-test script when the test script is missing, trivial or only lints", () => {
+    const lintOnly = project({
+      "package.json": pkg({ scripts: { test: "npm run lint", "test:unit": "jest --ci", unit: "mocha" } }),
+    });
+    expect(detectTests(lintOnly)).toMatchObject({
+      command: "npm",
+      args: ["run", "test:unit"],
+      source: "test:unit",
+      runner: "jest",
+      relatedLine: "jest --ci --findRelatedTests",
+    });
+    const missing = project({ "package.json": pkg({ scripts: { testonly: "node --test test/" } }) });
+    expect(detectTests(missing)).toMatchObject({ args: ["run", "testonly"], runner: "node", relatedLine: null });
+  });
+
+  it("finds the runner through npm run and wrappers", () => {
+    const nested = project({
+      "package.json": pkg({
+        scripts: { test: "npm run test:all", "test:all": "c8 --reporter text mocha 'test/*.js'" },
+      }),
+    });
+    expect(detectTests(nested)).toMatchObject({ runner: "mocha", relatedLine: null });
+    const envPrefixed = project({ "package.json": pkg({ scripts: { test: "TZ=UTC vitest run --reporter dot" } }) });
+    expect(detectTests(envPrefixed)).toMatchObject({
+      runner: "vitest",
+      relatedLine: "TZ=UTC vitest related --run --reporter dot",
+    });
+    // A positional filter, or npm's pre-script, rules out related runs.
+    expect(detectTests(project({ "package.json": pkg({ scripts: { test: "vitest run test/unit" } }) }))).toMatchObject({
+      relatedLine: null,
+    });
+    expect(
+      detectTests(project({ "package.json": pkg({ scripts: { pretest: "node gen.js", test: "jest" } }) })),
+    ).toMatchObject({ relatedLine: null });
+  });
+
+  it("uses the runner the repository is set up for when no script gives the tests", () => {
+    const dir = project({ "package.json": pkg({ devDependencies: { vitest: "^4.0.0" } }) });
+    const command = detectTests(dir);
+    expect(command).toMatchObject({ command: "sh", args: ["-c", "vitest run"], source: "runner", runner: "vitest" });
+    expect(detectTests(project({ "package.json": pkg({}), "jest.config.js": "" }))).toMatchObject({
+      runner: "jest",
+      args: ["-c", "jest"],
+    });
+    expect(detectTests(project({ "package.json": pkg({}), ".mocharc.json": "{}" }))).toMatchObject({ runner: "mocha" });
+    expect(detectTests(project({ "package.json": pkg({}), "test/a.test.mjs": "" }))).toMatchObject({
+      runner: "node",
+      args: ["-c", "node --test"],
+    });
+  });
+
+  it("keeps a tsc that compiles, drops one that only checks", () => {
+    const compiles = project({
+      "package.json": pkg({ scripts: { test: "tsc -p . --noEmit false --outDir build && node --test build/" } }),
+    });
+    expect(detectTests(compiles)).toMatchObject({ command: "npm", runsLint: false });
+    const checks = project({ "package.json": pkg({ scripts: { test: "tsc --noEmit && node --test build/" } }) });
+    expect(detectTests(checks)).toMatchObject({ command: "sh", args: ["-c", "node --test build/"], runsLint: true });
   });
 
   it("leaves lint and type-check steps out of a test script", () => {
