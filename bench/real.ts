@@ -6,7 +6,8 @@
  * command passes.
  *
  *   npm run bench:real -- <corpus tsv | collect list>... [--into /work/corpus] [--repos a/b,name]
- *        [--recipes r1,r2] [--timeout 900] [--out results.json] [--json] [--no-cycle] [--no-own]
+ *        [--source train] [--shard 1/2] [--recipes r1,r2] [--timeout 900] [--out results.json] [--json]
+ *        [--no-cycle] [--no-own]
  *
  * A corpus TSV (data/corpus.tsv, the shared lists) names repositories whose checkouts are looked up in --into; a
  * collect list (`<path>\t<test command>`) names the checkouts directly. --out is rewritten after every repository,
@@ -14,7 +15,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -31,6 +32,8 @@ import { checkoutDirName, readCorpusTsv } from "./corpus.js";
 
 interface Target {
   repo: string;
+  /** The corpus list it belongs to (train, reserve); null for a collect list. */
+  source: string | null;
   dir: string;
   testCommand: string;
 }
@@ -69,6 +72,8 @@ const { values, positionals } = parseArgs({
   options: {
     into: { type: "string", default: "/work/corpus" },
     repos: { type: "string" },
+    source: { type: "string" },
+    shard: { type: "string" },
     recipes: { type: "string" },
     timeout: { type: "string", default: "900" },
     out: { type: "string" },
@@ -103,6 +108,7 @@ function readTargets(file: string): Target[] {
     const into = resolve(values.into);
     return readCorpusTsv(file, "list").map((e) => ({
       repo: e.repo,
+      source: e.source,
       dir: join(into, checkoutDirName(e)),
       testCommand: e.testCommand,
     }));
@@ -110,11 +116,22 @@ function readTargets(file: string): Target[] {
   return readList(file).map((e) => {
     if (!e.localPath || e.ref) fail(`${file}:${e.line}: bench:real runs on prepared checkouts, not ${e.source}`);
     if (!e.testCommand) fail(`${file}:${e.line}: no test command for ${e.localPath}`);
-    return { repo: `${e.owner}/${e.name}`, dir: e.localPath, testCommand: e.testCommand };
+    return { repo: `${e.owner}/${e.name}`, source: null, dir: e.localPath, testCommand: e.testCommand };
   });
 }
 
 let targets = positionals.flatMap(readTargets);
+if (values.source) {
+  targets = targets.filter((t) => t.source === values.source);
+  if (targets.length === 0) fail(`--source ${values.source} matches no repository of the list`);
+}
+if (values.shard) {
+  // i/n: every n-th repository from the i-th (1-based), to split a long run over processes.
+  const m = /^(\d+)\/(\d+)$/.exec(values.shard);
+  const [i, n] = [Number(m?.[1]), Number(m?.[2])];
+  if (!m || i < 1 || i > n) fail(`--shard must be i/n with 1 <= i <= n, got "${values.shard}"`);
+  targets = targets.filter((_, k) => k % n === i - 1);
+}
 if (values.repos) {
   const wanted = values.repos.split(",").map((s) => s.trim());
   targets = targets.filter((t) => wanted.some((w) => t.repo === w || t.repo.endsWith(`/${w}`)));
@@ -125,8 +142,8 @@ const env = readEnv(process.env);
 const runtime = await createRuntime(env, { store: false, allowUnsandboxed: false });
 if (!runtime.sandbox) fail(`no sandbox: ${runtime.sandboxProblem ?? "unknown"}`);
 const sandbox = runtime.sandbox;
-const scratch = join(tmpdir(), "odavl-bench-real");
-await mkdir(scratch, { recursive: true });
+// Its own directory: several runs may share the machine (--shard), and each removes its scratch at the end.
+const scratch = await mkdtemp(join(tmpdir(), "odavl-bench-real-"));
 
 /** The cycle's test PATH for a shell test command (src/runtime/tools.ts), so both runs see the same tools. */
 function testEnv(root: string): Record<string, string> {
