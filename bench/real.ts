@@ -8,6 +8,7 @@
  *   npm run bench:real -- <corpus tsv | collect list>... [--into /work/corpus] [--repos a/b,name]
  *        [--source train] [--shard 1/2] [--recipes r1,r2] [--timeout 900] [--out results.json] [--json]
  *        [--no-cycle] [--no-own]
+ *   npm run bench:real -- --from <out.json>...   (merge earlier runs' --out files and print them)
  *
  * A corpus TSV (data/corpus.tsv, the shared lists) names repositories whose checkouts are looked up in --into; a
  * collect list (`<path>\t<test command>`) names the checkouts directly. --out is rewritten after every repository,
@@ -21,7 +22,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { readList } from "../src/collect/list.js";
 import { readEnv } from "../src/config/env.js";
-import { type CycleTools, runCycle, type TestSession } from "../src/engine/cycle.js";
+import { type CycleTools, type ProgressEvent, runCycle, type TestSession } from "../src/engine/cycle.js";
 import { DEFAULT_REPO_CONFIG } from "../src/engine/repo-config.js";
 import { effectiveThresholds } from "../src/model/tiers.js";
 import { RECIPES, selectRecipes, unknownSelectors } from "../src/recipes/index.js";
@@ -32,6 +33,8 @@ import { checkoutDirName, readCorpusTsv } from "./corpus.js";
 
 interface Target {
   repo: string;
+  /** A file whose presence says the checkout is ready (corpus:prepare's marker); null for a collect list. */
+  marker: string | null;
   /** The corpus list it belongs to (train, reserve); null for a collect list. */
   source: string | null;
   dir: string;
@@ -80,8 +83,36 @@ const { values, positionals } = parseArgs({
     json: { type: "boolean" },
     "no-cycle": { type: "boolean" },
     "no-own": { type: "boolean" },
+    from: { type: "boolean" },
   },
 });
+
+const median = (xs: number[]): number | null => {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+const PHASES = ["observe", "candidates", "decide", "verify", "total"] as const;
+
+/**
+ * Own times over every repository measured; cycle phases and ratios over completed cycles only (an aborted cycle's
+ * total is the time limit, not a measurement).
+ */
+function medians(all: RepoFigures[]) {
+  const completed = all.filter((r) => r.cycle?.status === "completed");
+  const nums = (f: (r: RepoFigures) => number | null | undefined, rows = completed) =>
+    rows.map(f).filter((n): n is number => typeof n === "number" && Number.isFinite(n));
+  const out: Record<string, number | null> = {
+    tscMs: median(nums((r) => r.own?.tsc.durationMs, all)),
+    testsMs: median(nums((r) => r.own?.tests.durationMs, all)),
+    completedCycles: completed.length,
+    ratio: median(nums((r) => r.ratio)),
+  };
+  for (const p of PHASES) out[`cycle.${p}Ms`] = median(nums((r) => r.cycle?.durationsMs[p]));
+  return out;
+}
 
 function fail(message: string): never {
   console.error(message);
@@ -110,14 +141,31 @@ function readTargets(file: string): Target[] {
       repo: e.repo,
       source: e.source,
       dir: join(into, checkoutDirName(e)),
+      marker: `${join(into, checkoutDirName(e))}.prepared.json`,
       testCommand: e.testCommand,
     }));
   }
   return readList(file).map((e) => {
     if (!e.localPath || e.ref) fail(`${file}:${e.line}: bench:real runs on prepared checkouts, not ${e.source}`);
     if (!e.testCommand) fail(`${file}:${e.line}: no test command for ${e.localPath}`);
-    return { repo: `${e.owner}/${e.name}`, source: null, dir: e.localPath, testCommand: e.testCommand };
+    return { repo: `${e.owner}/${e.name}`, source: null, marker: null, dir: e.localPath, testCommand: e.testCommand };
   });
+}
+
+if (values.from) {
+  // The positionals are --out files of earlier runs (shards, reruns): merged, a later file's figures of a
+  // repository replacing an earlier one's, and printed.
+  const merged = new Map<string, RepoFigures>();
+  for (const file of positionals) {
+    const doc = JSON.parse(readFileSync(file, "utf8")) as { repos?: RepoFigures[] };
+    if (!Array.isArray(doc.repos)) fail(`${file} is not a bench:real --out file (no "repos" array)`);
+    for (const r of doc.repos) merged.set(r.repo, r);
+  }
+  report(
+    [...merged.values()].sort((a, b) => a.repo.localeCompare(b.repo)),
+    new Date().toISOString(),
+  );
+  process.exit(0);
 }
 
 let targets = positionals.flatMap(readTargets);
@@ -173,8 +221,15 @@ async function ownRun(sb: Sandbox, cwd: string, line: string, root: string, read
   };
 }
 
-function tsconfigOf(root: string): string {
-  return existsSync(join(root, "tsconfig.json")) ? "tsconfig.json" : ".";
+/**
+ * The project the repository checks itself with: tsconfig.json at the root (the one the cycle reads), else one the
+ * test command names with `tsc -p`, else src/tsconfig.json (microsoft/node-jsonc-parser keeps its only one there).
+ */
+function tsconfigOf(root: string, testCommand: string): string {
+  if (existsSync(join(root, "tsconfig.json"))) return "tsconfig.json";
+  const named = /\btsc\b[^&;|]*?\s-p\s+(\S+)/.exec(testCommand)?.[1];
+  if (named && existsSync(join(root, named))) return named;
+  return existsSync(join(root, "src", "tsconfig.json")) ? "src/tsconfig.json" : ".";
 }
 
 async function measureOwn(t: Target): Promise<NonNullable<RepoFigures["own"]>> {
@@ -186,7 +241,7 @@ async function measureOwn(t: Target): Promise<NonNullable<RepoFigures["own"]>> {
     const tsc = await ownRun(
       sandbox,
       copy.dir,
-      `node_modules/.bin/tsc --noEmit -p ${tsconfigOf(t.dir)}`,
+      `node_modules/.bin/tsc --noEmit -p ${tsconfigOf(t.dir, t.testCommand)}`,
       t.dir,
       readOnlyPaths,
     );
@@ -227,7 +282,17 @@ async function measureCycle(t: Target): Promise<NonNullable<RepoFigures["cycle"]
   const seen = { baseline: { status: "not reached", reason: "", durationMs: null as number | null } };
   const sha = execFileSync("git", ["-C", t.dir, "rev-parse", "HEAD"], { encoding: "utf8" }).trim();
   const [owner = "local", name = t.repo] = t.repo.split("/");
-  const durationsMs: Record<string, number> = {};
+  // Phase starts from the progress events: an aborted cycle throws without its durations, and these keep them.
+  const marks = new Map<string, number>();
+  let verifiedBeforeAbort = 0;
+  let candidatesBeforeAbort = 0;
+  const onProgress = (e: ProgressEvent) => {
+    if (!marks.has(e.phase)) marks.set(e.phase, performance.now());
+    if (e.phase === "verify") {
+      verifiedBeforeAbort = e.done;
+      candidatesBeforeAbort = e.total;
+    }
+  };
   const t0 = performance.now();
   try {
     const summary = await runCycle(
@@ -248,7 +313,7 @@ async function measureCycle(t: Target): Promise<NonNullable<RepoFigures["cycle"]
         collectData: false,
         signal: AbortSignal.timeout(timeoutMs),
       },
-      { ...runtime.deps, tools: observedTools(runtime.deps.tools, seen) },
+      { ...runtime.deps, tools: observedTools(runtime.deps.tools, seen), onProgress },
     );
     const outcomes = summary.results.map((r) => r.outcome).filter((o) => o !== null);
     return {
@@ -262,39 +327,24 @@ async function measureCycle(t: Target): Promise<NonNullable<RepoFigures["cycle"]
       skipped: summary.skipped.length,
     };
   } catch (error) {
-    durationsMs.total = Math.round(performance.now() - t0);
+    const end = performance.now();
+    const durationsMs: Record<string, number> = { total: Math.round(end - t0) };
+    const order = ["observe", "candidates", "decide", "verify"].filter((p) => marks.has(p));
+    order.forEach((p, i) => {
+      const next = order[i + 1];
+      durationsMs[p] = Math.round((next ? (marks.get(next) as number) : end) - (marks.get(p) as number));
+    });
     return {
       status: "threw",
       error: (error as Error).message.slice(0, 800),
       durationsMs,
       baseline: seen.baseline,
-      candidates: 0,
-      verified: 0,
+      candidates: candidatesBeforeAbort,
+      verified: verifiedBeforeAbort,
       succeeded: 0,
       skipped: 0,
     };
   }
-}
-
-const median = (xs: number[]): number | null => {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
-
-const PHASES = ["observe", "candidates", "decide", "verify", "total"] as const;
-
-function medians(all: RepoFigures[]) {
-  const nums = (f: (r: RepoFigures) => number | null | undefined) =>
-    all.map(f).filter((n): n is number => typeof n === "number" && Number.isFinite(n));
-  const out: Record<string, number | null> = {
-    tscMs: median(nums((r) => r.own?.tsc.durationMs)),
-    testsMs: median(nums((r) => r.own?.tests.durationMs)),
-    ratio: median(nums((r) => r.ratio)),
-  };
-  for (const p of PHASES) out[`cycle.${p}Ms`] = median(nums((r) => r.cycle?.durationsMs[p]));
-  return out;
 }
 
 const results: RepoFigures[] = [];
@@ -310,6 +360,8 @@ for (const t of targets) {
   results.push(fig);
   if (!existsSync(t.dir)) {
     fig.error = `no checkout at ${t.dir} (npm run corpus:prepare)`;
+  } else if (t.marker && !existsSync(t.marker)) {
+    fig.error = `not prepared: ${preparedReason(t)}`;
   } else {
     try {
       if (!values["no-own"]) fig.own = await measureOwn(t);
@@ -326,6 +378,21 @@ for (const t of targets) {
 }
 await rm(scratch, { recursive: true, force: true });
 await runtime.close();
+
+/** Why corpus:prepare left a checkout unprepared, from its report beside the checkouts. */
+function preparedReason(t: Target): string {
+  try {
+    const report = JSON.parse(readFileSync(join(t.dir, "..", "prepare-report.json"), "utf8")) as {
+      repo: string;
+      dir: string;
+      reason?: string;
+    }[];
+    const line = report.find((r) => r.dir === t.dir)?.reason ?? "no record";
+    return line.replace(/\s+/g, " ").slice(0, 300);
+  } catch {
+    return "no prepare-report.json";
+  }
+}
 
 function exitOf(r: OwnRun | undefined): string {
   if (!r) return "-";
@@ -358,44 +425,50 @@ function table(rows: string[][]): string {
     .join("\n");
 }
 
-if (values.json) {
-  console.log(JSON.stringify({ startedAt, repos: results, medians: medians(results) }, null, 2));
-} else {
-  const head = ["repo", "tsc s", "exit", "tests s", "exit", ...PHASES.map((p) => `${p} s`), "cands", "ratio"];
-  const rows = results.map((r) => [
-    r.repo,
-    sec(r.own?.tsc.durationMs),
-    exitOf(r.own?.tsc),
-    sec(r.own?.tests.durationMs),
-    exitOf(r.own?.tests),
-    ...PHASES.map((p) => sec(r.cycle?.durationsMs[p])),
-    String(r.cycle?.candidates ?? "-"),
-    r.ratio?.toFixed(2) ?? "-",
-  ]);
-  const m = medians(results);
-  rows.push([
-    "median",
-    sec(m.tscMs),
-    "",
-    sec(m.testsMs),
-    "",
-    ...PHASES.map((p) => sec(m[`cycle.${p}Ms`])),
-    "",
-    m.ratio?.toFixed(2) ?? "-",
-  ]);
-  console.log(table([head, ...rows]));
-  console.log(`\nratio = cycle total / (own tsc + own tests); target: median under 3`);
-  console.log("\nbaseline tests: the repository's own test command in the sandbox vs the cycle's baseline");
-  console.log(
-    table([
-      ["repo", "test command", "own exit", "cycle baseline", "reason"],
-      ...results.map((r) => [
-        r.repo,
-        r.testCommand,
-        exitOf(r.own?.tests),
-        r.cycle?.baseline.status ?? (r.error ? "error" : "-"),
-        r.error ?? r.cycle?.baseline.reason ?? "",
+report(results, startedAt);
+
+function report(results: RepoFigures[], startedAt: string): void {
+  if (values.json) {
+    console.log(JSON.stringify({ startedAt, repos: results, medians: medians(results) }, null, 2));
+  } else {
+    const head = ["repo", "tsc s", "exit", "tests s", "exit", ...PHASES.map((p) => `${p} s`), "cands", "ratio"];
+    const rows = results.map((r) => [
+      r.repo,
+      sec(r.own?.tsc.durationMs),
+      exitOf(r.own?.tsc),
+      sec(r.own?.tests.durationMs),
+      exitOf(r.own?.tests),
+      ...PHASES.map((p) => sec(r.cycle?.durationsMs[p])),
+      String(r.cycle?.candidates ?? "-"),
+      r.ratio?.toFixed(2) ?? "-",
+    ]);
+    const m = medians(results);
+    rows.push([
+      "median",
+      sec(m.tscMs),
+      "",
+      sec(m.testsMs),
+      "",
+      ...PHASES.map((p) => sec(m[`cycle.${p}Ms`])),
+      "",
+      m.ratio?.toFixed(2) ?? "-",
+    ]);
+    console.log(table([head, ...rows]));
+    console.log(
+      `\nratio = cycle total / (own tsc + own tests); target: median under 3. Medians of cycle figures: ${m.completedCycles} completed cycles`,
+    );
+    console.log("\nbaseline tests: the repository's own test command in the sandbox vs the cycle's baseline");
+    console.log(
+      table([
+        ["repo", "test command", "own exit", "cycle baseline", "reason"],
+        ...results.map((r) => [
+          r.repo,
+          r.testCommand,
+          exitOf(r.own?.tests),
+          r.cycle?.baseline.status ?? (r.error ? "error" : "-"),
+          r.error ?? r.cycle?.baseline.reason ?? "",
+        ]),
       ]),
-    ]),
-  );
+    );
+  }
 }
