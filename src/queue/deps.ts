@@ -65,6 +65,7 @@ export async function createWorkerDeps(env: Env, o: WorkerDepsOptions): Promise<
         tools: createCycleTools({
           sandbox: runtime.sandbox ? countingSandbox(runtime.sandbox, metrics) : null,
           sandboxProblem: runtime.sandboxProblem,
+          ...(env.SANDBOX_TOOLCHAIN_DIR ? { toolchainDir: env.SANDBOX_TOOLCHAIN_DIR } : {}),
         }),
       }
     : runtime.deps;

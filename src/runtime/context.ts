@@ -78,7 +78,11 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
     if (!(err instanceof SandboxUnavailableError)) throw err;
     sandboxProblem = err.message;
   }
-  const tools = createCycleTools({ sandbox, sandboxProblem });
+  const tools = createCycleTools({
+    sandbox,
+    sandboxProblem,
+    ...(env.SANDBOX_TOOLCHAIN_DIR ? { toolchainDir: env.SANDBOX_TOOLCHAIN_DIR } : {}),
+  });
   const deps: CycleDeps = {
     db: db?.db ?? null,
     predictor,

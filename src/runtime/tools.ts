@@ -9,7 +9,7 @@ import type { CycleTools, TestSession, TypeCheckerSession } from "../engine/cycl
 import { ObserveError } from "../engine/observe.js";
 import type { TestRun } from "../engine/verify.js";
 import { disposeWorkspace, getFamily } from "../recipes/index.js";
-import { ourTypeScriptDir, type Sandbox } from "../sandbox/index.js";
+import { ourTypeScriptDir, prepareToolchain, type Sandbox } from "../sandbox/index.js";
 import { startTypeChecker, TypeCheckerError } from "../sandbox/typecheck.js";
 import {
   createCandidateCopy,
@@ -38,6 +38,8 @@ export interface CycleToolsOptions {
    * is prepared.
    */
   prepareToolchain?: (root: string) => Promise<Toolchain | { unavailable: string }>;
+  /** Where the default preparation keeps package managers (SANDBOX_TOOLCHAIN_DIR). */
+  toolchainDir?: string;
   /** Wall-time limit of the type checker's start and of each check. */
   typecheckTimeoutMs?: number;
   maxFileBytes?: number;
@@ -46,6 +48,15 @@ export interface CycleToolsOptions {
 export interface Toolchain {
   env: Record<string, string>;
   readOnlyPaths: string[];
+  /** Directories put first on the PATH of every run (the package manager's shims). */
+  pathPrefix?: string[];
+  /** Why the repository's package manager could not be prepared; named when a run then misses it. */
+  problem?: string | null;
+}
+
+/** The sandbox's preparation of the repository's pnpm or yarn, as the test session takes it. */
+function sandboxToolchain(cacheDir: string | undefined): (root: string) => Promise<Toolchain> {
+  return (root) => prepareToolchain(root, cacheDir ? { cacheDir } : {});
 }
 
 export function createCycleTools(options: CycleToolsOptions): CycleTools {
@@ -99,9 +110,7 @@ export function createCycleTools(options: CycleToolsOptions): CycleTools {
       const found = configured.command ? shellTestCommand(root, configured.command) : detectTests(root);
       if ("reason" in found) return { unavailable: found.reason };
       const test: TestCommand = { ...found, setup: configured.setup ?? found.setup };
-      const toolchain = options.prepareToolchain
-        ? await options.prepareToolchain(root)
-        : { env: {}, readOnlyPaths: [] };
+      const toolchain = await (options.prepareToolchain ?? sandboxToolchain(options.toolchainDir))(root);
       if ("unavailable" in toolchain) return { unavailable: toolchain.unavailable };
       return createTestSession(root, test, options.sandbox, toolchain, scratch, {
         timeoutMs: configured.timeoutMs ?? options.testTimeoutMs ?? 10 * 60_000,
@@ -146,7 +155,15 @@ function createTestSession(
           cwd: copy.dir,
           command,
           args,
-          env: { ...toolchain.env, ...env },
+          // The shims go first also where the test command sets its own PATH (node_modules/.bin).
+          env: {
+            ...toolchain.env,
+            ...env,
+            ...(env.PATH && toolchain.pathPrefix?.length
+              ? { PATH: [...toolchain.pathPrefix, env.PATH].join(":") }
+              : {}),
+          },
+          ...(toolchain.pathPrefix?.length ? { pathPrefix: toolchain.pathPrefix } : {}),
           readOnlyPaths,
           limits: { timeoutMs: limits.timeoutMs },
         });
@@ -190,7 +207,16 @@ function createTestSession(
       const passed = r.exitCode === 0 && !r.killed;
       return done({
         status: passed ? "pass" : "fail",
-        ...(passed ? (note ? { reason: note } : {}) : { reason: explainFailure(r, test.runner, limits) }),
+        ...(passed
+          ? note
+            ? { reason: note }
+            : {}
+          : {
+              reason:
+                r.exitCode === 127 && toolchain.problem
+                  ? `${explainFailure(r, test.runner, limits)} (${toolchain.problem})`
+                  : explainFailure(r, test.runner, limits),
+            }),
         ran: "full",
       });
     } finally {
