@@ -4,6 +4,7 @@
  */
 import { parseDocument } from "yaml";
 import { z } from "zod";
+import { globProblem } from "./glob.js";
 
 export const DEFAULT_PROTECTED_PATHS = [
   "**/migrations/**",
@@ -28,6 +29,12 @@ const shellLine = z
   .max(2000, "must be at most 2000 characters")
   .regex(/^[^\0]*$/, "must not contain NUL bytes");
 
+/** A protected-path glob, refused with its problem when malformed (a typo must not leave files unprotected). */
+const protectedPath = z.string().superRefine((glob, ctx) => {
+  const problem = globProblem(glob);
+  if (problem) ctx.addIssue({ code: "custom", message: `invalid glob "${glob}": ${problem}` });
+});
+
 export const repoConfigSchema = z
   .object({
     dataCollection: z.boolean().default(false),
@@ -51,7 +58,8 @@ export const repoConfigSchema = z
       })
       .strict()
       .default({ maxFiles: 10, maxLinesPerFile: 40 }),
-    protectedPaths: z.array(z.string().min(1)).default([]),
+    /** Globs (picomatch) of files no candidate may change, on top of {@link DEFAULT_PROTECTED_PATHS}. */
+    protectedPaths: z.array(protectedPath).default([]),
     /** How the repository's tests run, when detection from package.json is not what the maintainers run. */
     tests: z
       .object({

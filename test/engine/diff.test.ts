@@ -9,7 +9,7 @@ import {
   lineMapping,
   unifiedDiff,
 } from "../../src/engine/diff.js";
-import { globToRegExp, matchesAny } from "../../src/engine/glob.js";
+import { matchesAny } from "../../src/engine/glob.js";
 
 describe("line diff", () => {
   it("counts a changed line as one removed and one added", () => {
@@ -45,8 +45,8 @@ describe("protected-path globs", () => {
     expect(matchesAny("src/deep/a.ts", ["src/*.ts"])).toBe(false);
   });
   it("escapes regular-expression characters", () => {
-    expect(globToRegExp("a+b.ts").test("a+b.ts")).toBe(true);
-    expect(globToRegExp("a+b.ts").test("aab.ts")).toBe(false);
+    expect(matchesAny("a+b.ts", ["a+b.ts"])).toBe(true);
+    expect(matchesAny("aab.ts", ["a+b.ts"])).toBe(false);
   });
 });
 
