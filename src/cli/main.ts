@@ -15,7 +15,8 @@ type Command = (ctx: CommandContext) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   cycle: {
-    summary: "cycle <path> [--json] [--recipes a,b] [--no-tests] [--no-store] [--scope all|file|both] [--unsandboxed]",
+    summary:
+      "cycle <path> [--json] [--recipes a,b] [--no-tests] [--no-store] [--scope all|file|both] [--unsandboxed] [--max-candidates N]",
     load: async () => (await import("./commands/cycle.js")).cycleCommand,
   },
   demo: {
@@ -35,6 +36,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   model: {
     summary: "model list | current | promote <version> [--force]   the model registry",
     load: async () => (await import("./commands/model.js")).modelCommand,
+  },
+  recipes: {
+    summary:
+      "recipes probation [--json] [--override <id> | --clear <id>]   recipes shown manual-only or muted for their failure rate, and the operator's overrides",
+    load: async () => (await import("./commands/recipes.js")).recipesCommand,
   },
   migrate: {
     summary: "migrate   apply the database migrations (Postgres from DATABASE_URL, or embedded PGlite)",

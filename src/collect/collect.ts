@@ -141,13 +141,17 @@ async function collectEntry(
           thresholds: o.thresholds,
           scopes: o.scopes,
           maxFileCandidatesPerRecipe: o.maxFileCandidatesPerRecipe,
+          // Every candidate is a sample: no cost budget.
+          maxCandidates: null,
           runTests: true,
           testScopes: o.testScopes,
           ...(entry.testCommand ? { testCommand: entry.testCommand } : {}),
           collectData: true,
           signal,
         },
-        deps,
+        // Collection samples every recipe, muted or not: probation is about what maintainers are offered, and
+        // these samples are how a recipe earns its way back.
+        { ...deps, loadRecords: undefined },
       );
       result.cycles++;
       result.samples += summary.stored ? summary.results.length : 0;

@@ -42,6 +42,8 @@ export const envSchema = z.object({
   DATA_COLLECTION_ENABLED: bool(true),
   FEATURE_AUTO_APPROVE: bool(true),
   WORKER_CONCURRENCY: num(1, 1, 64),
+  /** The cost budget: candidates verified per cycle at most, those of highest trust × findings fixed. */
+  CYCLE_MAX_CANDIDATES: num(40, 1, 10_000),
   /** Redis key prefix of the queue: deployments (and test runs) sharing one Redis keep apart by it. */
   QUEUE_PREFIX: z
     .string()

@@ -227,3 +227,13 @@ export const collectionErrors = pgTable("collection_errors", {
   error: text("error").notNull(),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
 });
+
+/**
+ * Recipes the operator let out of probation (`odavl recipes probation --override`): never shown manual-only for
+ * their failure rate, never muted in a repository.
+ */
+export const recipeOverrides = pgTable("recipe_overrides", {
+  recipeId: text("recipe_id").primaryKey(),
+  actor: text("actor").notNull(),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+});

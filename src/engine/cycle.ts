@@ -8,6 +8,7 @@ import { finishCycle, startCycle } from "../db/queries/cycles.js";
 import { findRepositoryById, type RepositoryIdentity, upsertRepository } from "../db/queries/repositories.js";
 import type { FeatureInput, Predictor, RecipeHistory } from "../model/types.js";
 import type { Recipe, RecipeFamily } from "../recipes/types.js";
+import { capCandidates, DEFAULT_MAX_CANDIDATES } from "./budget.js";
 import { planBundles } from "./bundles.js";
 import { buildCandidates } from "./candidates.js";
 import { decide, type Thresholds } from "./decide.js";
@@ -19,6 +20,7 @@ import {
   readPackageJson,
   readTsconfig,
 } from "./observe.js";
+import { applyProbation, type RecipeRecords, type RecipeRecordsQuery, standings } from "./probation.js";
 import type { RepoConfig } from "./repo-config.js";
 import type {
   Candidate,
@@ -80,6 +82,8 @@ export interface CycleDeps {
     db: Db,
     q: { repositoryId: number; recipeIds: string[]; before: Date },
   ) => Promise<Map<string, RecipeHistory>>;
+  /** The recipes' verified outcomes and the operator's overrides, for probation (absent: all in good standing). */
+  loadRecords?: (q: RecipeRecordsQuery) => Promise<RecipeRecords>;
   clock?: () => Date;
   onProgress?: (event: ProgressEvent) => void;
 }
@@ -114,6 +118,8 @@ export interface CycleRequest {
   thresholds: Thresholds;
   scopes: readonly CandidateScope[];
   maxFileCandidatesPerRecipe?: number;
+  /** The cost budget: candidates verified at most (default {@link DEFAULT_MAX_CANDIDATES}); null: no cap. */
+  maxCandidates?: number | null;
   runTests: boolean;
   /** Scopes whose candidates run the tests (default: all). Collection may test only "all" to go faster. */
   testScopes?: readonly CandidateScope[];
@@ -250,10 +256,18 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
       };
     });
 
-    // 2. Candidates (each recipe's findings come with its plan).
-    progress({ phase: "candidates", message: `planning ${req.recipes.length} recipes` });
+    // 2. Candidates (each recipe's findings come with its plan); recipes muted in this repository are not planned.
+    const standing = standings(
+      req.recipes.map((r) => r.id),
+      deps.loadRecords && repo
+        ? await deps.loadRecords({ repositoryId: repo.id, recipeIds: req.recipes.map((r) => r.id), before: startedAt })
+        : new Map(),
+    );
+    if (standing.size > 0) summary.standings = [...standing.values()];
+    const recipes = req.recipes.filter((r) => standing.get(r.id)?.status !== "muted");
+    progress({ phase: "candidates", message: `planning ${recipes.length} recipes` });
     const planned = await timed("candidates", () =>
-      buildCandidates(observed.ws, req.recipes, deps.tools.family, {
+      buildCandidates(observed.ws, recipes, deps.tools.family, {
         budget: req.config.budget,
         protectedPaths: req.config.protectedPaths,
         scopes: req.scopes,
@@ -277,11 +291,11 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
       packageJson: readPackageJson(req.root),
     });
     summary.facts = facts;
-    const candidates = planned.candidates;
 
-    // 3. Decide.
-    progress({ phase: "decide", message: `scoring ${candidates.length} candidates` });
-    const predictions = await timed("decide", async () => {
+    // 3. Decide, then keep to the cost budget the candidates of highest expected value.
+    progress({ phase: "decide", message: `scoring ${planned.candidates.length} candidates` });
+    const scored = await timed("decide", async () => {
+      const candidates = planned.candidates;
       const history =
         deps.db && repo && deps.loadHistory
           ? await deps.loadHistory(deps.db, {
@@ -299,6 +313,14 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
         thresholds: req.thresholds,
       });
     });
+    const capped = capCandidates(
+      planned.candidates,
+      scored,
+      req.maxCandidates === undefined ? DEFAULT_MAX_CANDIDATES : req.maxCandidates,
+    );
+    if (capped.cap) summary.cap = capped.cap;
+    const candidates = capped.candidates;
+    const predictions = applyProbation(candidates, capped.predictions, standing);
 
     // 4. Verify: identical patches (from different tools) are verified once and share the outcome.
     const checker = observed.checker;
@@ -391,14 +413,18 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
               before: startedAt,
             })
           : new Map<string, RecipeHistory>();
-      const bundlePredictions = await decide({
-        candidates: planned.bundles,
-        facts,
-        history,
-        predictor: deps.predictor,
-        computeFeatures: deps.computeFeatures,
-        thresholds: req.thresholds,
-      });
+      const bundlePredictions = applyProbation(
+        planned.bundles,
+        await decide({
+          candidates: planned.bundles,
+          facts,
+          history,
+          predictor: deps.predictor,
+          computeFeatures: deps.computeFeatures,
+          thresholds: req.thresholds,
+        }),
+        standing,
+      );
       total += planned.bundles.length;
       return {
         candidates: planned.bundles,

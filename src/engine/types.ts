@@ -140,6 +140,23 @@ export interface CandidateResult {
   outcome: Outcome | null;
 }
 
+/** A recipe not in good standing (src/engine/probation.ts). */
+export interface RecipeStanding {
+  recipeId: string;
+  /** "probation": offered manual-only; "muted": not offered in this repository. */
+  status: "probation" | "muted";
+  reason: string;
+}
+
+/** The cost budget of a cycle: at most `max` candidates verified, those of highest expected value. */
+export interface CandidateCap {
+  max: number;
+  /** Candidates planned before the cap. */
+  planned: number;
+  /** Those left out, highest expected value first (trust × findings fixed). */
+  leftOut: { key: string; recipe: string; expectedValue: number }[];
+}
+
 export interface CycleSummary {
   id: string;
   repository: string;
@@ -153,6 +170,10 @@ export interface CycleSummary {
   skipped: { file: string; reason: string }[];
   stored: boolean;
   error: string | null;
+  /** Recipes on probation or muted in this repository (absent or empty: all in good standing). */
+  standings?: RecipeStanding[];
+  /** Set when the cost budget left candidates out. */
+  cap?: CandidateCap;
 }
 
 export type { FamilyId, Recipe, Safety };

@@ -128,6 +128,7 @@ export async function createWorkerDeps(env: Env, o: WorkerDepsOptions): Promise<
       autoApply: env.FEATURE_AUTO_APPROVE,
       thresholds: { autoApply: env.ML_AUTO_APPLY_THRESHOLD, review: env.ML_CONFIDENCE_THRESHOLD },
       runTests: o.runTests,
+      maxCandidates: env.CYCLE_MAX_CANDIDATES,
     },
     logger: o.logger,
     clock: () => new Date(),

@@ -62,6 +62,7 @@ export function renderSummary(cycle: CycleSummary, options: RenderOptions = {}):
   if (cycle.facts && cycle.facts.testsPassing !== "pass" && notCounted?.testsReason) {
     lines.push(`Tests did not count: ${escapeField(notCounted.testsReason)}.`, "");
   }
+  lines.push(...describeStandings(cycle));
   if (results.length > 0) {
     lines.push("| # | Recipe | Scope | Files | Lines | Trust | Tier | Verified |", "|---|---|---|---|---|---|---|---|");
     results.forEach((r, i) => {
@@ -109,6 +110,33 @@ export function renderSummary(cycle: CycleSummary, options: RenderOptions = {}):
     summary: truncate(lines.join("\n"), maxLength, "\n\n_The summary was cut to fit GitHub's limit._"),
     text: truncate(details.join("\n"), maxLength, "\n\n_The details were cut to fit GitHub's limit._"),
   };
+}
+
+/** Recipes muted or on probation, and what the cost budget left out: each a paragraph, or nothing. */
+function describeStandings(cycle: CycleSummary): string[] {
+  const out: string[] = [];
+  const standings = cycle.standings ?? [];
+  const list = (status: "muted" | "probation") =>
+    standings
+      .filter((s) => s.status === status)
+      .map((s) => `\`${escapeCode(s.recipeId)}\` (${escapeField(s.reason)})`)
+      .join("; ");
+  const muted = list("muted");
+  if (muted) out.push(`Muted in this repository, not offered: ${muted}.`, "");
+  const probation = list("probation");
+  if (probation) out.push(`On probation, offered manual-only: ${probation}.`, "");
+  const cap = cycle.cap;
+  if (cap && cap.leftOut.length > 0) {
+    const shown = cap.leftOut
+      .slice(0, 10)
+      .map((c) => `\`${escapeCode(truncate(c.key, FIELD_LIMIT, "…"))}\` (${c.expectedValue.toFixed(2)})`);
+    const more = cap.leftOut.length > 10 ? ` and ${cap.leftOut.length - 10} more` : "";
+    out.push(
+      `Cost budget: ${cap.max} of ${cap.planned} candidates verified, those of highest expected value (trust × findings fixed); left out: ${shown.join(", ")}${more}.`,
+      "",
+    );
+  }
+  return out;
 }
 
 function diffPreview(r: CandidateResult, maxLines: number): string {
@@ -231,6 +259,8 @@ export function toJson(cycle: CycleSummary): unknown {
       error: cycle.error,
     },
     facts: cycle.facts,
+    standings: cycle.standings ?? [],
+    cap: cycle.cap ?? null,
     candidates: cycle.results.map((r) => ({
       key: r.candidate.key,
       recipe: r.candidate.recipe.id,

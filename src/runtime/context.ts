@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import type { Env } from "../config/env.js";
 import { type DbHandle, openDb } from "../db/client.js";
+import { loadProbationRecords } from "../db/queries/probation.js";
 import type { CycleDeps } from "../engine/cycle.js";
 import { computeFeatures } from "../model/features.js";
 import { loadRecipeHistory } from "../model/history.js";
@@ -89,6 +90,7 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
     tools,
     computeFeatures,
     loadHistory: loadRecipeHistory,
+    ...(db ? { loadRecords: (q) => loadProbationRecords(db.db, q) } : {}),
   };
   return {
     env,

@@ -39,6 +39,7 @@ describe.each(TEST_DB_KINDS)("migrations on %s", (kind) => {
         "outcomes",
         "predictions",
         "repositories",
+        "recipe_overrides",
       ]),
     );
   });
@@ -102,14 +103,23 @@ describe.each(TEST_DB_KINDS)("upgrading from the previous migration on %s", (kin
 
     await migrate(db);
 
-    expect(await tableChecksums(db.db)).toEqual(before);
+    // Every table that was there keeps its rows; tables the newest migration creates start empty.
+    const after = await tableChecksums(db.db);
+    for (const [table, sums] of Object.entries(before)) expect(after[table], table).toEqual(sums);
+    const newTables = [...newestSql().matchAll(/CREATE TABLE (?:IF NOT EXISTS )?"([^"]+)"/g)].map(
+      (m) => m[1] as string,
+    );
+    for (const table of Object.keys(after)) {
+      if (!(table in before)) expect(newTables, `${table} appeared without its migration`).toContain(table);
+    }
+    for (const table of newTables) expect(after[table]?.rows, `${table} exists and is empty`).toBe(0);
     const applied = await queryRows<{ n: number }>(
       db.db,
       sql`select count(*)::int as n from drizzle.__drizzle_migrations`,
     );
     expect(applied[0]?.n).toBe(journal.entries.length);
     // The newest migration's objects exist: the indexes it creates.
-    const newest = readFileSync(join(MIGRATIONS_DIR, `${journal.entries.at(-1)?.tag}.sql`), "utf8");
+    const newest = newestSql();
     const created = [...newest.matchAll(/CREATE (?:UNIQUE )?INDEX (?:IF NOT EXISTS )?"([^"]+)"/g)].map((m) => m[1]);
     const indexes = await queryRows<{ indexname: string }>(
       db.db,
@@ -121,6 +131,10 @@ describe.each(TEST_DB_KINDS)("upgrading from the previous migration on %s", (kin
 
 interface Journal {
   entries: { idx: number; tag: string }[];
+}
+
+function newestSql(): string {
+  return readFileSync(join(MIGRATIONS_DIR, `${readJournal(MIGRATIONS_DIR).entries.at(-1)?.tag}.sql`), "utf8");
 }
 
 function readJournal(dir: string): Journal {

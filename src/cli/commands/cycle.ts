@@ -24,6 +24,7 @@ const CYCLE_FLAGS = {
   "no-store": { type: "boolean" },
   scope: { type: "string" },
   unsandboxed: { type: "boolean" },
+  "max-candidates": { type: "string" },
 } as const;
 
 export async function cycleCommand(ctx: CommandContext): Promise<number> {
@@ -42,6 +43,7 @@ export async function cycleCommand(ctx: CommandContext): Promise<number> {
     store: values["no-store"] !== true,
     scope: parseScope(values.scope),
     allowUnsandboxed: values.unsandboxed === true,
+    maxCandidates: parseMaxCandidates(values["max-candidates"]),
   });
 }
 
@@ -80,6 +82,17 @@ interface LocalCycleOptions {
   store: boolean;
   scope: CandidateScope[];
   allowUnsandboxed: boolean;
+  /** --max-candidates; absent: CYCLE_MAX_CANDIDATES. */
+  maxCandidates?: number;
+}
+
+function parseMaxCandidates(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < 1) {
+    throw new UsageError(`--max-candidates must be a whole number of at least 1, not "${v}"`);
+  }
+  return n;
 }
 
 async function runLocalCycle(ctx: CommandContext, o: LocalCycleOptions): Promise<number> {
@@ -135,6 +148,7 @@ async function runLocalCycle(ctx: CommandContext, o: LocalCycleOptions): Promise
             review: env.ML_CONFIDENCE_THRESHOLD,
           }),
           scopes: o.scope,
+          maxCandidates: o.maxCandidates ?? env.CYCLE_MAX_CANDIDATES,
           runTests: o.runTests,
           collectData: o.store && env.DATA_COLLECTION_ENABLED,
         },

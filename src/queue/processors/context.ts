@@ -62,6 +62,8 @@ export interface WorkerFlags {
   autoApply: boolean;
   thresholds: TierThresholds;
   runTests: boolean;
+  /** CYCLE_MAX_CANDIDATES: candidates verified per cycle at most (default: the engine's). */
+  maxCandidates?: number;
 }
 
 export interface WorkerDeps {
@@ -152,6 +154,7 @@ export function cycleRequest(deps: WorkerDeps, p: CycleRequestInput): CycleReque
     thresholds: effectiveThresholds(deps.flags.thresholds, p.config.thresholds),
     scopes: p.scopes,
     runTests: deps.flags.runTests,
+    ...(deps.flags.maxCandidates ? { maxCandidates: deps.flags.maxCandidates } : {}),
     collectData: p.collectData && deps.flags.dataCollection,
   };
 }

@@ -131,6 +131,8 @@ async function runShadowCycle(
       ...(collection?.maxFileCandidatesPerRecipe
         ? { maxFileCandidatesPerRecipe: collection.maxFileCandidatesPerRecipe }
         : {}),
+      // Data collection samples every candidate: no cost budget.
+      ...(collection ? { maxCandidates: null } : {}),
     });
   });
   const done = data.sha === null && summary.sha ? deps.logger.child({ ...jobTags(job), sha: summary.sha }) : log;
