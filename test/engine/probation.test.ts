@@ -212,3 +212,28 @@ describe.runIf(TEST_DB_KINDS.includes("postgres"))("recipes on probation (Postgr
     expect(bad.stderr).toContain('unknown recipe "eslint/no-such-rule"');
   }, 300_000);
 });
+
+describe("probation thresholds", () => {
+  const record = (o: Partial<Parameters<typeof standingOf>[1] & object>) => ({
+    globalRuns: 0,
+    globalFailures: 0,
+    repoRuns: 0,
+    repoFailures: 0,
+    repoHardFailureStreak: 0,
+    overridden: false,
+    ...o,
+  });
+  it("needs enough runs, and a rate strictly above 10%, which never reads as 10%", () => {
+    expect(standingOf("r", record({ globalRuns: 29, globalFailures: 29 }))).toBeNull();
+    expect(standingOf("r", record({ globalRuns: 300, globalFailures: 30 }))).toBeNull();
+    expect(standingOf("r", record({ globalRuns: 300, globalFailures: 31 }))?.reason).toBe(
+      "fails verification in 10.3% of 300 runs",
+    );
+    expect(standingOf("r", record({ repoRuns: 9, repoFailures: 9 }))).toBeNull();
+    expect(standingOf("r", record({ repoHardFailureStreak: PROBATION.muteAfter - 1 }))).toBeNull();
+    expect(standingOf("r", record({ repoHardFailureStreak: PROBATION.muteAfter }))?.status).toBe("muted");
+    expect(
+      standingOf("r", record({ repoHardFailureStreak: 9, globalRuns: 500, globalFailures: 500, overridden: true })),
+    ).toBeNull();
+  });
+});
