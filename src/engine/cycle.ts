@@ -78,7 +78,7 @@ export interface CycleDeps {
   computeFeatures: (input: FeatureInput) => number[];
   loadHistory?: (
     db: Db,
-    q: { repositoryId: number; recipeIds: string[]; before: Date },
+    q: { repositoryId: number; recipeIds: string[]; before: Date; cycleId?: string | null; sha?: string | null },
   ) => Promise<Map<string, RecipeHistory>>;
   clock?: () => Date;
   onProgress?: (event: ProgressEvent) => void;
@@ -288,6 +288,9 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
               repositoryId: repo.id,
               recipeIds: [...new Set(candidates.map((c) => c.recipe.id))],
               before: startedAt,
+              // A retried cycle's earlier attempt and other runs on this commit are not history.
+              cycleId: cycle?.id ?? null,
+              sha: req.sha,
             })
           : new Map<string, RecipeHistory>();
       return decide({
@@ -389,6 +392,9 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
               repositoryId: repo.id,
               recipeIds: [...new Set(planned.bundles.map((c) => c.recipe.id))],
               before: startedAt,
+              // A retried cycle's earlier attempt and other runs on this commit are not history.
+              cycleId: cycle?.id ?? null,
+              sha: req.sha,
             })
           : new Map<string, RecipeHistory>();
       const bundlePredictions = await decide({

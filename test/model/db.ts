@@ -33,6 +33,9 @@ export interface SampleInput {
   features?: number[];
   heuristicTrust?: number;
   featureSchemaVersion?: number;
+  /** The commit; "abc" when absent. */
+  sha?: string | null;
+  patchHash?: string;
 }
 
 export async function addSample(db: Db, s: SampleInput): Promise<number> {
@@ -49,7 +52,7 @@ export async function addSamples(db: Db, inputs: readonly SampleInput[]): Promis
       inputs.map((s) => ({
         cycleId: s.cycleId,
         repositoryId: s.repositoryId,
-        sha: "abc",
+        sha: s.sha === undefined ? "abc" : s.sha,
         candidateKey: `${s.recipeId}:${counter++}`,
         recipeId: s.recipeId,
         family: "eslint",
@@ -58,7 +61,7 @@ export async function addSamples(db: Db, inputs: readonly SampleInput[]): Promis
         files: ["src/a.ts"],
         linesAdded: 1,
         linesRemoved: 1,
-        patchHash: "h",
+        patchHash: s.patchHash ?? "h",
         featureSchemaVersion: s.featureSchemaVersion ?? FEATURE_SCHEMA_VERSION,
         features: s.features ?? new Array<number>(FEATURE_COUNT).fill(0),
         mlTrust: null,
