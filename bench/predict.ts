@@ -60,7 +60,7 @@ try {
   let trainedAs = modelPath === DEFAULT_MODEL_PATH ? "the shipped model" : "loaded";
   if (!modelPath) {
     const samples = syntheticSamples({ repositories: 10, perRepository: 300, signal: "interaction" });
-    const { onnx, card } = trainModels(samples, { kinds: [values.kind as ModelKind], modelVersion: "bench" });
+    const { onnx, card } = trainModels(samples, { kinds: [values.kind as ModelKind], learningCurve: [] });
     modelPath = join(dir, "bench.onnx");
     writeFileSync(modelPath, onnx);
     trainedAs = `${card.kind}, ${samples.length} generated samples`;
