@@ -4,7 +4,7 @@
  *
  *   npx tsx bench/predict.ts [--json] [--model path.onnx | --kind <model kind>] [--iterations 10000]
  *
- * By default it scores with the shipped model (models/trust-predictor-v2.onnx). With --kind it trains a model of
+ * By default it scores with the shipped model (models/trust-predictor.onnx). With --kind it trains a model of
  * that kind on generated data first and scores with it.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
