@@ -4,7 +4,7 @@
  *
  *   npx tsx bench/predict.ts [--json] [--model path.onnx | --kind <model kind>] [--iterations 10000]
  *
- * By default it scores with the shipped model (models/trust-predictor-v2.onnx). With --kind it trains a model of
+ * By default it scores with the shipped model (models/trust-predictor.onnx). With --kind it trains a model of
  * that kind on generated data first and scores with it.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -60,7 +60,7 @@ try {
   let trainedAs = modelPath === DEFAULT_MODEL_PATH ? "the shipped model" : "loaded";
   if (!modelPath) {
     const samples = syntheticSamples({ repositories: 10, perRepository: 300, signal: "interaction" });
-    const { onnx, card } = trainModels(samples, { kinds: [values.kind as ModelKind], modelVersion: "bench" });
+    const { onnx, card } = trainModels(samples, { kinds: [values.kind as ModelKind], learningCurve: [] });
     modelPath = join(dir, "bench.onnx");
     writeFileSync(modelPath, onnx);
     trainedAs = `${card.kind}, ${samples.length} generated samples`;

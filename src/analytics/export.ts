@@ -5,7 +5,9 @@
  *
  * JSON Lines rows are also valid input to `odavl train --dataset` (see src/model/dataset.ts): `features` is the
  * vector in schema order, and `namedFeatures` repeats it keyed by feature name so that a line is self-describing.
- * CSV has one column per feature, named after it.
+ * CSV has one column per feature, named after it. Nothing computed from the outcome beyond the label is exported
+ * (the verification score, exported before, gave the label away); the patch hash lets training count identical
+ * reruns and twin recipes once (src/model/duplicates.ts).
  */
 import type { Writable } from "node:stream";
 import { sql } from "drizzle-orm";
@@ -64,7 +66,7 @@ interface ExportRow extends Record<string, unknown> {
   latency_ms: number;
   success: boolean;
   tests: string;
-  verification_score: number;
+  patch_hash: string;
 }
 
 /** Columns before the features, in CSV order. */
@@ -76,6 +78,7 @@ export const CSV_HEAD = [
   "family",
   "safety",
   "scope",
+  "patchHash",
   "createdAt",
   "featureSchemaVersion",
 ] as const;
@@ -90,7 +93,6 @@ export const CSV_TAIL = [
   "latencyMs",
   "success",
   "tests",
-  "verificationScore",
 ] as const;
 
 /** RFC 4180: quoted when it holds a comma, quote, or line break; quotes doubled. */
@@ -123,6 +125,7 @@ function csvLine(r: ExportRow, features: readonly string[]): string {
     r.family,
     r.safety,
     r.scope,
+    r.patch_hash,
     r.created_at,
     FEATURE_SCHEMA_VERSION,
   ];
@@ -136,7 +139,6 @@ function csvLine(r: ExportRow, features: readonly string[]): string {
     r.latency_ms,
     r.success,
     r.tests,
-    r.verification_score,
   ];
   // Features are finite numbers (invalid vectors are skipped): never quoted.
   return `${head.map(csvField).join(",")},${features.join(",")},${tail.map(csvField).join(",")}\n`;
@@ -156,6 +158,7 @@ function jsonLine(r: ExportRow, features: readonly string[]): string {
     family: r.family,
     safety: r.safety,
     scope: r.scope,
+    patchHash: r.patch_hash,
     createdAt: r.created_at,
     featureSchemaVersion: FEATURE_SCHEMA_VERSION,
     heuristicTrust: r.heuristic_trust,
@@ -167,7 +170,6 @@ function jsonLine(r: ExportRow, features: readonly string[]): string {
     latencyMs: r.latency_ms,
     success: r.success,
     tests: r.tests,
-    verificationScore: r.verification_score,
   });
   // Every feature is a finite number here (invalid vectors are skipped), so its text is valid JSON.
   return `${head.slice(0, -1)},"features":[${features.join(",")}],"namedFeatures":{${named}}}\n`;
@@ -240,7 +242,7 @@ export async function exportDataset(
       sql`select p.id, r.owner || '/' || r.name as repository, p.sha, p.recipe_id, p.family, p.safety, p.scope,
             to_char(p.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at,
             p.features::text as features, p.heuristic_trust, p.ml_trust, p.trust, p.tier, p.used_ml, p.model_version,
-            p.latency_ms, o.success, o.tests, o.verification_score
+            p.latency_ms, o.success, o.tests, p.patch_hash
           from predictions p
           -- The bound on o.prediction_id is implied by p.id's, but Postgres does not infer it: without it a merge
           -- join scans the outcomes index from the start on every page, and the export turns quadratic.

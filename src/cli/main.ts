@@ -30,7 +30,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   },
   train: {
     summary:
-      "train [--out DIR] [--dataset FILE] [--version V] [--promote] [--force]   train the trust model on stored outcomes",
+      "train [--out DIR] [--dataset FILE] [--name STEM] [--seed N] [--promote] [--force]   train the trust model on stored outcomes",
     load: async () => (await import("./commands/train.js")).trainCommand,
   },
   model: {

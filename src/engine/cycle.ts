@@ -80,7 +80,7 @@ export interface CycleDeps {
   computeFeatures: (input: FeatureInput) => number[];
   loadHistory?: (
     db: Db,
-    q: { repositoryId: number; recipeIds: string[]; before: Date },
+    q: { repositoryId: number; recipeIds: string[]; before: Date; cycleId?: string | null; sha?: string | null },
   ) => Promise<Map<string, RecipeHistory>>;
   /** The recipes' verified outcomes and the operator's overrides, for probation (absent: all in good standing). */
   loadRecords?: (q: RecipeRecordsQuery) => Promise<RecipeRecords>;
@@ -302,6 +302,9 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
               repositoryId: repo.id,
               recipeIds: [...new Set(candidates.map((c) => c.recipe.id))],
               before: startedAt,
+              // A retried cycle's earlier attempt and other runs on this commit are not history.
+              cycleId: cycle?.id ?? null,
+              sha: req.sha,
             })
           : new Map<string, RecipeHistory>();
       return decide({
@@ -411,6 +414,9 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
               repositoryId: repo.id,
               recipeIds: [...new Set(planned.bundles.map((c) => c.recipe.id))],
               before: startedAt,
+              // A retried cycle's earlier attempt and other runs on this commit are not history.
+              cycleId: cycle?.id ?? null,
+              sha: req.sha,
             })
           : new Map<string, RecipeHistory>();
       const bundlePredictions = applyProbation(

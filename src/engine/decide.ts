@@ -41,17 +41,19 @@ export async function decide(input: DecideInput): Promise<Prediction[]> {
     const h = batch.heuristic[i];
     if (!h) throw new Error(`decide: the predictor returned ${batch.heuristic.length} scores for ${vectors.length}`);
     const ml = batch.usedML ? (batch.ml?.[i] ?? null) : null;
+    // A model that ran without deciding (not promoted) still has its score stored beside the heuristic's.
+    const ran = batch.ml?.[i] ?? null;
     const chosen = ml ?? h;
     return {
       featureSchemaVersion: input.predictor.featureSchemaVersion,
       features: vectors[i] as number[],
-      mlTrust: ml ? ml.trust : null,
+      mlTrust: ran ? ran.trust : null,
       heuristicTrust: h.trust,
       trust: chosen.trust,
       tier: tierFor(chosen.trust, input.thresholds),
       usedML: ml !== null,
       fallbackCause: ml ? null : (batch.fallbackCause ?? "disabled"),
-      modelVersion: ml ? batch.modelVersion : null,
+      modelVersion: ran ? batch.modelVersion : null,
       latencyMs: perCandidateLatency,
       confidence: chosen.confidence,
       reason: chosen.reason,

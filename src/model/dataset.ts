@@ -1,6 +1,7 @@
 /**
  * The training dataset file: gzip'ed JSON Lines, one completed sample (prediction and its verified outcome) per
- * line. Holds features, scores and outcome only, never source code. Read and written as streams so that a large
+ * line. Holds features, scores and outcome only, never source code, and nothing computed from the outcome beyond
+ * the label itself (files exported before carry a `verificationScore`, which readers ignore: it gave the label away). Read and written as streams so that a large
  * collection never has to fit in memory as text.
  */
 import { createReadStream, createWriteStream } from "node:fs";
@@ -20,6 +21,10 @@ export const datasetRowSchema = z.object({
   recipeId: z.string().optional(),
   family: z.string().optional(),
   safety: z.enum(["safe", "unsafe"]).optional(),
+  /** The candidate's scope ("all", "file", ...). */
+  scope: z.string().optional(),
+  /** The patch's hash: identical edits (reruns, twin recipes) share it. Absent in exports made before it. */
+  patchHash: z.string().optional(),
   featureSchemaVersion: z.number().int().positive(),
   features: z.array(z.number()),
   heuristicTrust: z.number().min(0).max(1),

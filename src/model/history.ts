@@ -2,9 +2,11 @@
  * A recipe's track record before a prediction: across all repositories (the crowd) and in this repository.
  * Only outcomes recorded before `before` count, so a stored feature vector never contains its own outcome or a
  * later one. Outcomes whose verification itself failed (status "error") say nothing about the recipe and are left
- * out.
+ * out. Neither do the outcomes of the cycle asking (a retried cycle keeps its failed attempt's outcomes until it
+ * finishes) nor those of the same commit (a rerun on an unchanged commit would count the very patches it is
+ * about to score again, and move their trust without any new evidence).
  */
-import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, lt, ne, or, type SQL, sql } from "drizzle-orm";
 import type { DbOrTx } from "../db/client.js";
 import { outcomes, predictions } from "../db/schema.js";
 import type { RecipeHistory } from "./types.js";
@@ -13,6 +15,10 @@ export interface HistoryQuery {
   repositoryId: number;
   recipeIds: readonly string[];
   before: Date;
+  /** The cycle asking: its own outcomes (from an earlier attempt) never count. */
+  cycleId?: string | null;
+  /** The commit being scored: outcomes recorded for the same commit never count. */
+  sha?: string | null;
 }
 
 export function emptyHistory(): RecipeHistory {
@@ -24,11 +30,14 @@ export async function loadRecipeHistory(db: DbOrTx, q: HistoryQuery): Promise<Ma
   const ids = [...new Set(q.recipeIds)];
   const out = new Map<string, RecipeHistory>(ids.map((id) => [id, emptyHistory()]));
   if (ids.length === 0) return out;
-  const known = and(
+  const conditions: SQL[] = [
     inArray(predictions.recipeId, ids),
     lt(outcomes.createdAt, q.before),
     eq(outcomes.status, "verified"),
-  );
+  ];
+  if (q.cycleId) conditions.push(ne(predictions.cycleId, q.cycleId));
+  if (q.sha) conditions.push(or(isNull(predictions.sha), ne(predictions.sha, q.sha)) as SQL);
+  const known = and(...conditions);
   const crowd = await db
     .select({
       recipeId: predictions.recipeId,

@@ -1,8 +1,8 @@
 /**
  * The trust predictor: the ONNX model, loaded once per process and run over a cycle's candidates in one batch,
  * with the heuristic computed beside it every time. Whenever the model cannot be trusted to decide (disabled,
- * missing, unreadable, built for other features, failing, slow, or returning something that is not a probability)
- * the heuristic decides, the batch says why, and the cycle goes on: nothing here throws for a model problem.
+ * missing, unreadable, built for other features, failing, slow, returning something that is not a probability, or
+ * not promoted: its card does not show it beats the heuristic on held-out repositories) the heuristic decides, the batch says why, and the cycle goes on: nothing here throws for a model problem.
  *
  * The file on disk is what decides. Before each batch the predictor compares the model file's identity (inode,
  * size, modification and change times) with the one it loaded; when the file was replaced (a model promoted on a
@@ -103,6 +103,8 @@ interface LoadedModel {
   modelVersion: string;
   kind: string;
   explanation: LinearExplanation | null;
+  /** The gate its card set: null when it may decide, else why not. */
+  notPromoted: string | null;
 }
 
 type LoadResult = { ok: true; model: LoadedModel } | { ok: false; cause: FallbackCause; message: string };
@@ -110,6 +112,17 @@ type LoadResult = { ok: true; model: LoadedModel } | { ok: false; cause: Fallbac
 const explanationSchema = z
   .object({ means: z.array(z.number()), weights: z.array(z.number()) })
   .refine((e) => e.means.length === FEATURE_COUNT && e.weights.length === FEATURE_COUNT);
+
+const gateSchema = z.object({ open: z.boolean(), reasons: z.array(z.string()) });
+
+/** Why the model may not decide (null: it may): a model without a gate has no card figures showing it should. */
+function gateOf(raw: string | undefined): string | null {
+  const parsed = gateSchema.safeParse(safeJson(raw));
+  if (!parsed.success)
+    return "the model carries no gate from its card (trained before the gate, or not by odavl train)";
+  if (parsed.data.open) return null;
+  return parsed.data.reasons.join("; ") || "its card does not show it beats the heuristic";
+}
 
 /**
  * Sessions by absolute path, with the identity of the file they were loaded from: a model is loaded once per
@@ -208,6 +221,7 @@ async function load(path: string): Promise<LoadResult> {
     modelVersion: meta[MetadataKey.modelVersion] ?? "unknown",
     kind: meta[MetadataKey.kind] ?? "unknown",
     explanation: parsed.success ? parsed.data : null,
+    notPromoted: gateOf(meta[MetadataKey.gate]),
   };
   // The first run allocates; doing it here keeps that cost out of the first cycle's budget. Its failure is
   // not a load failure: a run that fails on real batches reports "threw" there.
@@ -422,6 +436,10 @@ class OnnxTrustPredictor implements TrustPredictor {
       const trust = data[i] as number;
       return { trust, confidence: confidenceFor(trust, row), reason: explain(trust, row, model.explanation) };
     });
+    if (model.notPromoted !== null) {
+      // Logged once when the model was loaded; counted for every batch. Its scores are kept for the report.
+      return { ...fallback("not-promoted", model.notPromoted, false), ml };
+    }
     return {
       ml,
       heuristic,
@@ -475,5 +493,11 @@ export async function createPredictor(options: PredictorOptions): Promise<TrustP
     { modelPath: options.modelPath, modelVersion: result.model.modelVersion, kind: result.model.kind },
     "trust model loaded",
   );
+  if (result.model.notPromoted !== null) {
+    options.logger?.warn(
+      { cause: "not-promoted", modelVersion: result.model.modelVersion, message: result.model.notPromoted },
+      "trust model not promoted by its card; it runs beside the heuristic, which decides",
+    );
+  }
   return new OnnxTrustPredictor(result.model, null, hooks, watched);
 }

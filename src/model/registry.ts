@@ -103,6 +103,14 @@ export async function registerModel(db: DbOrTx, card: ModelCard, path: string): 
   return rows[0] as ModelRow;
 }
 
+/**
+ * Registers a freshly trained model, or returns the registered one of the same version: versions are content
+ * hashes, so the same version is the same model (trained again on the same data with the same seed).
+ */
+export async function registerTrained(db: DbOrTx, card: ModelCard, path: string): Promise<ModelRow> {
+  return (await findModel(db, card.modelVersion)) ?? registerModel(db, card, path);
+}
+
 /** Why `candidate` should not replace `current`; empty when it may. */
 export function compareCards(candidate: ModelCard, current: ModelCard | null): PromotionObjection[] {
   const objections: PromotionObjection[] = [];

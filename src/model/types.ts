@@ -28,7 +28,10 @@ export interface Score {
 }
 
 export interface ScoredBatch {
-  /** One per input, same order. */
+  /**
+   * One per input, same order. Also set when the model ran but was not allowed to decide ("not-promoted"), so
+   * its scores are stored beside the heuristic's for the report.
+   */
   ml: Score[] | null;
   heuristic: Score[];
   usedML: boolean;
@@ -47,7 +50,9 @@ export type FallbackCause =
   | "threw"
   | "nan"
   | "out-of-range"
-  | "timeout";
+  | "timeout"
+  /** The model ran, but its card does not show it beats the heuristic on held-out repositories (the gate). */
+  | "not-promoted";
 
 /** Scores a cycle's candidates in one batch. The ONNX predictor and the heuristic-only predictor implement it. */
 export interface Predictor {

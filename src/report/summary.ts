@@ -75,7 +75,9 @@ export function renderSummary(cycle: CycleSummary, options: RenderOptions = {}):
     lines.push(
       ml === results.length
         ? `Trust is the model's probability (${results[0]?.prediction.modelVersion ?? "model"}) that the fix keeps type check, lint and tests green.`
-        : `Trust is the heuristic's estimate${results[0]?.prediction.fallbackCause ? ` (model not used: ${escapeField(results[0].prediction.fallbackCause)})` : ""}.`,
+        : results[0]?.prediction.fallbackCause === "not-promoted"
+          ? `Trust is the heuristic's estimate: the heuristic decided, because the model (${escapeField(results[0].prediction.modelVersion ?? "model")}) has not shown it beats the heuristic on held-out repositories (not promoted); its score is recorded beside.`
+          : `Trust is the heuristic's estimate${results[0]?.prediction.fallbackCause ? ` (model not used: ${escapeField(results[0].prediction.fallbackCause)})` : ""}.`,
     );
   }
   if (cycle.skipped.length > 0) {

@@ -26,7 +26,7 @@ export function dataDir(env: Pick<Env, "ODAVL_DATA_DIR">): string {
 /** The shipped model, used when ML_MODEL_PATH is not set. */
 export const DEFAULT_MODEL_PATH = join(
   import.meta.dirname ?? new URL(".", import.meta.url).pathname,
-  "../../models/trust-predictor-v2.onnx",
+  "../../models/trust-predictor.onnx",
 );
 
 export interface RuntimeOptions {

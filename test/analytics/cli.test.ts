@@ -59,9 +59,16 @@ describe.runIf(TEST_DB_KINDS.includes("postgres"))("odavl progress, check-data, 
     expect(r.stdout).toContain("McNemar p = 0.146");
     expect(readFileSync(join(out, "ACCURACY_REPORT.md"), "utf8")).toMatch(/^# ODAVL Autopilot: accuracy report/);
     expect(readFileSync(join(out, "report.html"), "utf8")).toMatch(/^<!doctype html>/);
+    // The shipped model's card: its validation table held out by repository, with intervals, and its gate.
+    const shipped = JSON.parse(readFileSync(join(import.meta.dirname, "../../models/trust-predictor.json"), "utf8"));
+    expect(r.stdout).toContain(`model card ${shipped.modelVersion}`);
+    expect(r.stdout).toMatch(/auto-apply precision: \d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\] \| /);
+    expect(r.stdout).toMatch(/gate: (open|closed)/);
+    expect(readFileSync(join(out, "ACCURACY_REPORT.md"), "utf8")).toContain("validation held out by repository");
     const j = await odavl(env, "report", "--json", "--since", "2025-03-01", "--until", "2025-03-02T00:00:00Z");
     expect(j.code).toBe(0);
     const figures = JSON.parse(j.stdout);
+    expect(figures.modelCard.validation.map((v: { metric: string }) => v.metric)).toContain("auto-apply precision");
     for (const key of [
       "samples",
       "improvementPoints",

@@ -80,6 +80,9 @@ describe.each(TEST_DB_KINDS)("export on %s", (kind) => {
       tests: "pass",
       createdAt: "2025-03-01T10:00:00.000Z",
     });
+    // The patch identifies reruns and twins for training; nothing derived from the outcome beside the label.
+    expect(first.patchHash).toMatch(/^patch-/);
+    expect(first).not.toHaveProperty("verificationScore");
     expect(first.features).toEqual(validVector(0));
     expect(Object.keys(first.namedFeatures)).toEqual([...featureNames()]);
     expect(first.namedFeatures[featureNames()[1] as string]).toBe(validVector(0)[1]);
@@ -106,7 +109,7 @@ describe.each(TEST_DB_KINDS)("export on %s", (kind) => {
     expect(lines).toHaveLength(50);
     expect(`${lines[0]}\n`).toBe(csvHeader());
     const header = (lines[0] as string).split(",");
-    expect(header.slice(0, 9)).toEqual([
+    expect(header.slice(0, 10)).toEqual([
       "predictionId",
       "repository",
       "sha",
@@ -114,11 +117,12 @@ describe.each(TEST_DB_KINDS)("export on %s", (kind) => {
       "family",
       "safety",
       "scope",
+      "patchHash",
       "createdAt",
       "featureSchemaVersion",
     ]);
-    expect(header.slice(9, 9 + FEATURE_COUNT)).toEqual([...featureNames()]);
-    expect(header.slice(9 + FEATURE_COUNT)).toEqual([
+    expect(header.slice(10, 10 + FEATURE_COUNT)).toEqual([...featureNames()]);
+    expect(header.slice(10 + FEATURE_COUNT)).toEqual([
       "heuristicTrust",
       "mlTrust",
       "trust",
@@ -128,12 +132,11 @@ describe.each(TEST_DB_KINDS)("export on %s", (kind) => {
       "latencyMs",
       "success",
       "tests",
-      "verificationScore",
     ]);
     expect(lines[1]).toMatch(
-      new RegExp(`^${ids[0]},acme/small,sha-0,"odd,""rule""",eslint,safe,all,2025-03-01T10:00:00.000Z,2,`),
+      new RegExp(`^${ids[0]},acme/small,sha-0,"odd,""rule""",eslint,safe,all,patch-\\d+,2025-03-01T10:00:00.000Z,2,`),
     );
-    expect(lines[1]).toMatch(/,0\.7,0\.9,0\.9,auto-apply,true,test-model,1,true,pass,1$/);
+    expect(lines[1]).toMatch(/,0\.7,0\.9,0\.9,auto-apply,true,test-model,1,true,pass$/);
   });
 
   it("--since, pages of any size, and rows with an invalid vector left out", async () => {

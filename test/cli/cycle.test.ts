@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildDemoRepo } from "../../src/cli/demo-repo.js";
@@ -92,14 +92,29 @@ describe("odavl cycle", () => {
     expect(text.stdout).toMatch(/\| `eslint\/prefer-const` \(safe\) \| all \| 2 \| \+2 −2 \|/);
   });
 
-  it("scores with the shipped model by default (usedML), and with the heuristic when ML_ENABLE=false", async () => {
+  it("runs the shipped model by default (it decides when its card's gate is open), and only the heuristic when ML_ENABLE=false", async () => {
     const dir = tempDir();
     buildDemoRepo(join(dir, "repo"));
     const args = ["cycle", join(dir, "repo"), "--json", "--no-tests", "--no-store", "--recipes", "eslint/prefer-const"];
     const ml = JSON.parse((await odavl({ ODAVL_DATA_DIR: dir }, ...args)).stdout) as {
-      candidates: { usedML: boolean; modelVersion: string | null; mlTrust: number | null }[];
+      candidates: {
+        usedML: boolean;
+        modelVersion: string | null;
+        mlTrust: number | null;
+        fallbackCause: string | null;
+      }[];
     };
-    expect(ml.candidates[0]).toMatchObject({ usedML: true, modelVersion: "v2" });
+    const shipped = JSON.parse(
+      readFileSync(join(import.meta.dirname, "../../models/trust-predictor.json"), "utf8"),
+    ) as {
+      modelVersion: string;
+      gate: { open: boolean };
+    };
+    expect(ml.candidates[0]).toMatchObject({
+      usedML: shipped.gate.open,
+      fallbackCause: shipped.gate.open ? null : "not-promoted",
+      modelVersion: shipped.modelVersion,
+    });
     expect(ml.candidates[0]?.mlTrust).toBeGreaterThan(0);
     const heuristic = JSON.parse((await odavl({ ODAVL_DATA_DIR: dir, ML_ENABLE: "false" }, ...args)).stdout) as {
       candidates: { usedML: boolean; fallbackCause: string | null }[];

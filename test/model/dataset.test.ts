@@ -9,6 +9,7 @@ import { createPredictor, releaseModels } from "../../src/model/predictor.js";
 import { currentModel, listModels } from "../../src/model/registry.js";
 import { runTrainCommand } from "../../src/model/train/command.js";
 import { loadTrainingRows, trainFromDb, trainFromJsonl } from "../../src/model/train/run.js";
+import { trainModels } from "../../src/model/train/train.js";
 import { addCycle, addRepository, addSample, addSamples, type SampleInput } from "./db.js";
 import { syntheticSamples } from "./synthetic.js";
 
@@ -61,14 +62,17 @@ describe("dataset files", () => {
     await writeDataset(path, [...rows, { ...(rows[0] as DatasetRow), featureSchemaVersion: 1, features: [1] }]);
     const r = await trainFromJsonl(path, {
       outDir: join(dir, "out"),
-      modelVersion: "file-1",
+      name: "file-1",
       kinds: ["logistic-regression"],
+      learningCurve: [],
     });
     expect(r.skippedRows).toBe(1);
     expect(r.result.card.data.samples).toBe(rows.length);
-    expect(r.written?.modelPath).toBe(join(dir, "out", "trust-predictor-file-1.onnx"));
+    expect(r.written?.modelPath).toBe(join(dir, "out", "file-1.onnx"));
     const card = JSON.parse(readFileSync(r.written?.cardPath as string, "utf8"));
-    expect(card.modelVersion).toBe("file-1");
+    // The name is only the file's; the version is the hash of the model's content.
+    expect(card.modelVersion).toMatch(/^v2-[0-9a-f]{8}$/);
+    expect(card.modelVersion).toBe(r.result.card.modelVersion);
   });
 });
 
@@ -119,25 +123,45 @@ describe("training from the database", () => {
     expect(loaded).toHaveLength(samples.length);
     expect(loaded[0]).toMatchObject({ repository: first.repository, success: first.label === 1 });
 
-    const out = await trainFromDb(db, { outDir: join(dir, "db"), version: "db-1", gbt: { trees: 40 } });
-    expect(out.model).toMatchObject({ version: "db-1", status: "candidate", path: out.modelPath });
+    const out = await trainFromDb(db, { outDir: join(dir, "db"), name: "db-1", gbt: { trees: 40 }, learningCurve: [] });
+    const version = out.result.card.modelVersion;
+    expect(version).toMatch(/^v2-[0-9a-f]{8}$/);
+    expect(out.model).toMatchObject({ version, status: "candidate", path: join(dir, "db", "db-1.onnx") });
     expect(out.result.card.data.repositories).toBe(5);
     const predictor = await createPredictor({ enabled: true, modelPath: out.modelPath, timeBudgetMs: 1000 });
     const scored = await predictor.score(samples.slice(0, 5).map((s) => s.features));
-    expect(scored.usedML).toBe(true);
+    // The model decides only when its card's gate is open; it runs either way, and its batches carry its version.
+    expect(scored.usedML).toBe(out.result.card.gate?.open);
+    expect(scored.fallbackCause).toBe(out.result.card.gate?.open ? null : "not-promoted");
+    expect(scored.modelVersion).toBe(version);
+    expect(scored.ml).toHaveLength(5);
     scored.ml?.forEach((m, i) => {
       expect(m.trust).toBeCloseTo(out.result.best.predict((samples[i] as (typeof samples)[number]).features), 5);
       expect(m.reason).toMatch(/^model 0\.\d\d: /);
     });
 
-    const cmd = await runTrainCommand({ outDir: join(dir, "cmd"), version: "db-2", promote: true }, { db });
+    const cmd = await runTrainCommand({ outDir: join(dir, "cmd"), name: "db-2", seed: 2, promote: true }, { db });
     expect(cmd.promoted).toBe(true);
-    expect(cmd.lines.join("\n")).toMatch(/model db-2 .*\n.*5 repositories/);
+    expect(cmd.card.modelVersion).toMatch(/^v2-[0-9a-f]{8}$/);
+    expect(cmd.lines.join("\n")).toMatch(new RegExp(`model ${cmd.card.modelVersion} .*\n.*5 repositories`));
     // One pair of AUCs for each of the 5 folds (one repository each).
     const perFold = cmd.lines.find((l) => l.includes("AUC per fold"));
     expect(perFold?.match(/\d\.\d{3} \/ \d\.\d{3}/g)).toHaveLength(5);
     expect(cmd.lines.filter((l) => /precision >= 0\.9\d: model \d+\.\d% \| \d+\.\d%/.test(l))).toHaveLength(4);
-    expect((await currentModel(db))?.version).toBe("db-2");
-    expect((await listModels(db)).map((m) => m.version).sort()).toEqual(["db-1", "db-2"]);
+    expect((await currentModel(db))?.version).toBe(cmd.card.modelVersion);
+    const versions = [...new Set([version, cmd.card.modelVersion])].sort();
+    expect((await listModels(db)).map((m) => m.version).sort()).toEqual(versions);
+    // The same training again is the same model: its version is registered once.
+    const again = await runTrainCommand({ outDir: join(dir, "again"), seed: 2 }, { db });
+    expect(again.card.modelVersion).toBe(cmd.card.modelVersion);
+    expect(again.modelPath).toBe(join(dir, "again", `trust-predictor-${cmd.card.modelVersion}.onnx`));
+    expect(await listModels(db)).toHaveLength(versions.length);
+    // Another model (other data) has another version.
+    const other = trainModels(samples.slice(0, 320), {
+      kinds: ["logistic-regression"],
+      learningCurve: [],
+      resamples: 20,
+    });
+    expect(other.card.modelVersion).not.toBe(cmd.card.modelVersion);
   });
 });

@@ -33,6 +33,9 @@ export interface SampleInput {
   features?: number[];
   heuristicTrust?: number;
   featureSchemaVersion?: number;
+  /** The commit; "abc" when absent. */
+  sha?: string | null;
+  patchHash?: string;
 }
 
 export async function addSample(db: Db, s: SampleInput): Promise<number> {
@@ -46,33 +49,37 @@ export async function addSamples(db: Db, inputs: readonly SampleInput[]): Promis
   const inserted = await db
     .insert(predictions)
     .values(
-      inputs.map((s) => ({
-        cycleId: s.cycleId,
-        repositoryId: s.repositoryId,
-        sha: "abc",
-        candidateKey: `${s.recipeId}:${counter++}`,
-        recipeId: s.recipeId,
-        family: "eslint",
-        safety: "safe",
-        scope: "all",
-        files: ["src/a.ts"],
-        linesAdded: 1,
-        linesRemoved: 1,
-        patchHash: "h",
-        featureSchemaVersion: s.featureSchemaVersion ?? FEATURE_SCHEMA_VERSION,
-        features: s.features ?? new Array<number>(FEATURE_COUNT).fill(0),
-        mlTrust: null,
-        heuristicTrust: s.heuristicTrust ?? 0.9,
-        trust: s.heuristicTrust ?? 0.9,
-        tier: "auto-apply" as const,
-        usedMl: false,
-        fallbackCause: "missing",
-        modelVersion: null,
-        latencyMs: 0.1,
-        confidence: 0.5,
-        reason: "heuristic",
-        createdAt: new Date(s.at.getTime() - 1000),
-      })),
+      inputs.map((s) => {
+        const n = counter++;
+        return {
+          cycleId: s.cycleId,
+          repositoryId: s.repositoryId,
+          sha: s.sha === undefined ? "abc" : s.sha,
+          candidateKey: `${s.recipeId}:${n}`,
+          recipeId: s.recipeId,
+          family: "eslint",
+          safety: "safe",
+          scope: "all",
+          files: ["src/a.ts"],
+          linesAdded: 1,
+          linesRemoved: 1,
+          // Each sample its own patch unless a test says otherwise: identical patches on a commit are one run.
+          patchHash: s.patchHash ?? `h-${n}`,
+          featureSchemaVersion: s.featureSchemaVersion ?? FEATURE_SCHEMA_VERSION,
+          features: s.features ?? new Array<number>(FEATURE_COUNT).fill(0),
+          mlTrust: null,
+          heuristicTrust: s.heuristicTrust ?? 0.9,
+          trust: s.heuristicTrust ?? 0.9,
+          tier: "auto-apply" as const,
+          usedMl: false,
+          fallbackCause: "missing",
+          modelVersion: null,
+          latencyMs: 0.1,
+          confidence: 0.5,
+          reason: "heuristic",
+          createdAt: new Date(s.at.getTime() - 1000),
+        };
+      }),
     )
     .returning({ id: predictions.id });
   const ids = inserted.map((r) => r.id);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DbHandle, openDb } from "../../src/db/client.js";
 import { loadRecipeHistory } from "../../src/model/history.js";
+import { createTestDb, TEST_DB_KINDS, type TestDb } from "../helpers/db.js";
 import { addCycle, addRepository, addSample } from "./db.js";
 
 let handle: DbHandle;
@@ -93,5 +94,68 @@ describe("loadRecipeHistory", () => {
 
   it("returns an empty map for no recipes", async () => {
     expect((await loadRecipeHistory(handle.db, { repositoryId: repoA, recipeIds: [], before: t(99) })).size).toBe(0);
+  });
+});
+
+describe.each(TEST_DB_KINDS)("loadRecipeHistory leaves out the asking cycle and commit (%s)", (kind) => {
+  let db: TestDb;
+  let repo: number;
+  let other: number;
+  const r = "eslint/eqeqeq";
+
+  beforeAll(async () => {
+    db = await createTestDb(kind);
+    repo = await addRepository(db.db, "acme", "retried");
+    other = await addRepository(db.db, "acme", "elsewhere");
+  });
+
+  afterAll(async () => {
+    await db.cleanup();
+  });
+
+  it("a retried cycle does not count its failed attempt, nor a rerun its own commit", async () => {
+    const earlier = await addCycle(db.db, repo);
+    const retried = await addCycle(db.db, repo);
+    const elsewhere = await addCycle(db.db, other);
+    // An earlier commit: one success, one failure.
+    await addSample(db.db, { repositoryId: repo, cycleId: earlier, recipeId: r, success: true, at: t(1), sha: "old" });
+    await addSample(db.db, { repositoryId: repo, cycleId: earlier, recipeId: r, success: false, at: t(2), sha: "old" });
+    // The retried cycle's first attempt on commit "new" stored a failure before it died.
+    await addSample(db.db, { repositoryId: repo, cycleId: retried, recipeId: r, success: false, at: t(3), sha: "new" });
+    // Another run on the same commit (a rerun), and a run in another repository on the same commit id.
+    await addSample(db.db, { repositoryId: repo, cycleId: earlier, recipeId: r, success: true, at: t(4), sha: "new" });
+    await addSample(db.db, { repositoryId: other, cycleId: elsewhere, recipeId: r, success: true, at: t(5), sha: "x" });
+
+    const everything = await loadRecipeHistory(db.db, { repositoryId: repo, recipeIds: [r], before: t(10) });
+    expect(everything.get(r)).toEqual({
+      crowdRuns: 5,
+      crowdSuccesses: 3,
+      repoRuns: 4,
+      repoSuccesses: 2,
+      repoConsecutiveFailures: 0,
+    });
+    const retry = await loadRecipeHistory(db.db, {
+      repositoryId: repo,
+      recipeIds: [r],
+      before: t(10),
+      cycleId: retried,
+      sha: "new",
+    });
+    // Only the earlier commit's two outcomes in this repository, and the other repository's one in the crowd.
+    expect(retry.get(r)).toEqual({
+      crowdRuns: 3,
+      crowdSuccesses: 2,
+      repoRuns: 2,
+      repoSuccesses: 1,
+      repoConsecutiveFailures: 1,
+    });
+    // Without the commit, the same cycle alone is left out: the rerun's success on "new" counts again.
+    const cycleOnly = await loadRecipeHistory(db.db, {
+      repositoryId: repo,
+      recipeIds: [r],
+      before: t(10),
+      cycleId: retried,
+    });
+    expect(cycleOnly.get(r)).toMatchObject({ repoRuns: 3, repoSuccesses: 2, repoConsecutiveFailures: 0 });
   });
 });

@@ -11,6 +11,8 @@ export function metadata(overrides: Record<string, string> = {}): Record<string,
     [MetadataKey.modelVersion]: "fixture-1",
     [MetadataKey.kind]: "fixture",
     [MetadataKey.featureNames]: JSON.stringify(featureNames()),
+    // Fixtures stand for promoted models unless a test closes the gate.
+    [MetadataKey.gate]: JSON.stringify({ open: true, reasons: [] }),
     ...overrides,
   };
 }

@@ -20,7 +20,7 @@ beforeAll(async () => {
   handle = await openDb({ dataDir: "memory" });
   base = trainModels(syntheticSamples({ repositories: 4, perRepository: 60 }), {
     kinds: ["logistic-regression"],
-    modelVersion: "base",
+    learningCurve: [],
   }).card;
 });
 

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { AnalyticsOptionError, parseDateOption, parseNumberOption } from "../../analytics/errors.js";
 import * as f from "../../analytics/format.js";
@@ -7,9 +7,26 @@ import { renderReportHtml } from "../../analytics/report-html.js";
 import { renderReportMarkdown, validationValue } from "../../analytics/report-markdown.js";
 import { readEnv } from "../../config/env.js";
 import { openDb } from "../../db/client.js";
-import { dataDir } from "../../runtime/context.js";
+import { type ModelCard, parseModelCard } from "../../model/train/card.js";
+import { comparisonLines } from "../../model/train/command.js";
+import { DEFAULT_MODEL_PATH, dataDir } from "../../runtime/context.js";
 import type { CommandContext } from "../main.js";
 import { parseFlags, UsageError } from "../main.js";
+
+/**
+ * The card beside the configured model (ML_MODEL_PATH, else the shipped one): its held-out validation table,
+ * comparison with the heuristic and gate go into the report. Null when there is none to read.
+ */
+async function modelCard(modelPath: string): Promise<ModelCard | null> {
+  const path = modelPath.replace(/\.onnx$/, ".json");
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    return null;
+  }
+  return parseModelCard(JSON.parse(text), path);
+}
 
 /**
  * `odavl report [--out DIR] [--json] [--since DATE] [--until DATE] [--min-samples N]`: writes ACCURACY_REPORT.md
@@ -46,17 +63,37 @@ export async function reportCommand(ctx: CommandContext): Promise<number> {
       minSamples,
       range: { since, until },
     });
+    const card = await modelCard(env.ML_MODEL_PATH ?? DEFAULT_MODEL_PATH);
+    const cardLines = card
+      ? [
+          `model card ${card.modelVersion} (${card.kind}): ${f.int(card.data.samples)} outcomes from ${f.int(card.data.repositories)} repositories, held out by repository`,
+          ...comparisonLines(card),
+        ]
+      : [];
     const writeFiles = values.out !== undefined || values.json !== true;
     let written: string[] = [];
     if (writeFiles) {
       const dir = resolve(values.out ?? ".");
       await mkdir(dir, { recursive: true });
       written = [join(dir, "ACCURACY_REPORT.md"), join(dir, "report.html")];
-      await writeFile(written[0] as string, renderReportMarkdown(report));
+      const cardSection = cardLines.length
+        ? `\n## The model card: validation held out by repository\n\n\`\`\`text\n${cardLines.join("\n")}\n\`\`\`\n`
+        : "";
+      await writeFile(written[0] as string, `${renderReportMarkdown(report)}${cardSection}`);
       await writeFile(written[1] as string, renderReportHtml(report));
     }
     if (values.json) {
-      ctx.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      const modelCardFigures = card
+        ? {
+            modelVersion: card.modelVersion,
+            gate: card.gate ?? null,
+            comparison: card.heldOut.comparison ?? null,
+            chosenThresholds: card.heldOut.chosenThresholds ?? null,
+            validation: card.heldOut.validation ?? null,
+            learningCurve: card.heldOut.learningCurve ?? null,
+          }
+        : null;
+      ctx.stdout.write(`${JSON.stringify({ ...report, modelCard: modelCardFigures }, null, 2)}\n`);
     } else {
       const lines = [
         report.statement,
@@ -64,6 +101,7 @@ export async function reportCommand(ctx: CommandContext): Promise<number> {
         `samples: ${f.int(report.samples)}; model accuracy ${f.pct(report.ml.accuracy)} (${f.pctInterval(report.ml.intervals.accuracy)}), heuristic ${f.pct(report.heuristic.accuracy)} (${f.pctInterval(report.heuristic.intervals.accuracy)}), difference ${f.points(report.improvementPoints)} points (${f.pointsInterval(report.improvementInterval)}), McNemar p = ${f.pValue(report.mcnemarP)}`,
         ...report.validation.map((v) => `  ${v.verdict.padEnd(12)} ${v.target}: ${validationValue(v)}`),
         "",
+        ...(cardLines.length ? [...cardLines, ""] : []),
         ...written.map((p) => `wrote ${p}`),
       ];
       ctx.stdout.write(`${lines.join("\n")}\n`);

@@ -10,11 +10,17 @@ export async function trainCommand(ctx: CommandContext): Promise<number> {
   const { values } = parseFlags(ctx.argv, {
     out: { type: "string" },
     dataset: { type: "string" },
+    name: { type: "string" },
     version: { type: "string" },
     seed: { type: "string" },
     promote: { type: "boolean" },
     force: { type: "boolean" },
   });
+  if (values.version !== undefined) {
+    throw new UsageError(
+      "--version is gone: a model's version is the hash of its content; use --name to choose the file name",
+    );
+  }
   const env = readEnv(ctx.env);
   const seed = values.seed === undefined ? undefined : Number(values.seed);
   if (seed !== undefined && !Number.isInteger(seed))
@@ -25,7 +31,7 @@ export async function trainCommand(ctx: CommandContext): Promise<number> {
       {
         outDir: resolve(typeof values.out === "string" ? values.out : "models"),
         ...(typeof values.dataset === "string" ? { dataset: resolve(values.dataset) } : {}),
-        ...(typeof values.version === "string" ? { version: values.version } : {}),
+        ...(typeof values.name === "string" ? { name: values.name } : {}),
         ...(seed !== undefined ? { seed } : {}),
         promote: values.promote === true,
         force: values.force === true,

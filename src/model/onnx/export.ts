@@ -27,6 +27,11 @@ export const MetadataKey = {
   featureNames: "featureNames",
   /** JSON {@link LinearExplanation}: how the reason line is computed without re-running the model. */
   explanation: "explanation",
+  /**
+   * JSON `{ open, reasons }`: whether the model's card shows it beats the heuristic on held-out repositories. A
+   * model without it, or with it closed, is run beside the heuristic but never decides.
+   */
+  gate: "gate",
 } as const;
 
 /**
@@ -44,6 +49,7 @@ export interface ModelMetadata {
   kind: string;
   featureNames: readonly string[];
   explanation?: LinearExplanation;
+  gate?: { open: boolean; reasons: readonly string[] };
 }
 
 export interface PlattCalibration {
@@ -87,6 +93,7 @@ function metadataProps(m: ModelMetadata): Record<string, string> {
     [MetadataKey.featureNames]: JSON.stringify(m.featureNames),
   };
   if (m.explanation) props[MetadataKey.explanation] = JSON.stringify(m.explanation);
+  if (m.gate) props[MetadataKey.gate] = JSON.stringify(m.gate);
   return props;
 }
 

@@ -2,6 +2,11 @@
  * Platt scaling: p = sigmoid(a * z + b) fitted on out-of-fold logits z, with Platt's smoothed targets
  * ((N+ + 1) / (N+ + 2) for successes, 1 / (N- + 2) for failures) so a small or one-sided fold cannot push the
  * calibrated scores to 0 or 1. Two parameters, so it fits in the exported graph as one Mul and one Add.
+ *
+ * The slope is constrained to a >= 0. A negative slope would turn a ranking upside down: logits that rank held-out
+ * repositories worse than chance would come out ranking them better, a skill the model does not have. When the
+ * best slope would be negative the fit keeps a = 0 (the calibrated score is the base rate, the same for every
+ * candidate) and {@link hasSkill} says the model has none.
  */
 import type { PlattCalibration } from "../onnx/export.js";
 import { sigmoid, softplus } from "./matrix.js";
@@ -68,7 +73,23 @@ export function fitPlatt(logits: ArrayLike<number>, labels: ArrayLike<number>): 
     current = value;
     if (moved < 1e-10) break;
   }
+  if (a < 0) {
+    // The loss is convex, so with a >= 0 the optimum of a model that wants a < 0 lies at a = 0: the intercept
+    // alone, the smoothed base rate's logit.
+    let mean = 0;
+    for (let i = 0; i < n; i++) mean += target(i);
+    mean /= n;
+    return { a: 0, b: Math.fround(Math.log(mean / (1 - mean))) };
+  }
   return { a: Math.fround(a), b: Math.fround(b) };
+}
+
+/**
+ * Whether a calibration keeps any of its model's ranking: false when the slope was held at 0 because the fitted
+ * one would have been negative (or the logits carried nothing), so every candidate gets the same score.
+ */
+export function hasSkill(c: PlattCalibration): boolean {
+  return c.a > 0;
 }
 
 export function applyPlatt(c: PlattCalibration, logit: number): number {

@@ -52,6 +52,73 @@ const operatingPointsSchema = z.array(
   z.object({ minPrecision: z.number(), model: operatingPointSchema, heuristic: operatingPointSchema }),
 );
 
+/** A figure and its 95% interval from resampling repositories (null where undefined on the data). */
+export const intervalSchema = z.object({ value: metric, low: metric, high: metric });
+export type Interval = z.infer<typeof intervalSchema>;
+
+const rankingSchema = z.object({ auc: intervalSchema, logLoss: intervalSchema });
+
+/**
+ * The model against the heuristic on held-out repositories, as the mean of the folds' figures and pooled over
+ * folds; `improvement` is the model's gain (AUC: model minus heuristic; log-loss: heuristic minus model), so a
+ * positive figure favours the model. Intervals: percentile bootstrap resampling each fold's repositories.
+ */
+const comparisonViewSchema = z.object({
+  model: rankingSchema,
+  heuristic: rankingSchema,
+  improvement: rankingSchema,
+});
+
+export const comparisonSchema = z.object({
+  resamples: z.number().int().positive(),
+  meanPerFold: comparisonViewSchema,
+  pooled: comparisonViewSchema,
+});
+
+const realisedSchema = z.object({
+  /** Share of held-out candidates at or above their fold's threshold. */
+  approvalRate: metric,
+  /** Share of successes among them. */
+  precision: metric,
+  /** Share of held-out failures at or above their fold's threshold. */
+  failuresApproved: metric,
+});
+
+/**
+ * Auto-apply thresholds chosen on each fold's training repositories alone (the lowest score at which their
+ * out-of-fold predictions reach `minPrecision`; null: never reached, nothing approved), and what they realised
+ * on the held-out repositories.
+ */
+export const chosenThresholdsSchema = z.object({
+  minPrecision: z.number(),
+  folds: z.array(z.object({ fold: z.number().int(), model: z.number().nullable(), heuristic: z.number().nullable() })),
+  realised: z.object({ model: realisedSchema, heuristic: realisedSchema }),
+});
+
+/** The validation table: held-out figures at the card's thresholds, model beside heuristic and majority. */
+export const validationRowSchema = z.object({
+  metric: z.string(),
+  model: intervalSchema,
+  heuristic: intervalSchema,
+  majority: intervalSchema,
+});
+
+export const learningPointSchema = z.object({
+  /** Share of each fold's training repositories used. */
+  fraction: z.number(),
+  /** Mean number of training repositories per fold. */
+  repositories: z.number(),
+  model: z.object({ auc: metric, logLoss: metric }),
+  heuristic: z.object({ auc: metric, logLoss: metric }),
+});
+
+export const gateSchema = z.object({
+  /** Whether the predictor lets this model decide. */
+  open: z.boolean(),
+  /** The criteria that failed (empty when open). */
+  reasons: z.array(z.string()),
+});
+
 export const modelCardSchema = z.object({
   modelVersion: z.string().min(1),
   kind: z.enum(MODEL_KINDS),
@@ -86,6 +153,8 @@ export const modelCardSchema = z.object({
         samples: z.number().int().nonnegative(),
         metrics: comparedSchema,
         operatingPoints: operatingPointsSchema.optional(),
+        /** False when the fold's calibration slope was held at 0 (it wanted a negative one): no skill. */
+        skill: z.boolean().optional(),
       }),
     ),
     pooled: comparedSchema,
@@ -95,10 +164,24 @@ export const modelCardSchema = z.object({
      * and for the heuristic on the same held-out samples (absent in cards made before them).
      */
     operatingPoints: operatingPointsSchema.optional(),
+    comparison: comparisonSchema.optional(),
+    chosenThresholds: chosenThresholdsSchema.optional(),
+    validation: z.array(validationRowSchema).optional(),
+    learningCurve: z.array(learningPointSchema).optional(),
   }),
+  /** Whether the model beats the heuristic on held-out repositories (absent in cards made before the gate). */
+  gate: gateSchema.optional(),
+  /** Inference time of the shipped model (ms a batch), measured with onnxruntime when the card was written. */
+  latency: z.object({ batchSize: z.number().int(), medianMs: z.number(), heuristicMedianMs: z.number() }).optional(),
   /** Boosted trees: how many trees the shipped ensemble holds (0: the heuristic or the base rate, calibrated). */
   trees: z.number().int().nonnegative().optional(),
-  calibration: z.object({ method: z.literal("platt"), a: z.number(), b: z.number() }),
+  calibration: z.object({
+    method: z.literal("platt"),
+    a: z.number(),
+    b: z.number(),
+    /** False when the slope was held at 0 (it wanted a negative one): the model ranks nothing. */
+    skill: z.boolean().optional(),
+  }),
   thresholds: z.object({ autoApply: z.number(), review: z.number() }),
   params: z.object({
     folds: z.number().int(),
@@ -112,6 +195,11 @@ export const modelCardSchema = z.object({
 
 export type ModelCard = z.infer<typeof modelCardSchema>;
 export type CardMetricSet = z.infer<typeof metricSetSchema>;
+export type Comparison = z.infer<typeof comparisonSchema>;
+export type ChosenThresholds = z.infer<typeof chosenThresholdsSchema>;
+export type ValidationRow = z.infer<typeof validationRowSchema>;
+export type LearningPoint = z.infer<typeof learningPointSchema>;
+export type Gate = z.infer<typeof gateSchema>;
 
 export class ModelCardError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

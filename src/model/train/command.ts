@@ -6,15 +6,16 @@
 import { num as f, pct } from "../../analytics/format.js";
 import type { DbOrTx } from "../../db/client.js";
 import type { MetricSet } from "../metrics.js";
-import { type ModelRow, promoteModel, registerModel } from "../registry.js";
-import type { ModelCard } from "./card.js";
+import { type ModelRow, promoteModel, registerTrained } from "../registry.js";
+import type { Interval, ModelCard } from "./card.js";
 import { trainFromDb, trainFromJsonl } from "./run.js";
 
 export interface TrainCommandArgs {
   /** A dataset file (gzip'ed JSON Lines); the database when absent. */
   dataset?: string;
   outDir: string;
-  version?: string;
+  /** The files' name without extension (`--name trust-predictor`); `trust-predictor-<version>` when absent. */
+  name?: string;
   seed?: number;
   /** Promote the new model when it is not worse than the current one. */
   promote?: boolean;
@@ -69,6 +70,62 @@ function operatingPointLines(card: ModelCard): string[] {
   ];
 }
 
+const iv = (i: Interval | undefined, digits = 3): string =>
+  !i || i.value === null
+    ? "n/a"
+    : `${i.value.toFixed(digits)}${i.low !== null && i.high !== null ? ` [${i.low.toFixed(digits)}, ${i.high.toFixed(digits)}]` : ""}`;
+
+/** The headline figures with their 95% intervals from resampling repositories, the gate, and the tables. */
+export function comparisonLines(card: ModelCard): string[] {
+  const c = card.heldOut.comparison;
+  const lines: string[] = [];
+  if (c) {
+    lines.push(`  model vs heuristic on held-out repositories (95% intervals, ${c.resamples} repository resamples):`);
+    for (const [name, v] of [
+      ["mean per fold", c.meanPerFold],
+      ["pooled", c.pooled],
+    ] as const) {
+      lines.push(
+        `    ${name.padEnd(13)} AUC ${iv(v.model.auc)} vs ${iv(v.heuristic.auc)}, gain ${iv(v.improvement.auc)}; log-loss ${iv(v.model.logLoss)} vs ${iv(v.heuristic.logLoss)}, gain ${iv(v.improvement.logLoss)}`,
+      );
+    }
+  }
+  const t = card.heldOut.chosenThresholds;
+  if (t) {
+    const r = (x: (typeof t.realised)["model"]) =>
+      `precision ${x.precision === null ? "n/a" : pct(x.precision)}, approval ${x.approvalRate === null ? "n/a" : pct(x.approvalRate)}, failures approved ${x.failuresApproved === null ? "n/a" : pct(x.failuresApproved)}`;
+    lines.push(
+      `  auto-apply thresholds chosen on training folds for precision >= ${t.minPrecision}, realised held out: model ${r(t.realised.model)}; heuristic ${r(t.realised.heuristic)}`,
+    );
+  }
+  if (card.heldOut.validation?.length) {
+    lines.push("  validation table (held out, at the card's thresholds; 95% intervals): model | heuristic | majority");
+    for (const row of card.heldOut.validation) {
+      lines.push(`    ${row.metric}: ${iv(row.model)} | ${iv(row.heuristic)} | ${iv(row.majority)}`);
+    }
+  }
+  if (card.heldOut.learningCurve?.length) {
+    lines.push(
+      `  learning curve (mean per fold, model AUC / log-loss; heuristic ${f(card.heldOut.learningCurve[0]?.heuristic.auc ?? null)} / ${f(card.heldOut.learningCurve[0]?.heuristic.logLoss ?? null)}): ${card.heldOut.learningCurve
+        .map(
+          (p) =>
+            `${Math.round(p.fraction * 100)}% (${p.repositories.toFixed(1)} repositories) ${f(p.model.auc)} / ${f(p.model.logLoss)}`,
+        )
+        .join(", ")}`,
+    );
+  }
+  const noSkill = card.heldOut.folds.filter((x) => x.skill === false).map((x) => x.fold);
+  if (noSkill.length) lines.push(`  folds without skill (calibration slope held at 0): ${noSkill.join(", ")}`);
+  if (card.gate) {
+    lines.push(
+      card.gate.open
+        ? "  gate: open (the model decides)"
+        : `  gate: closed (the heuristic decides, cause not-promoted): ${card.gate.reasons.join("; ")}`,
+    );
+  }
+  return lines;
+}
+
 export function summarizeCard(card: ModelCard): string[] {
   const p = card.heldOut.pooled;
   return [
@@ -83,6 +140,7 @@ export function summarizeCard(card: ModelCard): string[] {
     `  AUC per fold, model / heuristic: ${card.heldOut.folds.map((x) => `${f(x.metrics.model.auc)} / ${f(x.metrics.heuristic.auc)}`).join(", ")}`,
     ...(card.trees !== undefined ? [`  trees kept by early stopping: ${card.trees}`] : []),
     ...operatingPointLines(card),
+    ...comparisonLines(card),
   ];
 }
 
@@ -103,18 +161,18 @@ export async function runTrainCommand(
     const r = await trainFromJsonl(args.dataset, {
       ...common,
       outDir: args.outDir,
-      ...(args.version ? { modelVersion: args.version } : {}),
+      ...(args.name ? { name: args.name } : {}),
     });
     if (!r.written) throw new TrainCommandError("the model was not written");
     card = r.result.card;
     ({ modelPath, cardPath } = r.written);
-    if (db) model = await registerModel(db, card, modelPath);
+    if (db) model = await registerTrained(db, card, modelPath);
   } else {
     if (!db) throw new TrainCommandError("training from the database needs a database");
     const r = await trainFromDb(db, {
       ...common,
       outDir: args.outDir,
-      ...(args.version ? { version: args.version } : {}),
+      ...(args.name ? { name: args.name } : {}),
     });
     card = r.result.card;
     ({ modelPath, cardPath, model } = r);

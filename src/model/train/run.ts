@@ -7,27 +7,60 @@ import { join } from "node:path";
 import { and, eq } from "drizzle-orm";
 import type { DbOrTx } from "../../db/client.js";
 import { outcomes, predictions, repositories } from "../../db/schema.js";
-import { type DatasetRow, readDataset, toTrainingSample } from "../dataset.js";
+import { type DatasetRow, readDataset } from "../dataset.js";
+import { trainingSamples } from "../duplicates.js";
 import { FEATURE_SCHEMA_VERSION } from "../features.js";
-import { type ModelRow, registerModel } from "../registry.js";
-import { type TrainOptions, type TrainResult, trainModels } from "./train.js";
+import { type ModelRow, registerTrained } from "../registry.js";
+import { measureLatency } from "./latency.js";
+import { type TrainingSample, type TrainOptions, type TrainResult, trainModels } from "./train.js";
+
+/**
+ * Adds the measured inference time to the card and to its validation table (the majority baseline costs
+ * nothing). Measured here, not in training, so that training stays a pure function of its data and seed.
+ */
+export async function withLatency(result: TrainResult, samples: readonly TrainingSample[]): Promise<TrainResult> {
+  const latency = await measureLatency(
+    result.onnx,
+    samples.map((s) => s.features),
+  );
+  const card = { ...result.card, latency };
+  const cell = (value: number) => ({ value, low: null, high: null });
+  card.heldOut = {
+    ...card.heldOut,
+    validation: [
+      ...(card.heldOut.validation ?? []).filter((r) => !r.metric.startsWith("latency")),
+      {
+        metric: `latency (median ms a batch of ${latency.batchSize})`,
+        model: cell(latency.medianMs),
+        heuristic: cell(latency.heuristicMedianMs),
+        majority: cell(0),
+      },
+    ],
+  };
+  return { ...result, card };
+}
 
 export interface WrittenModel {
   modelPath: string;
   cardPath: string;
 }
 
-export function modelFileName(version: string): string {
-  if (!/^[A-Za-z0-9._-]+$/.test(version)) {
-    throw new RangeError(`model version "${version}" may hold only letters, digits, ".", "_" and "-"`);
+/**
+ * The model file's name: `<name>.onnx`, by default `trust-predictor-<version>.onnx`. The name is only where the
+ * file goes; the model's identity is its version (a content hash), which the file carries inside.
+ */
+export function modelFileName(version: string, name?: string): string {
+  const stem = name ?? `trust-predictor-${version}`;
+  if (!/^[A-Za-z0-9._-]+$/.test(stem) || stem.startsWith(".")) {
+    throw new RangeError(`model file name "${stem}" may hold only letters, digits, ".", "_" and "-"`);
   }
-  return `trust-predictor-${version}.onnx`;
+  return `${stem}.onnx`;
 }
 
-export async function writeModelFiles(outDir: string, result: TrainResult): Promise<WrittenModel> {
+export async function writeModelFiles(outDir: string, result: TrainResult, name?: string): Promise<WrittenModel> {
   await mkdir(outDir, { recursive: true });
-  const modelPath = join(outDir, modelFileName(result.card.modelVersion));
-  // The card sits beside its model: trust-predictor-v2.onnx and trust-predictor-v2.json.
+  const modelPath = join(outDir, modelFileName(result.card.modelVersion, name));
+  // The card sits beside its model: trust-predictor.onnx and trust-predictor.json.
   const cardPath = modelPath.replace(/\.onnx$/, ".json");
   await writeFile(modelPath, result.onnx);
   await writeFile(cardPath, `${JSON.stringify(result.card, null, 2)}\n`);
@@ -50,6 +83,8 @@ export async function loadTrainingRows(
       recipeId: predictions.recipeId,
       family: predictions.family,
       safety: predictions.safety,
+      scope: predictions.scope,
+      patchHash: predictions.patchHash,
       featureSchemaVersion: predictions.featureSchemaVersion,
       features: predictions.features,
       heuristicTrust: predictions.heuristicTrust,
@@ -69,6 +104,8 @@ export async function loadTrainingRows(
     recipeId: r.recipeId,
     family: r.family,
     safety: r.safety === "unsafe" ? "unsafe" : "safe",
+    scope: r.scope,
+    patchHash: r.patchHash,
     featureSchemaVersion: r.featureSchemaVersion,
     features: r.features,
     heuristicTrust: r.heuristicTrust,
@@ -79,9 +116,10 @@ export async function loadTrainingRows(
   }));
 }
 
-export interface TrainFromDbOptions extends Omit<TrainOptions, "modelVersion"> {
+export interface TrainFromDbOptions extends TrainOptions {
   outDir: string;
-  version?: string;
+  /** The files' name without extension; `trust-predictor-<version>` when absent. */
+  name?: string;
 }
 
 export interface TrainFromDbResult extends WrittenModel {
@@ -90,36 +128,43 @@ export interface TrainFromDbResult extends WrittenModel {
 }
 
 export async function trainFromDb(db: DbOrTx, options: TrainFromDbOptions): Promise<TrainFromDbResult> {
-  const { outDir, version, ...rest } = options;
+  const { outDir, name, ...rest } = options;
   const rows = await loadTrainingRows(db);
-  const result = trainModels(rows.map(toTrainingSample), { ...rest, ...(version ? { modelVersion: version } : {}) });
-  const written = await writeModelFiles(outDir, result);
-  const model = await registerModel(db, result.card, written.modelPath);
+  const { samples } = trainingSamples(rows);
+  const result = await withLatency(trainModels(samples, rest), samples);
+  const written = await writeModelFiles(outDir, result, name);
+  const model = await registerTrained(db, result.card, written.modelPath);
   return { ...written, result, model };
 }
 
 export interface TrainFromJsonlOptions extends TrainOptions {
   /** Where to write the model and its card; nothing is written without it. */
   outDir?: string;
+  /** The files' name without extension; `trust-predictor-<version>` when absent. */
+  name?: string;
 }
 
 export interface TrainFromJsonlResult {
   result: TrainResult;
   /** Rows of the file's other feature schema versions, which were not used. */
   skippedRows: number;
+  /** Rows that repeat an earlier run of the same patch on the same commit, which add no training row. */
+  duplicates: number;
   written: WrittenModel | null;
 }
 
 /** Trains on a dataset file's rows of the current feature schema version. */
 export async function trainFromJsonl(path: string, options: TrainFromJsonlOptions = {}): Promise<TrainFromJsonlResult> {
-  const { outDir, ...trainOptions } = options;
-  const samples = [];
+  const { outDir, name, ...trainOptions } = options;
+  const rows: DatasetRow[] = [];
   let skippedRows = 0;
   for await (const row of readDataset(path)) {
-    if (row.featureSchemaVersion === FEATURE_SCHEMA_VERSION) samples.push(toTrainingSample(row));
+    if (row.featureSchemaVersion === FEATURE_SCHEMA_VERSION) rows.push(row);
     else skippedRows++;
   }
-  const result = trainModels(samples, trainOptions);
-  const written = outDir ? await writeModelFiles(outDir, result) : null;
-  return { result, skippedRows, written };
+  const { samples, duplicates } = trainingSamples(rows);
+  const trained = trainModels(samples, trainOptions);
+  const result = outDir ? await withLatency(trained, samples) : trained;
+  const written = outDir ? await writeModelFiles(outDir, result, name) : null;
+  return { result, skippedRows, duplicates, written };
 }

@@ -6,9 +6,10 @@
  * choice made for it (its calibration, how many trees to keep) is made on grouped folds inside its own training
  * repositories, so the fold's labels touch none of them. The final model is fitted the same way on all samples.
  */
+import { createHash } from "node:crypto";
 import { FEATURE_SCHEMA_VERSION, featureNames, validateFeatureVector } from "../features.js";
 import { type HeuristicForm, heuristicForm, heuristicLogit } from "../heuristic.js";
-import { calibrationBins, comparedOperatingPoints, evaluate } from "../metrics.js";
+import { auc, calibrationBins, comparedOperatingPoints, evaluate, logLoss } from "../metrics.js";
 import {
   type LinearExplanation,
   logisticRegressionModel,
@@ -16,9 +17,11 @@ import {
   treeEnsembleModel,
 } from "../onnx/export.js";
 import { DEFAULT_THRESHOLDS, type TierThresholds } from "../tiers.js";
-import { applyPlatt, calibratedLogLoss, fitPlatt } from "./calibration.js";
-import { MODEL_KINDS, type ModelCard, type ModelKind } from "./card.js";
+import { applyPlatt, calibratedLogLoss, fitPlatt, hasSkill } from "./calibration.js";
+import { type LearningPoint, MODEL_KINDS, type ModelCard, type ModelKind } from "./card.js";
+import { chooseThresholds, DEFAULT_RESAMPLES, type HeldOutPredictions, heldOutStatistics } from "./evaluation.js";
 import { type Fold, groupedKFold } from "./folds.js";
+import { gateFromCard } from "./gate.js";
 import {
   baseRateLogit,
   DEFAULT_GBT_OPTIONS,
@@ -36,6 +39,7 @@ import {
   logisticLogit,
 } from "./logistic.js";
 import { type Matrix, rowOf, solveSpd, toMatrix } from "./matrix.js";
+import { seededRandom, shuffle } from "./random.js";
 
 export interface TrainingSample {
   features: number[];
@@ -47,7 +51,6 @@ export interface TrainingSample {
 }
 
 export interface TrainOptions {
-  modelVersion?: string;
   seed?: number;
   /** Number of folds; default min(5, repositories). */
   folds?: number;
@@ -60,8 +63,17 @@ export interface TrainOptions {
   logistic?: Partial<LogisticOptions>;
   gbt?: Partial<GbtOptions>;
   thresholds?: TierThresholds;
+  /** The auto-apply precision the thresholds chosen on training folds aim at; default 0.98. */
+  targetPrecision?: number;
+  /** Repository resamples for the intervals; default 1000. */
+  resamples?: number;
+  /** Shares of each fold's training repositories for the learning curve; default 25/50/75/100%, [] for none. */
+  learningCurve?: readonly number[];
   now?: Date;
 }
+
+export const DEFAULT_TARGET_PRECISION = 0.98;
+export const DEFAULT_LEARNING_CURVE: readonly number[] = [0.25, 0.5, 0.75, 1];
 
 export const DEFAULT_INNER_FOLDS = 3;
 
@@ -93,9 +105,12 @@ export class TrainingError extends Error {
   }
 }
 
-export function defaultModelVersion(now: Date): string {
-  const iso = now.toISOString();
-  return `v${FEATURE_SCHEMA_VERSION}-${iso.slice(0, 10).replace(/-/g, "")}-${iso.slice(11, 19).replace(/:/g, "")}`;
+/**
+ * A model's version: its feature schema and the first 8 hex digits of the SHA-256 of its ONNX file written
+ * without a version, so two different models never share a version and the same training reproduces it.
+ */
+export function contentVersion(unversioned: Uint8Array): string {
+  return `v${FEATURE_SCHEMA_VERSION}-${createHash("sha256").update(unversioned).digest("hex").slice(0, 8)}`;
 }
 
 /** A model of one kind before calibration. */
@@ -109,6 +124,12 @@ interface Raw {
 
 interface Fitted extends Raw {
   calibration: PlattCalibration;
+  /** Calibrated out-of-fold probabilities of the rows it was fitted on (from its inner folds). */
+  trainOof: Float64Array;
+}
+
+function calibrated(c: PlattCalibration, logits: ArrayLike<number>): Float64Array {
+  return Float64Array.from(logits, (z) => applyPlatt(c, z));
 }
 
 /** The heuristic's logit of each row: where heuristic-boosted trees start. */
@@ -194,7 +215,8 @@ function fitKind(
   if (k < 2) {
     const raw = fitRaw(kind, x, y, o, offset);
     const logits = Array.from({ length: x.rows }, (_, i) => raw.logit(rowOf(x, i)));
-    return { ...raw, calibration: fitPlatt(logits, y) };
+    const calibration = fitPlatt(logits, y);
+    return { ...raw, calibration, trainOof: calibrated(calibration, logits) };
   }
   const inner = groupedKFold(groups, k, o.gbt.seed);
   if (kind === "logistic-regression") {
@@ -203,7 +225,8 @@ function fitKind(
       const m = fitRaw(kind, subset(x, fold.train), pick(fold.train, y), o);
       for (const i of fold.test) oof[i] = m.logit(rowOf(x, i));
     }
-    return { ...fitRaw(kind, x, y, o), calibration: fitPlatt(oof, y) };
+    const calibration = fitPlatt(oof, y);
+    return { ...fitRaw(kind, x, y, o), calibration, trainOof: calibrated(calibration, oof) };
   }
   const start = offset ?? new Float64Array(x.rows).fill(baseRateLogit(y));
   // stages[t][i]: row i's out-of-fold logit after t trees.
@@ -226,9 +249,11 @@ function fitKind(
     scored.map((s) => s.loss),
     sizes,
   );
+  const calibration = (scored[trees] as (typeof scored)[number]).calibration;
   return {
     ...fitRaw(kind, x, y, o, offset, trees),
-    calibration: (scored[trees] as (typeof scored)[number]).calibration,
+    calibration,
+    trainOof: calibrated(calibration, stages[trees] as Float64Array),
   };
 }
 
@@ -311,7 +336,6 @@ export function trainModels(samples: readonly TrainingSample[], options: TrainOp
   const k = options.folds ?? Math.min(5, repositories.size);
   const thresholds = options.thresholds ?? DEFAULT_THRESHOLDS;
   const now = options.now ?? new Date();
-  const modelVersion = options.modelVersion ?? defaultModelVersion(now);
   const resolved: ResolvedOptions = {
     logistic: { ...DEFAULT_LOGISTIC_OPTIONS, ...options.logistic },
     gbt: { ...DEFAULT_GBT_OPTIONS, seed, ...options.gbt },
@@ -339,12 +363,16 @@ export function trainModels(samples: readonly TrainingSample[], options: TrainOp
   const candidates = kinds.map((kind) => {
     const oofProb = new Array<number>(samples.length).fill(0);
     const treesPerFold: number[] = [];
+    const skill: boolean[] = [];
+    const trainOof: Float64Array[] = [];
     for (const fold of folds) {
       const model = fitKind(kind, subset(x, fold.train), pick(fold.train, labels), pick(fold.train, groups), resolved);
       if (model.gbt) treesPerFold.push(model.gbt.trees.length);
+      skill.push(hasSkill(model.calibration));
+      trainOof.push(model.trainOof);
       for (const i of fold.test) oofProb[i] = applyPlatt(model.calibration, model.logit(rowOf(x, i)));
     }
-    return { kind, oofProb, treesPerFold, pooled: evaluate(labels, oofProb, thresholds) };
+    return { kind, oofProb, treesPerFold, skill, trainOof, pooled: evaluate(labels, oofProb, thresholds) };
   });
   const chosen = candidates.reduce((best, c) =>
     (c.pooled.logLoss ?? Number.POSITIVE_INFINITY) < (best.pooled.logLoss ?? Number.POSITIVE_INFINITY) ? c : best,
@@ -364,21 +392,49 @@ export function trainModels(samples: readonly TrainingSample[], options: TrainOp
     for (let i = 0; i < samples.length; i++) calibrated[i] = calibration.a * final.logit(rowOf(x, i)) + calibration.b;
     explanation = surrogate(x, calibrated);
   }
-  const metadata = {
-    featureSchemaVersion: FEATURE_SCHEMA_VERSION,
-    modelVersion,
-    kind: chosen.kind,
-    featureNames: names,
-    explanation,
-  };
-  const onnx = final.logistic
-    ? logisticRegressionModel({ ...final.logistic, calibration, metadata })
-    : treeEnsembleModel({
-        ...(final.gbt as GbtModel),
-        calibration,
-        metadata,
-        ...(final.heuristic ? { heuristic: final.heuristic } : {}),
-      });
+  const held: HeldOutPredictions = { labels, model: chosen.oofProb, heuristic, majority, groups, folds };
+  const statistics = heldOutStatistics(held, thresholds, { resamples: options.resamples ?? DEFAULT_RESAMPLES, seed });
+  const chosenThresholds = chooseThresholds(
+    held,
+    chosen.trainOof.map((p) => Array.from(p)),
+    options.targetPrecision ?? DEFAULT_TARGET_PRECISION,
+  );
+  const learningCurve = (options.learningCurve ?? DEFAULT_LEARNING_CURVE).map((fraction): LearningPoint => {
+    if (!(fraction > 0 && fraction <= 1))
+      throw new TrainingError(`learning curve fraction ${fraction} is not in (0, 1]`);
+    const random = seededRandom(seed + Math.round(fraction * 1000));
+    let repositoriesUsed = 0;
+    const perFold = folds.map((fold) => {
+      const trainGroups = [...new Set(pick(fold.train, groups))].sort();
+      const kept = new Set(
+        shuffle(trainGroups, random).slice(0, Math.max(2, Math.round(fraction * trainGroups.length))),
+      );
+      repositoriesUsed += kept.size;
+      const y = pick(fold.test, labels);
+      const h = pick(fold.test, heuristic);
+      let p: number[];
+      if (kept.size === trainGroups.length) p = pick(fold.test, chosen.oofProb);
+      else {
+        const rows = fold.train.filter((i) => kept.has(groups[i] as string));
+        const m = fitKind(chosen.kind, subset(x, rows), pick(rows, labels), pick(rows, groups), resolved);
+        p = fold.test.map((i) => applyPlatt(m.calibration, m.logit(rowOf(x, i))));
+      }
+      return {
+        model: { auc: auc(y, p), logLoss: logLoss(y, p) },
+        heuristic: { auc: auc(y, h), logLoss: logLoss(y, h) },
+      };
+    });
+    const meanOf = (get: (f: (typeof perFold)[number]) => number | null): number | null => {
+      const v = perFold.map(get).filter((z): z is number => z !== null);
+      return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
+    };
+    return {
+      fraction,
+      repositories: repositoriesUsed / folds.length,
+      model: { auc: meanOf((f) => f.model.auc), logLoss: meanOf((f) => f.model.logLoss) },
+      heuristic: { auc: meanOf((f) => f.heuristic.auc), logLoss: meanOf((f) => f.heuristic.logLoss) },
+    };
+  });
 
   const operatingPoints = (rows: readonly number[]) =>
     comparedOperatingPoints(pick(rows, labels), pick(rows, chosen.oofProb), pick(rows, heuristic));
@@ -392,7 +448,7 @@ export function trainModels(samples: readonly TrainingSample[], options: TrainOp
   };
   const all = samples.map((_, i) => i);
   const card: ModelCard = {
-    modelVersion,
+    modelVersion: "",
     kind: chosen.kind,
     createdAt: now.toISOString(),
     featureSchemaVersion: FEATURE_SCHEMA_VERSION,
@@ -413,20 +469,25 @@ export function trainModels(samples: readonly TrainingSample[], options: TrainOp
       })),
     },
     heldOut: {
-      method: `grouped ${k}-fold cross-validation by repository; each fold's model calibrated (Platt) on out-of-fold logits of grouped ${resolved.innerFolds}-fold cross-validation inside its training set (fewer folds when it holds fewer repositories; with one, on its training logits), where boosted trees also choose how many of up to ${resolved.gbt.trees} trees to keep`,
+      method: `grouped ${k}-fold cross-validation by repository; each fold's model calibrated (Platt) on out-of-fold logits of grouped ${resolved.innerFolds}-fold cross-validation inside its training set (fewer folds when it holds fewer repositories; with one, on its training logits), where boosted trees also choose how many of up to ${resolved.gbt.trees} trees to keep; the calibration slope is held at >= 0 (a fold that wants a negative one has no skill and says so); intervals resample each fold's repositories ${options.resamples ?? DEFAULT_RESAMPLES} times`,
       folds: folds.map((fold: Fold) => ({
         fold: fold.index,
         repositories: fold.testGroups.length,
         samples: fold.test.length,
         metrics: compare(fold.test),
         operatingPoints: operatingPoints(fold.test),
+        skill: chosen.skill[fold.index] as boolean,
       })),
       pooled: compare(all),
       calibrationBins: calibrationBins(labels, chosen.oofProb),
       operatingPoints: operatingPoints(all),
+      comparison: statistics.comparison,
+      chosenThresholds,
+      validation: statistics.validation,
+      learningCurve,
     },
     ...(final.gbt ? { trees: final.gbt.trees.length } : {}),
-    calibration: { method: "platt", a: calibration.a, b: calibration.b },
+    calibration: { method: "platt", a: calibration.a, b: calibration.b, skill: hasSkill(calibration) },
     thresholds: { ...thresholds },
     params: {
       folds: k,
@@ -436,6 +497,29 @@ export function trainModels(samples: readonly TrainingSample[], options: TrainOp
       gradientBoostedTrees: { ...resolved.gbt },
     },
   };
+  const gate = gateFromCard(card);
+  card.gate = gate;
+  const exportWith = (modelVersion: string): Uint8Array => {
+    const metadata = {
+      featureSchemaVersion: FEATURE_SCHEMA_VERSION,
+      modelVersion,
+      kind: chosen.kind,
+      featureNames: names,
+      explanation,
+      gate,
+    };
+    return final.logistic
+      ? logisticRegressionModel({ ...final.logistic, calibration, metadata })
+      : treeEnsembleModel({
+          ...(final.gbt as GbtModel),
+          calibration,
+          metadata,
+          ...(final.heuristic ? { heuristic: final.heuristic } : {}),
+        });
+  };
+  const modelVersion = contentVersion(exportWith(""));
+  card.modelVersion = modelVersion;
+  const onnx = exportWith(modelVersion);
   const best: TrainedModel = {
     kind: chosen.kind,
     modelVersion,
