@@ -25,6 +25,7 @@ import type { Schedules } from "../queue/schedules.js";
 import { recipeForAction } from "./actions.js";
 import {
   type DeliveryInput,
+  type DeliveryReceipt,
   type ExpectedRepository,
   finishDelivery,
   forgetInstallation,
@@ -229,7 +230,7 @@ interface HandlerContext {
   registering: Map<string, Promise<RepositoryRow>>;
 }
 
-type Handle = (repository: RepositoryRow | null) => Promise<WebhookResult>;
+type Handle = (repository: RepositoryRow | null, receipt: DeliveryReceipt) => Promise<WebhookResult>;
 
 /**
  * Runs a handler once per delivery: a delivery whose handling finished is not handled again; one whose handling
@@ -249,10 +250,15 @@ async function once(
     expected,
   );
   if (receipt.handled) {
+    // A redelivery (same delivery id) of a delivery whose job failed for good: the operator asks for it again.
+    if (receipt.earlierJobId && (await ctx.deps.jobs.rerunFailed(receipt.earlierJobId))) {
+      ctx.log.info({ delivery: event.id, jobId: receipt.earlierJobId }, "redelivery: failed job queued again");
+      return { result: "enqueued again", jobId: receipt.earlierJobId };
+    }
     ctx.log.info({ delivery: event.id }, "delivery already handled");
     return { result: "already handled" };
   }
-  const outcome = await handle(receipt.repository);
+  const outcome = await handle(receipt.repository, receipt);
   await finishDelivery(log, event.id, outcome.result, outcome.jobId ?? null);
   ctx.log.info({ delivery: event.id, event: event.name, ...outcome }, "delivery handled");
   return outcome;
@@ -387,12 +393,15 @@ async function enqueueEventCycle(
   if (installationId === undefined) return IGNORED;
   const expected = expectedOf(installationId, p.repository);
   const meta = { installationId, repository: p.repository.full_name };
-  return once(ctx, event, meta, expected, async (found) => {
+  return once(ctx, event, meta, expected, async (found, receipt) => {
     const repo = await repositoryFor(ctx, expected, found);
     const jobId = await ctx.deps.jobs.enqueueCycle(
       { repositoryId: repo.id, repository: p.repository.full_name, ...cycle, deliveryId: event.id },
       key,
     );
+    // A repeat of a delivery whose first handling did not finish (answered 503), whose job meanwhile failed for
+    // good: BullMQ ignored the add, so that job runs again rather than the delivery being silently dropped.
+    if (!receipt.first && (await ctx.deps.jobs.rerunFailed(jobId))) return { result: "enqueued again", jobId };
     return { result: "enqueued", jobId };
   });
 }

@@ -46,6 +46,8 @@ export interface DeliveryReceipt {
   handled: boolean;
   /** The event's repository row when it is registered exactly as the event says (nothing to update); else null. */
   repository: RepositoryRow | null;
+  /** The job an earlier receipt of this delivery queued, if any. */
+  earlierJobId: string | null;
 }
 
 const REPOSITORY_COLUMNS = Object.entries(getTableColumns(repositories));
@@ -77,7 +79,8 @@ export async function receiveDelivery(
           on conflict (id) do nothing
           returning 1
         )
-        select (select count(*) from inserted)::int as odavl_inserted, earlier.result as odavl_earlier, r.*
+        select (select count(*) from inserted)::int as odavl_inserted, earlier.result as odavl_earlier,
+          earlier.job_id as odavl_earlier_job, r.*
         from (select 1) as one
         left join deliveries earlier on earlier.id = ${d.id}
         left join lateral (
@@ -92,6 +95,7 @@ export async function receiveDelivery(
     first,
     handled: !first && earlier !== null && earlier !== DELIVERY_RECEIVED,
     repository: row.id === null || row.id === undefined ? null : repositoryFromRow(row),
+    earlierJobId: (row.odavl_earlier_job as string | null | undefined) ?? null,
   };
 }
 

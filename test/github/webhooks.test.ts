@@ -6,10 +6,10 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Queue } from "bullmq";
+import { type Queue, UnrecoverableError, Worker } from "bullmq";
 import { sql } from "drizzle-orm";
 import type { Probot } from "probot";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { queryRows } from "../../src/db/client.js";
 import { startCycle } from "../../src/db/queries/cycles.js";
 import { setConsent } from "../../src/db/queries/repositories.js";
@@ -20,7 +20,7 @@ import { createWebServer } from "../../src/github/server.js";
 import { createCyclesQueue, createProducer } from "../../src/queue/producer.js";
 import { createSchedules, schedulerId } from "../../src/queue/schedules.js";
 import { createTestDb, type TestDb } from "../helpers/db.js";
-import { producerConnection, testQueueConfig } from "../queue/helpers.js";
+import { producerConnection, testQueueConfig, workerConnection } from "../queue/helpers.js";
 import { useStrictNock } from "./helpers/github-mock.js";
 import {
   installationPayload,
@@ -106,6 +106,53 @@ describe("web process", () => {
     // Another delivery of the same push (GitHub sends each event once, but not always only once): same job.
     expect((await postWebhook(url, "push", payload)).status).toBe(200);
     expect(await jobIds()).toEqual([jobId]);
+  });
+
+  it("accepts event names with digits (projects_v2_item) and ignores the events it does not handle", async () => {
+    const answer = await postWebhook(url, "projects_v2_item", { action: "edited", projects_v2_item: { id: 1 } });
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({ result: "ignored" });
+    const malformed = await postWebhook(url, "Projects-V2", { action: "edited" });
+    expect(malformed.status).toBe(400);
+    expect(await queue.count()).toBe(0);
+  });
+
+  it("runs a redelivered delivery whose job failed for good again, once", async () => {
+    const id = randomUUID();
+    const payload = pushPayload(DEMO, SHA);
+    const first = await postWebhook(url, "push", payload, { id });
+    const { jobId } = (await first.json()) as { jobId: string };
+    // The job fails for good (a real worker, an error that is never retried).
+    let runs = 0;
+    const worker = new Worker(
+      queue.name,
+      async () => {
+        runs++;
+        if (runs === 1) throw new UnrecoverableError("GitHub answered 500");
+        return "done";
+      },
+      { connection: workerConnection(), prefix: queue.opts.prefix },
+    );
+    try {
+      await vi.waitFor(async () => expect(await queue.getJobState(jobId)).toBe("failed"), { timeout: 10_000 });
+      await worker.pause();
+      expect(runs).toBe(1);
+
+      // GitHub's redelivery carries the same delivery id; three at once queue the job once.
+      const answers = await Promise.all([1, 2, 3].map(() => postWebhook(url, "push", payload, { id })));
+      const results = await Promise.all(answers.map(async (a) => ((await a.json()) as { result: string }).result));
+      expect(results.sort()).toEqual(["already handled", "already handled", "enqueued again"]);
+      expect(["waiting", "prioritized"]).toContain(await queue.getJobState(jobId));
+      worker.resume();
+      await vi.waitFor(async () => expect(await queue.getJobState(jobId)).toBe("completed"), { timeout: 10_000 });
+      expect(runs).toBe(2);
+      // A completed job is not run again by a redelivery.
+      const again = await postWebhook(url, "push", payload, { id });
+      expect(((await again.json()) as { result: string }).result).toBe("already handled");
+      expect(runs).toBe(2);
+    } finally {
+      await worker.close();
+    }
   });
 
   it("ignores pushes to other branches and branch deletions", async () => {
