@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { type Queue, UnrecoverableError, Worker } from "bullmq";
 import { sql } from "drizzle-orm";
@@ -24,6 +25,7 @@ import { producerConnection, testQueueConfig, workerConnection } from "../queue/
 import { useStrictNock } from "./helpers/github-mock.js";
 import {
   installationPayload,
+  type Payload,
   pullRequestPayload,
   pushPayload,
   type RepoIdentity,
@@ -31,6 +33,11 @@ import {
   requestedActionPayload,
 } from "./helpers/payloads.js";
 import { postWebhook, receive, testProbot, WEBHOOK_SECRET } from "./helpers/probot.js";
+
+const EXAMPLES = createRequire(import.meta.url)("@octokit/webhooks-examples") as {
+  name: string;
+  examples: Payload[];
+}[];
 
 const DEMO: RepoIdentity = { owner: "acme", name: "demo", githubId: 1001, installationId: 4001 };
 const SHA = "a".repeat(40);
@@ -325,5 +332,80 @@ describe("web process", () => {
       action: identifier,
       requestedBy: "maintainer",
     });
+  });
+  /** One of GitHub's recorded payloads (`@octokit/webhooks-examples`), with our installation and repository. */
+  function recorded(event: string, action: string, repo: RepoIdentity = DEMO): Payload {
+    const definition = EXAMPLES.find((e) => e.name === event);
+    const example = definition?.examples.find((p) => p.action === action && p.installation);
+    if (!example) throw new Error(`no recorded ${event}.${action} payload of an installation`);
+    const p = structuredClone(example);
+    p.installation = {
+      ...p.installation,
+      id: repo.installationId,
+      account: { login: repo.owner, type: "Organization" },
+    };
+    if (p.repository) {
+      p.repository = {
+        ...p.repository,
+        id: repo.githubId,
+        name: repo.name,
+        full_name: `${repo.owner}/${repo.name}`,
+        owner: { ...p.repository.owner, login: repo.owner },
+        default_branch: "main",
+      };
+    }
+    return p;
+  }
+
+  it("stops an installation's schedules and queued jobs while it is suspended, and starts them again", async () => {
+    await receive(
+      probot,
+      "installation",
+      installationPayload("installation.created", 4001, "acme", [
+        { id: 1001, name: "demo" },
+        { id: 1002, name: "tools" },
+      ]),
+    );
+    await receive(probot, "push", pushPayload(DEMO, SHA));
+    expect(await jobIds()).toHaveLength(1);
+    expect(await queue.getJobSchedulers()).toHaveLength(2);
+
+    const suspend = await postWebhook(url, "installation", recorded("installation", "suspend"));
+    expect(await suspend.json()).toEqual({ result: "suspended 2" });
+    expect(await jobIds()).toEqual([]);
+    expect(await queue.getJobSchedulers()).toEqual([]);
+    expect(
+      await queryRows(db.db, sql`select id::int as id, suspended_at is not null as suspended from installations`),
+    ).toEqual([{ id: 4001, suspended: true }]);
+
+    const unsuspend = await postWebhook(url, "installation", recorded("installation", "unsuspend"));
+    expect(await unsuspend.json()).toEqual({ result: "resumed 2" });
+    expect(await queue.getJobSchedulers()).toHaveLength(2);
+    expect(await queryRows(db.db, sql`select suspended_at from installations`)).toEqual([{ suspended_at: null }]);
+  });
+
+  it("follows a renamed or transferred repository, and forgets a deleted or archived one", async () => {
+    await receive(probot, "push", pushPayload(DEMO, SHA));
+    const [before] = await queryRows<{ id: number }>(db.db, sql`select id from repositories`);
+
+    const renamed = recorded("repository", "renamed", { ...DEMO, name: "demo-2" });
+    expect((await postWebhook(url, "repository", renamed)).status).toBe(200);
+    const transferred = recorded("repository", "transferred", { ...DEMO, owner: "acme-labs", name: "demo-2" });
+    expect((await postWebhook(url, "repository", transferred)).status).toBe(200);
+    expect(await queryRows(db.db, sql`select id, owner, name from repositories`)).toEqual([
+      { id: before?.id, owner: "acme-labs", name: "demo-2" },
+    ]);
+    expect((await queue.getJobSchedulers()).map((s) => s.key)).toEqual([schedulerId(before?.id as number)]);
+
+    for (const action of ["archived", "deleted"]) {
+      await receive(probot, "push", pushPayload(DEMO, SHA));
+      const gone = recorded("repository", "renamed");
+      gone.action = action;
+      const answer = await postWebhook(url, "repository", gone);
+      expect(await answer.json()).toEqual({ result: "deleted 1" });
+      expect(await count("repositories")).toBe(0);
+      expect(await jobIds()).toEqual([]);
+      expect(await queue.getJobSchedulers()).toEqual([]);
+    }
   });
 });

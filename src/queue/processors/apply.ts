@@ -22,6 +22,7 @@ import {
   type WorkerDeps,
   withWorkspace,
 } from "./context.js";
+import { pausedReason } from "./cycle.js";
 
 export const APPLY_CHECK_RUN_NAME = "ODAVL Apply";
 
@@ -35,6 +36,8 @@ export async function processApplyJob(job: JobInfo, deps: WorkerDeps): Promise<A
   const log = deps.logger.child({ ...jobTags(job), action: data.action });
   const repo = await findRepositoryById(deps.db, data.repositoryId);
   if (!repo) return { status: "skipped", reason: "repository removed" };
+  const paused = await pausedReason(deps, repo);
+  if (paused) return { status: "skipped", reason: paused };
   if (repo.mode !== "installed" || repo.installationId === null) {
     throw new UnrecoverableError(`${repo.owner}/${repo.name} is a shadow repository: it is never written to`);
   }

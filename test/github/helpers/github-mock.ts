@@ -115,6 +115,22 @@ export class GitHubMock {
     return this;
   }
 
+  /** The installation token refused: GitHub's answer for a suspended installation. */
+  accessTokenSuspended(installationId: number): this {
+    this.scope()
+      .post(`${this.prefix}/app/installations/${installationId}/access_tokens`)
+      .reply(403, { message: "This installation has been suspended", documentation_url: "https://docs.github.com" });
+    return this;
+  }
+
+  /** The repository is no longer visible to the app (deleted, or access withdrawn). */
+  repositoryGone(): this {
+    this.scope()
+      .get((uri) => pathOf(uri) === this.base)
+      .reply(404, { message: "Not Found" });
+    return this;
+  }
+
   repository(defaultBranch = "main", githubId = 1001): this {
     this.scope()
       .get((uri) => pathOf(uri) === this.base)
