@@ -393,6 +393,36 @@ describe("cycle and apply jobs", () => {
     CYCLE_TIMEOUT,
   );
 
+  it(
+    "an invalid .github/odavl.yml on the default branch is not reported on a contributor's pull request",
+    async () => {
+      const probot = await setUp({ dataCollection: false, autoApply: false });
+      const [repo] = await registerRepositories(
+        db.db,
+        { id: 4001, accountLogin: "acme", accountType: "Organization" },
+        [{ githubId: 1001, owner: "acme", name: "demo" }],
+      );
+      const lastValid = { recipes: { enable: ["biome/use-const"] } };
+      await db.db.execute(
+        sql`update repositories set config = ${JSON.stringify(lastValid)}::jsonb, config_sha = 'old' where id = ${repo?.id}`,
+      );
+      const gh = new GitHubMock("acme", "demo")
+        .accessToken(4001)
+        .pullRequest(7, { headSha: sha })
+        .configFile("dataCollection: yes please\n", "bad0000000000000000000000000000000000000")
+        .createCheckRun(9005)
+        .pullRequest(7, { headSha: sha })
+        .updateCheckRun(9005);
+
+      await receive(probot, "pull_request", pullRequestPayload(DEMO, { number: 7, headSha: sha }));
+      const job = await finishedJob(queue, `cycle-r1-${sha}-pull_request`, CYCLE_TIMEOUT);
+      expect(job.returnvalue).toMatchObject({ status: "completed", checkRunId: 9005 });
+      // Only the cycle's own check run: none about the configuration (strict nock: no such request was mocked).
+      expect(gh.find("POST", "/check-runs").map((c) => c.body.name)).toEqual([CHECK_RUN_NAME]);
+    },
+    CYCLE_TIMEOUT,
+  );
+
   it("a pull-request job whose head moved on is marked superseded and not run", async () => {
     const probot = await setUp();
     const newer = "b".repeat(40);

@@ -259,7 +259,10 @@ async function runInstalledCycle(
     repo = (await findRepositoryById(deps.db, repo.id)) ?? repo;
     const runId = await ensureCheckRun(deps, gh.api, ref, cycle, sha, job);
     checkRunId = runId;
-    if (sync.invalid) {
+    // The file is the default branch's: its errors are reported on the default branch's commits only, never on a
+    // contributor's pull request (whose author did not write it and cannot fix it there).
+    const onDefaultBranch = data.pullRequest === null && (data.branch === null || data.branch === repo.defaultBranch);
+    if (sync.invalid && onDefaultBranch) {
       await explainInvalidConfig(gh.api, ref, {
         sha,
         error: sync.invalid,
