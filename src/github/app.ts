@@ -435,6 +435,7 @@ async function onRequestedAction(ctx: HandlerContext, event: WebhookEvent): Prom
       checkRunId: p.check_run.id,
       headSha: p.check_run.head_sha,
       headBranch: p.check_run.check_suite?.head_branch ?? null,
+      pullRequests: p.check_run.pull_requests.map((pr) => pr.number),
       action: identifier,
       requestedBy,
       deliveryId: event.id,

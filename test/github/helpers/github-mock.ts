@@ -184,15 +184,33 @@ export class GitHubMock {
     return this;
   }
 
-  pullRequest(number: number, p: { headSha: string; state?: "open" | "closed"; headRef?: string }): this {
+  pullRequest(
+    number: number,
+    p: { headSha: string; state?: "open" | "closed"; headRef?: string; headRepository?: string; baseRef?: string },
+  ): this {
     this.scope()
       .get((uri) => pathOf(uri) === `${this.base}/pulls/${number}`)
       .reply(200, {
         number,
         state: p.state ?? "open",
         html_url: `https://github.com/${this.owner}/${this.repo}/pull/${number}`,
-        head: { ref: p.headRef ?? "feature", sha: p.headSha },
+        head: {
+          ref: p.headRef ?? "feature",
+          sha: p.headSha,
+          repo: { full_name: p.headRepository ?? `${this.owner}/${this.repo}` },
+        },
+        base: { ref: p.baseRef ?? "main" },
       });
+    return this;
+  }
+
+  /** GitHub's compare of `branch...sha`: "behind"/"identical" when the commit is on the branch; 404 outside. */
+  compare(branch: string, sha: string, status: "identical" | "behind" | "ahead" | "diverged" | 404): this {
+    const interceptor = this.scope()
+      .get((uri) => pathOf(uri) === `${this.base}/compare/${branch}...${sha}`)
+      .query(true);
+    if (status === 404) interceptor.reply(404, { message: "Not Found" });
+    else interceptor.reply(200, { status, ahead_by: 0, behind_by: 0, commits: [], files: [] });
     return this;
   }
 
@@ -238,7 +256,7 @@ export class GitHubMock {
     return this;
   }
 
-  listPulls(pulls: { number: number; headRef: string; headSha?: string }[]): this {
+  listPulls(pulls: { number: number; headRef: string; headSha?: string; baseRef?: string }[]): this {
     this.scope()
       .get((uri) => pathOf(uri) === `${this.base}/pulls`)
       .query((q: Query) => q.state === "open")
@@ -249,6 +267,7 @@ export class GitHubMock {
           state: "open",
           html_url: `https://github.com/${this.owner}/${this.repo}/pull/${p.number}`,
           head: { ref: p.headRef, sha: p.headSha ?? "0".repeat(40) },
+          base: { ref: p.baseRef ?? "main" },
         })),
       );
     return this;
