@@ -58,6 +58,24 @@ export const envSchema = z.object({
   SANDBOX_TMP_MB: num(1024, 16, 65_536),
   /** Cache of the package managers (pnpm, yarn) runs may use; see prepareToolchain. Default: under the temp dir. */
   SANDBOX_TOOLCHAIN_DIR: optionalString,
+  /**
+   * GitHub's REST API: https://api.github.com (default), or a GitHub Enterprise Server's `https://HOST/api/v3`.
+   * Clone URLs follow it (`https://HOST/owner/name.git`).
+   */
+  GITHUB_API_URL: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v === "" ? "https://api.github.com" : v.replace(/\/+$/, "")))
+    .pipe(
+      z
+        .string()
+        .refine((v) => URL.canParse(v), "must be a URL such as https://github.example.com/api/v3")
+        .refine((v) => !URL.canParse(v) || /^https?:$/.test(new URL(v).protocol), "must be an http(s) URL")
+        .refine(
+          (v) => !URL.canParse(v) || (new URL(v).search === "" && new URL(v).hash === ""),
+          "must have no query or fragment",
+        ),
+    ),
   APP_ID: optionalString,
   PRIVATE_KEY: optionalString,
   WEBHOOK_SECRET: optionalString,

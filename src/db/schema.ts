@@ -23,6 +23,8 @@ export const installations = pgTable("installations", {
   id: bigint("id", { mode: "number" }).primaryKey(),
   accountLogin: text("account_login").notNull(),
   accountType: text("account_type").notNull().default("Organization"),
+  /** Set while GitHub has the installation suspended (installation.suspend): nothing is scheduled or run. */
+  suspendedAt: timestamp("suspended_at", { withTimezone: true }),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
 });
 
@@ -47,6 +49,12 @@ export const repositories = pgTable(
     /** The last valid `.github/odavl.yml`, parsed. */
     config: jsonb("config"),
     configSha: text("config_sha"),
+    /**
+     * Set when GitHub refused the repository for good (403 suspended, 404 no longer visible): it is neither
+     * scheduled nor run until an event about it (unsuspend, added again, a push) clears it. Why, in `pausedReason`.
+     */
+    pausedAt: timestamp("paused_at", { withTimezone: true }),
+    pausedReason: text("paused_reason"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },

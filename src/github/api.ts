@@ -75,6 +75,9 @@ export interface PullRequestInfo {
   headRef: string;
   headSha: string;
   state: "open" | "closed";
+  /** The branch it merges into, and the repository its head lives in (`owner/name`; another one: a fork). */
+  baseRef: string | null;
+  headRepository: string | null;
 }
 
 export interface TreeEntry {
@@ -92,6 +95,8 @@ export interface GitHubApi {
   lastCommitTouching(r: RepoRef, path: string, ref: string): Promise<{ sha: string; author: string | null } | null>;
   getPullRequest(r: RepoRef, number: number): Promise<PullRequestInfo>;
   getBranchHead(r: RepoRef, branch: string): Promise<string | null>;
+  /** True when the commit is the branch's head or in its history (GitHub's compare: identical or behind). */
+  isOnBranch(r: RepoRef, branch: string, sha: string): Promise<boolean>;
   findCheckRuns(r: RepoRef, sha: string, name: string): Promise<CheckRunInfo[]>;
   listOpenPullRequests(r: RepoRef): Promise<PullRequestInfo[]>;
   // Writes.
@@ -169,7 +174,8 @@ function toPullRequest(p: {
   number: number;
   html_url: string;
   state: string;
-  head: { ref: string; sha: string };
+  head: { ref: string; sha: string; repo?: { full_name: string } | null };
+  base?: { ref: string } | null;
 }): PullRequestInfo {
   return {
     number: p.number,
@@ -177,6 +183,8 @@ function toPullRequest(p: {
     headRef: p.head.ref,
     headSha: p.head.sha,
     state: p.state === "open" ? "open" : "closed",
+    baseRef: p.base?.ref ?? null,
+    headRepository: p.head.repo?.full_name ?? null,
   };
 }
 
@@ -242,6 +250,22 @@ export function createGitHubApi(octokit: Octokit): GitHubApi {
           pull_number: number,
         });
         return toPullRequest(data);
+      }),
+
+    isOnBranch: (r, branch, sha) =>
+      call("GET compare", r, async () => {
+        try {
+          const { data } = await octokit.request("GET /repos/{owner}/{repo}/compare/{basehead}", {
+            ...r,
+            basehead: `${branch}...${sha}`,
+            per_page: 1,
+          });
+          return data.status === "identical" || data.status === "behind";
+        } catch (err) {
+          // Not in this repository's network (or the branch is gone): not on the branch.
+          if (statusOf(err) === 404) return false;
+          throw err;
+        }
       }),
 
     getBranchHead: (r, branch) =>
@@ -388,6 +412,7 @@ export function shadowGitHub(): GitHubApi {
     lastCommitTouching: refuse("GET commits"),
     getPullRequest: refuse("GET pull"),
     getBranchHead: refuse("GET ref"),
+    isOnBranch: refuse("GET compare"),
     findCheckRuns: refuse("GET check-runs"),
     listOpenPullRequests: refuse("GET pulls"),
     createCheckRun: refuse("POST check-runs"),

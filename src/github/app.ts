@@ -25,6 +25,7 @@ import type { Schedules } from "../queue/schedules.js";
 import { recipeForAction } from "./actions.js";
 import {
   type DeliveryInput,
+  type DeliveryReceipt,
   type ExpectedRepository,
   finishDelivery,
   forgetInstallation,
@@ -32,6 +33,7 @@ import {
   type InstallationInput,
   receiveDelivery,
   registerRepositories,
+  setInstallationSuspended,
   storedConfig,
 } from "./store.js";
 
@@ -150,6 +152,10 @@ const installationEventSchema = z.object({
   installation: installationSchema,
   repositories: z.array(listedRepository).max(100_000).nullable().optional(),
 });
+const repositoryEventSchema = z.object({
+  repository: repositorySchema,
+  installation: installationRef.nullable().optional(),
+});
 const repositoriesEventSchema = z.object({
   installation: installationSchema,
   repositories_added: z.array(listedRepository).max(100_000).default([]),
@@ -199,6 +205,13 @@ export function createWebhookHandler(deps: AppDeps): WebhookHandler {
       case "installation":
         if (action === "created") return onInstallationCreated(ctx, event);
         if (action === "deleted") return onInstallationDeleted(ctx, event);
+        if (action === "suspend" || action === "unsuspend") return onInstallationSuspend(ctx, event, action);
+        return IGNORED;
+      case "repository":
+        if (action === "deleted" || action === "archived") return onRepositoryGone(ctx, event);
+        if (action === "renamed" || action === "transferred" || action === "unarchived") {
+          return onRepositoryMoved(ctx, event);
+        }
         return IGNORED;
       case "installation_repositories":
         if (action === "added") return onRepositoriesAdded(ctx, event);
@@ -229,7 +242,7 @@ interface HandlerContext {
   registering: Map<string, Promise<RepositoryRow>>;
 }
 
-type Handle = (repository: RepositoryRow | null) => Promise<WebhookResult>;
+type Handle = (repository: RepositoryRow | null, receipt: DeliveryReceipt) => Promise<WebhookResult>;
 
 /**
  * Runs a handler once per delivery: a delivery whose handling finished is not handled again; one whose handling
@@ -249,10 +262,15 @@ async function once(
     expected,
   );
   if (receipt.handled) {
+    // A redelivery (same delivery id) of a delivery whose job failed for good: the operator asks for it again.
+    if (receipt.earlierJobId && (await ctx.deps.jobs.rerunFailed(receipt.earlierJobId))) {
+      ctx.log.info({ delivery: event.id, jobId: receipt.earlierJobId }, "redelivery: failed job queued again");
+      return { result: "enqueued again", jobId: receipt.earlierJobId };
+    }
     ctx.log.info({ delivery: event.id }, "delivery already handled");
     return { result: "already handled" };
   }
-  const outcome = await handle(receipt.repository);
+  const outcome = await handle(receipt.repository, receipt);
   await finishDelivery(log, event.id, outcome.result, outcome.jobId ?? null);
   ctx.log.info({ delivery: event.id, event: event.name, ...outcome }, "delivery handled");
   return outcome;
@@ -387,12 +405,15 @@ async function enqueueEventCycle(
   if (installationId === undefined) return IGNORED;
   const expected = expectedOf(installationId, p.repository);
   const meta = { installationId, repository: p.repository.full_name };
-  return once(ctx, event, meta, expected, async (found) => {
+  return once(ctx, event, meta, expected, async (found, receipt) => {
     const repo = await repositoryFor(ctx, expected, found);
     const jobId = await ctx.deps.jobs.enqueueCycle(
       { repositoryId: repo.id, repository: p.repository.full_name, ...cycle, deliveryId: event.id },
       key,
     );
+    // A repeat of a delivery whose first handling did not finish (answered 503), whose job meanwhile failed for
+    // good: BullMQ ignored the add, so that job runs again rather than the delivery being silently dropped.
+    if (!receipt.first && (await ctx.deps.jobs.rerunFailed(jobId))) return { result: "enqueued again", jobId };
     return { result: "enqueued", jobId };
   });
 }
@@ -414,6 +435,7 @@ async function onRequestedAction(ctx: HandlerContext, event: WebhookEvent): Prom
       checkRunId: p.check_run.id,
       headSha: p.check_run.head_sha,
       headBranch: p.check_run.check_suite?.head_branch ?? null,
+      pullRequests: p.check_run.pull_requests.map((pr) => pr.number),
       action: identifier,
       requestedBy,
       deliveryId: event.id,
@@ -493,4 +515,54 @@ async function forgetQueued(ctx: HandlerContext, repositoryIds: readonly number[
   for (const id of repositoryIds) ctx.scheduled.delete(id);
   await ctx.deps.schedules.remove(repositoryIds);
   await ctx.deps.jobs.removeRepositoryJobs(repositoryIds);
+}
+
+/**
+ * Suspended: the installation's schedules and queued jobs stop (a job already running finds it suspended at its
+ * next GitHub call and stops); unsuspended: its repositories are scheduled again.
+ */
+async function onInstallationSuspend(
+  ctx: HandlerContext,
+  event: WebhookEvent,
+  action: "suspend" | "unsuspend",
+): Promise<WebhookResult> {
+  const p = parse(installationEventSchema, event);
+  return once(ctx, event, { installationId: p.installation.id, repository: null }, null, async () => {
+    const rows = await setInstallationSuspended(ctx.deps.db, installationOf(p.installation), action === "suspend");
+    if (action === "suspend") {
+      await forgetQueued(
+        ctx,
+        rows.map((r) => r.id),
+      );
+      return { result: `suspended ${rows.length}` };
+    }
+    for (const row of rows) if (row.pausedAt === null) await ensureSchedule(ctx, row, true);
+    return { result: `resumed ${rows.length}` };
+  });
+}
+
+/** Deleted or archived on GitHub: the repository is forgotten as when it is removed from the installation. */
+async function onRepositoryGone(ctx: HandlerContext, event: WebhookEvent): Promise<WebhookResult> {
+  const p = parse(repositoryEventSchema, event);
+  const installationId = p.installation?.id;
+  if (installationId === undefined) return IGNORED;
+  const meta = { installationId, repository: p.repository.full_name };
+  return once(ctx, event, meta, null, async () => {
+    const removed = await forgetRepositories(ctx.deps.db, installationId, [p.repository.id]);
+    await forgetQueued(ctx, removed);
+    return { result: `deleted ${removed.length}` };
+  });
+}
+
+/** Renamed, transferred or unarchived: the stored repository follows (GitHub's id is its identity). */
+async function onRepositoryMoved(ctx: HandlerContext, event: WebhookEvent): Promise<WebhookResult> {
+  const p = parse(repositoryEventSchema, event);
+  const installationId = p.installation?.id;
+  if (installationId === undefined) return IGNORED;
+  const expected = expectedOf(installationId, p.repository);
+  const meta = { installationId, repository: p.repository.full_name };
+  return once(ctx, event, meta, expected, async (found) => {
+    const repo = await repositoryFor(ctx, expected, found);
+    return { result: `registered ${repo.owner}/${repo.name}` };
+  });
 }

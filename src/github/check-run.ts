@@ -22,10 +22,11 @@ export const CHECK_RUN_NAME = "ODAVL Autopilot";
 export const ANNOTATIONS_PER_REQUEST = 50;
 
 /**
- * Each batch is a write request (GitHub asks for one a second), and past a few hundred annotations a reviewer
- * reads the summary instead; the summary lists every fix either way.
+ * One request's worth: past a screenful of annotations a reviewer reads the summary instead (which lists every
+ * fix either way), and each further batch is another write. The ones kept are those that matter most: verified
+ * fixes first, most trusted first; the summary says how many there were.
  */
-export const MAX_ANNOTATIONS = 500;
+export const MAX_ANNOTATIONS = 50;
 
 /** GitHub shows at most three action buttons on a check run. */
 export const MAX_ACTIONS = 3;
@@ -47,11 +48,18 @@ export interface ReportOptions {
 
 export function buildCheckRunReport(cycle: CycleSummary, options: ReportOptions): CheckRunReport {
   const actions = options.offerApply ? applyActions(cycle.results) : [];
-  const footer =
+  const total = annotationTotal(cycle.results);
+  const note =
+    total > MAX_ANNOTATIONS
+      ? `\n\nAnnotations: the ${MAX_ANNOTATIONS} changed regions that matter most (verified and most trusted ` +
+        `fixes first) of ${total}${total >= ANNOTATIONS_EXAMINED ? " or more" : ""}.`
+      : "";
+  const footer = `${note}${
     actions.length > 0
       ? "\n\n**Apply** opens a pull request with the fix after verifying it again on the branch's current head. " +
         "Nothing is ever pushed to your branches."
-      : "";
+      : ""
+  }`;
   const rendered = renderSummary(cycle, { maxLength: GITHUB_TEXT_LIMIT - footer.length });
   const verified = cycle.results.some((r) => r.outcome?.success);
   return {
@@ -86,15 +94,33 @@ function applyActions(results: readonly CandidateResult[]): CheckRunAction[] {
  * the commit holds the file before the fix, and a removal has no line after it.)
  */
 export function annotationsFor(results: readonly CandidateResult[]): Annotation[] {
+  return annotationsRanked(results).slice(0, MAX_ANNOTATIONS);
+}
+
+/** How many changed regions the fixes have (the annotations before the cap). */
+export function annotationTotal(results: readonly CandidateResult[]): number {
+  return annotationsRanked(results).length;
+}
+
+function annotationsRanked(results: readonly CandidateResult[]): Annotation[] {
+  const order = results
+    .map((r, i) => ({ r, i }))
+    .sort(
+      (a, b) =>
+        Number(b.r.outcome?.success === true) - Number(a.r.outcome?.success === true) ||
+        b.r.prediction.trust - a.r.prediction.trust ||
+        a.i - b.i,
+    );
   const out: Annotation[] = [];
-  results.forEach((r, i) => {
+  for (const { r, i } of order) {
+    if (out.length >= ANNOTATIONS_EXAMINED) break;
     const c = r.candidate;
     const message =
       `${c.recipe.title} (${c.recipe.id}): trust ${r.prediction.trust.toFixed(2)}, ${r.prediction.tier}, ` +
       `verification ${describeOutcome(r.outcome)}.`;
     for (const file of c.files) {
       for (const hunk of hunks(file.before, file.after)) {
-        if (out.length >= MAX_ANNOTATIONS) return;
+        if (out.length >= ANNOTATIONS_EXAMINED) break;
         out.push({
           path: file.path,
           start_line: hunk.start,
@@ -106,9 +132,12 @@ export function annotationsFor(results: readonly CandidateResult[]): Annotation[
         });
       }
     }
-  });
+  }
   return out;
 }
+
+/** Changed regions counted at most (a bound on the work for a huge cycle; the count says "at least" then). */
+const ANNOTATIONS_EXAMINED = 10_000;
 
 /** Changed regions as line ranges of the old file, each with its lines as a diff. */
 function hunks(before: string, after: string): { start: number; end: number; diff: string }[] {

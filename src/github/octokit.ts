@@ -148,3 +148,13 @@ export function privateKeyFrom(value: string): string {
   const text = value.includes("-----BEGIN") ? value : Buffer.from(value, "base64").toString("utf8");
   return text.replace(/\\n/g, "\n");
 }
+
+/**
+ * Where repositories are cloned from, for an API base URL: github.com for GitHub's API, the server itself for a
+ * GitHub Enterprise Server (`https://HOST/api/v3` -> `https://HOST`).
+ */
+export function cloneBaseFor(apiUrl: string): string {
+  const url = new URL(apiUrl);
+  if (url.hostname === "api.github.com") return "https://github.com";
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/api\/v3\/?$/, "").replace(/\/+$/, "")}`;
+}

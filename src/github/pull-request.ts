@@ -55,6 +55,8 @@ export function renderPullRequestBody(p: PullRequestBodyInput): string {
       `was verified again before this pull request was opened: trust **${p.result.prediction.trust.toFixed(2)}** ` +
       `(${p.result.prediction.tier}${p.result.prediction.usedML ? `, model ${p.result.prediction.modelVersion ?? ""}` : ", heuristic"}).`,
     "",
+    // A blank line: the summary's first line is a paragraph of its own, not the end of the header's.
+    "",
   ].join("\n");
   const rendered = renderSummary({ ...p.cycle, results: [p.result], skipped: [] }, { diffPreviewLines: 60 });
   const footer = "\n\n---\nReview it like any change: nothing is merged without you.";

@@ -127,7 +127,8 @@ function readBody(req: IncomingMessage, res: ServerResponse, maxBytes: number): 
 }
 
 const SIGNATURE = /^sha256=([0-9a-f]{64})$/;
-const EVENT_NAME = /^[a-z_]{1,64}$/;
+/** GitHub's event names: lower case, digits and underscores (`projects_v2_item`). */
+const EVENT_NAME = /^[a-z0-9_]{1,64}$/;
 /** GitHub's delivery ids are GUIDs; anything printable and short is accepted. */
 const DELIVERY_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -225,7 +226,7 @@ async function serveWebhook(
 /** Counted when answered: 2xx accepted (handled, filtered or duplicate), 4xx rejected (e.g. bad signature), 5xx failed. */
 function countDelivery(metrics: Metrics, req: IncomingMessage, res: ServerResponse): void {
   const header = req.headers["x-github-event"];
-  const event = typeof header === "string" && /^[a-z_]{1,64}$/.test(header) ? header : "unknown";
+  const event = typeof header === "string" && EVENT_NAME.test(header) ? header : "unknown";
   const started = performance.now();
   res.once("finish", () => {
     const result = res.statusCode < 300 ? "accepted" : res.statusCode < 500 ? "rejected" : "failed";

@@ -46,6 +46,8 @@ export interface DeliveryReceipt {
   handled: boolean;
   /** The event's repository row when it is registered exactly as the event says (nothing to update); else null. */
   repository: RepositoryRow | null;
+  /** The job an earlier receipt of this delivery queued, if any. */
+  earlierJobId: string | null;
 }
 
 const REPOSITORY_COLUMNS = Object.entries(getTableColumns(repositories));
@@ -65,7 +67,7 @@ export async function receiveDelivery(
   const match = expected
     ? sql`r.github_id = ${expected.repository.githubId} and r.owner = ${expected.repository.owner}
         and r.name = ${expected.repository.name} and r.installation_id = ${expected.installation.id}
-        and r.mode = 'installed'
+        and r.mode = 'installed' and r.paused_at is null
         ${expected.repository.defaultBranch === undefined ? sql`` : sql`and r.default_branch = ${expected.repository.defaultBranch}`}
         and i.account_login = ${expected.installation.accountLogin} and i.account_type = ${expected.installation.accountType}`
     : sql`false`;
@@ -77,7 +79,8 @@ export async function receiveDelivery(
           on conflict (id) do nothing
           returning 1
         )
-        select (select count(*) from inserted)::int as odavl_inserted, earlier.result as odavl_earlier, r.*
+        select (select count(*) from inserted)::int as odavl_inserted, earlier.result as odavl_earlier,
+          earlier.job_id as odavl_earlier_job, r.*
         from (select 1) as one
         left join deliveries earlier on earlier.id = ${d.id}
         left join lateral (
@@ -92,6 +95,7 @@ export async function receiveDelivery(
     first,
     handled: !first && earlier !== null && earlier !== DELIVERY_RECEIVED,
     repository: row.id === null || row.id === undefined ? null : repositoryFromRow(row),
+    earlierJobId: (row.odavl_earlier_job as string | null | undefined) ?? null,
   };
 }
 
@@ -168,10 +172,13 @@ export async function registerRepositories(
           .select({ mode: repositories.mode })
           .from(repositories)
           .where(and(eq(repositories.owner, r.owner), eq(repositories.name, r.name)));
+        // An event about the repository says GitHub shows it to the app again: a pause (404, 403) ends.
         const set: Partial<typeof repositories.$inferInsert> = {
           githubId: r.githubId,
           installationId: installation.id,
           mode: "installed",
+          pausedAt: null,
+          pausedReason: null,
           updatedAt: new Date(),
         };
         if (r.defaultBranch !== undefined) set.defaultBranch = r.defaultBranch;
@@ -393,4 +400,56 @@ export async function markCycleFailed(db: DbOrTx, cycleId: string, error: string
     .update(cycles)
     .set({ status: "failed", error: error.slice(0, 2000), finishedAt: new Date() })
     .where(and(eq(cycles.id, cycleId), eq(cycles.status, "running")));
+}
+
+/**
+ * installation.suspend / unsuspend: records the suspension (registering the installation when it is not yet)
+ * and returns the installation's repositories, whose schedules and jobs the caller stops or starts again.
+ */
+export async function setInstallationSuspended(
+  db: Db,
+  installation: InstallationInput,
+  suspended: boolean,
+): Promise<RepositoryRow[]> {
+  return retryOnDeadlock(() =>
+    db.transaction(async (tx) => {
+      await lockInstallation(tx, installation.id);
+      await upsertInstallation(tx, installation);
+      await tx
+        .update(installations)
+        .set({ suspendedAt: suspended ? new Date() : null })
+        .where(eq(installations.id, installation.id));
+      return tx.select().from(repositories).where(eq(repositories.installationId, installation.id));
+    }),
+  );
+}
+
+/** Marks an installation suspended (GitHub answered 403 "suspended"); returns its repositories' ids. */
+export async function markInstallationSuspended(db: Db, installationId: number): Promise<number[]> {
+  await db
+    .update(installations)
+    .set({ suspendedAt: sql`coalesce(${installations.suspendedAt}, now())` })
+    .where(eq(installations.id, installationId));
+  const rows = await db
+    .select({ id: repositories.id })
+    .from(repositories)
+    .where(eq(repositories.installationId, installationId));
+  return rows.map((r) => r.id);
+}
+
+/** True when the installation is suspended. */
+export async function installationSuspended(db: Db, installationId: number): Promise<boolean> {
+  const [row] = await db
+    .select({ suspendedAt: installations.suspendedAt })
+    .from(installations)
+    .where(eq(installations.id, installationId));
+  return row?.suspendedAt != null;
+}
+
+/** GitHub no longer shows the repository to the app (404): it is paused until an event about it arrives. */
+export async function pauseRepository(db: Db, repositoryId: number, reason: string): Promise<void> {
+  await db
+    .update(repositories)
+    .set({ pausedAt: new Date(), pausedReason: reason })
+    .where(eq(repositories.id, repositoryId));
 }

@@ -8,6 +8,7 @@ import { Probot } from "probot";
 import { ConfigError, type Env } from "../config/env.js";
 import { createGitHubApi } from "../github/api.js";
 import {
+  cloneBaseFor,
   createOctokitClass,
   type OctokitPolicy,
   PRODUCTION_OCTOKIT_POLICY,
@@ -80,6 +81,7 @@ export async function createWorkerDeps(env: Env, o: WorkerDepsOptions): Promise<
           appId: env.APP_ID,
           privateKey: privateKeyFrom(env.PRIVATE_KEY),
           Octokit: createOctokitClass(o.octokit ?? PRODUCTION_OCTOKIT_POLICY, o.metrics),
+          baseUrl: env.GITHUB_API_URL,
           log: o.logger.child({ name: "github" }),
         })
       : null;
@@ -120,7 +122,7 @@ export async function createWorkerDeps(env: Env, o: WorkerDepsOptions): Promise<
         o.logger.warn({ err: err.message }, "dependencies did not install; the cycle goes on without them");
       }
     },
-    cloneUrl: o.cloneUrl ?? ((owner, name) => `https://github.com/${owner}/${name}.git`),
+    cloneUrl: o.cloneUrl ?? ((owner, name) => `${cloneBaseFor(env.GITHUB_API_URL)}/${owner}/${name}.git`),
     workspaceRoot,
     schedules: createSchedules(queue, o.queue),
     flags: {

@@ -56,6 +56,11 @@ export const applyJobSchema = z.object({
   headSha: sha40,
   /** The branch the check run's commit was on; the fix is re-verified on its current head. */
   headBranch: z.string().min(1).nullable(),
+  /**
+   * The check run's pull requests (GitHub lists those of the repository itself; a fork's pull request is not
+   * listed): the fix goes into that pull request's branch.
+   */
+  pullRequests: z.array(z.number().int().positive()).max(1000).default([]),
   action: z.string().min(1).max(20),
   requestedBy: z.string().min(1),
   deliveryId: z.string().min(1),

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { SandboxedJob } from "bullmq";
 import { z } from "zod";
 import { readEnv } from "../config/env.js";
+import { cloneBaseFor } from "../github/octokit.js";
 import { createLogger } from "../observability/logging.js";
 import { attachToError, createMetricsRecorder, wrapResult } from "../observability/relay.js";
 import { CYCLES_QUEUE } from "./config.js";
@@ -24,7 +25,8 @@ const childOptionsSchema = z.object({
   runTests: z.boolean().default(true),
   install: z.boolean().default(true),
   /** Where installed repositories are cloned from: GitHub, or a directory of owner/name repositories. */
-  cloneBaseUrl: z.string().min(1).default("https://github.com"),
+  /** Where repositories are cloned from; default: GITHUB_API_URL's server (github.com for GitHub's API). */
+  cloneBaseUrl: z.string().min(1).optional(),
 });
 export type ChildOptions = z.input<typeof childOptionsSchema>;
 
@@ -54,10 +56,10 @@ function build(): Promise<BuiltWorkerDeps> {
     runTests: options.runTests,
     install: options.install,
     metrics: recorder.metrics,
-    cloneUrl: (owner, name) =>
-      /^https?:\/\//.test(options.cloneBaseUrl)
-        ? `${options.cloneBaseUrl.replace(/\/+$/, "")}/${owner}/${name}.git`
-        : join(options.cloneBaseUrl, owner, name),
+    cloneUrl: (owner, name) => {
+      const base = options.cloneBaseUrl ?? cloneBaseFor(env.GITHUB_API_URL);
+      return /^https?:\/\//.test(base) ? `${base.replace(/\/+$/, "")}/${owner}/${name}.git` : join(base, owner, name);
+    },
   });
 }
 

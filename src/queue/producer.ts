@@ -19,6 +19,13 @@ export interface JobProducer {
   /** Adds a cycle job; returns its id. An add whose id exists changes nothing. */
   enqueueCycle(data: CycleJobData, key: CycleRequestKey): Promise<string>;
   enqueueApply(data: ApplyJobData): Promise<string>;
+  /**
+   * A redelivered webhook whose job failed for good: the failed job (kept under its deterministic id, where it
+   * would make BullMQ ignore the new add) goes back to the queue with its attempts reset, and true is returned.
+   * Only a failed job moves, atomically: of concurrent redeliveries one re-runs it, the others find it waiting.
+   * False for a job that is missing, queued, running or completed.
+   */
+  rerunFailed(jobId: string): Promise<boolean>;
   /** Removes the repositories' jobs that have not started. Returns how many were removed. */
   removeRepositoryJobs(repositoryIds: readonly number[]): Promise<number>;
 }
@@ -47,6 +54,18 @@ export function createProducer(queue: Queue, config: QueueConfig): JobProducer {
       const jobId = applyJobId(job.repositoryId, job.deliveryId);
       await queue.add("apply" satisfies JobName, job, { jobId, priority: config.priorities.apply });
       return jobId;
+    },
+
+    async rerunFailed(jobId) {
+      const job = await queue.getJob(jobId);
+      if (!job || typeof job.finishedOn !== "number" || job.failedReason === undefined) return false;
+      try {
+        await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+        return true;
+      } catch {
+        // Not failed (any more): another redelivery moved it first, or it completed.
+        return false;
+      }
     },
 
     async removeRepositoryJobs(repositoryIds) {

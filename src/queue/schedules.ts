@@ -5,7 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import { getNextMillis, type Queue } from "bullmq";
-import type { Db } from "../db/client.js";
+import { sql } from "drizzle-orm";
+import { type Db, queryRows } from "../db/client.js";
 import { listRepositories, storedConfig } from "../github/store.js";
 import type { QueueConfig } from "./config.js";
 import type { CycleJobData, JobName } from "./jobs.js";
@@ -122,7 +123,15 @@ export async function syncSchedules(
 
 /** syncSchedules over every stored repository, each with the schedule of its stored configuration. */
 export async function reconcileSchedules(db: Db, queue: Queue, schedules: Schedules) {
-  const repos = await listRepositories(db);
+  // Paused repositories and those of suspended installations have no schedule until they are resumed.
+  const suspended = new Set(
+    (await queryRows<{ id: number }>(db, sql`select id from installations where suspended_at is not null`)).map((r) =>
+      Number(r.id),
+    ),
+  );
+  const repos = (await listRepositories(db)).filter(
+    (r) => r.pausedAt === null && (r.installationId === null || !suspended.has(Number(r.installationId))),
+  );
   return syncSchedules(
     queue,
     schedules,

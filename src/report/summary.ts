@@ -53,7 +53,7 @@ export function renderSummary(cycle: CycleSummary, options: RenderOptions = {}):
     lines.push(
       `Repository \`${escapeCode(cycle.repository)}\`${cycle.sha ? ` at \`${cycle.sha.slice(0, 7)}\`` : ""}: ` +
         `${f.sourceFiles} source files, ${f.linesOfCode} lines, ${f.baselineDiagnostics} type-check diagnostics, ` +
-        `${f.baselineLintFindings} findings, tests ${describeTests(f.testsPassing, f.testCommand)}.`,
+        `${plural(f.baselineLintFindings, "finding", "findings")}, tests ${describeTests(f.testsPassing, f.testCommand)}.`,
       "",
     );
     if (f.typeCheck) lines.push(describeTypeCheck(f.typeCheck, escapeField), "");

@@ -125,6 +125,21 @@ describe("check run contents", () => {
     expect(report.annotations).toHaveLength(MAX_ANNOTATIONS);
   });
 
+  it("keeps the 50 annotations that matter most, verified and most trusted first, and says how many there were", () => {
+    const weak = Array.from({ length: 60 }, (_, i) =>
+      result("biome/use-const", { trust: 0.5, success: false, changes: 1, path: `src/weak${i}.ts` }),
+    );
+    const strong = Array.from({ length: 10 }, (_, i) =>
+      result("biome/use-const", { trust: 0.95, success: true, changes: 1, path: `src/strong${i}.ts` }),
+    );
+    const report = buildCheckRunReport(cycle([...weak, ...strong]), { offerApply: true });
+    expect(MAX_ANNOTATIONS).toBe(50);
+    expect(report.annotations).toHaveLength(50);
+    expect(report.annotations.slice(0, 10).every((a) => a.path.startsWith("src/strong"))).toBe(true);
+    expect(report.output.summary).toContain("Annotations: the 50 changed regions that matter most");
+    expect(report.output.summary).toContain("of 70.");
+  });
+
   it("annotates the lines of the commit that each fix changes", () => {
     const before = "import { a } from './a.js';\nimport { b } from './b.js';\nexport const x = a;\n";
     const removal = result("ts/remove-unused-imports", { trust: 0.9, success: true });
@@ -163,11 +178,20 @@ describe("check run publishing", () => {
         offerApply: true,
       },
     );
-    expect(report.annotations).toHaveLength(120);
-    const sent = await publishCheckRun(await githubApi(), { owner: "acme", repo: "demo" }, 31, report, {
-      now: new Date("2026-01-01T00:00:00Z"),
-      skipAnnotations: false,
-    });
+    // The report keeps 50; a report with more (as a configuration check run may have) is sent in batches.
+    expect(report.annotations).toHaveLength(50);
+    const first = report.annotations[0] as (typeof report.annotations)[number];
+    const annotations = Array.from({ length: 120 }, (_, i) => ({ ...first, start_line: i + 1, end_line: i + 1 }));
+    const sent = await publishCheckRun(
+      await githubApi(),
+      { owner: "acme", repo: "demo" },
+      31,
+      { ...report, annotations },
+      {
+        now: new Date("2026-01-01T00:00:00Z"),
+        skipAnnotations: false,
+      },
+    );
     expect(sent.requests).toBe(3);
     const bodies = gh.find("PATCH", "/check-runs/31").map((c) => c.body);
     expect(bodies.map((b) => b.output.annotations.length)).toEqual([50, 50, 20]);

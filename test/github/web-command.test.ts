@@ -107,4 +107,46 @@ describe("odavl web", () => {
       await queue.close();
     }
   }, 120_000);
+  it("listens while Redis is down at start-up: /healthz 200, /readyz 503, deliveries 503", async () => {
+    const port = await freePort();
+    const deadRedis = await freePort();
+    const child = spawn(process.execPath, ["bin/odavl.js", "web"], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        WEBHOOK_SECRET,
+        DATABASE_URL: db.url as string,
+        REDIS_URL: `redis://127.0.0.1:${deadRedis}`,
+        QUEUE_PREFIX: testQueueConfig("web-no-redis").prefix,
+        PORT: String(port),
+        LOG_LEVEL: "info",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => {
+      output += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      output += d.toString();
+    });
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    try {
+      await waitFor(async () => output.includes("serving webhooks"), 90_000, `odavl web to start\n${output}`);
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect([health.status, await health.text()]).toEqual([200, "ok\n"]);
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      expect(ready.status).toBe(503);
+      const answer = await postWebhook(
+        `http://127.0.0.1:${port}/api/github/webhooks`,
+        "push",
+        pushPayload({ owner: "acme", name: "demo", githubId: 1001, installationId: 4001 }, "e".repeat(40)),
+      );
+      expect(answer.status).toBe(503);
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  }, 120_000);
 });

@@ -5,11 +5,12 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
-import type { Queue } from "bullmq";
+import { type Queue, UnrecoverableError, Worker } from "bullmq";
 import { sql } from "drizzle-orm";
 import type { Probot } from "probot";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { queryRows } from "../../src/db/client.js";
 import { startCycle } from "../../src/db/queries/cycles.js";
 import { setConsent } from "../../src/db/queries/repositories.js";
@@ -20,10 +21,11 @@ import { createWebServer } from "../../src/github/server.js";
 import { createCyclesQueue, createProducer } from "../../src/queue/producer.js";
 import { createSchedules, schedulerId } from "../../src/queue/schedules.js";
 import { createTestDb, type TestDb } from "../helpers/db.js";
-import { producerConnection, testQueueConfig } from "../queue/helpers.js";
+import { producerConnection, testQueueConfig, workerConnection } from "../queue/helpers.js";
 import { useStrictNock } from "./helpers/github-mock.js";
 import {
   installationPayload,
+  type Payload,
   pullRequestPayload,
   pushPayload,
   type RepoIdentity,
@@ -31,6 +33,11 @@ import {
   requestedActionPayload,
 } from "./helpers/payloads.js";
 import { postWebhook, receive, testProbot, WEBHOOK_SECRET } from "./helpers/probot.js";
+
+const EXAMPLES = createRequire(import.meta.url)("@octokit/webhooks-examples") as {
+  name: string;
+  examples: Payload[];
+}[];
 
 const DEMO: RepoIdentity = { owner: "acme", name: "demo", githubId: 1001, installationId: 4001 };
 const SHA = "a".repeat(40);
@@ -106,6 +113,53 @@ describe("web process", () => {
     // Another delivery of the same push (GitHub sends each event once, but not always only once): same job.
     expect((await postWebhook(url, "push", payload)).status).toBe(200);
     expect(await jobIds()).toEqual([jobId]);
+  });
+
+  it("accepts event names with digits (projects_v2_item) and ignores the events it does not handle", async () => {
+    const answer = await postWebhook(url, "projects_v2_item", { action: "edited", projects_v2_item: { id: 1 } });
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({ result: "ignored" });
+    const malformed = await postWebhook(url, "Projects-V2", { action: "edited" });
+    expect(malformed.status).toBe(400);
+    expect(await queue.count()).toBe(0);
+  });
+
+  it("runs a redelivered delivery whose job failed for good again, once", async () => {
+    const id = randomUUID();
+    const payload = pushPayload(DEMO, SHA);
+    const first = await postWebhook(url, "push", payload, { id });
+    const { jobId } = (await first.json()) as { jobId: string };
+    // The job fails for good (a real worker, an error that is never retried).
+    let runs = 0;
+    const worker = new Worker(
+      queue.name,
+      async () => {
+        runs++;
+        if (runs === 1) throw new UnrecoverableError("GitHub answered 500");
+        return "done";
+      },
+      { connection: workerConnection(), prefix: queue.opts.prefix },
+    );
+    try {
+      await vi.waitFor(async () => expect(await queue.getJobState(jobId)).toBe("failed"), { timeout: 10_000 });
+      await worker.pause();
+      expect(runs).toBe(1);
+
+      // GitHub's redelivery carries the same delivery id; three at once queue the job once.
+      const answers = await Promise.all([1, 2, 3].map(() => postWebhook(url, "push", payload, { id })));
+      const results = await Promise.all(answers.map(async (a) => ((await a.json()) as { result: string }).result));
+      expect(results.sort()).toEqual(["already handled", "already handled", "enqueued again"]);
+      expect(["waiting", "prioritized"]).toContain(await queue.getJobState(jobId));
+      worker.resume();
+      await vi.waitFor(async () => expect(await queue.getJobState(jobId)).toBe("completed"), { timeout: 10_000 });
+      expect(runs).toBe(2);
+      // A completed job is not run again by a redelivery.
+      const again = await postWebhook(url, "push", payload, { id });
+      expect(((await again.json()) as { result: string }).result).toBe("already handled");
+      expect(runs).toBe(2);
+    } finally {
+      await worker.close();
+    }
   });
 
   it("ignores pushes to other branches and branch deletions", async () => {
@@ -278,5 +332,80 @@ describe("web process", () => {
       action: identifier,
       requestedBy: "maintainer",
     });
+  });
+  /** One of GitHub's recorded payloads (`@octokit/webhooks-examples`), with our installation and repository. */
+  function recorded(event: string, action: string, repo: RepoIdentity = DEMO): Payload {
+    const definition = EXAMPLES.find((e) => e.name === event);
+    const example = definition?.examples.find((p) => p.action === action && p.installation);
+    if (!example) throw new Error(`no recorded ${event}.${action} payload of an installation`);
+    const p = structuredClone(example);
+    p.installation = {
+      ...p.installation,
+      id: repo.installationId,
+      account: { login: repo.owner, type: "Organization" },
+    };
+    if (p.repository) {
+      p.repository = {
+        ...p.repository,
+        id: repo.githubId,
+        name: repo.name,
+        full_name: `${repo.owner}/${repo.name}`,
+        owner: { ...p.repository.owner, login: repo.owner },
+        default_branch: "main",
+      };
+    }
+    return p;
+  }
+
+  it("stops an installation's schedules and queued jobs while it is suspended, and starts them again", async () => {
+    await receive(
+      probot,
+      "installation",
+      installationPayload("installation.created", 4001, "acme", [
+        { id: 1001, name: "demo" },
+        { id: 1002, name: "tools" },
+      ]),
+    );
+    await receive(probot, "push", pushPayload(DEMO, SHA));
+    expect(await jobIds()).toHaveLength(1);
+    expect(await queue.getJobSchedulers()).toHaveLength(2);
+
+    const suspend = await postWebhook(url, "installation", recorded("installation", "suspend"));
+    expect(await suspend.json()).toEqual({ result: "suspended 2" });
+    expect(await jobIds()).toEqual([]);
+    expect(await queue.getJobSchedulers()).toEqual([]);
+    expect(
+      await queryRows(db.db, sql`select id::int as id, suspended_at is not null as suspended from installations`),
+    ).toEqual([{ id: 4001, suspended: true }]);
+
+    const unsuspend = await postWebhook(url, "installation", recorded("installation", "unsuspend"));
+    expect(await unsuspend.json()).toEqual({ result: "resumed 2" });
+    expect(await queue.getJobSchedulers()).toHaveLength(2);
+    expect(await queryRows(db.db, sql`select suspended_at from installations`)).toEqual([{ suspended_at: null }]);
+  });
+
+  it("follows a renamed or transferred repository, and forgets a deleted or archived one", async () => {
+    await receive(probot, "push", pushPayload(DEMO, SHA));
+    const [before] = await queryRows<{ id: number }>(db.db, sql`select id from repositories`);
+
+    const renamed = recorded("repository", "renamed", { ...DEMO, name: "demo-2" });
+    expect((await postWebhook(url, "repository", renamed)).status).toBe(200);
+    const transferred = recorded("repository", "transferred", { ...DEMO, owner: "acme-labs", name: "demo-2" });
+    expect((await postWebhook(url, "repository", transferred)).status).toBe(200);
+    expect(await queryRows(db.db, sql`select id, owner, name from repositories`)).toEqual([
+      { id: before?.id, owner: "acme-labs", name: "demo-2" },
+    ]);
+    expect((await queue.getJobSchedulers()).map((s) => s.key)).toEqual([schedulerId(before?.id as number)]);
+
+    for (const action of ["archived", "deleted"]) {
+      await receive(probot, "push", pushPayload(DEMO, SHA));
+      const gone = recorded("repository", "renamed");
+      gone.action = action;
+      const answer = await postWebhook(url, "repository", gone);
+      expect(await answer.json()).toEqual({ result: "deleted 1" });
+      expect(await count("repositories")).toBe(0);
+      expect(await jobIds()).toEqual([]);
+      expect(await queue.getJobSchedulers()).toEqual([]);
+    }
   });
 });

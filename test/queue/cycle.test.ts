@@ -19,6 +19,7 @@ import { createApp } from "../../src/github/app.js";
 import { CHECK_RUN_NAME } from "../../src/github/check-run.js";
 import { CONFIG_CHECK_RUN_NAME } from "../../src/github/repo-config-sync.js";
 import { registerRepositories, registerShadowRepository } from "../../src/github/store.js";
+import { APPLY_CHECK_RUN_NAME } from "../../src/queue/processors/apply.js";
 import { jobInfo, type WorkerDeps } from "../../src/queue/processors/context.js";
 import { processJob } from "../../src/queue/processors/registry.js";
 import { createCyclesQueue, createProducer, type JobProducer } from "../../src/queue/producer.js";
@@ -323,6 +324,102 @@ describe("cycle and apply jobs", () => {
     CYCLE_TIMEOUT,
   );
 
+  it("a second Apply while the fix's pull request is open opens none and answers in the check run", async () => {
+    const probot = await setUp();
+    const identifier = applyActionId("ts/remove-unused-imports");
+    const moved = "b".repeat(40);
+    const gh = new GitHubMock("acme", "demo")
+      .accessToken(4001)
+      .configFile(CHEAP_RECIPES)
+      .lastCommit()
+      .branchHead("main", moved)
+      .compare("main", sha, "behind")
+      // Opened from an older head: the base moved on since, and it is still the same fix.
+      .listPulls([{ number: 12, headRef: `odavl/ts/remove-unused-imports-${sha.slice(0, 7)}`, baseRef: "main" }])
+      .findCheckRuns(moved, APPLY_CHECK_RUN_NAME, [])
+      .createCheckRun(9101);
+    const delivery = await receive(
+      probot,
+      "check_run",
+      requestedActionPayload(DEMO, { checkRunId: 9001, headSha: sha, identifier, sender: "maintainer" }),
+    );
+    const job = await finishedJob(queue, `apply-r1-${delivery}`, CYCLE_TIMEOUT);
+    expect(job.returnvalue).toMatchObject({ status: "exists", number: 12 });
+    const answer = gh.find("POST", "/check-runs")[0]?.body;
+    expect(answer).toMatchObject({ name: APPLY_CHECK_RUN_NAME, head_sha: moved, conclusion: "neutral" });
+    expect(answer.output.title).toBe("Already open: #12 applies ts/remove-unused-imports to main");
+  });
+
+  it(
+    "Apply on a fork's commit opens no pull request against the base branch and offers the verified patch",
+    async () => {
+      const probot = await setUp();
+      const identifier = applyActionId("ts/remove-unused-imports");
+      // The fork's branch is called "main" too, and GitHub lists no pull request on a fork's check run.
+      const gh = new GitHubMock("acme", "demo")
+        .accessToken(4001)
+        .configFile(CHEAP_RECIPES)
+        .lastCommit()
+        .branchHead("main", "b".repeat(40))
+        .compare("main", sha, "diverged")
+        .findCheckRuns(sha, APPLY_CHECK_RUN_NAME, [])
+        .createCheckRun(9102);
+      const delivery = await receive(
+        probot,
+        "check_run",
+        requestedActionPayload(DEMO, { checkRunId: 9001, headSha: sha, identifier, branch: "main" }),
+      );
+      const job = await finishedJob(queue, `apply-r1-${delivery}`, CYCLE_TIMEOUT);
+      expect(job.returnvalue).toEqual({ status: "not-applied", reason: "fork: offered as a patch", head: sha });
+      expect(gh.find("POST", "/pulls")).toEqual([]);
+      const answer = gh.find("POST", "/check-runs")[0]?.body;
+      expect(answer.output.title).toBe(
+        "Fork pull request: ts/remove-unused-imports is offered as a patch, not applied",
+      );
+      expect(answer.output.text).toContain("```diff");
+      expect(answer.output.text).toContain("readFileSync");
+    },
+    CYCLE_TIMEOUT,
+  );
+
+  it(
+    "Apply on a pull request's check run opens the pull request into that pull request's branch and says so",
+    async () => {
+      const probot = await setUp();
+      const identifier = applyActionId("ts/remove-unused-imports");
+      const gh = new GitHubMock("acme", "demo")
+        .accessToken(4001)
+        .configFile(CHEAP_RECIPES)
+        .lastCommit()
+        .pullRequest(7, { headSha: sha, headRef: "feature" })
+        .branchHead("feature", sha)
+        .listPulls([])
+        .createTree()
+        .createCommit()
+        .createRef()
+        .createPull(13)
+        .findCheckRuns(sha, APPLY_CHECK_RUN_NAME, [])
+        .createCheckRun(9103);
+      const delivery = await receive(
+        probot,
+        "check_run",
+        requestedActionPayload(DEMO, {
+          checkRunId: 9001,
+          headSha: sha,
+          identifier,
+          branch: "feature",
+          pullRequests: [7],
+        }),
+      );
+      const job = await finishedJob(queue, `apply-r1-${delivery}`, CYCLE_TIMEOUT);
+      expect(job.returnvalue).toMatchObject({ status: "opened", number: 13 });
+      expect(gh.find("POST", "/pulls")[0]?.body).toMatchObject({ base: "feature" });
+      const answer = gh.find("POST", "/check-runs")[0]?.body;
+      expect(answer.output.title).toBe("Opened #13 into feature, the branch of pull request #7");
+    },
+    CYCLE_TIMEOUT,
+  );
+
   it(
     "a shadow repository's cycle completes without a single GitHub call",
     async () => {
@@ -389,6 +486,36 @@ describe("cycle and apply jobs", () => {
       expect(await rows(sql`select status, check_run_id::int as check_run_id from cycles`)).toEqual([
         { status: "superseded", check_run_id: 9201 },
       ]);
+    },
+    CYCLE_TIMEOUT,
+  );
+
+  it(
+    "an invalid .github/odavl.yml on the default branch is not reported on a contributor's pull request",
+    async () => {
+      const probot = await setUp({ dataCollection: false, autoApply: false });
+      const [repo] = await registerRepositories(
+        db.db,
+        { id: 4001, accountLogin: "acme", accountType: "Organization" },
+        [{ githubId: 1001, owner: "acme", name: "demo" }],
+      );
+      const lastValid = { recipes: { enable: ["biome/use-const"] } };
+      await db.db.execute(
+        sql`update repositories set config = ${JSON.stringify(lastValid)}::jsonb, config_sha = 'old' where id = ${repo?.id}`,
+      );
+      const gh = new GitHubMock("acme", "demo")
+        .accessToken(4001)
+        .pullRequest(7, { headSha: sha })
+        .configFile("dataCollection: yes please\n", "bad0000000000000000000000000000000000000")
+        .createCheckRun(9005)
+        .pullRequest(7, { headSha: sha })
+        .updateCheckRun(9005);
+
+      await receive(probot, "pull_request", pullRequestPayload(DEMO, { number: 7, headSha: sha }));
+      const job = await finishedJob(queue, `cycle-r1-${sha}-pull_request`, CYCLE_TIMEOUT);
+      expect(job.returnvalue).toMatchObject({ status: "completed", checkRunId: 9005 });
+      // Only the cycle's own check run: none about the configuration (strict nock: no such request was mocked).
+      expect(gh.find("POST", "/check-runs").map((c) => c.body.name)).toEqual([CHECK_RUN_NAME]);
     },
     CYCLE_TIMEOUT,
   );

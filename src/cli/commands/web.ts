@@ -97,13 +97,15 @@ export async function webCommand(ctx: CommandContext): Promise<number> {
       onError: (err) => logger.error({ err }, "dashboard figures failed"),
     }),
   });
-  const reconciled = await reconcileSchedules(db.db, queue, schedules);
-  logger.info(reconciled, "schedules reconciled");
+  // Listening comes first: /healthz answers while Redis is still unreachable (and /readyz says so); the schedules
+  // are reconciled as soon as Redis answers.
   await listen(server, env.PORT);
   logger.info({ port: env.PORT }, "serving webhooks");
+  const reconciling = reconcileWhenReachable(() => reconcileSchedules(db.db, queue, schedules), logger);
 
   const signal = await nextSignal();
   logger.info({ signal }, "shutting down");
+  reconciling.stop();
   // Every step is bounded: with Redis or Postgres unreachable, a graceful close would wait for them for ever.
   server.closeIdleConnections();
   const closed = await settleWithin(new Promise<void>((resolve) => server.close(() => resolve())), SHUTDOWN_STEP_MS);
@@ -132,6 +134,34 @@ const WEB_MAIN_POOL_SIZE = 10;
 
 /** The longest each shutdown step (in-flight requests, the queue's connection, the pool) is waited for. */
 const SHUTDOWN_STEP_MS = 3_000;
+
+/** Reconciles the schedules, retrying every few seconds while Redis (or Postgres) does not answer. */
+function reconcileWhenReachable(
+  reconcile: () => Promise<object>,
+  logger: { info(o: object, m: string): void; warn(o: object, m: string): void },
+): { stop(): void } {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const attempt = () => {
+    reconcile().then(
+      (reconciled) => logger.info(reconciled, "schedules reconciled"),
+      (err: unknown) => {
+        if (stopped) return;
+        logger.warn({ err: String(err) }, "schedules not reconciled yet; retrying");
+        timer = setTimeout(attempt, RECONCILE_RETRY_MS);
+      },
+    );
+  };
+  attempt();
+  return {
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
+const RECONCILE_RETRY_MS = 5_000;
 
 /** True when `p` settled (resolved or rejected) within `ms`. */
 async function settleWithin(p: Promise<unknown>, ms: number): Promise<boolean> {

@@ -4,10 +4,16 @@
  */
 import { UnrecoverableError } from "bullmq";
 import { findRepositoryById } from "../../db/queries/repositories.js";
+import { unifiedDiff } from "../../engine/diff.js";
 import type { CycleSummary } from "../../engine/types.js";
 import { recipeForAction } from "../../github/actions.js";
 import type { GitHubApi, RepoRef } from "../../github/api.js";
-import { fixBranchName, openFixPullRequest, renderPullRequestBody } from "../../github/pull-request.js";
+import {
+  fixBranchName,
+  fixBranchPrefix,
+  openFixPullRequest,
+  renderPullRequestBody,
+} from "../../github/pull-request.js";
 import { syncRepoConfig } from "../../github/repo-config-sync.js";
 import { jobTags } from "../../observability/errors.js";
 import { renderSummary } from "../../report/summary.js";
@@ -22,6 +28,7 @@ import {
   type WorkerDeps,
   withWorkspace,
 } from "./context.js";
+import { pausedReason } from "./cycle.js";
 
 export const APPLY_CHECK_RUN_NAME = "ODAVL Apply";
 
@@ -35,6 +42,8 @@ export async function processApplyJob(job: JobInfo, deps: WorkerDeps): Promise<A
   const log = deps.logger.child({ ...jobTags(job), action: data.action });
   const repo = await findRepositoryById(deps.db, data.repositoryId);
   if (!repo) return { status: "skipped", reason: "repository removed" };
+  const paused = await pausedReason(deps, repo);
+  if (paused) return { status: "skipped", reason: paused };
   if (repo.mode !== "installed" || repo.installationId === null) {
     throw new UnrecoverableError(`${repo.owner}/${repo.name} is a shadow repository: it is never written to`);
   }
@@ -45,15 +54,33 @@ export async function processApplyJob(job: JobInfo, deps: WorkerDeps): Promise<A
 
   const sync = await syncRepoConfig({ db: deps.db, api: gh.api, schedules: deps.schedules }, repo, ref);
   const current = (await findRepositoryById(deps.db, repo.id)) ?? repo;
-  const base = data.headBranch ?? current.defaultBranch;
-  const head = await gh.api.getBranchHead(ref, base);
+  const target = await applyTarget(gh.api, ref, current.defaultBranch, data);
+  const base = target.base;
+  const head = target.fork
+    ? data.headSha
+    : target.head !== undefined
+      ? target.head
+      : await gh.api.getBranchHead(ref, base);
   if (head === null) {
     return { status: "not-applied", reason: `branch ${base} no longer exists`, head: data.headSha };
   }
   const branch = fixBranchName(recipe.id, head);
-  const existing = (await gh.api.listOpenPullRequests(ref)).find((pr) => pr.headRef === branch);
+  // One open pull request per (base branch, fix), whatever head it was made from.
+  const prefix = fixBranchPrefix(recipe.id);
+  const existing = target.fork
+    ? undefined
+    : (await gh.api.listOpenPullRequests(ref)).find(
+        (pr) => pr.headRef.startsWith(prefix) && (pr.baseRef === null || pr.baseRef === base),
+      );
   if (existing) {
-    return { status: "exists", pullRequest: existing.url, number: existing.number, branch };
+    await reportApply(gh.api, ref, {
+      head,
+      job,
+      now: deps.clock(),
+      title: `Already open: #${existing.number} applies ${recipe.id} to ${base}`,
+      summary: `A pull request for this fix into \`${base}\` is open already: ${existing.url}. No second one is opened.`,
+    });
+    return { status: "exists", pullRequest: existing.url, number: existing.number, branch: existing.headRef };
   }
 
   return withWorkspace(deps, async (dest) => {
@@ -87,6 +114,24 @@ export async function processApplyJob(job: JobInfo, deps: WorkerDeps): Promise<A
       log.info({ reason }, "fix not applied");
       return { status: "not-applied", reason, head };
     }
+    if (target.fork) {
+      // A fork's commit: nothing is written to the base repository (its branch is not the contributor's code),
+      // and the fork cannot be written to; the verified fix is offered as a patch instead.
+      const patch = result.candidate.files.map((f) => unifiedDiff(f.path, f.before, f.after)).join("\n");
+      await reportApply(gh.api, ref, {
+        head,
+        job,
+        now: deps.clock(),
+        title: `Fork pull request: ${recipe.id} is offered as a patch, not applied`,
+        summary:
+          `This commit comes from a fork, so ODAVL opens no pull request for it (it would target the base ` +
+          `repository's branch, not the contributor's code). The fix passed verification on \`${head.slice(0, 7)}\`; ` +
+          "the contributor can apply this patch with `git apply`:",
+        text: `\`\`\`diff\n${patch.slice(0, MAX_PATCH_CHARS)}\n\`\`\``,
+      });
+      log.info("fork commit: the fix was offered as a patch");
+      return { status: "not-applied", reason: "fork: offered as a patch", head };
+    }
     const pr = await openFixPullRequest(gh.api, ref, {
       workdir: co.dir,
       headSha: head,
@@ -97,7 +142,91 @@ export async function processApplyJob(job: JobInfo, deps: WorkerDeps): Promise<A
       body: renderPullRequestBody({ cycle: summary, result, base, headSha: head, requestedBy: data.requestedBy }),
     });
     log.info({ pullRequest: pr.url }, "opened the pull request of a fix");
+    if (target.pullRequest !== null) {
+      // Into a pull request's branch, not the default branch: the check run says so.
+      await reportApply(gh.api, ref, {
+        head,
+        job,
+        now: deps.clock(),
+        title: `Opened #${pr.number} into ${base}, the branch of pull request #${target.pullRequest}`,
+        summary: `The fix targets the branch of pull request #${target.pullRequest} (\`${base}\`), not the default branch: ${pr.url}`,
+      });
+    }
     return { status: "opened", pullRequest: pr.url, number: pr.number, branch };
+  });
+}
+
+/** The longest patch shown in a check run (GitHub limits a check run's text to 65535 characters). */
+const MAX_PATCH_CHARS = 60_000;
+
+interface ApplyTarget {
+  /** The branch the fix is made on and its pull request merges into. */
+  base: string;
+  /** The pull request whose branch that is, when the check run was on one. */
+  pullRequest: number | null;
+  /** The commit is a fork's: never applied to a branch of this repository. */
+  fork: boolean;
+  /** The base branch's head, when it was read already. */
+  head?: string | null;
+}
+
+/**
+ * Where a fix goes. A check run of this repository's pull request: that pull request's branch. A check run on the
+ * default branch: the default branch, once its commit is known to be on it. Anything else is a fork's pull request
+ * (GitHub lists no pull request on its check runs, and its head branch names the fork's branch, which may share a
+ * name with one of ours).
+ */
+async function applyTarget(
+  api: GitHubApi,
+  ref: RepoRef,
+  defaultBranch: string,
+  data: { headSha: string; headBranch: string | null; pullRequests: number[] },
+): Promise<ApplyTarget> {
+  const number = data.pullRequests[0];
+  if (number !== undefined) {
+    const pr = await api.getPullRequest(ref, number);
+    const own = pr.headRepository === null || pr.headRepository === `${ref.owner}/${ref.repo}`;
+    return own
+      ? { base: pr.headRef, pullRequest: number, fork: false }
+      : { base: pr.headRef, pullRequest: null, fork: true };
+  }
+  const branch = data.headBranch ?? defaultBranch;
+  if (branch !== defaultBranch) return { base: branch, pullRequest: null, fork: true };
+  const head = await api.getBranchHead(ref, branch);
+  if (head === data.headSha || (head !== null && (await api.isOnBranch(ref, branch, data.headSha)))) {
+    return { base: branch, pullRequest: null, fork: false, head };
+  }
+  return { base: branch, pullRequest: null, fork: true };
+}
+
+/** The answer to an Apply press, as the apply check run on the head. */
+async function reportApply(
+  api: GitHubApi,
+  ref: RepoRef,
+  p: { head: string; job: JobInfo; now: Date; title: string; summary: string; text?: string },
+): Promise<void> {
+  const output = { title: p.title.slice(0, 255), summary: p.summary, ...(p.text ? { text: p.text } : {}) };
+  const [existing] = (await api.findCheckRuns(ref, p.head, APPLY_CHECK_RUN_NAME)).filter(
+    (c) => c.externalId === p.job.id,
+  );
+  if (existing) {
+    await api.updateCheckRun(ref, existing.id, {
+      status: "completed",
+      conclusion: "neutral",
+      completedAt: p.now,
+      output,
+    });
+    return;
+  }
+  await api.createCheckRun(ref, {
+    name: APPLY_CHECK_RUN_NAME,
+    headSha: p.head,
+    externalId: p.job.id,
+    status: "completed",
+    conclusion: "neutral",
+    startedAt: p.now,
+    completedAt: p.now,
+    output,
   });
 }
 

@@ -15,7 +15,13 @@ import {
 } from "../../db/queries/cycles.js";
 import { findRepositoryById, type RepositoryRow } from "../../db/queries/repositories.js";
 import type { CycleSummary, Trigger } from "../../engine/types.js";
-import type { GitHubApi, InstallationGitHub, RepoRef } from "../../github/api.js";
+import {
+  type GitHubApi,
+  GitHubRequestError,
+  type InstallationGitHub,
+  type RepoRef,
+  statusOf,
+} from "../../github/api.js";
 import {
   buildCheckRunReport,
   CHECK_RUN_NAME,
@@ -31,7 +37,14 @@ import {
   renderPullRequestBody,
 } from "../../github/pull-request.js";
 import { explainInvalidConfig, syncRepoConfig } from "../../github/repo-config-sync.js";
-import { markCycleFailed, setDefaultBranch, storedConfig } from "../../github/store.js";
+import {
+  installationSuspended,
+  markCycleFailed,
+  markInstallationSuspended,
+  pauseRepository,
+  setDefaultBranch,
+  storedConfig,
+} from "../../github/store.js";
 import { jobTags } from "../../observability/errors.js";
 import { setJobSha } from "../../observability/logging.js";
 import { type CycleJob, cycleJobSchema } from "../jobs.js";
@@ -70,11 +83,21 @@ export async function processCycleJob(job: JobInfo, deps: WorkerDeps): Promise<C
     log.info("repository removed; the job has nothing to do");
     return { status: "skipped", reason: "repository removed" };
   }
+  const paused = await pausedReason(deps, repo);
+  if (paused) {
+    log.info({ reason: paused }, "repository paused; the job has nothing to do");
+    return { status: "skipped", reason: paused };
+  }
   try {
     return repo.mode === "shadow"
       ? await runShadowCycle(job, data, repo, deps, log)
       : await runInstalledCycle(job, data, repo, deps, log);
   } catch (err) {
+    const refused = await pauseIfRefused(deps, repo, err);
+    if (refused) {
+      log.warn({ err: err instanceof Error ? err.message : String(err), reason: refused }, "paused");
+      return { status: "skipped", reason: refused };
+    }
     if (err instanceof CycleGoneError || (await repositoryGone(deps, data.repositoryId))) {
       // Uninstalled or removed while the cycle ran: whatever failed on the way (the cycle's rows are gone, or a
       // write refused for want of its installation), nothing was stored and there is nothing to retry.
@@ -86,6 +109,38 @@ export async function processCycleJob(job: JobInfo, deps: WorkerDeps): Promise<C
     }
     throw err;
   }
+}
+
+/** Why the repository is not worked on (paused, or its installation suspended), or null. */
+export async function pausedReason(deps: WorkerDeps, repo: RepositoryRow): Promise<string | null> {
+  if (repo.pausedAt !== null) return `repository paused: ${repo.pausedReason ?? "refused by GitHub"}`;
+  if (repo.installationId !== null && (await installationSuspended(deps.db, repo.installationId))) {
+    return "installation suspended";
+  }
+  return null;
+}
+
+/**
+ * GitHub refused for good: the installation is suspended (403 "…suspended") or the repository is no longer
+ * visible to the app (404 on the repository itself). Retrying cannot help, so the installation is marked suspended
+ * or the repository paused, and their schedules removed; an event about them (unsuspend, a push, added again)
+ * resumes them. Returns why, or null for any other error.
+ */
+export async function pauseIfRefused(deps: WorkerDeps, repo: RepositoryRow, err: unknown): Promise<string | null> {
+  const status = statusOf(err);
+  const message = err instanceof Error ? err.message : String(err);
+  if (status === 403 && /suspended/i.test(message) && repo.installationId !== null) {
+    const ids = await markInstallationSuspended(deps.db, repo.installationId);
+    await deps.schedules?.remove(ids);
+    return "installation suspended";
+  }
+  if (status === 404 && err instanceof GitHubRequestError && err.endpoint === "GET repo") {
+    const reason = `GitHub answered 404 for ${repo.owner}/${repo.name}`;
+    await pauseRepository(deps.db, repo.id, reason);
+    await deps.schedules?.remove([repo.id]);
+    return `repository paused: ${reason}`;
+  }
+  return null;
 }
 
 /** True when the repository's row is gone; false when it exists or cannot be read (the database is down). */
@@ -206,7 +261,10 @@ async function runInstalledCycle(
     repo = (await findRepositoryById(deps.db, repo.id)) ?? repo;
     const runId = await ensureCheckRun(deps, gh.api, ref, cycle, sha, job);
     checkRunId = runId;
-    if (sync.invalid) {
+    // The file is the default branch's: its errors are reported on the default branch's commits only, never on a
+    // contributor's pull request (whose author did not write it and cannot fix it there).
+    const onDefaultBranch = data.pullRequest === null && (data.branch === null || data.branch === repo.defaultBranch);
+    if (sync.invalid && onDefaultBranch) {
       await explainInvalidConfig(gh.api, ref, {
         sha,
         error: sync.invalid,

@@ -5,6 +5,7 @@
 import "./node20.js";
 import nock from "nock";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
+import { type ApiDescription, noteRequest, takeViolations } from "./openapi.js";
 
 export const API = "https://api.github.com";
 const LOCAL = /^(127\.0\.0\.1|localhost)(:\d+)?$/;
@@ -35,8 +36,10 @@ export function useStrictNock(): StrictNock {
   afterEach(() => {
     const pending = nock.pendingMocks();
     const unmatched = state.unmatched.splice(0);
+    const violations = takeViolations();
     nock.cleanAll();
     expect(unmatched, "GitHub requests that no mock matched").toEqual([]);
+    expect(violations, "GitHub requests that break GitHub's REST description").toEqual([]);
     expect(pending, "GitHub mocks that were never used").toEqual([]);
   });
   afterAll(() => {
@@ -44,6 +47,13 @@ export function useStrictNock(): StrictNock {
     nock.enableNetConnect();
   });
   return state;
+}
+
+/** A nock scope whose every answered request is checked against GitHub's REST description. */
+export function checkedScope(base: string = API, description: ApiDescription = "api.github.com") {
+  return nock(base).on("request", (req: { method?: string; url?: string }, _interceptor: unknown, body?: string) => {
+    noteRequest(req.method ?? "GET", String(req.url), body, description);
+  });
 }
 
 export interface Call {
@@ -62,10 +72,18 @@ export class GitHubMock {
   constructor(
     readonly owner: string,
     readonly repo: string,
+    /** The API's base URL (GitHub Enterprise Server: `https://host/api/v3`), and the description it follows. */
+    readonly api: string = API,
+    readonly description: ApiDescription = "api.github.com",
   ) {}
 
+  /** The API's path prefix: none on GitHub.com, `/api/v3` on GitHub Enterprise Server. */
+  get prefix(): string {
+    return new URL(this.api).pathname.replace(/\/$/, "");
+  }
+
   get base(): string {
-    return `/repos/${this.owner}/${this.repo}`;
+    return `${this.prefix}/repos/${this.owner}/${this.repo}`;
   }
 
   /** Requests of one kind, e.g. ("PATCH", "/check-runs/"). */
@@ -82,18 +100,34 @@ export class GitHubMock {
   }
 
   private scope() {
-    return nock(API);
+    return checkedScope(new URL(this.api).origin, this.description);
   }
 
   accessToken(installationId: number): this {
     this.scope()
-      .post(`/app/installations/${installationId}/access_tokens`)
+      .post(`${this.prefix}/app/installations/${installationId}/access_tokens`)
       .reply(201, {
         token: "ghs_testinstallationtoken",
         expires_at: "2099-01-01T00:00:00Z",
         permissions: { checks: "write", contents: "write", metadata: "read", pull_requests: "write" },
         repository_selection: "selected",
       });
+    return this;
+  }
+
+  /** The installation token refused: GitHub's answer for a suspended installation. */
+  accessTokenSuspended(installationId: number): this {
+    this.scope()
+      .post(`${this.prefix}/app/installations/${installationId}/access_tokens`)
+      .reply(403, { message: "This installation has been suspended", documentation_url: "https://docs.github.com" });
+    return this;
+  }
+
+  /** The repository is no longer visible to the app (deleted, or access withdrawn). */
+  repositoryGone(): this {
+    this.scope()
+      .get((uri) => pathOf(uri) === this.base)
+      .reply(404, { message: "Not Found" });
     return this;
   }
 
@@ -150,15 +184,33 @@ export class GitHubMock {
     return this;
   }
 
-  pullRequest(number: number, p: { headSha: string; state?: "open" | "closed"; headRef?: string }): this {
+  pullRequest(
+    number: number,
+    p: { headSha: string; state?: "open" | "closed"; headRef?: string; headRepository?: string; baseRef?: string },
+  ): this {
     this.scope()
       .get((uri) => pathOf(uri) === `${this.base}/pulls/${number}`)
       .reply(200, {
         number,
         state: p.state ?? "open",
         html_url: `https://github.com/${this.owner}/${this.repo}/pull/${number}`,
-        head: { ref: p.headRef ?? "feature", sha: p.headSha },
+        head: {
+          ref: p.headRef ?? "feature",
+          sha: p.headSha,
+          repo: { full_name: p.headRepository ?? `${this.owner}/${this.repo}` },
+        },
+        base: { ref: p.baseRef ?? "main" },
       });
+    return this;
+  }
+
+  /** GitHub's compare of `branch...sha`: "behind"/"identical" when the commit is on the branch; 404 outside. */
+  compare(branch: string, sha: string, status: "identical" | "behind" | "ahead" | "diverged" | 404): this {
+    const interceptor = this.scope()
+      .get((uri) => pathOf(uri) === `${this.base}/compare/${branch}...${sha}`)
+      .query(true);
+    if (status === 404) interceptor.reply(404, { message: "Not Found" });
+    else interceptor.reply(200, { status, ahead_by: 0, behind_by: 0, commits: [], files: [] });
     return this;
   }
 
@@ -204,7 +256,7 @@ export class GitHubMock {
     return this;
   }
 
-  listPulls(pulls: { number: number; headRef: string; headSha?: string }[]): this {
+  listPulls(pulls: { number: number; headRef: string; headSha?: string; baseRef?: string }[]): this {
     this.scope()
       .get((uri) => pathOf(uri) === `${this.base}/pulls`)
       .query((q: Query) => q.state === "open")
@@ -215,6 +267,7 @@ export class GitHubMock {
           state: "open",
           html_url: `https://github.com/${this.owner}/${this.repo}/pull/${p.number}`,
           head: { ref: p.headRef, sha: p.headSha ?? "0".repeat(40) },
+          base: { ref: p.baseRef ?? "main" },
         })),
       );
     return this;

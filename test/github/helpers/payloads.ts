@@ -59,7 +59,14 @@ export function pullRequestPayload(r: RepoIdentity, p: { number: number; headSha
 
 export function requestedActionPayload(
   r: RepoIdentity,
-  p: { checkRunId: number; headSha: string; identifier: string; branch?: string; sender?: string },
+  p: {
+    checkRunId: number;
+    headSha: string;
+    identifier: string;
+    branch?: string;
+    sender?: string;
+    pullRequests?: number[];
+  },
 ): Payload {
   const payload = withRepo(fixture("check_run.requested_action"), r);
   payload.check_run.id = p.checkRunId;
@@ -67,6 +74,7 @@ export function requestedActionPayload(
   payload.check_run.check_suite.head_sha = p.headSha;
   payload.check_run.check_suite.head_branch = p.branch ?? r.defaultBranch ?? "main";
   payload.requested_action.identifier = p.identifier;
+  payload.check_run.pull_requests = (p.pullRequests ?? []).map((number) => ({ number }));
   payload.sender.login = p.sender ?? "maintainer";
   return payload;
 }
