@@ -89,7 +89,7 @@ describe("odavl cycle", () => {
 
     const text = await odavl(env, "cycle", join(dir, "repo"), "--no-tests", "--recipes", "eslint/prefer-const");
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/\| `eslint\/prefer-const` \(safe\) \| all \| 2 \| \+2 −2 \|/);
+    expect(text.stdout).toMatch(/^1\. .* \[eslint\/prefer-const\] 2 files, \+2 -2$/m);
   });
 
   it("scores with the shipped model by default (usedML), and with the heuristic when ML_ENABLE=false", async () => {

@@ -5,16 +5,10 @@ import { runTrainCommand } from "../../model/train/command.js";
 import { dataDir } from "../../runtime/context.js";
 import type { CommandContext } from "../main.js";
 import { parseFlags, UsageError } from "../main.js";
+import { SPECS } from "../spec.js";
 
 export async function trainCommand(ctx: CommandContext): Promise<number> {
-  const { values } = parseFlags(ctx.argv, {
-    out: { type: "string" },
-    dataset: { type: "string" },
-    version: { type: "string" },
-    seed: { type: "string" },
-    promote: { type: "boolean" },
-    force: { type: "boolean" },
-  });
+  const { values } = parseFlags(ctx.argv, SPECS.train.options);
   const env = readEnv(ctx.env);
   const seed = values.seed === undefined ? undefined : Number(values.seed);
   if (seed !== undefined && !Number.isInteger(seed))
