@@ -176,7 +176,7 @@ export function parseFlags<O extends NonNullable<ParseArgsConfig["options"]>>(
 /** Node's messages, without the advice about "--" (the quote it opens is never closed). */
 function cleanParseError(message: string): string {
   const unknown = /^Unknown option '([^']+)'/.exec(message);
-  if (unknown) return `unknown option ${unknown[1]}`;
+  if (unknown) return `Unknown option '${unknown[1]}'`;
   const missing = /^Option '(?:-\w, )?(--[^ ]+) <value>' argument missing/.exec(message);
   if (missing) return `${missing[1]} needs a value`;
   return message.split(". To specify")[0] ?? message;

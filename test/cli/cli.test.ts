@@ -71,7 +71,7 @@ describe("help and version (item 3)", () => {
   it("a bad flag is one line naming it, with no raw parseArgs text and exit 2", async () => {
     const r = await odavl({}, "progress", "--bogus");
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("odavl progress: unknown option --bogus");
+    expect(r.stderr).toContain("odavl progress: Unknown option '--bogus'\n");
     expect(r.stderr).not.toContain("To specify a positional argument");
     const missing = await odavl({}, "export", "--format");
     expect(missing.code).toBe(2);
