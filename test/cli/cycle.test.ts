@@ -90,7 +90,7 @@ describe("odavl cycle", () => {
     const text = await odavl(env, "cycle", join(dir, "repo"), "--no-tests", "--recipes", "eslint/prefer-const");
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^1\. .* \[eslint\/prefer-const\] 2 files, \+2 -2$/m);
-  });
+  }, 400_000);
 
   it("scores with the shipped model by default (usedML), and with the heuristic when ML_ENABLE=false", async () => {
     const dir = tempDir();
@@ -105,5 +105,5 @@ describe("odavl cycle", () => {
       candidates: { usedML: boolean; fallbackCause: string | null }[];
     };
     expect(heuristic.candidates[0]).toMatchObject({ usedML: false, fallbackCause: "disabled" });
-  });
+  }, 400_000);
 });

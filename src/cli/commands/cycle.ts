@@ -164,37 +164,58 @@ async function runLocalCycle(ctx: CommandContext, o: LocalCycleOptions): Promise
  * The run's temporary files (working copy, candidates, tools' scratch directories, sandbox files) all go into
  * one directory made for the run: TMPDIR points at it while the command runs (os.tmpdir() and the tools started
  * follow it), and it is removed at the end, also on Ctrl-C or SIGTERM (the signal's usual exit status follows).
+ * Cycles run at once in one process (the tests do) share the directory; the last one to end removes it.
  */
+let shared: { dir: string; parent: string; previous: string | undefined; users: number } | null = null;
+
+function removeShared(): void {
+  const s = shared;
+  if (!s) return;
+  shared = null;
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
+  if (process.env.TMPDIR === s.dir) {
+    if (s.previous === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = s.previous;
+  }
+  // Tools may still be closing files in it; a second pass catches what they wrote meanwhile.
+  for (let i = 0; i < 3; i++) {
+    try {
+      rmSync(s.dir, { recursive: true, force: true, maxRetries: 3 });
+      break;
+    } catch {
+      // retried
+    }
+  }
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  process.stderr.write(`\nodavl: ${signal === "SIGINT" ? "interrupted" : "terminated"}; removing temporary files\n`);
+  removeShared();
+  process.exit(signal === "SIGINT" ? 130 : 143);
+}
+
 function privateTempDir(): { parent: string; remove(): void } {
-  const parent = tmpdir();
-  const dir = mkdtempSync(join(parent, "odavl-run-"));
-  const previous = process.env.TMPDIR;
-  process.env.TMPDIR = dir;
-  const remove = () => {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-    if (process.env.TMPDIR === dir) {
-      if (previous === undefined) delete process.env.TMPDIR;
-      else process.env.TMPDIR = previous;
-    }
-    // Tools may still be closing files in it; a second pass catches what they wrote meanwhile.
-    for (let i = 0; i < 3; i++) {
-      try {
-        rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
-        break;
-      } catch {
-        // retried
-      }
-    }
+  if (!shared) {
+    const parent = tmpdir();
+    const dir = mkdtempSync(join(parent, "odavl-run-"));
+    shared = { dir, parent, previous: process.env.TMPDIR, users: 0 };
+    process.env.TMPDIR = dir;
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  }
+  const mine = shared;
+  mine.users++;
+  let removed = false;
+  return {
+    parent: mine.parent,
+    remove() {
+      if (removed) return;
+      removed = true;
+      mine.users--;
+      if (mine.users === 0 && shared === mine) removeShared();
+    },
   };
-  const onSignal = (signal: NodeJS.Signals) => {
-    process.stderr.write(`\nodavl: ${signal === "SIGINT" ? "interrupted" : "terminated"}; removing temporary files\n`);
-    remove();
-    process.exit(signal === "SIGINT" ? 130 : 143);
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  return { parent, remove };
 }
 
 function print(ctx: CommandContext, summary: CycleSummary, o: LocalCycleOptions): void {
