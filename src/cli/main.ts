@@ -5,7 +5,6 @@
  */
 import { readFileSync } from "node:fs";
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import { ConfigError, defaultDataDir, readEnv } from "../config/env.js";
 import { UsageError } from "./errors.js";
 import { describeConnectionError } from "./failures.js";
 import { checkDemoDir, checkRepository } from "./repo-check.js";
@@ -49,7 +48,8 @@ export function version(): string {
  * The environment commands see: ODAVL_DATA_DIR defaults to the platform's data directory (never the working
  * directory), and ONNX Runtime's telemetry is off (it leaves mat-debug-<pid>.log and .ses files in /tmp).
  */
-export function commandEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export async function commandEnv(env: NodeJS.ProcessEnv): Promise<NodeJS.ProcessEnv> {
+  const { defaultDataDir } = await import("../config/env.js");
   return {
     ...env,
     ODAVL_DATA_DIR: env.ODAVL_DATA_DIR || defaultDataDir(env),
@@ -92,14 +92,16 @@ export async function main(ctx: CommandContext): Promise<number> {
     ctx.stdout.write(commandHelp(name));
     return 0;
   }
-  const env = commandEnv(ctx.env);
+  // The settings' schema (zod) loads only here: --help and --version answer without it.
+  const env = await commandEnv(ctx.env);
+  const { ConfigError, readEnv } = await import("../config/env.js");
   try {
     precheck(name, rest);
     readEnv(env);
     const command = await LOADERS[name]();
     return await command({ ...ctx, env, argv: rest });
   } catch (err) {
-    return reportError(ctx, name, env, err);
+    return reportError(ctx, name, env, err, err instanceof ConfigError);
   }
 }
 
@@ -131,9 +133,15 @@ function resolvePath(p: string): string {
 }
 
 /** Expected errors: one line, no stack. Unexpected ones: the stack, and where to report it. */
-function reportError(ctx: CommandContext, name: string, env: NodeJS.ProcessEnv, err: unknown): number {
-  if (err instanceof ConfigError || err instanceof UsageError) {
-    ctx.stderr.write(`odavl ${name}: ${err.message}\n`);
+function reportError(
+  ctx: CommandContext,
+  name: string,
+  env: NodeJS.ProcessEnv,
+  err: unknown,
+  isConfigError: boolean,
+): number {
+  if (isConfigError || err instanceof UsageError) {
+    ctx.stderr.write(`odavl ${name}: ${(err as Error).message}\n`);
     if (err instanceof UsageError && /option|argument|needs a value/.test(err.message)) {
       ctx.stderr.write(`(odavl ${name} --help shows the options)\n`);
     }
