@@ -94,6 +94,8 @@ export async function main(ctx: CommandContext): Promise<number> {
   }
   // The settings' schema (zod) loads only here: --help and --version answer without it.
   const env = await commandEnv(ctx.env);
+  // ONNX Runtime reads its telemetry switch from the process's own environment (main may run in-process).
+  process.env.ORT_DISABLE_TELEMETRY ??= env.ORT_DISABLE_TELEMETRY;
   const { ConfigError, readEnv } = await import("../config/env.js");
   try {
     precheck(name, rest);
