@@ -1,6 +1,6 @@
 # One image for the web and worker processes.
 # Build: compile TypeScript with the full dependency set.
-FROM node:20-slim AS build
+FROM node:22-slim AS build
 WORKDIR /app
 ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json .npmrc ./
@@ -10,13 +10,13 @@ COPY src ./src
 RUN npm run build && cp src/sandbox/typecheck-server.cjs dist/sandbox/
 
 # Production dependencies only.
-FROM node:20-slim AS deps
+FROM node:22-slim AS deps
 WORKDIR /app
 ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
-FROM node:20-slim
+FROM node:22-slim
 # git checks repositories out; bubblewrap, prlimit and setpriv (util-linux) isolate the code they contain.
 RUN apt-get update \
   && apt-get install -y --no-install-recommends git bubblewrap util-linux ca-certificates \

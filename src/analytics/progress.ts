@@ -42,6 +42,8 @@ export interface Progress {
   perRepository: ProgressCount[];
   perRecipe: ProgressCount[];
   last24h: { samples: number; completed: number; perHour: number };
+  /** Hours the rate (last24h.perHour) is measured over: 24, or the time since the first sample when shorter. */
+  rateWindowHours?: number;
   eta: { remaining: number; hours: number | null; at: string | null; basis: string };
 }
 
@@ -152,6 +154,7 @@ export async function loadProgress(db: DbOrTx, options: ProgressOptions): Promis
     perRepository: toCounts(perRepository),
     perRecipe: toCounts(perRecipe),
     last24h: { samples: samples24h, completed: Number(totals?.completed_24h ?? 0), perHour },
+    rateWindowHours: windowHours,
     eta,
   };
 }
@@ -182,7 +185,7 @@ export function renderProgress(p: Progress): string {
     `samples:            ${int(p.samples)} / ${int(p.target)} (${pct(p.progress)})`,
     `scored by model:    ${int(p.scoredByModel)} (${pct(p.scoredByModelShare)})`,
     `completed outcome:  ${int(p.completed)} (${pct(p.completedShare)})${p.verificationErrors ? `, ${count(p.verificationErrors, "verification error")}` : ""}`,
-    `last 24 hours:      ${int(p.last24h.samples)} samples, ${int(p.last24h.completed)} completed (${p.last24h.perHour.toFixed(1)} an hour)`,
+    `${rateLabel(p.rateWindowHours)}${int(p.last24h.samples)} samples, ${int(p.last24h.completed)} completed (${p.last24h.perHour.toFixed(1)} an hour)`,
     `ETA:                ${eta}`,
     `repositories:       ${int(p.repositories)}; recipes: ${int(p.recipes)}`,
     "",
@@ -190,4 +193,16 @@ export function renderProgress(p: Progress): string {
     ...(p.perRepository.length ? [""] : []),
     ...table("per recipe", p.perRecipe, p.recipes),
   ].join("\n");
+}
+
+/**
+ * The label of the rate's line, naming the window it is measured over: the time since the first sample when that
+ * is shorter than a day (padded to the other labels' width).
+ */
+function rateLabel(windowHours: number | undefined): string {
+  const label =
+    windowHours === undefined || windowHours >= 24
+      ? "last 24 hours:"
+      : `last ${windowHours < 1 ? `${Math.round(windowHours * 60)} min` : `${windowHours.toFixed(1)} hours`}:`;
+  return `${label} `.padEnd(20);
 }

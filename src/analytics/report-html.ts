@@ -159,7 +159,12 @@ export function reportBody(r: AccuracyReport): string {
         row("auto-apply precision", (x) => withCi(x.autoApplyPrecision, x.intervals.autoApplyPrecision)),
         row("AUC", (x) => num(x.auc)),
         row("Brier score", (x) => num(x.brier)),
+        row("log-loss", (x) => num(x.logLoss)),
         row("expected calibration error", (x) => num(x.ece)),
+        row(
+          "confusion at review (tp / fp / tn / fn)",
+          (x) => `${x.confusion.tp} / ${x.confusion.fp} / ${x.confusion.tn} / ${x.confusion.fn}`,
+        ),
       ],
     ),
     `<p><strong>Difference in accuracy (model minus heuristic):</strong> ${e(points(r.improvementPoints))} points, 95% interval ${e(pointsInterval(r.improvementInterval))}.</p>`,

@@ -5,9 +5,10 @@
  * a falsy number returns (tests).
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { UsageError } from "./errors.js";
 
 export const DEMO_FILES: Record<string, string> = {
   "package.json": `${JSON.stringify(
@@ -171,14 +172,28 @@ test("settings", () => {
 };
 
 /** Writes the demo repository into `dir` (replacing it), links our TypeScript into it, and commits it. */
+/** Written into every demo repository: only a directory holding it is ever replaced by another demo. */
+export const DEMO_MARKER = ".odavl-demo";
+
+/**
+ * Builds the demo repository in `dir`, which must be absent or empty, or hold an earlier demo repository (marked by
+ * {@link DEMO_MARKER}), which is replaced. Any other directory is left alone: the demo never deletes a user's files.
+ */
 export function buildDemoRepo(dir: string): { sha: string } {
-  rmSync(dir, { recursive: true, force: true });
+  if (existsSync(dir) && readdirSync(dir).length > 0) {
+    if (!existsSync(join(dir, DEMO_MARKER))) {
+      throw new UsageError(`${dir} is not empty and holds no earlier demo repository; nothing was changed`);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, DEMO_MARKER), "A repository built by odavl demo; the next odavl demo replaces it.\n");
   for (const [path, content] of Object.entries(DEMO_FILES)) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     writeFileSync(join(dir, path), content);
   }
   linkTypeScript(dir);
-  writeFileSync(join(dir, ".gitignore"), "node_modules/\nbuild/\n");
+  writeFileSync(join(dir, ".gitignore"), `node_modules/\nbuild/\n${DEMO_MARKER}\n`);
   return commitAll(dir, "odavl demo repository");
 }
 

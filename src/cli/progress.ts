@@ -14,7 +14,7 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, quie
   const write = (text: string) => {
     if (quiet) return;
     if (tty) {
-      stream.write(`\r\u001b[2K${text.slice(0, (stream.columns ?? 100) - 1)}`);
+      stream.write(`\r\u001b[2K${fitLine(text, stream.columns)}`);
       open = true;
     } else stream.write(`${text}\n`);
   };
@@ -43,4 +43,13 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, quie
     },
   };
   return reporter;
+}
+
+/**
+ * A progress line cut to the terminal's width (one column short of it, so that the cursor does not wrap). A
+ * terminal that reports no width (0 or undefined: a pseudo-terminal without a size) gets the whole line.
+ */
+export function fitLine(text: string, columns: number | undefined): string {
+  if (columns === undefined || !Number.isFinite(columns) || columns <= 1) return text;
+  return text.length < columns ? text : `${text.slice(0, columns - 2)}…`;
 }

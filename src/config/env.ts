@@ -2,6 +2,8 @@
  * The environment, read and validated once at start-up. Nothing below the entry points reads process.env.
  * A bad value stops start-up with a message that names the variable.
  */
+import { homedir } from "node:os";
+import { isAbsolute, join } from "node:path";
 import { z } from "zod";
 
 const bool = (def: boolean) =>
@@ -29,9 +31,33 @@ const optionalString = z
   .optional()
   .transform((v) => (v === "" ? undefined : v));
 
+/** A connection URL of one of `schemes` (e.g. postgres:, postgresql:), host included; absent when unset or empty. */
+const connectionUrl = (schemes: readonly string[], example: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return undefined;
+      let url: URL | null = null;
+      try {
+        url = new URL(v);
+      } catch {
+        url = null;
+      }
+      if (!url || !schemes.includes(url.protocol.slice(0, -1)) || url.hostname === "") {
+        const shown = url ? `${url.protocol}//${url.host}…` : `"${v.length > 40 ? `${v.slice(0, 40)}…` : v}"`;
+        ctx.addIssue({
+          code: "custom",
+          message: `must be a ${schemes.map((s) => `${s}://`).join(" or ")} URL with a host (e.g. ${example}), got ${shown}`,
+        });
+        return z.NEVER;
+      }
+      return v;
+    });
+
 export const envSchema = z.object({
-  DATABASE_URL: optionalString,
-  REDIS_URL: optionalString,
+  DATABASE_URL: connectionUrl(["postgres", "postgresql"], "postgres://user:password@127.0.0.1:5432/odavl"),
+  REDIS_URL: connectionUrl(["redis", "rediss"], "redis://127.0.0.1:6379"),
   ODAVL_DATA_DIR: optionalString,
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   ML_ENABLE: bool(true),
@@ -105,4 +131,14 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
     throw new ConfigError("invalid environment:\n  ML_CONFIDENCE_THRESHOLD: must not exceed ML_AUTO_APPLY_THRESHOLD");
   }
   return parsed.data;
+}
+
+/**
+ * Where local state (the embedded database, the demo repository, reports) lives when ODAVL_DATA_DIR is not set:
+ * $XDG_DATA_HOME/odavl, else ~/.local/share/odavl. Never the working directory.
+ */
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_DATA_HOME;
+  if (xdg && isAbsolute(xdg)) return join(xdg, "odavl");
+  return join(env.HOME || homedir(), ".local", "share", "odavl");
 }

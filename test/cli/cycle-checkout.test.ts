@@ -68,6 +68,7 @@ describe.skipIf(!hasBwrap)("odavl cycle leaves the user's checkout as it was", (
       repo,
       "--json",
       "--no-store",
+      "--allow-dirty",
       "--recipes",
       "eslint/prefer-const",
     );
@@ -102,7 +103,15 @@ describe.skipIf(!hasBwrap)("odavl cycle leaves the user's checkout as it was", (
     for (const sub of ["src", "test"]) rmSync(join(dir, sub), { recursive: true, force: true });
     mark(dir);
     const before = snapshotTree(dir);
-    const r = await odavl({ ODAVL_DATA_DIR: tempDir() }, "cycle", dir, "--json", "--no-store", "--no-tests");
+    const r = await odavl(
+      { ODAVL_DATA_DIR: tempDir() },
+      "cycle",
+      dir,
+      "--json",
+      "--no-store",
+      "--no-tests",
+      "--allow-dirty",
+    );
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("no TypeScript source files found");
     expect(leftCopies(dir)).toEqual([]);

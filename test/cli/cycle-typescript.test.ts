@@ -49,7 +49,7 @@ function repoWith(version: string | null, compilerOptions: Record<string, unknow
 
 async function cycle(dir: string): Promise<{ json: CycleJson; text: string }> {
   const env = { ODAVL_DATA_DIR: tempDir(), ML_ENABLE: "false" };
-  const args = ["--no-store", "--no-tests", "--recipes", "eslint/prefer-const"];
+  const args = ["--no-store", "--no-tests", "--allow-dirty", "--recipes", "eslint/prefer-const"];
   const r = await odavl(env, "cycle", dir, "--json", ...args);
   expect(r.code, r.stdout + r.stderr).toBe(0);
   const text = await odavl(env, "cycle", dir, ...args);

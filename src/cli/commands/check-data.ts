@@ -11,6 +11,7 @@ import { openDb } from "../../db/client.js";
 import { dataDir } from "../../runtime/context.js";
 import type { CommandContext } from "../main.js";
 import { parseFlags, UsageError } from "../main.js";
+import { SPECS } from "../spec.js";
 
 /** Flag, threshold, and the values the flag takes. */
 const THRESHOLD_FLAGS = [
@@ -32,10 +33,7 @@ const THRESHOLD_FLAGS = [
 
 /** `odavl check-data`: the daily data check; exit code 1 when any check fails, so that cron can alert. */
 export async function checkDataCommand(ctx: CommandContext): Promise<number> {
-  const { values } = parseFlags(ctx.argv, {
-    json: { type: "boolean" },
-    ...Object.fromEntries(THRESHOLD_FLAGS.map(([flag]) => [flag, { type: "string" as const }])),
-  });
+  const { values } = parseFlags(ctx.argv, SPECS["check-data"].options);
   const thresholds: Partial<DataCheckThresholds> = {};
   try {
     for (const [flag, key, range] of THRESHOLD_FLAGS) {

@@ -16,19 +16,9 @@ import { createRuntime, dataDir } from "../../runtime/context.js";
 import type { CommandContext } from "../main.js";
 import { parseFlags, UsageError } from "../main.js";
 import { createProgress, type ProgressReporter } from "../progress.js";
+import { SPECS } from "../spec.js";
 
-const FLAGS = {
-  "max-cycles": { type: "string" },
-  concurrency: { type: "string" },
-  continuous: { type: "boolean" },
-  "cycle-timeout": { type: "string" },
-  "recipes-per-cycle": { type: "string" },
-  "file-candidates": { type: "string" },
-  tests: { type: "string" },
-  recipes: { type: "string" },
-  "in-process": { type: "boolean" },
-  ledger: { type: "string" },
-} as const;
+const FLAGS = SPECS.collect.options;
 
 function positiveInt(v: unknown, flag: string, def: number): number {
   if (v === undefined) return def;

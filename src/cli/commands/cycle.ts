@@ -1,6 +1,5 @@
-import { execFileSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
-import { userInfo } from "node:os";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir, userInfo } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { readEnv } from "../../config/env.js";
 import { setConsent, upsertRepository } from "../../db/queries/repositories.js";
@@ -9,33 +8,29 @@ import { DEFAULT_REPO_CONFIG } from "../../engine/repo-config.js";
 import type { CandidateScope, CycleSummary } from "../../engine/types.js";
 import { effectiveThresholds } from "../../model/tiers.js";
 import { RECIPES, selectRecipes, unknownSelectors } from "../../recipes/index.js";
-import { renderSummary, toJson } from "../../report/summary.js";
 import { createRuntime, dataDir } from "../../runtime/context.js";
 import { createWorkingCopy } from "../../workspace/index.js";
 import { buildDemoRepo } from "../demo-repo.js";
 import type { CommandContext } from "../main.js";
 import { parseFlags, UsageError } from "../main.js";
 import { createProgress } from "../progress.js";
+import { renderJson, renderTerminal } from "../render.js";
+import { checkDemoDir, checkRepository } from "../repo-check.js";
+import { SPECS } from "../spec.js";
 
-const CYCLE_FLAGS = {
-  json: { type: "boolean" },
-  recipes: { type: "string" },
-  "no-tests": { type: "boolean" },
-  "no-store": { type: "boolean" },
-  scope: { type: "string" },
-  unsandboxed: { type: "boolean" },
-  "max-candidates": { type: "string" },
-} as const;
+/** Owner under which local checkouts are recorded: no GitHub account can be named so (and `shadow list` omits it). */
+export const LOCAL_OWNER = ".local";
 
 export async function cycleCommand(ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseFlags(ctx.argv, CYCLE_FLAGS, 1);
+  const { values, positionals } = parseFlags(ctx.argv, SPECS.cycle.options, 1);
   const path = positionals[0];
   if (!path) throw new UsageError("which repository? usage: odavl cycle <path>");
   const root = resolve(path);
-  const sha = checkRepository(root);
+  const { sha, dirty } = checkRepository(root, { allowDirty: values["allow-dirty"] === true });
   return runLocalCycle(ctx, {
     root,
     sha,
+    dirty,
     name: basename(root),
     json: values.json === true,
     recipes: typeof values.recipes === "string" ? values.recipes : undefined,
@@ -48,19 +43,18 @@ export async function cycleCommand(ctx: CommandContext): Promise<number> {
 }
 
 export async function demoCommand(ctx: CommandContext): Promise<number> {
-  const { values } = parseFlags(ctx.argv, {
-    json: { type: "boolean" },
-    dir: { type: "string" },
-    "no-store": { type: "boolean" },
-    "no-tests": { type: "boolean" },
-  });
+  const { values } = parseFlags(ctx.argv, SPECS.demo.options);
   const env = readEnv(ctx.env);
+  // A directory the user names must be empty or absent; the default one, under the data directory, holds the
+  // previous demo repository, which is replaced.
+  if (typeof values.dir === "string") checkDemoDir(resolve(values.dir));
   const dir = resolve(typeof values.dir === "string" ? values.dir : join(dataDir(env), "demo"));
   const { sha } = buildDemoRepo(dir);
   if (values.json !== true) ctx.stderr.write(`demo repository written to ${dir}\n`);
   return runLocalCycle(ctx, {
     root: dir,
     sha,
+    dirty: [],
     name: "odavl-demo",
     json: values.json === true,
     recipes: undefined,
@@ -75,6 +69,8 @@ export async function demoCommand(ctx: CommandContext): Promise<number> {
 interface LocalCycleOptions {
   root: string;
   sha: string;
+  /** Uncommitted paths analysed with the commit (--allow-dirty). */
+  dirty: string[];
   name: string;
   json: boolean;
   recipes: string | undefined;
@@ -111,8 +107,19 @@ async function runLocalCycle(ctx: CommandContext, o: LocalCycleOptions): Promise
   }
   const recipes = selectRecipes(selectors ? { enabled: selectors } : {});
   const progress = createProgress(ctx.stderr, o.json);
-  const runtime = await createRuntime(env, { store: o.store, allowUnsandboxed: o.allowUnsandboxed });
+  const scratch = privateTempDir();
+  const runtime = await createRuntime(
+    // The package-manager cache outlives the run (it is not in the run's temporary directory).
+    { ...env, SANDBOX_TOOLCHAIN_DIR: env.SANDBOX_TOOLCHAIN_DIR ?? join(scratch.parent, "odavl-toolchain") },
+    { store: o.store, allowUnsandboxed: o.allowUnsandboxed },
+  );
   try {
+    if (!o.store) progress.line("note: --no-store: no history is read or written, so trust is judged without it");
+    if (o.dirty.length > 0) {
+      progress.line(
+        `note: analysing the working tree with ${o.dirty.length} uncommitted change${o.dirty.length === 1 ? "" : "s"} (--allow-dirty); the results are labelled as such`,
+      );
+    }
     if (runtime.sandboxProblem && o.runTests) progress.line(`note: ${runtime.sandboxProblem}; tests will not run`);
     else if (runtime.sandbox && !runtime.sandbox.isolated) {
       progress.line("note: bubblewrap is missing: the repository's tests run UNSANDBOXED (apt-get install bubblewrap)");
@@ -122,7 +129,7 @@ async function runLocalCycle(ctx: CommandContext, o: LocalCycleOptions): Promise
         `note: trust model not loaded (${runtime.predictor.status.loadFailure?.message ?? "unknown"}); the heuristic decides`,
       );
     }
-    const repository = { owner: "local", name: o.name, mode: "shadow" as const, source: o.root };
+    const repository = { owner: LOCAL_OWNER, name: o.name, mode: "shadow" as const, source: o.root };
     if (runtime.db) {
       // Running odavl on your own checkout is consent to store its results in your own local database.
       const repo = await upsertRepository(runtime.db.db, repository);
@@ -158,20 +165,79 @@ async function runLocalCycle(ctx: CommandContext, o: LocalCycleOptions): Promise
       await copy.remove();
     }
     progress.done();
-    print(ctx, summary, o.json);
+    print(ctx, summary, o);
     return summary.status === "completed" ? 0 : 1;
   } finally {
     await runtime.close();
+    scratch.remove();
   }
 }
 
-function print(ctx: CommandContext, summary: CycleSummary, json: boolean): void {
-  if (json) {
-    ctx.stdout.write(`${JSON.stringify(toJson(summary), null, 2)}\n`);
+/**
+ * The run's temporary files (working copy, candidates, tools' scratch directories, sandbox files) all go into
+ * one directory made for the run: TMPDIR points at it while the command runs (os.tmpdir() and the tools started
+ * follow it), and it is removed at the end, also on Ctrl-C or SIGTERM (the signal's usual exit status follows).
+ * Cycles run at once in one process (the tests do) share the directory; the last one to end removes it.
+ */
+let shared: { dir: string; parent: string; previous: string | undefined; users: number } | null = null;
+
+function removeShared(): void {
+  const s = shared;
+  if (!s) return;
+  shared = null;
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
+  if (process.env.TMPDIR === s.dir) {
+    if (s.previous === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = s.previous;
+  }
+  // Tools may still be closing files in it; a second pass catches what they wrote meanwhile.
+  for (let i = 0; i < 3; i++) {
+    try {
+      rmSync(s.dir, { recursive: true, force: true, maxRetries: 3 });
+      break;
+    } catch {
+      // retried
+    }
+  }
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  process.stderr.write(`\nodavl: ${signal === "SIGINT" ? "interrupted" : "terminated"}; removing temporary files\n`);
+  removeShared();
+  process.exit(signal === "SIGINT" ? 130 : 143);
+}
+
+function privateTempDir(): { parent: string; remove(): void } {
+  if (!shared) {
+    const parent = tmpdir();
+    const dir = mkdtempSync(join(parent, "odavl-run-"));
+    shared = { dir, parent, previous: process.env.TMPDIR, users: 0 };
+    process.env.TMPDIR = dir;
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  }
+  const mine = shared;
+  mine.users++;
+  let removed = false;
+  return {
+    parent: mine.parent,
+    remove() {
+      if (removed) return;
+      removed = true;
+      mine.users--;
+      if (mine.users === 0 && shared === mine) removeShared();
+    },
+  };
+}
+
+function print(ctx: CommandContext, summary: CycleSummary, o: LocalCycleOptions): void {
+  const labels = { dirty: o.dirty, noStore: !o.store };
+  if (o.json) {
+    ctx.stdout.write(renderJson(summary, labels));
     return;
   }
-  const r = renderSummary(summary, { diffPreviewLines: 12 });
-  ctx.stdout.write(`# ${r.title}\n\n${r.summary}\n`);
+  ctx.stdout.write(renderTerminal(summary, labels));
   const d = summary.durationsMs;
   ctx.stdout.write(
     `\ncycle ${summary.id} ${summary.status} in ${((d.total ?? 0) / 1000).toFixed(1)} s ` +
@@ -189,20 +255,6 @@ function parseScope(v: unknown): CandidateScope[] {
   if (v === "all" || v === "file") return [v];
   if (v === "both") return ["all", "file"];
   throw new UsageError(`--scope must be all, file or both, got "${String(v)}"`);
-}
-
-/** The path must be a directory inside a git repository; returns HEAD's sha. */
-export function checkRepository(root: string): string {
-  if (!existsSync(root)) throw new UsageError(`${root} does not exist`);
-  if (!statSync(root).isDirectory()) throw new UsageError(`${root} is not a directory`);
-  try {
-    return execFileSync("git", ["-C", root, "rev-parse", "HEAD"], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-    }).trim();
-  } catch {
-    throw new UsageError(`${root} is not a git repository with a commit (run git init and commit, or pass a checkout)`);
-  }
 }
 
 function safeUser(): string {

@@ -9,17 +9,14 @@ import { openDb } from "../../db/client.js";
 import { dataDir } from "../../runtime/context.js";
 import type { CommandContext } from "../main.js";
 import { parseFlags, UsageError } from "../main.js";
+import { SPECS } from "../spec.js";
 
 /**
  * `odavl export --format jsonl|csv [--since DATE] [--out FILE]`: the retraining dataset, streamed to FILE or to
  * standard output. The summary goes to standard error, so that standard output holds only the data.
  */
 export async function exportCommand(ctx: CommandContext): Promise<number> {
-  const { values } = parseFlags(ctx.argv, {
-    format: { type: "string" },
-    since: { type: "string" },
-    out: { type: "string" },
-  });
+  const { values } = parseFlags(ctx.argv, SPECS.export.options);
   let format: (typeof EXPORT_FORMATS)[number];
   let since: Date | undefined;
   try {
@@ -39,11 +36,9 @@ export async function exportCommand(ctx: CommandContext): Promise<number> {
     try {
       result = await exportDataset(handle.db, { format, since }, streamWriter(out));
     } catch (err) {
-      // `odavl export … | head`: the reader had enough. Not a failure of the export.
-      if ((err as NodeJS.ErrnoException).code === "EPIPE") {
-        ctx.stderr.write("odavl export: the output was closed before the export finished\n");
-        return 0;
-      }
+      // `odavl export … | head`: the reader had enough. Not a failure of the export, and nothing to say about it
+      // (as with any Unix filter whose reader stops early).
+      if ((err as NodeJS.ErrnoException).code === "EPIPE") return 0;
       throw err;
     }
     if (path) {

@@ -1,14 +1,21 @@
 import { join } from "node:path";
 import { readEnv } from "../../config/env.js";
 import { openDb } from "../../db/client.js";
-import { currentModel, listModels, PromotionRefusedError, promoteModel } from "../../model/registry.js";
+import {
+  currentModel,
+  listModels,
+  ModelNotFoundError,
+  PromotionRefusedError,
+  promoteModel,
+} from "../../model/registry.js";
 import { dataDir } from "../../runtime/context.js";
 import type { CommandContext } from "../main.js";
 import { parseFlags, UsageError } from "../main.js";
+import { SPECS } from "../spec.js";
 
 export async function modelCommand(ctx: CommandContext): Promise<number> {
   const [sub, ...rest] = ctx.argv;
-  const { values, positionals } = parseFlags(rest, { force: { type: "boolean" }, json: { type: "boolean" } }, 1);
+  const { values, positionals } = parseFlags(rest, SPECS.model.options, 1);
   if (sub !== "list" && sub !== "current" && sub !== "promote") {
     throw new UsageError("usage: odavl model list | current | promote <version> [--force]");
   }
@@ -47,6 +54,10 @@ export async function modelCommand(ctx: CommandContext): Promise<number> {
       for (const o of r.overridden) ctx.stdout.write(`  overridden: ${JSON.stringify(o)}\n`);
       return 0;
     } catch (err) {
+      if (err instanceof ModelNotFoundError) {
+        ctx.stderr.write(`odavl model promote: ${err.message} (odavl model list shows the registered versions)\n`);
+        return 1;
+      }
       if (err instanceof PromotionRefusedError) {
         ctx.stderr.write(`odavl model promote: ${err.message}\n(use --force to promote anyway)\n`);
         return 1;

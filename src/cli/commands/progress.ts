@@ -6,14 +6,11 @@ import { openDb } from "../../db/client.js";
 import { dataDir } from "../../runtime/context.js";
 import type { CommandContext } from "../main.js";
 import { parseFlags, UsageError } from "../main.js";
+import { SPECS } from "../spec.js";
 
 /** `odavl progress [--json] [--target N] [--top N]`: data collection against the target (COLLECT_TARGET). */
 export async function progressCommand(ctx: CommandContext): Promise<number> {
-  const { values } = parseFlags(ctx.argv, {
-    json: { type: "boolean" },
-    target: { type: "string" },
-    top: { type: "string" },
-  });
+  const { values } = parseFlags(ctx.argv, SPECS.progress.options);
   const env = readEnv(ctx.env);
   let target: number;
   let top: number;

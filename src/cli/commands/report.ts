@@ -12,6 +12,7 @@ import { comparisonLines } from "../../model/train/command.js";
 import { DEFAULT_MODEL_PATH, dataDir } from "../../runtime/context.js";
 import type { CommandContext } from "../main.js";
 import { parseFlags, UsageError } from "../main.js";
+import { SPECS } from "../spec.js";
 
 /**
  * The card beside the configured model (ML_MODEL_PATH, else the shipped one): its held-out validation table,
@@ -30,17 +31,11 @@ async function modelCard(modelPath: string): Promise<ModelCard | null> {
 
 /**
  * `odavl report [--out DIR] [--json] [--since DATE] [--until DATE] [--min-samples N]`: writes ACCURACY_REPORT.md
- * and report.html to DIR (the working directory by default). With --json it prints the figures as one object,
- * and writes the files only when --out is given.
+ * and report.html to DIR (by default the `reports` folder of the data directory: never the working directory).
+ * With --json it prints the figures as one object, and writes the files only when --out is given.
  */
 export async function reportCommand(ctx: CommandContext): Promise<number> {
-  const { values } = parseFlags(ctx.argv, {
-    out: { type: "string" },
-    json: { type: "boolean" },
-    since: { type: "string" },
-    until: { type: "string" },
-    "min-samples": { type: "string" },
-  });
+  const { values } = parseFlags(ctx.argv, SPECS.report.options);
   let since: Date | undefined;
   let until: Date | undefined;
   let minSamples = DEFAULT_MIN_SAMPLES;
@@ -73,7 +68,7 @@ export async function reportCommand(ctx: CommandContext): Promise<number> {
     const writeFiles = values.out !== undefined || values.json !== true;
     let written: string[] = [];
     if (writeFiles) {
-      const dir = resolve(values.out ?? ".");
+      const dir = values.out === undefined ? join(dataDir(env), "reports") : resolve(values.out);
       await mkdir(dir, { recursive: true });
       written = [join(dir, "ACCURACY_REPORT.md"), join(dir, "report.html")];
       const cardSection = cardLines.length

@@ -28,6 +28,10 @@ import { dataDir } from "../../runtime/context.js";
 import { gitOk } from "../../workspace/git.js";
 import type { CommandContext } from "../main.js";
 import { parseFlags, UsageError } from "../main.js";
+import { SPECS } from "../spec.js";
+
+/** Owner of local checkouts recorded by `odavl cycle` (see commands/cycle.ts; repeated to keep this module light). */
+const LOCAL_OWNER = ".local";
 
 export interface ShadowTarget {
   owner: string;
@@ -70,13 +74,7 @@ export function parseShadowTarget(target: string, cwd = process.cwd()): ShadowTa
   return { owner, name, source: target };
 }
 
-const FLAGS = {
-  name: { type: "string" },
-  "data-collection": { type: "boolean" },
-  "no-data-collection": { type: "boolean" },
-  schedule: { type: "string" },
-  run: { type: "boolean" },
-} as const;
+const FLAGS = SPECS.shadow.options;
 
 export async function shadowCommand(ctx: CommandContext): Promise<number> {
   const [sub, ...rest] = ctx.argv;
@@ -98,7 +96,9 @@ export async function shadowCommand(ctx: CommandContext): Promise<number> {
         return await enqueueNow(ctx, queue, repo);
       }
       case "list": {
-        for (const r of await findShadowRepositories(db.db)) {
+        // Local checkouts run with `odavl cycle` are recorded too, but are not shadow repositories of the operators.
+        const rows = (await findShadowRepositories(db.db)).filter((r) => r.owner !== LOCAL_OWNER);
+        for (const r of rows) {
           ctx.stdout.write(
             `${r.owner}/${r.name}\t${r.source ?? ""}\tschedule ${storedConfig(r).schedule}\tdata collection ${r.dataCollection ? "on" : "off"}\n`,
           );

@@ -5,17 +5,10 @@ import { runTrainCommand } from "../../model/train/command.js";
 import { dataDir } from "../../runtime/context.js";
 import type { CommandContext } from "../main.js";
 import { parseFlags, UsageError } from "../main.js";
+import { SPECS } from "../spec.js";
 
 export async function trainCommand(ctx: CommandContext): Promise<number> {
-  const { values } = parseFlags(ctx.argv, {
-    out: { type: "string" },
-    dataset: { type: "string" },
-    name: { type: "string" },
-    version: { type: "string" },
-    seed: { type: "string" },
-    promote: { type: "boolean" },
-    force: { type: "boolean" },
-  });
+  const { values } = parseFlags(ctx.argv, SPECS.train.options);
   if (values.version !== undefined) {
     throw new UsageError(
       "--version is gone: a model's version is the hash of its content; use --name to choose the file name",

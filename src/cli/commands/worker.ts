@@ -15,13 +15,9 @@ import { createSchedules, reconcileSchedules } from "../../queue/schedules.js";
 import { SANDBOXED_PROCESSOR, startWorker, stopOnSignals } from "../../queue/worker.js";
 import type { CommandContext } from "../main.js";
 import { parseFlags, UsageError } from "../main.js";
+import { SPECS } from "../spec.js";
 
-const FLAGS = {
-  concurrency: { type: "string" },
-  "no-tests": { type: "boolean" },
-  "no-install": { type: "boolean" },
-  unsandboxed: { type: "boolean" },
-} as const;
+const FLAGS = SPECS.worker.options;
 
 export async function workerCommand(ctx: CommandContext): Promise<number> {
   const { values } = parseFlags(ctx.argv, FLAGS);
