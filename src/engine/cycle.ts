@@ -57,6 +57,8 @@ export interface TestOptions {
   setup?: string;
   /** Wall-time limit of one run. */
   timeoutMs?: number;
+  /** Every candidate runs the whole suite: no related-tests run, no skipped run (Apply re-verifies so). */
+  fullSuite?: boolean;
 }
 
 /** What the cycle needs from the machine: listing files, type checking, running tests. */
@@ -225,6 +227,7 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
           ...(command ? { command } : {}),
           ...(configured?.setup ? { setup: configured.setup } : {}),
           ...(configured?.timeout ? { timeoutMs: configured.timeout * 1000 } : {}),
+          ...(req.trigger === "apply" ? { fullSuite: true } : {}),
         });
         if ("unavailable" in t) {
           testsReason = t.unavailable;
