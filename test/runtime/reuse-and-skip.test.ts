@@ -73,3 +73,36 @@ describe("verifying candidates in one reused copy", () => {
     expect(summary.results[0]?.outcome?.testsReason).toBeUndefined();
   }, 300_000);
 });
+
+describe("the baseline", () => {
+  it("runs its tests while its type check is under way, not after it", async () => {
+    const dir = join(tempDir(), "node-test");
+    buildRunnerRepo(dir, "node-test");
+    const deps = engineDeps(null);
+    const events: string[] = [];
+    const tools = deps.tools;
+    const summary = await runCycle(cycleRequest(dir, { recipeIds: ["eslint/prefer-const"] }), {
+      ...deps,
+      tools: {
+        ...tools,
+        async startTypeChecker(root, tsconfigPath) {
+          const checker = await tools.startTypeChecker(root, tsconfigPath);
+          return {
+            ...checker,
+            baseline: async () => {
+              const diagnostics = await checker.baseline();
+              events.push("type check done");
+              return diagnostics;
+            },
+          };
+        },
+        startTests(root, options) {
+          events.push("tests started");
+          return tools.startTests(root, options);
+        },
+      },
+    });
+    expect(summary.facts).toMatchObject({ testsPassing: "pass", baselineDiagnostics: 0 });
+    expect(events.slice(0, 2)).toEqual(["tests started", "type check done"]);
+  }, 300_000);
+});
