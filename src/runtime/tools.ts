@@ -185,6 +185,12 @@ function createTestSession(
 ): TestSession {
   let baselineCoverage: BaselineCoverage | null = null;
   const related = fullSuite ? null : test.relatedLine;
+  // Tests that check where a resolved module really lives (liquidjs's template lookup) need the packages inside
+  // the copy: the base's node_modules is shown read-only over the copy's links. Not for tools that keep caches in
+  // node_modules (vite, vitest, ava, nyc), which need the copy's own writable directory.
+  const commandText = [test.script, test.setup ?? "", [test.command, ...test.args].join(" ")].join("\n");
+  const mountModules =
+    test.runner !== "vitest" && test.runner !== "ava" && !/\b(vite|vitest|ava|nyc)\b/.test(commandText);
   // Skipping a run whose changes compile to the baseline's JavaScript is sound only where the tests just run it.
   let emit: { options: ReturnType<typeof emitOptions> } | null | undefined = fullSuite ? null : undefined;
   const unchanged = (files: readonly { path: string; before: string; after: string }[]): string | null => {
@@ -230,6 +236,7 @@ function createTestSession(
               : {}),
           },
           ...(toolchain.pathPrefix?.length ? { pathPrefix: toolchain.pathPrefix } : {}),
+          ...(mountModules ? { mounts: copy.modules.map((m) => ({ source: m.base, dest: m.copy })) } : {}),
           readOnlyPaths,
           limits: { timeoutMs: limits.timeoutMs },
         });

@@ -24,6 +24,8 @@ export interface CandidateCopy {
   dir: string;
   /** The base's node_modules directories the copy links to: pass them as the sandbox's readOnlyPaths. */
   readOnlyPaths: string[];
+  /** Each node_modules of the copy (a directory of links) with the base's it links to. */
+  modules: { copy: string; base: string }[];
   durationMs: number;
 }
 
@@ -82,7 +84,12 @@ export async function createCandidateCopy(
       { cause: error },
     );
   }
-  return { dir, readOnlyPaths: linked.map((l) => l.to), durationMs: Math.round(performance.now() - start) };
+  return {
+    dir,
+    readOnlyPaths: linked.map((l) => l.to),
+    modules: linked.map((l) => ({ copy: l.from, base: l.to })),
+    durationMs: Math.round(performance.now() - start),
+  };
 }
 
 /**
