@@ -59,6 +59,8 @@ export interface TestOptions {
   setup?: string;
   /** Wall-time limit of one run. */
   timeoutMs?: number;
+  /** Every candidate runs the whole suite: no related-tests run, no skipped run (Apply re-verifies so). */
+  fullSuite?: boolean;
 }
 
 /** What the cycle needs from the machine: listing files, type checking, running tests. */
@@ -216,33 +218,44 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
         throw new ObserveError("no TypeScript source files found (is this a TypeScript repository?)", req.root);
       }
       const ws = createRecipeWorkspace(req.root, sourceFiles, tsconfig.path);
+      // The baseline's type check and its tests run side by side: neither needs the other.
       progress({ phase: "observe", message: "type-checking the baseline" });
-      const checker = await deps.tools.startTypeChecker(req.root, tsconfig.path);
-      typeChecker = checker;
-      const baselineDiagnostics = await checker.baseline();
-      let testsPassing: "pass" | "fail" | "unknown" = "unknown";
-      let testsReason = "tests not run (--no-tests)";
-      let testCommand: string | null = null;
-      if (req.runTests) {
-        progress({ phase: "observe", message: "running the tests at baseline" });
-        const configured = req.config.tests;
-        const command = req.testCommand ?? configured?.command;
-        const t = await deps.tools.startTests(req.root, {
-          ...(command ? { command } : {}),
-          ...(configured?.setup ? { setup: configured.setup } : {}),
-          ...(configured?.timeout ? { timeoutMs: configured.timeout * 1000 } : {}),
-        });
-        if ("unavailable" in t) {
-          testsReason = t.unavailable;
-        } else {
-          tests = t;
-          testCommand = t.command;
-          const b = await t.baseline();
-          testsPassing = b.status;
-          testsReason =
-            b.status === "pass" ? "" : `tests did not pass before the change: ${b.reason ?? "status unknown"}`;
+      const typeCheck = deps.tools.startTypeChecker(req.root, tsconfig.path).then((checker) => {
+        typeChecker = checker;
+        return checker.baseline().then((diagnostics) => ({ checker, diagnostics }));
+      });
+      const baselineTests = async () => {
+        let testsPassing: "pass" | "fail" | "unknown" = "unknown";
+        let testsReason = "tests not run (--no-tests)";
+        let testCommand: string | null = null;
+        if (req.runTests) {
+          progress({ phase: "observe", message: "running the tests at baseline" });
+          const configured = req.config.tests;
+          const command = req.testCommand ?? configured?.command;
+          const t = await deps.tools.startTests(req.root, {
+            ...(command ? { command } : {}),
+            ...(configured?.setup ? { setup: configured.setup } : {}),
+            ...(configured?.timeout ? { timeoutMs: configured.timeout * 1000 } : {}),
+            ...(req.trigger === "apply" ? { fullSuite: true } : {}),
+          });
+          if ("unavailable" in t) {
+            testsReason = t.unavailable;
+          } else {
+            tests = t;
+            testCommand = t.command;
+            const b = await t.baseline();
+            testsPassing = b.status;
+            testsReason =
+              b.status === "pass" ? "" : `tests did not pass before the change: ${b.reason ?? "status unknown"}`;
+          }
         }
-      }
+        return { testsPassing, testsReason, testCommand };
+      };
+      const [checked, tested] = await Promise.allSettled([typeCheck, baselineTests()]);
+      if (checked.status === "rejected") throw checked.reason;
+      if (tested.status === "rejected") throw tested.reason;
+      const { checker, diagnostics: baselineDiagnostics } = checked.value;
+      const { testsPassing, testsReason, testCommand } = tested.value;
       return {
         ws,
         tsconfig,

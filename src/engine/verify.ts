@@ -25,6 +25,11 @@ export interface TestRun {
 /** Runs the repository's tests on an isolated copy with the given edits applied. */
 export interface CandidateTestRunner {
   run(edits: readonly { path: string; after: string }[]): Promise<TestRun>;
+  /**
+   * Why running the tests on these changes would only repeat the baseline's passing run (e.g. the changed files
+   * compile to the same JavaScript), or null when they must run. Then the tests count as passed, with this reason.
+   */
+  unchanged?(files: readonly { path: string; before: string; after: string }[]): string | null;
   /** How many of a candidate's changed lines the baseline tests ran; null when the coverage cannot tell. */
   coverage?(files: readonly { path: string; before: string; after: string }[]): LineCoverage | null;
 }
@@ -91,6 +96,9 @@ export async function verifyCandidate(candidate: Candidate, ctx: VerifyContext):
   if (ctx.tests && newDiagnostics > 0) {
     // The candidate already failed; its tests would only cost time (they often cannot even compile).
     testsReason = "not run: the type check already failed";
+  } else if (ctx.tests?.unchanged?.(candidate.files)) {
+    tests = "pass";
+    testsReason = ctx.tests.unchanged(candidate.files) ?? undefined;
   } else if (ctx.tests) {
     const t3 = now();
     const r = await ctx.tests.run(candidate.files);

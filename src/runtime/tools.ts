@@ -12,14 +12,20 @@ import { disposeWorkspace, getFamily } from "../recipes/index.js";
 import { ourTypeScriptDir, prepareToolchain, type Sandbox } from "../sandbox/index.js";
 import { startTypeChecker, TypeCheckerError } from "../sandbox/typecheck.js";
 import {
+  applyCandidateEdits,
+  type CandidateCopy,
+  type CandidateEdit,
   createCandidateCopy,
   detectTests,
   linkedPackageTargets,
   removeCandidateCopy,
+  resetCandidateCopy,
   safeListFiles,
   type TestCommand,
+  UnsafePathError,
 } from "../workspace/index.js";
 import { type BaselineCoverage, changedLineCoverage, prepareCoverage, readCoverage } from "./coverage.js";
+import { emitOptions, sameEmittedJavaScript, typeCheckingInTests } from "./emit.js";
 import { explainFailure, type KnownLimits, parseTestCounts, plainOutput } from "./test-output.js";
 
 export interface CycleToolsOptions {
@@ -112,13 +118,59 @@ export function createCycleTools(options: CycleToolsOptions): CycleTools {
       const test: TestCommand = { ...found, setup: configured.setup ?? found.setup };
       const toolchain = await (options.prepareToolchain ?? sandboxToolchain(options.toolchainDir))(root);
       if ("unavailable" in toolchain) return { unavailable: toolchain.unavailable };
-      return createTestSession(root, test, options.sandbox, toolchain, scratch, {
-        timeoutMs: configured.timeoutMs ?? options.testTimeoutMs ?? 10 * 60_000,
-        ...options.sandboxLimits,
-      });
+      return createTestSession(
+        root,
+        test,
+        options.sandbox,
+        toolchain,
+        scratch,
+        {
+          timeoutMs: configured.timeoutMs ?? options.testTimeoutMs ?? 10 * 60_000,
+          ...options.sandboxLimits,
+        },
+        configured.fullSuite === true,
+      );
     },
     family: (recipe) => getFamily(recipe.family),
     dispose: (root) => disposeWorkspace(root),
+  };
+}
+
+/**
+ * Copies of the checkout the session's runs take turns in: a run takes an idle copy reset to the checkout (see
+ * resetCandidateCopy) or, when none is idle, a fresh one, and gives it back afterwards. Copying a repository for
+ * every candidate costs more than putting back the few files a run changed.
+ */
+function copyPool(root: string, scratch: string) {
+  const idle: CandidateCopy[] = [];
+  const all = new Set<CandidateCopy>();
+  return {
+    async take(edits: readonly CandidateEdit[]): Promise<CandidateCopy> {
+      const reused = idle.pop();
+      if (reused) {
+        try {
+          await resetCandidateCopy(reused, root);
+          await applyCandidateEdits(reused.dir, edits);
+          return reused;
+        } catch (error) {
+          all.delete(reused);
+          await removeCandidateCopy(reused);
+          if (error instanceof UnsafePathError) throw error;
+          // A copy that cannot be put back is replaced by a fresh one.
+        }
+      }
+      const copy = await createCandidateCopy(root, edits, scratch);
+      all.add(copy);
+      return copy;
+    },
+    give(copy: CandidateCopy): void {
+      idle.push(copy);
+    },
+    async close(): Promise<void> {
+      idle.length = 0;
+      await Promise.all([...all].map((c) => removeCandidateCopy(c)));
+      all.clear();
+    },
   };
 }
 
@@ -129,8 +181,28 @@ function createTestSession(
   toolchain: Toolchain,
   scratch: string,
   limits: KnownLimits,
+  fullSuite: boolean,
 ): TestSession {
   let baselineCoverage: BaselineCoverage | null = null;
+  const related = fullSuite ? null : test.relatedLine;
+  // Tests that check where a resolved module really lives (liquidjs's template lookup) need the packages inside
+  // the copy: the base's node_modules is shown read-only over the copy's links. Not for tools that keep caches in
+  // node_modules (vite, vitest, ava, nyc), which need the copy's own writable directory.
+  const commandText = [test.script, test.setup ?? "", [test.command, ...test.args].join(" ")].join("\n");
+  const mountModules =
+    test.runner !== "vitest" && test.runner !== "ava" && !/\b(vite|vitest|ava|nyc)\b/.test(commandText);
+  // Skipping a run whose changes compile to the baseline's JavaScript is sound only where the tests just run it.
+  let emit: { options: ReturnType<typeof emitOptions> } | null | undefined = fullSuite ? null : undefined;
+  const unchanged = (files: readonly { path: string; before: string; after: string }[]): string | null => {
+    if (emit === undefined) {
+      const build = test.needsBuild && test.buildCommand ? [test.buildCommand.command, ...test.buildCommand.args] : [];
+      const lines = [test.script, test.setup ?? "", [test.command, ...test.args].join(" "), build.join(" ")];
+      emit = typeCheckingInTests(root, lines) === null ? { options: emitOptions(root) } : null;
+    }
+    if (emit === null || !sameEmittedJavaScript(files, emit.options)) return null;
+    return "not run: the changed files compile to the same JavaScript as at baseline, where the tests passed";
+  };
+  const copies = copyPool(root, scratch);
   const runIn = async (
     edits: readonly { path: string; after: string }[],
     mode: "baseline" | "candidate",
@@ -140,7 +212,7 @@ function createTestSession(
       ...r,
       durationMs: Math.round(performance.now() - t0),
     });
-    const copy = await createCandidateCopy(root, edits, scratch);
+    const copy = await copies.take(edits);
     try {
       const readOnlyPaths = [
         ...new Set([
@@ -164,6 +236,7 @@ function createTestSession(
               : {}),
           },
           ...(toolchain.pathPrefix?.length ? { pathPrefix: toolchain.pathPrefix } : {}),
+          ...(mountModules ? { mounts: copy.modules.map((m) => ({ source: m.base, dest: m.copy })) } : {}),
           readOnlyPaths,
           limits: { timeoutMs: limits.timeoutMs },
         });
@@ -184,10 +257,10 @@ function createTestSession(
       }
 
       let note: string | undefined;
-      if (mode === "candidate" && test.relatedLine && edits.length > 0) {
+      if (mode === "candidate" && related && edits.length > 0) {
         // Only the tests that import the changed files, when the runner can tell which; a run that finds none, or
         // whose summary cannot be read, is no evidence either way, so the full suite decides instead.
-        const r = await exec("sh", ["-c", `${test.relatedLine} "$@"`, "sh", ...edits.map((e) => e.path)], {
+        const r = await exec("sh", ["-c", `${related} "$@"`, "sh", ...edits.map((e) => e.path)], {
           ...test.env,
           ...binPath(root),
         });
@@ -220,15 +293,16 @@ function createTestSession(
         ran: "full",
       });
     } finally {
-      await removeCandidateCopy(copy);
+      copies.give(copy);
     }
   };
   return {
     command: test.command === "sh" ? (test.args[1] ?? test.script) : [test.command, ...test.args].join(" "),
     baseline: () => runIn([], "baseline"),
     run: (edits) => runIn(edits, "candidate"),
+    unchanged,
     coverage: (files) => changedLineCoverage(baselineCoverage, files),
-    async close() {},
+    close: () => copies.close(),
   };
 }
 

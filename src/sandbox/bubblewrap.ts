@@ -194,6 +194,8 @@ export interface BwrapLayout {
   /** Directories hidden behind an empty tmpfs and files behind an empty file (the worker's own tree under /usr). */
   maskDirs: readonly string[];
   maskFiles: readonly string[];
+  /** Read-only binds of `source` at `dest`, a directory inside the workspace (after the workspace's own bind). */
+  mounts?: readonly { source: string; dest: string }[];
 }
 
 /** The bwrap options (without the command) for one run. */
@@ -248,6 +250,7 @@ export function bwrapArgs(layout: BwrapLayout): string[] {
   for (const p of layout.readOnlyPaths) bind("--ro-bind", p);
   bind("--bind", layout.cwd);
   for (const p of layout.writablePaths) bind("--bind", p);
+  for (const m of layout.mounts ?? []) args.push("--ro-bind", m.source, m.dest);
   // A repository's git directory is code the worker runs later (hooks, config settings such as core.fsmonitor
   // or a filter's command): whatever a run may write, it never writes there.
   const writable = [layout.cwd, ...layout.writablePaths];

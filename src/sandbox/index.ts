@@ -236,6 +236,19 @@ class BubblewrapSandbox extends BaseSandbox {
     for (const p of readOnlyPaths) {
       if (p === "/") throw new SandboxSetupError("readOnlyPaths may not contain /", { path: p });
     }
+    const mounts = (options.mounts ?? []).map((m) => {
+      const source = resolveExisting(m.source, "mounts source");
+      const dest = resolveExisting(m.dest, "mounts dest");
+      if (!dest.startsWith(`${cwd}/`) || !statSync(dest).isDirectory() || !statSync(source).isDirectory()) {
+        throw new SandboxSetupError(`mounts must put a directory over a directory inside ${cwd}, got ${m.dest}`, {
+          path: m.dest,
+        });
+      }
+      if (source === "/" || source === cwd || cwd.startsWith(`${source}/`)) {
+        throw new SandboxSetupError(`mounts source may not be / or contain the workspace: ${source}`, { path: source });
+      }
+      return { source, dest };
+    });
 
     const pathVar = searchPath(
       options.pathPrefix,
@@ -275,6 +288,7 @@ class BubblewrapSandbox extends BaseSandbox {
       extraSystemPaths: this.extraSystemPaths,
       maskDirs: this.maskDirs,
       maskFiles: this.maskFiles,
+      mounts,
     });
     const nproc = privileged ? limits.maxProcesses : countOwnTasks() + limits.maxProcesses;
     const args = [

@@ -30,6 +30,12 @@ export interface SandboxRunOptions {
   /** Extra writable paths to expose. */
   writablePaths?: readonly string[];
   /**
+   * Directories shown read-only at another place inside the workspace (`dest`, an existing directory under `cwd`):
+   * the base checkout's node_modules over a candidate copy's, so that a package's real path stays inside the
+   * copy for code that checks where a resolved module lives. Ignored where runs are not isolated.
+   */
+  mounts?: readonly { source: string; dest: string }[];
+  /**
    * Directories put first on PATH, before the sandbox's own (e.g. the package-manager shims of
    * `prepareToolchain`); each must be absolute, and exposed through `readOnlyPaths` to be usable.
    */

@@ -6,8 +6,8 @@
  * others use. The directory itself is the copy's own and writable, because test tools keep caches there
  * (node_modules/.vite, node_modules/.cache) and fail when they cannot write them; the base's caches are not linked.
  */
-import { constants } from "node:fs";
-import { cp, lstat, mkdir, mkdtemp, readdir, realpath, rm, symlink, writeFile } from "node:fs/promises";
+import { constants, type Stats } from "node:fs";
+import { cp, lstat, mkdir, mkdtemp, readdir, readlink, realpath, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -24,6 +24,8 @@ export interface CandidateCopy {
   dir: string;
   /** The base's node_modules directories the copy links to: pass them as the sandbox's readOnlyPaths. */
   readOnlyPaths: string[];
+  /** Each node_modules of the copy (a directory of links) with the base's it links to. */
+  modules: { copy: string; base: string }[];
   durationMs: number;
 }
 
@@ -71,10 +73,7 @@ export async function createCandidateCopy(
     for (const link of linked) {
       await linkNodeModules(link.to, link.from, options.linkWorkspacePackagesToCopy ? { base, dir } : null);
     }
-    for (const edit of edits) {
-      const target = await resolveInside(dir, edit.path);
-      await writeFile(target, edit.after);
-    }
+    await applyCandidateEdits(dir, edits);
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     if (error instanceof UnsafePathError) throw error;
@@ -85,7 +84,12 @@ export async function createCandidateCopy(
       { cause: error },
     );
   }
-  return { dir, readOnlyPaths: linked.map((l) => l.to), durationMs: Math.round(performance.now() - start) };
+  return {
+    dir,
+    readOnlyPaths: linked.map((l) => l.to),
+    modules: linked.map((l) => ({ copy: l.from, base: l.to })),
+    durationMs: Math.round(performance.now() - start),
+  };
 }
 
 /**
@@ -215,6 +219,101 @@ export async function resolveInside(root: string, relative: string): Promise<str
     current = next;
   }
   return current;
+}
+
+/** Writes a candidate's edits into a copy, each through {@link resolveInside}. */
+export async function applyCandidateEdits(dir: string, edits: readonly CandidateEdit[]): Promise<void> {
+  for (const edit of edits) validateRelative(edit.path);
+  for (const edit of edits) {
+    const target = await resolveInside(dir, edit.path);
+    await writeFile(target, edit.after);
+  }
+}
+
+/**
+ * Puts a candidate copy back into the state {@link createCandidateCopy} made it in, so the next candidate can use
+ * it instead of a fresh copy: what runs added is removed (build output, coverage, a `.git`), what they or an edit
+ * changed (size, modification time, type, link target) is copied again from the base, what they removed comes
+ * back, and in the copy's node_modules directories only the links to the base stay (tool caches are removed, as a
+ * fresh copy has none). Modes are left as they are (the sandbox opens them up on every run anyway).
+ */
+export async function resetCandidateCopy(copy: Pick<CandidateCopy, "dir">, baseDir: string): Promise<void> {
+  const base = await realpath(baseDir);
+  const copyAgain = (from: string, to: string) =>
+    cp(from, to, {
+      recursive: true,
+      verbatimSymlinks: true,
+      preserveTimestamps: true,
+      mode: constants.COPYFILE_FICLONE,
+      filter: (source) => source === from || !SKIPPED.has(path.basename(source)),
+    });
+  const sync = async (baseAt: string, copyAt: string): Promise<void> => {
+    const present = new Set<string>();
+    for (const entry of await readdir(copyAt, { withFileTypes: true })) {
+      const name = entry.name;
+      const inCopy = path.join(copyAt, name);
+      const inBase = path.join(baseAt, name);
+      present.add(name);
+      const baseStat = await lstat(inBase).catch(() => null);
+      if (name === "node_modules") {
+        if (baseStat?.isDirectory() && entry.isDirectory()) await resetLinkedModules(inCopy);
+        else await rm(inCopy, { recursive: true, force: true });
+        continue;
+      }
+      if (!baseStat || name === ".git") {
+        await rm(inCopy, { recursive: true, force: true });
+        continue;
+      }
+      if (baseStat.isDirectory() && entry.isDirectory()) {
+        await sync(inBase, inCopy);
+        continue;
+      }
+      if (await sameEntry(inBase, baseStat, inCopy)) continue;
+      await rm(inCopy, { recursive: true, force: true });
+      await copyAgain(inBase, inCopy);
+    }
+    for (const name of await readdir(baseAt)) {
+      if (present.has(name) || SKIPPED.has(name)) continue;
+      await copyAgain(path.join(baseAt, name), path.join(copyAt, name));
+    }
+  };
+  try {
+    await sync(base, copy.dir);
+  } catch (error) {
+    throw new WorkspaceError(
+      `cannot reset the candidate copy ${copy.dir} to ${base}: ${(error as Error).message}`,
+      "candidate-copy",
+      base,
+      { cause: error },
+    );
+  }
+}
+
+/** Same type and, for a file, same size and modification time; for a link, the same target. */
+async function sameEntry(inBase: string, baseStat: Stats, inCopy: string): Promise<boolean> {
+  const copyStat = await lstat(inCopy);
+  if (baseStat.isFile()) {
+    // A copied file's time is the base's to about a millisecond (cp sets it through a float); a run writes "now".
+    return copyStat.isFile() && copyStat.size === baseStat.size && Math.abs(copyStat.mtimeMs - baseStat.mtimeMs) < 2;
+  }
+  if (baseStat.isSymbolicLink()) {
+    return copyStat.isSymbolicLink() && (await readlink(inCopy)) === (await readlink(inBase));
+  }
+  return false;
+}
+
+/** In a copy's node_modules (made by linkNodeModules): everything that is not a link is a run's leftover. */
+async function resetLinkedModules(dir: string): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.isSymbolicLink()) continue;
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory() && entry.name.startsWith("@") && !entry.name.startsWith("@.")) {
+      // A scope of a working copy's remapped links: its entries are links too.
+      await resetLinkedModules(full);
+      continue;
+    }
+    await rm(full, { recursive: true, force: true });
+  }
 }
 
 /** Removes a candidate copy; its node_modules links are removed, never followed. */

@@ -1,10 +1,12 @@
 /** Checking out repositories, installing their dependencies without running them, and candidate copies. */
 export {
+  applyCandidateEdits,
   type CandidateCopy,
   type CandidateEdit,
   createCandidateCopy,
   createWorkingCopy,
   removeCandidateCopy,
+  resetCandidateCopy,
   resolveInside,
   validateRelative,
   type WorkingCopy,

@@ -84,25 +84,34 @@ export async function installDependencies(dir: string, options: InstallOptions):
     };
 
     const plans = await planInstall(dir, packageManager, home);
-    let last: { stderr: string; command: string[] } | null = null;
-    for (const [index, plan] of plans.entries()) {
+    let last: { stdout: string; stderr: string; command: string[] } | null = null;
+    let ran = 0;
+    let previousRan = false;
+    for (const plan of plans) {
+      const output = last ? `${last.stdout}\n${last.stderr}` : null;
+      const skip: boolean =
+        (plan.withPrevious === true && !previousRan) ||
+        (plan.onlyAfter !== undefined && !(output !== null && plan.onlyAfter(output)));
+      previousRan = !skip;
+      if (skip) continue;
       const result = await attempt(plan.file, plan.args, plan.cwd);
       if (result.code === 0) {
         return {
           packageManager,
           steps,
-          fellBack: index > 0,
+          fellBack: ran > 0,
           skipped: null,
           durationMs: Math.round(performance.now() - start),
         };
       }
-      last = { stderr: result.stderr, command: [plan.file, ...plan.args] };
+      ran++;
+      last = { stdout: result.stdout, stderr: result.stderr, command: [plan.file, ...plan.args] };
     }
     throw new InstallError(
-      `installing dependencies failed in ${dir} (${packageManager.name}): ${tail(last?.stderr.trim() ?? "", 600)}`,
+      `installing dependencies failed in ${dir} (${packageManager.name}): ${failureLine(last?.stdout ?? "", last?.stderr ?? "")}`,
       dir,
       last?.command ?? [],
-      tail(last?.stderr ?? ""),
+      tail(last?.stderr || last?.stdout || ""),
     );
   } finally {
     await rm(home, { recursive: true, force: true });
@@ -113,21 +122,59 @@ interface Plan {
   file: string;
   args: string[];
   cwd: string;
+  /** Run only when the previous attempt's output (stdout and stderr) says this may help. */
+  onlyAfter?: (output: string) => boolean;
+  /** Run only when the plan before it ran (the second half of a pair of attempts). */
+  withPrevious?: boolean;
+}
+
+/** npm refused the dependency tree over peer dependencies (ERESOLVE): npm 6's rules may still install it. */
+const PEER_CONFLICT = (output: string) => /\bERESOLVE\b/.test(output);
+/** npx could not get the pnpm version the repository names (unpublished, a malformed packageManager). */
+const PNPM_UNAVAILABLE = (output: string) =>
+  /\b(ETARGET|E404|EBADENGINE|ERR_PNPM_UNSUPPORTED_ENGINE|No matching version|Unsupported engine)\b/i.test(output);
+
+/**
+ * The line of a failed install's output a maintainer can act on: pnpm's ERR_PNPM_ line (pnpm reports on stdout),
+ * npm's error code and message, else the last line of stderr, else of stdout.
+ */
+export function failureLine(stdout: string, stderr: string): string {
+  const lines = `${stderr}\n${stdout}`.split("\n").map((l) => l.trim());
+  const pnpm = lines.find((l) => /\bERR_PNPM_\w+/.test(l));
+  if (pnpm) return pnpm.replace(/\s+/g, " ").slice(0, 300);
+  const npmCode = lines.find((l) => /^npm (error|ERR!) code /.test(l));
+  const npmMessage = lines.find(
+    (l) => /^npm (error|ERR!) /.test(l) && !/^npm (error|ERR!) (code|errno|path|syscall)\b/.test(l) && l.length > 12,
+  );
+  if (npmCode || npmMessage) return [npmCode, npmMessage].filter(Boolean).join(": ").slice(0, 300);
+  const last = (text: string) =>
+    text
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .pop();
+  return (last(stderr) ?? last(stdout) ?? "no output").slice(0, 300);
 }
 
 async function planInstall(dir: string, pm: PackageManagerInfo, neutralCwd: string): Promise<Plan[]> {
   const npmInstall: Plan = { file: "npm", args: ["install", ...COMMON_NPM_FLAGS], cwd: dir };
+  const legacyPeers = (plan: Plan): Plan => ({
+    ...plan,
+    args: [...plan.args, "--legacy-peer-deps"],
+    onlyAfter: PEER_CONFLICT,
+  });
   if (pm.name === "pnpm") {
-    const spec = `pnpm@${await pnpmVersion(dir, pm)}`;
+    const wanted = await pnpmVersion(dir, pm);
+    const fallback = await pnpmVersion(dir, { ...pm, version: null });
     // Started from a neutral directory: npx would otherwise prefer a `pnpm` binary from the repository's own
     // node_modules/.bin. The pnpm package itself is fetched without running its scripts.
-    const pnpm = (extra: string[]): Plan => ({
+    const pnpm = (version: string, extra: string[], when: Pick<Plan, "onlyAfter" | "withPrevious"> = {}): Plan => ({
       file: "npx",
       args: [
         "--yes",
         "--ignore-scripts",
         "--package",
-        spec,
+        `pnpm@${version}`,
         "--",
         "pnpm",
         "--dir",
@@ -140,13 +187,22 @@ async function planInstall(dir: string, pm: PackageManagerInfo, neutralCwd: stri
         ...extra,
       ],
       cwd: neutralCwd,
+      ...when,
     });
-    return [pnpm(["--frozen-lockfile"]), pnpm(["--no-frozen-lockfile"])];
+    const plans = [pnpm(wanted, ["--frozen-lockfile"]), pnpm(wanted, ["--no-frozen-lockfile"])];
+    if (fallback === wanted) return plans;
+    // The version packageManager names cannot be had: the major that matches the lockfile's format instead.
+    return [
+      ...plans,
+      pnpm(fallback, ["--frozen-lockfile"], { onlyAfter: PNPM_UNAVAILABLE }),
+      pnpm(fallback, ["--no-frozen-lockfile"], { withPrevious: true }),
+    ];
   }
   if (pm.name === "npm" && pm.lockfile) {
-    return [{ file: "npm", args: ["ci", ...COMMON_NPM_FLAGS], cwd: dir }, npmInstall];
+    const ci: Plan = { file: "npm", args: ["ci", ...COMMON_NPM_FLAGS], cwd: dir };
+    return [ci, legacyPeers(ci), npmInstall, legacyPeers(npmInstall)];
   }
-  return [npmInstall];
+  return [npmInstall, legacyPeers(npmInstall)];
 }
 
 /** The packageManager field's version, else the major matching the lockfile format. */

@@ -1,8 +1,25 @@
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSandbox, detectBubblewrap } from "../../src/sandbox/index.js";
-import { createCandidateCopy, removeCandidateCopy, UnsafePathError } from "../../src/workspace/index.js";
+import {
+  applyCandidateEdits,
+  createCandidateCopy,
+  removeCandidateCopy,
+  resetCandidateCopy,
+  UnsafePathError,
+} from "../../src/workspace/index.js";
 import { tempDir, writeFiles } from "./fixtures.js";
 
 describe("createCandidateCopy", () => {
@@ -68,6 +85,45 @@ describe("createCandidateCopy", () => {
     expect(existsSync(path.join(base, "node_modules", "dep", "index.js"))).toBe(true);
   });
 
+  it("resets a used copy to what a fresh copy holds, so the next candidate can reuse it", async () => {
+    const fresh = await createCandidateCopy(base, [], path.join(root, "candidates"));
+    const copy = await createCandidateCopy(
+      base,
+      [{ path: "src/a.ts", after: "export const a = 42;\n" }],
+      path.join(root, "candidates"),
+    );
+    // What a candidate's edits and a test run leave behind: new files and directories, a rewritten file of the
+    // same size, a removed file, a replaced link, a .git, tool caches in the node_modules links directory.
+    writeFiles(copy.dir, {
+      "dist/out.js": "built\n",
+      "src/extra.ts": "export {};\n",
+      "src/b.ts": "export const b = 9;\n",
+      ".git/HEAD": "x\n",
+      "node_modules/.vite/deps/cache.json": "{}",
+      "packages/p/node_modules/.cache/x": "y",
+    });
+    unlinkSync(path.join(copy.dir, "package.json"));
+    unlinkSync(path.join(copy.dir, "link-in"));
+    symlinkSync("dist", path.join(copy.dir, "link-in"));
+    mkdirSync(path.join(copy.dir, "empty-dir"));
+    writeFileSync(path.join(copy.dir, "node_modules", "planted.js"), "poison");
+
+    await resetCandidateCopy(copy, base);
+    expect(tree(copy.dir)).toEqual(tree(fresh.dir));
+    expect(readFileSync(path.join(copy.dir, "src/a.ts"), "utf8")).toBe("export const a = 1;\n");
+    expect(readFileSync(path.join(copy.dir, "src/b.ts"), "utf8")).toBe("export const b = 2;\n");
+
+    // The next candidate's edits go in as in a fresh copy, through the same path checks.
+    await applyCandidateEdits(copy.dir, [{ path: "src/b.ts", after: "export const b = 3;\n" }]);
+    expect(readFileSync(path.join(copy.dir, "src/b.ts"), "utf8")).toBe("export const b = 3;\n");
+    await expect(applyCandidateEdits(copy.dir, [{ path: "link-out/secret.txt", after: "x" }])).rejects.toThrow(
+      UnsafePathError,
+    );
+    expect(readFileSync(path.join(outside, "secret.txt"), "utf8")).toBe("outside");
+    await removeCandidateCopy(copy);
+    await removeCandidateCopy(fresh);
+  });
+
   it("writes through a symlink that stays inside the copy", async () => {
     const copy = await createCandidateCopy(
       base,
@@ -124,3 +180,22 @@ describe("createCandidateCopy", () => {
     await removeCandidateCopy(copy);
   });
 });
+
+/** Every entry under `dir` with its content (files) or target (links); the copy's own directory name left out. */
+function tree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const visit = (abs: string, rel: string) => {
+    for (const name of readdirSync(abs).sort()) {
+      const full = path.join(abs, name);
+      const key = rel ? `${rel}/${name}` : name;
+      const stat = lstatSync(full);
+      if (stat.isSymbolicLink()) out[key] = `-> ${readlinkSync(full)}`;
+      else if (stat.isDirectory()) {
+        out[key] = "dir";
+        visit(full, key);
+      } else out[key] = readFileSync(full, "utf8");
+    }
+  };
+  visit(dir, "");
+  return out;
+}

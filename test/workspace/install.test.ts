@@ -3,6 +3,7 @@ import { existsSync, lstatSync, readFileSync, rmSync, writeFileSync } from "node
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InstallError, installDependencies, WorkspaceError } from "../../src/workspace/index.js";
+import { failureLine } from "../../src/workspace/install.js";
 import { tempDir, writeFiles } from "./fixtures.js";
 
 /**
@@ -92,6 +93,94 @@ describe("installDependencies", () => {
     expect(existsSync(path.join(dir, "node_modules", "dep-two", "index.js"))).toBe(true);
     expect(existsSync(markers)).toBe(false);
   });
+
+  it("retries npm ci with --legacy-peer-deps when npm refuses the tree over a peer dependency", async () => {
+    // Packed packages (not links, whose peers npm does not check): dep-one wants dep-two ^2, the project has 1.0.0.
+    const pack = (name: string, pkg: Record<string, unknown>) => {
+      const src = path.join(root, "peer-src", name);
+      writeFiles(src, { "package.json": JSON.stringify({ name, version: "1.0.0", ...pkg }), "index.js": "" });
+      execFileSync("npm", ["pack", "--silent", "--pack-destination", path.join(root, "peer-src")], {
+        cwd: src,
+        env: {
+          PATH: process.env.PATH ?? "/usr/bin:/bin",
+          HOME: root,
+          npm_config_cache: path.join(root, "cache", "npm"),
+        },
+        stdio: "ignore",
+      });
+      return `file:../peer-src/${name}-1.0.0.tgz`;
+    };
+    const dir = path.join(root, "peers");
+    writeFiles(dir, {
+      "package.json": JSON.stringify({
+        name: "peers",
+        version: "0.0.0",
+        private: true,
+        dependencies: {
+          "dep-one": pack("dep-one", { peerDependencies: { "dep-two": "^2.0.0" } }),
+          "dep-two": pack("dep-two", {}),
+        },
+      }),
+    });
+    // The lockfile such a project ships: made with npm 6's peer rules.
+    execFileSync(
+      "npm",
+      ["install", "--package-lock-only", "--legacy-peer-deps", "--ignore-scripts", "--no-audit", "--no-fund"],
+      {
+        cwd: dir,
+        env: {
+          PATH: process.env.PATH ?? "/usr/bin:/bin",
+          HOME: root,
+          npm_config_cache: path.join(root, "cache", "npm"),
+        },
+        stdio: "ignore",
+      },
+    );
+    const result = await installDependencies(dir, {
+      timeoutMs: 120_000,
+      cacheDir: path.join(root, "cache"),
+      // Offline: npm ci's search for a dep-two ^2 fails at once instead of asking the registry.
+      registry: "http://127.0.0.1:9/",
+      env: { npm_config_fetch_retries: "0" },
+    });
+    expect(result.steps.map((s) => s.command.slice(1).filter((a) => a === "ci" || a === "--legacy-peer-deps"))).toEqual(
+      [["ci"], ["ci", "--legacy-peer-deps"]],
+    );
+    expect(result.fellBack).toBe(true);
+    expect(existsSync(path.join(dir, "node_modules", "dep-two", "package.json"))).toBe(true);
+  });
+
+  it("says why an install failed in one line: pnpm's ERR_PNPM_ line from stdout, npm's code and message", () => {
+    const pnpmOut =
+      'Lockfile is up to date\n ERR_PNPM_OUTDATED_LOCKFILE  Cannot install with "frozen-lockfile" because pnpm-lock.yaml is not up to date with package.json\n\nNote that in CI environments this setting is true by default.\n';
+    expect(failureLine(pnpmOut, "")).toBe(
+      'ERR_PNPM_OUTDATED_LOCKFILE Cannot install with "frozen-lockfile" because pnpm-lock.yaml is not up to date with package.json',
+    );
+    const npmErr =
+      "npm error code ETARGET\nnpm error notarget No matching version found for pnpm@99.0.0.\nnpm error A complete log of this run can be found in: /tmp/x.log\n";
+    expect(failureLine("", npmErr)).toBe(
+      "npm error code ETARGET: npm error notarget No matching version found for pnpm@99.0.0.",
+    );
+    expect(failureLine("last of stdout\n", "")).toBe("last of stdout");
+  });
+
+  it("installs a pnpm project with the lockfile's pnpm when the version packageManager names cannot be had", async () => {
+    const dir = path.join(root, "pnpm-unpublished");
+    writeFiles(dir, {
+      "package.json": JSON.stringify({
+        name: "pnpm-unpublished",
+        version: "0.0.0",
+        private: true,
+        packageManager: "pnpm@99.0.0",
+      }),
+      "pnpm-lock.yaml": "lockfileVersion: '6.0'\n",
+    });
+    const result = await installDependencies(dir, { timeoutMs: 300_000, cacheDir: path.join(root, "cache") });
+    const specs = result.steps.map((s) => s.command.find((a) => a.startsWith("pnpm@")));
+    expect(specs).toEqual(["pnpm@99.0.0", "pnpm@99.0.0", "pnpm@8"]);
+    expect(result.steps[2]?.exitCode).toBe(0);
+    expect(result.fellBack).toBe(true);
+  }, 320_000);
 
   it("reports a failed install with a typed error naming the directory", async () => {
     const dir = path.join(root, "broken");

@@ -1,0 +1,108 @@
+/**
+ * Real cycles on a vitest repository (test helpers' runner repository): candidates share one copy of the checkout,
+ * put back between them, and a candidate whose changed files compile to the baseline's JavaScript keeps the
+ * baseline's passing tests without running them, except when the cycle is an Apply, which runs the whole suite.
+ */
+import { appendFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { commitAll } from "../../src/cli/demo-repo.js";
+import { cycleRequest, engineDeps, removeTempDirs, runCycle, tempDir } from "../helpers/engine.js";
+import { buildRunnerRepo } from "../helpers/runner-repo.js";
+
+const RECIPES = ["biome/use-optional-chain", "eslint/prefer-const", "eslint/no-inferrable-types"];
+const SAME_JS = "not run: the changed files compile to the same JavaScript as at baseline, where the tests passed";
+
+afterAll(() => removeTempDirs());
+
+/**
+ * The runner repository plus an inferrable annotation in src/stats.ts and a test that fails when an earlier run's
+ * file is still in its copy (it imports src/stats.ts, so it is among the related tests too).
+ */
+function buildRepo(): string {
+  const dir = join(tempDir(), "vitest");
+  buildRunnerRepo(dir, "vitest");
+  appendFileSync(join(dir, "src/stats.ts"), "\nexport const LIMIT: number = 10;\n");
+  writeFileSync(
+    join(dir, "test/clean.test.ts"),
+    `import { existsSync, writeFileSync } from "node:fs";
+import { expect, test } from "vitest";
+import { LIMIT } from "../src/stats.js";
+
+test("every run starts from the checkout as it is", () => {
+  expect(existsSync("left-by-a-run")).toBe(false);
+  writeFileSync("left-by-a-run", String(LIMIT));
+});
+`,
+  );
+  commitAll(dir, "inferrable annotation and a clean-copy test");
+  return dir;
+}
+
+describe("verifying candidates in one reused copy", () => {
+  it("puts the copy back between runs and skips the run of a type-only change, saying why", async () => {
+    const dir = buildRepo();
+    const summary = await runCycle(cycleRequest(dir, { recipeIds: RECIPES }), engineDeps(null));
+    expect(summary.status).toBe("completed");
+    expect(summary.facts?.testsPassing).toBe("pass");
+    const byRecipe = new Map(summary.results.map((r) => [r.candidate.recipe.id, r.outcome]));
+
+    // Ran after the baseline in the same copy: only its own broken test fails, not the clean-copy test.
+    expect(byRecipe.get("biome/use-optional-chain")).toMatchObject({
+      success: false,
+      tests: "fail",
+      testsReason: "1 failed (vitest)",
+      testsRun: "related",
+    });
+    // The full suite, clean-copy test included, after two runs in the same copy.
+    expect(byRecipe.get("eslint/prefer-const")).toMatchObject({ success: true, tests: "pass", testsRun: "full" });
+    const inferrable = byRecipe.get("eslint/no-inferrable-types");
+    expect(inferrable).toMatchObject({ success: true, tests: "pass", testsReason: SAME_JS });
+    expect(inferrable?.testsRun).toBeUndefined();
+    expect(inferrable?.durationsMs.tests).toBe(0);
+  }, 300_000);
+
+  it("runs the whole suite for every candidate of an Apply", async () => {
+    const dir = buildRepo();
+    const summary = await runCycle(
+      cycleRequest(dir, { recipeIds: ["eslint/no-inferrable-types"], trigger: "apply" }),
+      engineDeps(null),
+    );
+    expect(summary.status).toBe("completed");
+    expect(summary.results[0]?.outcome).toMatchObject({ success: true, tests: "pass", testsRun: "full" });
+    expect(summary.results[0]?.outcome?.testsReason).toBeUndefined();
+  }, 300_000);
+});
+
+describe("the baseline", () => {
+  it("runs its tests while its type check is under way, not after it", async () => {
+    const dir = join(tempDir(), "node-test");
+    buildRunnerRepo(dir, "node-test");
+    const deps = engineDeps(null);
+    const events: string[] = [];
+    const tools = deps.tools;
+    const summary = await runCycle(cycleRequest(dir, { recipeIds: ["eslint/prefer-const"] }), {
+      ...deps,
+      tools: {
+        ...tools,
+        async startTypeChecker(root, tsconfigPath) {
+          const checker = await tools.startTypeChecker(root, tsconfigPath);
+          return {
+            ...checker,
+            baseline: async () => {
+              const diagnostics = await checker.baseline();
+              events.push("type check done");
+              return diagnostics;
+            },
+          };
+        },
+        startTests(root, options) {
+          events.push("tests started");
+          return tools.startTests(root, options);
+        },
+      },
+    });
+    expect(summary.facts).toMatchObject({ testsPassing: "pass", baselineDiagnostics: 0 });
+    expect(events.slice(0, 2)).toEqual(["tests started", "type check done"]);
+  }, 300_000);
+});
