@@ -368,7 +368,8 @@ function fixFile(
   let output = fixLoop(session, rel, config, text, first, params.rule);
   if (!params.applySuggestions) return output;
   for (let pass = 0; pass < MAX_PASSES; pass++) {
-    const messages = session.verifyOnce(rel, output, config);
+    // When the fixes changed nothing, the messages of the original text are the ones already at hand.
+    const messages = pass === 0 && output === text ? first : session.verifyOnce(rel, output, config);
     if (messages.some((m) => m.fatal === true)) break;
     const next = applySuggestionPass(output, messages, params.rule);
     if (next === output) break;
