@@ -22,6 +22,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "demo [--json] [--dir DIR] [--no-store]   build a sample repository with real problems and run a cycle",
     load: async () => (await import("./commands/cycle.js")).demoCommand,
   },
+  recipes: {
+    summary: "recipes [--json] [--family ts-codefix|eslint|biome]   the recipe catalog: id, safety, category, title",
+    load: async () => (await import("./commands/recipes.js")).recipesCommand,
+  },
   collect: {
     summary:
       "collect <list-file> [--max-cycles N] [--concurrency K] [--continuous] [--tests all|all-scope|none] [--in-process]   shadow cycles over public repositories",
