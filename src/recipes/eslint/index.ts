@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { Linter, type SourceCode } from "eslint";
 import ts from "typescript";
@@ -276,8 +277,17 @@ function sessionFor(ws: RecipeWorkspace): Session {
   return session;
 }
 
+/** typescript-eslint's parser, the very instance `tseslint.parser` comes from (its own dependency). */
+const requireFromTseslint = createRequire(createRequire(import.meta.url).resolve("typescript-eslint"));
+
 function dispose(root: string): void {
   sessions.delete(path.resolve(root));
+  // typescript-eslint keeps one project service for the whole process, with every file it opened: once no
+  // workspace is in use, it goes, so that a long-running worker does not keep every checkout it ever linted.
+  if (sessions.size === 0) {
+    const parser = requireFromTseslint("@typescript-eslint/parser") as { clearCaches?: () => void };
+    parser.clearCaches?.();
+  }
 }
 
 function ruleEntry(params: EslintParams): RuleEntry {
