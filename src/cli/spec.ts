@@ -118,12 +118,13 @@ export const SPECS = {
     },
   },
   recipes: {
-    usage: "odavl recipes probation [--json] [--override <id> | --clear <id>]",
-    summary: "recipes shown manual-only or muted for their failure rate, and the operator's overrides",
+    usage: "odavl recipes [probation] [--json] [--family F] [--override <id> | --clear <id>]",
+    summary:
+      "the recipe catalog; with probation, the recipes shown manual-only or muted for their failure rate, and the operator's overrides",
     positionals: 1,
-    subcommands: ["probation"],
     options: {
       json,
+      family: { type: "string", value: "F", help: "only the recipes of family F (ts-codefix, eslint, biome)" },
       override: { type: "string", value: "ID", help: "exempt recipe ID from probation and muting" },
       clear: { type: "string", value: "ID", help: "remove the override of recipe ID" },
     },

@@ -7,6 +7,7 @@ import type { Db } from "../db/client.js";
 import { finishCycle, startCycle } from "../db/queries/cycles.js";
 import { findRepositoryById, type RepositoryIdentity, upsertRepository } from "../db/queries/repositories.js";
 import type { FeatureInput, Predictor, RecipeHistory } from "../model/types.js";
+import { prepareRecipes } from "../recipes/index.js";
 import type { Recipe, RecipeFamily } from "../recipes/types.js";
 import { capCandidates, DEFAULT_MAX_CANDIDATES } from "./budget.js";
 import { planBundles } from "./bundles.js";
@@ -269,7 +270,8 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
       };
     });
 
-    // 2. Candidates (each recipe's findings come with its plan); recipes muted in this repository are not planned.
+    // 2. Candidates (each recipe's findings come with its plan, all of a family's in one run of its tool); recipes
+    // muted in this repository are not planned.
     const standing = standings(
       req.recipes.map((r) => r.id),
       deps.loadRecords && repo
@@ -279,14 +281,15 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
     if (standing.size > 0) summary.standings = [...standing.values()];
     const recipes = req.recipes.filter((r) => standing.get(r.id)?.status !== "muted");
     progress({ phase: "candidates", message: `planning ${recipes.length} recipes` });
-    const planned = await timed("candidates", () =>
-      buildCandidates(observed.ws, recipes, deps.tools.family, {
+    const planned = await timed("candidates", async () => {
+      await prepareRecipes(observed.ws, recipes, deps.tools.family);
+      return buildCandidates(observed.ws, recipes, deps.tools.family, {
         budget: req.config.budget,
         protectedPaths: req.config.protectedPaths,
         scopes: req.scopes,
         maxFileCandidatesPerRecipe: req.maxFileCandidatesPerRecipe ?? 3,
-      }),
-    );
+      });
+    });
     for (const e of planned.errors) summary.skipped.push({ file: "(recipe)", reason: `${e.recipe}: ${e.error}` });
     summary.skipped.push(...planned.skipped);
     const baselineFindings = planned.planned.flatMap((p) => p.findings.map((f) => ({ ...f, recipeId: p.recipe.id })));

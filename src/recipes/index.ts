@@ -1,6 +1,6 @@
 import { getFamily } from "./registry.js";
 import { sortFindings } from "./shared/results.js";
-import type { FamilyId, Finding, Recipe, RecipePlan, RecipeWorkspace, SkippedFile } from "./types.js";
+import type { FamilyId, Finding, Recipe, RecipeFamily, RecipePlan, RecipeWorkspace, SkippedFile } from "./types.js";
 
 export {
   findRecipe,
@@ -35,4 +35,28 @@ export async function collectFindings(
   for (const recipe of recipes) byFamily.set(recipe.family, [...(byFamily.get(recipe.family) ?? []), recipe]);
   const results = await Promise.all([...byFamily].map(([family, list]) => getFamily(family).findings(ws, list, files)));
   return sortFindings(results.flat());
+}
+
+/**
+ * Tells each family which of its recipes are about to be planned, so that it runs its tool once for all of them
+ * (see {@link RecipeFamily.prepare}). The `plan` calls that follow are answered from what it prepared.
+ */
+export async function prepareRecipes(
+  ws: RecipeWorkspace,
+  recipes: readonly Recipe[],
+  familyOf: (recipe: Recipe) => RecipeFamily = (recipe) => getFamily(recipe.family),
+): Promise<void> {
+  const byFamily = new Map<RecipeFamily, Recipe[]>();
+  for (const recipe of recipes) {
+    const family = familyOf(recipe);
+    byFamily.set(family, [...(byFamily.get(family) ?? []), recipe]);
+  }
+  // One after the other: the tools compete for the same cores.
+  for (const [family, list] of byFamily) {
+    try {
+      await family.prepare?.(ws, list);
+    } catch {
+      // Nothing is kept then: each recipe's plan runs the tool on its own and records its own error.
+    }
+  }
 }

@@ -84,6 +84,12 @@ export interface RecipeFamily {
    * skipped and reported through `skipped`).
    */
   plan(ws: RecipeWorkspace, recipe: Recipe): Promise<RecipePlan & { skipped?: { file: string; reason: string }[] }>;
+  /**
+   * Plans every given recipe of the family with one run of the tool over the workspace (one lint per file, one Biome
+   * run, one language-service pass) and keeps the plans, so that the `plan` calls that follow for the same workspace
+   * and contents are answered from them. Optional: without it, each `plan` runs the tool on its own.
+   */
+  prepare?(ws: RecipeWorkspace, recipes: readonly Recipe[]): Promise<void>;
   /** Findings of the given recipes over the given files (used before and after a patch at verification). */
   findings(ws: RecipeWorkspace, recipes: readonly Recipe[], files: readonly string[]): Promise<Finding[]>;
   /** Release caches (language services, linter instances) held for a workspace. */

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildDemoRepo } from "../../src/cli/demo-repo.js";
+import { buildDemoRepo, commitAll } from "../../src/cli/demo-repo.js";
 import { odavl } from "../helpers/cli.js";
 import { tempDir } from "../helpers/engine.js";
 
@@ -120,5 +120,44 @@ describe("odavl cycle", () => {
       candidates: { usedML: boolean; fallbackCause: string | null }[];
     };
     expect(heuristic.candidates[0]).toMatchObject({ usedML: false, fallbackCause: "disabled" });
+  }, 400_000);
+  it("offers recipes of the wider catalog: type-aware ESLint rules, Biome's unsafe fixes, TypeScript repairs", async () => {
+    const dir = tempDir();
+    const repo = join(dir, "repo");
+    buildDemoRepo(repo);
+    writeFileSync(
+      join(repo, "src", "pick.ts"),
+      [
+        "export function pick(s: string | undefined, o: { a?: { b: number } }): string {",
+        "  const t = s as string | undefined;",
+        '  return (t || "none") + String(o.a!.b);',
+        "}",
+        'export const size = "abc".lenght;',
+        "",
+      ].join("\n"),
+    );
+    commitAll(repo, "pick");
+    const wanted = [
+      "eslint/no-unnecessary-type-assertion",
+      "eslint/prefer-nullish-coalescing",
+      "biome/no-non-null-assertion",
+      "ts/fix-spelling",
+    ];
+    const r = await odavl(
+      { ODAVL_DATA_DIR: dir, ML_ENABLE: "false" },
+      "cycle",
+      repo,
+      "--json",
+      "--no-tests",
+      "--no-store",
+      "--recipes",
+      wanted.join(","),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { candidates: { recipe: string; safety: string; files: unknown }[] };
+    // Recipes that touch the same lines are offered as a bundle as well ("a+b").
+    const offered = new Set(j.candidates.flatMap((c) => c.recipe.split("+")));
+    expect([...offered].sort()).toEqual([...wanted].sort());
+    expect(j.candidates.every((c) => c.safety === "unsafe")).toBe(true);
   }, 400_000);
 });

@@ -161,6 +161,152 @@ const cases: RecipeCase[] = [
       "};",
     ),
   },
+  {
+    id: "biome/no-non-null-assertion",
+    hit: {
+      before: lines("export function f(o: { a?: { b: number } }): number | undefined {", "  return o.a!.b;", "}"),
+      after: lines("export function f(o: { a?: { b: number } }): number | undefined {", "  return o.a?.b;", "}"),
+    },
+    clean: lines("export function f(o: { a?: { b: number } }): number | undefined {", "  return o.a?.b;", "}"),
+  },
+  {
+    id: "biome/no-unused-variables",
+    hit: {
+      before: lines("export function f(): number {", "  const unusedValue = 2;", "  return 1;", "}"),
+      after: lines("export function f(): number {", "  const _unusedValue = 2;", "  return 1;", "}"),
+    },
+    clean: lines("export function f(): number {", "  const used = 2;", "  return used;", "}"),
+  },
+  {
+    id: "biome/no-unused-function-parameters",
+    hit: {
+      before: lines("export function f(a: number, b: number): number {", "  return a;", "}"),
+      after: lines("export function f(a: number, _b: number): number {", "  return a;", "}"),
+    },
+    clean: lines("export function f(a: number, b: number): number {", "  return a + b;", "}"),
+  },
+  {
+    id: "biome/use-nodejs-import-protocol",
+    hit: {
+      before: lines('import { join } from "path";', 'export const p = join("a", "b");'),
+      after: lines('import { join } from "node:path";', 'export const p = join("a", "b");'),
+    },
+    clean: lines('import { join } from "node:path";', 'export const p = join("a", "b");'),
+  },
+  {
+    id: "biome/no-useless-ternary",
+    hit: {
+      before: lines("export function f(a: number): boolean {", "  return a > 1 ? true : false;", "}"),
+      after: lines("export function f(a: number): boolean {", "  return a > 1;", "}"),
+    },
+    clean: lines("export function f(a: number): number {", "  return a > 1 ? 1 : 0;", "}"),
+  },
+  {
+    id: "biome/no-useless-catch",
+    hit: {
+      before: lines(
+        "export function f(g: () => number): number {",
+        "  try {",
+        "    return g();",
+        "  } catch (error) {",
+        "    throw error;",
+        "  }",
+        "}",
+      ),
+      after: lines("export function f(g: () => number): number {", "    return g();", "}"),
+    },
+    clean: lines(
+      "export function f(g: () => number): number {",
+      "  try {",
+      "    return g();",
+      "  } catch (error) {",
+      '    throw new Error("g failed", { cause: error });',
+      "  }",
+      "}",
+    ),
+  },
+  {
+    id: "biome/use-is-nan",
+    hit: {
+      before: lines("export function f(x: number): boolean {", "  return x === NaN;", "}"),
+      after: lines("export function f(x: number): boolean {", "  return Number.isNaN(x);", "}"),
+    },
+    clean: lines("export function f(x: number): boolean {", "  return Number.isNaN(x);", "}"),
+  },
+  {
+    id: "biome/no-double-equals",
+    hit: {
+      before: lines("export function f(a: unknown, b: unknown): boolean {", "  return a == b;", "}"),
+      after: lines("export function f(a: unknown, b: unknown): boolean {", "  return a === b;", "}"),
+    },
+    clean: lines("export function f(a: unknown, b: unknown): boolean {", "  return a === b || a == null;", "}"),
+  },
+  {
+    id: "biome/use-date-now",
+    hit: {
+      before: lines("export function now(): number {", "  return new Date().getTime();", "}"),
+      after: lines("export function now(): number {", "  return  Date.now();", "}"),
+    },
+    clean: lines("export function now(): number {", "  return Date.now();", "}"),
+  },
+  {
+    id: "biome/use-flat-map",
+    hit: {
+      before: lines("export const out = [[1], [2]].map((x) => x).flat();"),
+      after: lines("export const out = [[1], [2]].flatMap((x) => x);"),
+    },
+    clean: lines("export const out = [[1], [2]].map((x) => x).flat(2);"),
+  },
+  {
+    id: "biome/use-shorthand-function-type",
+    hit: {
+      before: lines("export interface Fn {", "  (x: number): string;", "}"),
+      after: lines("export type Fn = (x: number) => string"),
+    },
+    clean: lines("export interface Fn {", "  (x: number): string;", "  name: string;", "}"),
+  },
+  {
+    id: "biome/no-useless-undefined-initialization",
+    hit: {
+      before: lines(
+        "export function f(): number | undefined {",
+        "  let value: number | undefined = undefined;",
+        "  value ??= 1;",
+        "  return value;",
+        "}",
+      ),
+      after: lines(
+        "export function f(): number | undefined {",
+        "  let value: number | undefined ;",
+        "  value ??= 1;",
+        "  return value;",
+        "}",
+      ),
+    },
+    clean: lines(
+      "export function f(): number | undefined {",
+      "  let value: number | undefined;",
+      "  value ??= 1;",
+      "  return value;",
+      "}",
+    ),
+  },
+  {
+    id: "biome/no-extra-boolean-cast",
+    hit: {
+      before: lines("export function f(x: unknown): number {", "  if (!!x) return 1;", "  return 0;", "}"),
+      after: lines("export function f(x: unknown): number {", "  if (x) return 1;", "  return 0;", "}"),
+    },
+    clean: lines("export function f(x: unknown): boolean {", "  return !!x;", "}"),
+  },
+  {
+    id: "biome/no-useless-constructor",
+    hit: {
+      before: lines("export class Point {", "  x = 0;", "  constructor() {}", "}"),
+      after: lines("export class Point {", "  x = 0;", "}"),
+    },
+    clean: lines("export class Point {", "  constructor(readonly x: number) {}", "}"),
+  },
 ];
 
 describe("biome recipes", () => {

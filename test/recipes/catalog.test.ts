@@ -9,8 +9,9 @@ import { createFixture, type Fixture } from "./fixture.js";
 const lines = (...l: string[]): string => `${l.join("\n")}\n`;
 
 describe("catalog", () => {
-  it("has at least 15 recipes with unique ids", () => {
-    expect(RECIPES.length).toBeGreaterThanOrEqual(15);
+  it("has at least 60 recipes, at least 20 of them unsafe, with unique ids", () => {
+    expect(RECIPES.length).toBeGreaterThanOrEqual(60);
+    expect(RECIPES.filter((r) => r.safety === "unsafe").length).toBeGreaterThanOrEqual(20);
     expect(new Set(RECIPES.map((r) => r.id)).size).toBe(RECIPES.length);
   });
 

@@ -201,6 +201,221 @@ const cases: RecipeCase[] = [
     },
     clean: lines("export interface Point {", "  x: number;", "}", "export type Id = string | number;"),
   },
+  // typescript-eslint rules that need type information (run with the project service).
+  {
+    id: "eslint/no-unnecessary-type-assertion",
+    hit: {
+      before: lines("export function f(s: string): number {", "  const t = s as string;", "  return t.length;", "}"),
+      after: lines("export function f(s: string): number {", "  const t = s;", "  return t.length;", "}"),
+    },
+    clean: lines("export function f(s: unknown): number {", "  const t = s as string;", "  return t.length;", "}"),
+  },
+  {
+    id: "eslint/prefer-nullish-coalescing",
+    hit: {
+      before: lines("export function f(s: string | undefined): string {", '  return s || "none";', "}"),
+      after: lines("export function f(s: string | undefined): string {", '  return s ?? "none";', "}"),
+    },
+    clean: lines(
+      "export function f(s: string | undefined, b: boolean): string | boolean {",
+      '  return (s ?? "none") || b;',
+      "}",
+    ),
+  },
+  {
+    id: "eslint/prefer-optional-chain",
+    hit: {
+      before: lines(
+        "export function f(o: { a?: { b: number } } | undefined): number | undefined {",
+        "  return o && o.a && o.a.b;",
+        "}",
+      ),
+      after: lines(
+        "export function f(o: { a?: { b: number } } | undefined): number | undefined {",
+        "  return o?.a?.b;",
+        "}",
+      ),
+    },
+    clean: lines(
+      "export function f(o: { a?: { b: number } } | undefined, x: number): number | undefined {",
+      "  return o?.a?.b ?? (x && x + 1);",
+      "}",
+    ),
+  },
+  {
+    id: "eslint/no-unnecessary-condition",
+    hit: {
+      before: lines("export function f(o: { a: { b: number } }): number {", "  return o?.a.b;", "}"),
+      after: lines("export function f(o: { a: { b: number } }): number {", "  return o.a.b;", "}"),
+    },
+    clean: lines(
+      "export function f(o: { a: { b: number } } | undefined): number | undefined {",
+      "  return o?.a.b;",
+      "}",
+    ),
+  },
+  {
+    id: "eslint/non-nullable-type-assertion-style",
+    hit: {
+      before: lines("export function f(s: string | undefined): number {", "  return (s as string).length;", "}"),
+      after: lines("export function f(s: string | undefined): number {", "  return (s!).length;", "}"),
+    },
+    clean: lines("export function f(s: string | number): number {", "  return (s as string).length;", "}"),
+  },
+  {
+    id: "eslint/prefer-includes",
+    hit: {
+      before: lines("export function f(list: string[], s: string): boolean {", "  return list.indexOf(s) !== -1;", "}"),
+      after: lines("export function f(list: string[], s: string): boolean {", "  return list.includes(s);", "}"),
+    },
+    clean: lines("export function f(list: string[], s: string): boolean {", "  return list.indexOf(s) > 0;", "}"),
+  },
+  {
+    id: "eslint/prefer-string-starts-ends-with",
+    hit: {
+      before: lines("export function f(s: string): boolean {", '  return s.indexOf("a") === 0 || s[0] === "b";', "}"),
+      after: lines("export function f(s: string): boolean {", '  return s.startsWith("a") || s.startsWith("b");', "}"),
+    },
+    clean: lines("export function f(s: string): boolean {", '  return s.indexOf("a") === 1 || s[1] === "b";', "}"),
+  },
+  {
+    id: "eslint/prefer-reduce-type-parameter",
+    hit: {
+      before: lines("export const total = [1, 2].reduce((acc, n) => [...acc, n], [] as number[]);"),
+      after: lines("export const total = [1, 2].reduce<number[]>((acc, n) => [...acc, n], []);"),
+    },
+    clean: lines("export const total = [1, 2].reduce<number[]>((acc, n) => [...acc, n], []);"),
+  },
+  {
+    id: "eslint/prefer-return-this-type",
+    hit: {
+      before: lines(
+        "export class Builder {",
+        "  private n = 0;",
+        "  add(): Builder {",
+        "    this.n++;",
+        "    return this;",
+        "  }",
+        "}",
+      ),
+      after: lines(
+        "export class Builder {",
+        "  private n = 0;",
+        "  add(): this {",
+        "    this.n++;",
+        "    return this;",
+        "  }",
+        "}",
+      ),
+    },
+    clean: lines(
+      "export class Builder {",
+      "  private n = 0;",
+      "  add(): this {",
+      "    this.n++;",
+      "    return this;",
+      "  }",
+      "}",
+    ),
+  },
+  {
+    id: "eslint/no-unnecessary-type-arguments",
+    hit: {
+      before: lines(
+        "function make<T = string>(x?: T): T | undefined {",
+        "  return x;",
+        "}",
+        "export const v = make<string>();",
+      ),
+      after: lines("function make<T = string>(x?: T): T | undefined {", "  return x;", "}", "export const v = make();"),
+    },
+    clean: lines(
+      "function make<T = string>(x?: T): T | undefined {",
+      "  return x;",
+      "}",
+      "export const v = make<number>();",
+    ),
+  },
+  {
+    id: "eslint/no-unnecessary-boolean-literal-compare",
+    hit: {
+      before: lines("export function f(b: boolean): boolean {", "  return b === true;", "}"),
+      after: lines("export function f(b: boolean): boolean {", "  return b;", "}"),
+    },
+    clean: lines("export function f(b: boolean | undefined): boolean {", "  return b === true;", "}"),
+  },
+  {
+    id: "eslint/no-unnecessary-template-expression",
+    hit: {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: fixture source text, not a template
+      before: lines("export function f(s: string): string {", "  return `${s}`;", "}"),
+      after: lines("export function f(s: string): string {", "  return s;", "}"),
+    },
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: fixture source text, not a template
+    clean: lines("export function f(n: number): string {", "  return `${n}`;", "}"),
+  },
+  {
+    id: "eslint/prefer-as-const",
+    hit: {
+      before: lines('export const kind = "circle" as "circle";'),
+      after: lines('export const kind = "circle" as const;'),
+    },
+    clean: lines('export const kind = "circle" as string;'),
+  },
+  {
+    id: "eslint/no-non-null-assertion",
+    hit: {
+      before: lines("export function f(o: { a?: { b: number } }): number {", "  return o.a!.b;", "}"),
+      after: lines("export function f(o: { a?: { b: number } }): number {", "  return o.a?.b;", "}"),
+    },
+    clean: lines("export function f(o: { a?: { b: number } }): number | undefined {", "  return o.a?.b;", "}"),
+  },
+  {
+    id: "eslint/no-explicit-any",
+    hit: {
+      before: lines("export function f(x: any): string {", "  return String(x);", "}"),
+      after: lines("export function f(x: unknown): string {", "  return String(x);", "}"),
+    },
+    clean: lines("export function f(x: unknown): string {", "  return String(x);", "}"),
+  },
+  {
+    id: "eslint/consistent-type-assertions",
+    hit: {
+      before: lines("export function f(x: unknown): string {", "  return <string>x;", "}"),
+      after: lines("export function f(x: unknown): string {", "  return x as string;", "}"),
+    },
+    clean: lines("export function f(x: unknown): string {", "  return x as string;", "}"),
+  },
+  {
+    id: "eslint/method-signature-style",
+    hit: {
+      before: lines("export interface Api {", "  get(id: string): number;", "}"),
+      after: lines("export interface Api {", "  get: (id: string) => number;", "}"),
+    },
+    clean: lines("export interface Api {", "  get: (id: string) => number;", "}"),
+  },
+  {
+    id: "eslint/prefer-function-type",
+    hit: {
+      before: lines("export interface Fn {", "  (x: number): string;", "}"),
+      after: lines("export type Fn = (x: number) => string;"),
+    },
+    clean: lines("export interface Fn {", "  (x: number): string;", "  name: string;", "}"),
+  },
+  {
+    id: "eslint/consistent-indexed-object-style",
+    hit: {
+      before: lines("export interface Dict {", "  [key: string]: number;", "}"),
+      after: lines("export type Dict = Record<string, number>;"),
+    },
+    clean: lines(
+      "export type Dict = Record<string, number>;",
+      "export interface Named {",
+      "  [key: string]: number;",
+      "  size: number;",
+      "}",
+    ),
+  },
 ];
 
 describe("eslint recipes", () => {

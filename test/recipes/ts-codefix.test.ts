@@ -269,6 +269,92 @@ const cases: RecipeCase[] = [
       "}",
     ),
   },
+  // Code fixes that repair type errors of the baseline.
+  {
+    id: "ts/fix-spelling",
+    hit: {
+      before: lines(
+        'import { sum } from "../lib";',
+        "export function f(text: string): number {",
+        "  return sum(text.lenght, 1);",
+        "}",
+      ),
+      after: lines(
+        'import { sum } from "../lib";',
+        "export function f(text: string): number {",
+        "  return sum(text.length, 1);",
+        "}",
+      ),
+    },
+    clean: lines(
+      'import { sum } from "../lib";',
+      "export function f(text: string): number {",
+      "  return sum(text.length, 1);",
+      "}",
+    ),
+  },
+  {
+    id: "ts/remove-invalid-override",
+    hit: {
+      before: lines(
+        "class Base {",
+        "  run(): void {}",
+        "}",
+        "export class Child extends Base {",
+        "  override stop(): void {}",
+        "}",
+      ),
+      after: lines(
+        "class Base {",
+        "  run(): void {}",
+        "}",
+        "export class Child extends Base {",
+        "  stop(): void {}",
+        "}",
+      ),
+    },
+    clean: lines(
+      "class Base {",
+      "  run(): void {}",
+      "}",
+      "export class Child extends Base {",
+      "  override run(): void {}",
+      "  stop(): void {}",
+      "}",
+    ),
+  },
+  {
+    id: "ts/add-async-for-await",
+    hit: {
+      before: lines("export function load(p: Promise<number>) {", "  const n = await p;", "  return n + 1;", "}"),
+      after: lines("export async function load(p: Promise<number>) {", "  const n = await p;", "  return n + 1;", "}"),
+    },
+    clean: lines("export async function load(p: Promise<number>) {", "  const n = await p;", "  return n + 1;", "}"),
+  },
+  {
+    id: "ts/add-missing-new",
+    hit: {
+      before: lines("class Counter {", "  n = 0;", "}", "export const c = Counter();"),
+      after: lines("class Counter {", "  n = 0;", "}", "export const c = new Counter();"),
+    },
+    clean: lines("class Counter {", "  n = 0;", "}", "export const c = new Counter();"),
+  },
+  {
+    id: "ts/convert-through-unknown",
+    hit: {
+      before: lines("export function f(s: string): number {", "  return s as number;", "}"),
+      after: lines("export function f(s: string): number {", "  return s as unknown as number;", "}"),
+    },
+    clean: lines("export function f(s: string | number): number {", "  return s as number;", "}"),
+  },
+  {
+    id: "ts/add-void-to-promise",
+    hit: {
+      before: lines("export const done = new Promise((resolve) => {", "  resolve();", "});"),
+      after: lines("export const done = new Promise<void>((resolve) => {", "  resolve();", "});"),
+    },
+    clean: lines("export const done = new Promise<void>((resolve) => {", "  resolve();", "});"),
+  },
 ];
 
 describe("ts-codefix recipes", () => {

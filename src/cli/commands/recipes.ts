@@ -1,4 +1,5 @@
 /**
+ * `odavl recipes [--json] [--family F]`: the recipe catalog.
  * `odavl recipes probation`: the recipes on probation (shown manual-only) and muted in a repository, with why; the
  * operator lets one through with `--override <id>` and puts it back under probation with `--clear <id>`.
  */
@@ -9,16 +10,15 @@ import { readEnv } from "../../config/env.js";
 import { openDb } from "../../db/client.js";
 import { clearOverride, listProbation, setOverride } from "../../db/queries/probation.js";
 import { PROBATION } from "../../engine/probation.js";
-import { findRecipe } from "../../recipes/index.js";
+import { findRecipe, RECIPES, type Recipe } from "../../recipes/index.js";
 import { dataDir } from "../../runtime/context.js";
 import type { CommandContext } from "../main.js";
 import { parseFlags, UsageError } from "../main.js";
 
-const USAGE = "usage: odavl recipes probation [--json] [--override <recipe-id> | --clear <recipe-id>]";
+const USAGE =
+  "usage: odavl recipes [--json] [--family F] | odavl recipes probation [--json] [--override <recipe-id> | --clear <recipe-id>]";
 
-export async function recipesCommand(ctx: CommandContext): Promise<number> {
-  const [sub, ...rest] = ctx.argv;
-  if (sub !== "probation") throw new UsageError(USAGE);
+async function probationCommand(ctx: CommandContext, rest: string[]): Promise<number> {
   const { values } = parseFlags(rest, {
     json: { type: "boolean" },
     override: { type: "string" },
@@ -92,4 +92,44 @@ function actor(): string {
   } catch {
     return "operator";
   }
+}
+
+const FAMILIES = ["ts-codefix", "eslint", "biome"] as const;
+
+function render(recipes: readonly Recipe[]): string {
+  const unsafe = recipes.filter((r) => r.safety === "unsafe").length;
+  const out = [`${recipes.length} recipes (${recipes.length - unsafe} safe, ${unsafe} unsafe)`];
+  for (const family of FAMILIES) {
+    const own = recipes.filter((r) => r.family === family);
+    if (own.length === 0) continue;
+    out.push("", `${family} (${own.length})`);
+    const width = Math.max(...own.map((r) => r.id.length));
+    for (const r of own)
+      out.push(`  ${r.id.padEnd(width)}  ${r.safety.padEnd(6)}  ${r.category.padEnd(11)}  ${r.title}`);
+  }
+  return out.join("\n");
+}
+
+/** The catalog, for `odavl recipes` without a subcommand. */
+function listCommand(ctx: CommandContext, argv: string[]): number {
+  const { values } = parseFlags(argv, { json: { type: "boolean" }, family: { type: "string" } });
+  const family = values.family;
+  if (family !== undefined && !(FAMILIES as readonly string[]).includes(family)) {
+    throw new UsageError(`--family must be one of ${FAMILIES.join(", ")} (got "${family}")`);
+  }
+  const recipes = family === undefined ? RECIPES : RECIPES.filter((r) => r.family === family);
+  if (values.json) {
+    const rows = recipes.map(({ id, family, title, category, safety }) => ({ id, family, title, category, safety }));
+    ctx.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  } else {
+    ctx.stdout.write(`${render(recipes)}\n`);
+  }
+  return 0;
+}
+
+export async function recipesCommand(ctx: CommandContext): Promise<number> {
+  const [sub, ...rest] = ctx.argv;
+  if (sub === "probation") return probationCommand(ctx, rest);
+  if (sub === undefined || sub.startsWith("-")) return listCommand(ctx, ctx.argv);
+  throw new UsageError(`unknown subcommand "${sub}"; ${USAGE}`);
 }

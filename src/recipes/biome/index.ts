@@ -4,9 +4,10 @@ import path from "node:path";
 import { z } from "zod";
 import { isContainedPath, isSourceFile, SOURCE_GLOBS } from "../shared/files.js";
 import { parseParams } from "../shared/params.js";
+import { outcomeOf, type PlanOutcome, type PlanResult, PreparedPlans } from "../shared/prepared.js";
 import { asRecipeError, recipesLabel, sortEdits, sortFindings, sortSkipped } from "../shared/results.js";
 import { codePointColumnToUtf16, lineStarts } from "../shared/text.js";
-import type { FileEdit, Finding, Recipe, RecipeFamily, RecipePlan, RecipeWorkspace, SkippedFile } from "../types.js";
+import type { FileEdit, Finding, Recipe, RecipeFamily, RecipeWorkspace, SkippedFile } from "../types.js";
 import { type BiomeDiagnostic, type BiomeReport, runBiome } from "./runner.js";
 
 const GROUPS = [
@@ -170,40 +171,97 @@ function sortDiagnostics(
   return { byRule, skipped };
 }
 
-async function plan(
-  ws: RecipeWorkspace,
-  recipe: Recipe,
-): Promise<RecipePlan & { skipped?: { file: string; reason: string }[] }> {
-  const params = parseParams(BiomeParams, recipe);
+const prepared = new PreparedPlans();
+
+/**
+ * Plans several recipes with one `biome lint` run over the workspace for their findings; then, for each recipe with
+ * findings, one write run with that rule alone over the files it reported (so no other rule's fix mixes in).
+ */
+async function planMany(ws: RecipeWorkspace, recipes: readonly Recipe[]): Promise<Map<string, PlanOutcome>> {
+  const outcomes = new Map<string, PlanOutcome>();
+  const entries: { recipe: Recipe; params: BiomeParams }[] = [];
+  for (const recipe of recipes) {
+    try {
+      entries.push({ recipe, params: parseParams(BiomeParams, recipe) });
+    } catch (error) {
+      outcomes.set(recipe.id, { ok: false, error: asRecipeError(error, recipe.id, "biome failed") });
+    }
+  }
   const sources = ws.files.filter(isSourceFile);
   // The files are copied below a temporary directory; a path that would land outside it is not copied.
   const files = sources.filter(isContainedPath);
   const escaping = sources
     .filter((f) => !isContainedPath(f))
     .map((file) => ({ file, reason: "path leaves the repository" }));
-  if (files.length === 0) return { findings: [], edits: [], skipped: escaping };
+  if (entries.length === 0) return outcomes;
+  if (files.length === 0) {
+    for (const { recipe } of entries) {
+      outcomes.set(recipe.id, { ok: true, plan: { findings: [], edits: [], skipped: [...escaping] } });
+    }
+    return outcomes;
+  }
+  let sorted: Sorted;
   let sandbox: Sandbox | undefined;
   try {
-    sandbox = await Sandbox.create(ws, files, [params]);
-    const sorted = sortDiagnostics(ws, new Set(files), await sandbox.lint(files, "report"));
-    const skipped: SkippedFile[] = [...escaping, ...[...sorted.skipped].map(([file, reason]) => ({ file, reason }))];
-    const findings = (sorted.byRule.get(category(params)) ?? []).filter((f) => !sorted.skipped.has(f.file));
-    const targets = [...new Set(findings.map((f) => f.file))];
-    const edits: FileEdit[] = [];
-    if (targets.length > 0) {
-      await sandbox.lint(targets, recipe.safety === "unsafe" ? "write-unsafe" : "write");
-      for (const rel of targets) {
-        const before = ws.read(rel);
-        const after = await sandbox.read(rel);
-        if (after !== before) edits.push({ path: rel, before, after });
-      }
-    }
-    return { findings: sortFindings(findings), edits: sortEdits(edits), skipped: sortSkipped(skipped) };
+    sandbox = await Sandbox.create(
+      ws,
+      files,
+      entries.map((e) => e.params),
+    );
+    sorted = sortDiagnostics(ws, new Set(files), await sandbox.lint(files, "report"));
   } catch (error) {
-    throw asRecipeError(error, recipe.id, "biome failed");
+    if (entries.length === 1) {
+      const { recipe } = entries[0] as (typeof entries)[number];
+      outcomes.set(recipe.id, { ok: false, error: asRecipeError(error, recipe.id, "biome failed") });
+      return outcomes;
+    }
+    // One recipe's configuration can fail the whole run (an option the installed Biome rejects): plan each alone,
+    // so that the failure stays that recipe's.
+    for (const { recipe } of entries) {
+      const one = await planMany(ws, [recipe]);
+      for (const [id, outcome] of one) outcomes.set(id, outcome);
+    }
+    return outcomes;
   } finally {
     await sandbox?.dispose();
   }
+  const skipped: SkippedFile[] = sortSkipped([
+    ...escaping,
+    ...[...sorted.skipped].map(([file, reason]) => ({ file, reason })),
+  ]);
+  for (const { recipe, params } of entries) {
+    const findings = (sorted.byRule.get(category(params)) ?? []).filter((f) => !sorted.skipped.has(f.file));
+    const targets = [...new Set(findings.map((f) => f.file))];
+    const edits: FileEdit[] = [];
+    let writer: Sandbox | undefined;
+    try {
+      if (targets.length > 0) {
+        writer = await Sandbox.create(ws, targets, [params]);
+        await writer.lint(targets, recipe.safety === "unsafe" ? "write-unsafe" : "write");
+        for (const rel of targets) {
+          const before = ws.read(rel);
+          const after = await writer.read(rel);
+          if (after !== before) edits.push({ path: rel, before, after });
+        }
+      }
+      const plan: PlanResult = { findings: sortFindings(findings), edits: sortEdits(edits), skipped: [...skipped] };
+      outcomes.set(recipe.id, { ok: true, plan });
+    } catch (error) {
+      outcomes.set(recipe.id, { ok: false, error: asRecipeError(error, recipe.id, "biome failed") });
+    } finally {
+      await writer?.dispose();
+    }
+  }
+  return outcomes;
+}
+
+async function prepare(ws: RecipeWorkspace, recipes: readonly Recipe[]): Promise<void> {
+  const own = recipes.filter((r) => r.family === "biome");
+  if (own.length > 0) prepared.store(ws, await planMany(ws, own));
+}
+
+async function plan(ws: RecipeWorkspace, recipe: Recipe): Promise<PlanResult> {
+  return prepared.take(ws, recipe) ?? outcomeOf(await planMany(ws, [recipe]), recipe);
 }
 
 async function findings(ws: RecipeWorkspace, recipes: readonly Recipe[], files: readonly string[]): Promise<Finding[]> {
@@ -233,6 +291,7 @@ async function findings(ws: RecipeWorkspace, recipes: readonly Recipe[], files: 
 
 export const biomeFamily: RecipeFamily = {
   id: "biome",
+  prepare,
   plan,
   findings,
 };

@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { Linter, type SourceCode } from "eslint";
 import ts from "typescript";
@@ -5,9 +7,10 @@ import tseslint from "typescript-eslint";
 import { z } from "zod";
 import { isSourceFile, SOURCE_GLOBS, toAbsolute } from "../shared/files.js";
 import { parseParams } from "../shared/params.js";
+import { outcomeOf, type PlanOutcome, type PlanResult, PreparedPlans } from "../shared/prepared.js";
 import { asRecipeError, recipesLabel, sortEdits, sortFindings, sortSkipped } from "../shared/results.js";
 import { applyTextEdits, normalizeEdits, OverlappingEditsError, type TextEdit } from "../shared/text.js";
-import type { FileEdit, Finding, Recipe, RecipeFamily, RecipePlan, RecipeWorkspace, SkippedFile } from "../types.js";
+import type { FileEdit, Finding, Recipe, RecipeFamily, RecipeWorkspace, SkippedFile } from "../types.js";
 
 /** Params of an eslint recipe. */
 export const EslintParams = z.object({
@@ -42,29 +45,58 @@ interface DecoratorOptions {
   emitDecoratorMetadata: boolean;
 }
 
+interface ProjectConfig {
+  decorators: DecoratorOptions;
+  /** Absolute paths of the files the repository's tsconfig includes. */
+  files: ReadonlySet<string>;
+}
+
 /**
- * Decorator settings of the repository's tsconfig (plain data, unlike an ESLint config). typescript-eslint uses them
- * to keep imports that decorator metadata needs at run time out of `import type`.
+ * The repository's tsconfig as plain data (unlike an ESLint config): its decorator settings, which typescript-eslint
+ * uses to keep imports that decorator metadata needs at run time out of `import type`, and the files it includes,
+ * the ones type-aware rules can analyse.
  */
-function readDecoratorOptions(tsconfigPath: string | undefined): DecoratorOptions {
-  if (tsconfigPath === undefined) return { experimentalDecorators: false, emitDecoratorMetadata: false };
+function readProjectConfig(tsconfigPath: string | undefined): ProjectConfig {
+  if (tsconfigPath === undefined) {
+    return { decorators: { experimentalDecorators: false, emitDecoratorMetadata: false }, files: new Set() };
+  }
   const parsed = ts.getParsedCommandLineOfConfigFile(
     tsconfigPath,
     {},
     { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} },
   );
   return {
-    experimentalDecorators: parsed?.options.experimentalDecorators === true,
-    emitDecoratorMetadata: parsed?.options.emitDecoratorMetadata === true,
+    decorators: {
+      experimentalDecorators: parsed?.options.experimentalDecorators === true,
+      emitDecoratorMetadata: parsed?.options.emitDecoratorMetadata === true,
+    },
+    files: new Set((parsed?.fileNames ?? []).map((f) => path.resolve(f))),
   };
+}
+
+/** typescript-eslint rules that need type information (they run with the project service). */
+function requiresTypes(rule: string): boolean {
+  if (!rule.startsWith("@typescript-eslint/")) return false;
+  const plugin = tseslint.plugin as unknown as {
+    rules: Record<string, { meta?: { docs?: { requiresTypeChecking?: boolean } } }>;
+  };
+  const meta = plugin.rules[rule.slice("@typescript-eslint/".length)]?.meta;
+  return meta?.docs?.requiresTypeChecking === true;
 }
 
 /**
  * Our own configuration: the repository's ESLint config is executable code and is never loaded here. Inline
  * disable comments stay honoured: they are the maintainers' explicit decision about a line. Every configuration
- * built here parses the same way, which is what lets a parsed file serve every recipe.
+ * built here parses the same way for the same `typed` flag, which is what lets a parsed file serve every recipe;
+ * `typed` adds the project service (the repository's tsconfig, found by the service as the editor finds it) for
+ * type-aware rules.
  */
-function buildConfig(rules: Record<string, RuleEntry>, decorators: DecoratorOptions): Linter.Config[] {
+function buildConfig(
+  rules: Record<string, RuleEntry>,
+  decorators: DecoratorOptions,
+  typed: { tsconfigRootDir: string } | undefined,
+): Linter.Config[] {
+  const typeInfo = typed === undefined ? {} : { projectService: true, tsconfigRootDir: typed.tsconfigRootDir };
   return [
     {
       files: [...SOURCE_GLOBS],
@@ -72,7 +104,7 @@ function buildConfig(rules: Record<string, RuleEntry>, decorators: DecoratorOpti
         parser: tseslint.parser as Linter.Parser,
         ecmaVersion: "latest",
         sourceType: "module",
-        parserOptions: { ecmaFeatures: { jsx: true }, ...decorators },
+        parserOptions: { ecmaFeatures: { jsx: true }, ...decorators, ...typeInfo },
       },
       plugins: { "@typescript-eslint": tseslint.plugin as unknown as NonNullable<Linter.Config["plugins"]>[string] },
       linterOptions: { reportUnusedDisableDirectives: "off", reportUnusedInlineConfigs: "off" },
@@ -83,7 +115,7 @@ function buildConfig(rules: Record<string, RuleEntry>, decorators: DecoratorOpti
       files: ["**/*.cjs"],
       languageOptions: {
         sourceType: "commonjs",
-        parserOptions: { ecmaFeatures: { jsx: true, globalReturn: true }, ...decorators },
+        parserOptions: { ecmaFeatures: { jsx: true, globalReturn: true }, ...decorators, ...typeInfo },
       },
     },
   ];
@@ -91,12 +123,21 @@ function buildConfig(rules: Record<string, RuleEntry>, decorators: DecoratorOpti
 
 type Parsed = { ok: true; source: SourceCode } | { ok: false; reason: string };
 
+interface CachedParse {
+  text: string;
+  /** Parsed with type information: serves every rule. Without: serves rules that need none. */
+  typed: boolean;
+  result: Parsed;
+}
+
 /** A linter and the parsed files of one workspace root. */
 class Session {
   readonly linter: Linter;
-  readonly decorators: DecoratorOptions;
+  readonly project: ProjectConfig;
   /** Per file, most recently used version first; files in least-recently-used order. */
-  private readonly parsed = new Map<string, { text: string; result: Parsed }[]>();
+  private readonly parsed = new Map<string, CachedParse[]>();
+  private readonly typedFiles = new Map<string, boolean>();
+  private readonly configs = new Map<string, Linter.Config[]>();
   private cachedChars = 0;
 
   constructor(
@@ -104,7 +145,35 @@ class Session {
     readonly tsconfigPath: string | undefined,
   ) {
     this.linter = new Linter({ cwd: root });
-    this.decorators = readDecoratorOptions(tsconfigPath);
+    this.project = readProjectConfig(tsconfigPath);
+  }
+
+  /**
+   * Whether type-aware rules can run on a file: the repository's tsconfig includes it and is the tsconfig the project
+   * service finds for it (the nearest tsconfig.json), so the types are the ones the repository's build sees.
+   */
+  typed(rel: string): boolean {
+    let typed = this.typedFiles.get(rel);
+    if (typed === undefined) {
+      const abs = path.resolve(this.root, rel);
+      typed =
+        this.tsconfigPath !== undefined &&
+        this.project.files.has(abs) &&
+        nearestTsconfig(path.dirname(abs), this.root) === path.resolve(this.tsconfigPath);
+      this.typedFiles.set(rel, typed);
+    }
+    return typed;
+  }
+
+  /** The configuration of some rules, built once per set of rules. */
+  config(rules: Record<string, RuleEntry>, typed: boolean): Linter.Config[] {
+    const key = JSON.stringify([typed, rules]);
+    let config = this.configs.get(key);
+    if (config === undefined) {
+      config = buildConfig(rules, this.project.decorators, typed ? { tsconfigRootDir: this.root } : undefined);
+      this.configs.set(key, config);
+    }
+    return config;
   }
 
   filename(rel: string): string {
@@ -115,9 +184,14 @@ class Session {
    * Lints a file's current text. The first lint of a text parses it; later lints of the same text (other recipes,
    * other calls) reuse the parsed source.
    */
-  verify(rel: string, text: string, config: Linter.Config[]): { messages: Message[] } | { skip: SkippedFile } {
+  verify(
+    rel: string,
+    text: string,
+    config: Linter.Config[],
+    typed: boolean,
+  ): { messages: Message[] } | { skip: SkippedFile } {
     const filename = this.filename(rel);
-    const cached = this.lookup(rel, text);
+    const cached = this.lookup(rel, text, typed);
     let messages: Message[];
     try {
       if (cached !== undefined) {
@@ -130,7 +204,7 @@ class Session {
           fatal === undefined
             ? { ok: true, source: this.linter.getSourceCode() }
             : { ok: false, reason: `${fatal.message} (${fatal.line}:${fatal.column})` };
-        this.remember(rel, text, result);
+        this.remember(rel, text, typed, result);
         if (!result.ok) return { skip: { file: rel, reason: result.reason } };
       }
     } catch (error) {
@@ -154,9 +228,9 @@ class Session {
     return this.linter.verify(text, config, { filename: this.filename(rel) });
   }
 
-  private lookup(rel: string, text: string): { text: string; result: Parsed } | undefined {
+  private lookup(rel: string, text: string, typed: boolean): CachedParse | undefined {
     const versions = this.parsed.get(rel);
-    const index = versions?.findIndex((v) => v.text === text) ?? -1;
+    const index = versions?.findIndex((v) => v.text === text && (v.typed || !typed)) ?? -1;
     if (versions === undefined || index < 0) return undefined;
     const [hit] = versions.splice(index, 1);
     if (hit === undefined) return undefined;
@@ -166,9 +240,9 @@ class Session {
     return hit;
   }
 
-  private remember(rel: string, text: string, result: Parsed): void {
-    const versions = this.parsed.get(rel) ?? [];
-    versions.unshift({ text, result });
+  private remember(rel: string, text: string, typed: boolean, result: Parsed): void {
+    const versions = (this.parsed.get(rel) ?? []).filter((v) => v.text !== text);
+    versions.unshift({ text, typed, result });
     this.cachedChars += text.length;
     for (const dropped of versions.splice(MAX_VERSIONS_PER_FILE)) this.cachedChars -= dropped.text.length;
     this.parsed.delete(rel);
@@ -181,7 +255,18 @@ class Session {
   }
 }
 
+/** The nearest tsconfig.json at or above a directory, not looking above the repository root. */
+function nearestTsconfig(dir: string, root: string): string | undefined {
+  const top = path.resolve(root);
+  for (let current = dir; ; current = path.dirname(current)) {
+    const candidate = path.join(current, "tsconfig.json");
+    if (existsSync(candidate)) return candidate;
+    if (current === top || path.dirname(current) === current) return undefined;
+  }
+}
+
 const sessions = new Map<string, Session>();
+const prepared = new PreparedPlans();
 
 function sessionFor(ws: RecipeWorkspace): Session {
   const key = path.resolve(ws.root);
@@ -192,8 +277,17 @@ function sessionFor(ws: RecipeWorkspace): Session {
   return session;
 }
 
+/** typescript-eslint's parser, the very instance `tseslint.parser` comes from (its own dependency). */
+const requireFromTseslint = createRequire(createRequire(import.meta.url).resolve("typescript-eslint"));
+
 function dispose(root: string): void {
   sessions.delete(path.resolve(root));
+  // typescript-eslint keeps one project service for the whole process, with every file it opened: once no
+  // workspace is in use, it goes, so that a long-running worker does not keep every checkout it ever linted.
+  if (sessions.size === 0) {
+    const parser = requireFromTseslint("@typescript-eslint/parser") as { clearCaches?: () => void };
+    parser.clearCaches?.();
+  }
 }
 
 function ruleEntry(params: EslintParams): RuleEntry {
@@ -284,7 +378,8 @@ function fixFile(
   let output = fixLoop(session, rel, config, text, first, params.rule);
   if (!params.applySuggestions) return output;
   for (let pass = 0; pass < MAX_PASSES; pass++) {
-    const messages = session.verifyOnce(rel, output, config);
+    // When the fixes changed nothing, the messages of the original text are the ones already at hand.
+    const messages = pass === 0 && output === text ? first : session.verifyOnce(rel, output, config);
     if (messages.some((m) => m.fatal === true)) break;
     const next = applySuggestionPass(output, messages, params.rule);
     if (next === output) break;
@@ -293,59 +388,119 @@ function fixFile(
   return output;
 }
 
-async function plan(
-  ws: RecipeWorkspace,
-  recipe: Recipe,
-): Promise<RecipePlan & { skipped?: { file: string; reason: string }[] }> {
-  const params = parseParams(EslintParams, recipe);
+interface Planned {
+  recipe: Recipe;
+  params: EslintParams;
+  typeAware: boolean;
+  findings: Finding[];
+  edits: FileEdit[];
+  skipped: SkippedFile[];
+}
+
+/**
+ * Plans several recipes with one lint per file: every rule that can run on a file runs in that one lint, and only
+ * the fix passes of a rule that has fixes there lint again (with that rule alone, so no other rule's fix mixes in).
+ */
+function planMany(ws: RecipeWorkspace, recipes: readonly Recipe[]): Map<string, PlanOutcome> {
+  const outcomes = new Map<string, PlanOutcome>();
+  let session: Session;
   try {
-    const session = sessionFor(ws);
-    const config = buildConfig({ [params.rule]: ruleEntry(params) }, session.decorators);
-    session.checkConfig(config);
-    const findings: Finding[] = [];
-    const edits: FileEdit[] = [];
-    const skipped: SkippedFile[] = [];
-    for (const rel of ws.files) {
-      if (!isSourceFile(rel)) continue;
-      const before = ws.read(rel);
-      const verified = session.verify(rel, before, config);
-      if ("skip" in verified) {
-        skipped.push(verified.skip);
-        continue;
-      }
-      const own = verified.messages.filter((m) => m.ruleId === params.rule);
-      if (own.length === 0) continue;
-      findings.push(...own.map((m) => toFinding(rel, m)));
-      const fixable = own.some((m) => m.fix !== undefined || (params.applySuggestions && m.suggestions?.length));
-      if (!fixable) continue;
-      const after = fixFile(session, rel, config, before, verified.messages, params);
-      if (after !== before) edits.push({ path: rel, before, after });
-    }
-    return { findings: sortFindings(findings), edits: sortEdits(edits), skipped: sortSkipped(skipped) };
+    session = sessionFor(ws);
   } catch (error) {
-    throw asRecipeError(error, recipe.id, "eslint failed");
+    for (const recipe of recipes)
+      outcomes.set(recipe.id, { ok: false, error: asRecipeError(error, recipe.id, "eslint failed") });
+    return outcomes;
   }
+  const planned: Planned[] = [];
+  for (const recipe of recipes) {
+    try {
+      const params = parseParams(EslintParams, recipe);
+      const typeAware = requiresTypes(params.rule);
+      // A type-aware rule cannot run on an empty file outside the project; its options are checked on first use.
+      if (!typeAware) session.checkConfig(session.config({ [params.rule]: ruleEntry(params) }, false));
+      planned.push({ recipe, params, typeAware, findings: [], edits: [], skipped: [] });
+    } catch (error) {
+      outcomes.set(recipe.id, { ok: false, error: asRecipeError(error, recipe.id, "eslint failed") });
+    }
+  }
+  const failed = new Set<Planned>();
+  for (const rel of ws.files) {
+    if (!isSourceFile(rel) || planned.length === 0) continue;
+    const typed = planned.some((p) => p.typeAware) && session.typed(rel);
+    const active = planned.filter((p) => (typed || !p.typeAware) && !failed.has(p));
+    if (active.length === 0) continue;
+    const rules: Record<string, RuleEntry> = {};
+    for (const p of active) rules[p.params.rule] = ruleEntry(p.params);
+    const before = ws.read(rel);
+    const verified = session.verify(rel, before, session.config(rules, typed), typed);
+    if ("skip" in verified) {
+      for (const p of active) p.skipped.push(verified.skip);
+      continue;
+    }
+    for (const p of active) {
+      const own = verified.messages.filter((m) => m.ruleId === p.params.rule);
+      if (own.length === 0) continue;
+      p.findings.push(...own.map((m) => toFinding(rel, m)));
+      const fixable = own.some((m) => m.fix !== undefined || (p.params.applySuggestions && m.suggestions?.length));
+      if (!fixable) continue;
+      try {
+        const config = session.config({ [p.params.rule]: ruleEntry(p.params) }, typed && p.typeAware);
+        const after = fixFile(session, rel, config, before, own, p.params);
+        if (after !== before) p.edits.push({ path: rel, before, after });
+      } catch (error) {
+        failed.add(p);
+        outcomes.set(p.recipe.id, { ok: false, error: asRecipeError(error, p.recipe.id, "eslint failed") });
+      }
+    }
+  }
+  for (const p of planned) {
+    if (failed.has(p)) continue;
+    const plan: PlanResult = {
+      findings: sortFindings(p.findings),
+      edits: sortEdits(p.edits),
+      skipped: sortSkipped(p.skipped),
+    };
+    outcomes.set(p.recipe.id, { ok: true, plan });
+  }
+  return outcomes;
+}
+
+async function prepare(ws: RecipeWorkspace, recipes: readonly Recipe[]): Promise<void> {
+  const own = recipes.filter((r) => r.family === "eslint");
+  if (own.length > 0) prepared.store(ws, planMany(ws, own));
+}
+
+async function plan(ws: RecipeWorkspace, recipe: Recipe): Promise<PlanResult> {
+  return prepared.take(ws, recipe) ?? outcomeOf(planMany(ws, [recipe]), recipe);
 }
 
 async function findings(ws: RecipeWorkspace, recipes: readonly Recipe[], files: readonly string[]): Promise<Finding[]> {
   const own = recipes.filter((r) => r.family === "eslint");
   if (own.length === 0) return [];
   const label = recipesLabel(own);
-  const rules: Record<string, RuleEntry> = {};
-  const recipeOf = new Map<string, string>();
+  const entries: { rule: string; entry: RuleEntry; typeAware: boolean; recipeId: string }[] = [];
   for (const recipe of own) {
     const params = parseParams(EslintParams, recipe);
-    rules[params.rule] = ruleEntry(params);
-    recipeOf.set(params.rule, recipe.id);
+    entries.push({
+      rule: params.rule,
+      entry: ruleEntry(params),
+      typeAware: requiresTypes(params.rule),
+      recipeId: recipe.id,
+    });
   }
   try {
     const session = sessionFor(ws);
-    const config = buildConfig(rules, session.decorators);
-    session.checkConfig(config);
+    const untyped = Object.fromEntries(entries.filter((e) => !e.typeAware).map((e) => [e.rule, e.entry]));
+    const all = Object.fromEntries(entries.map((e) => [e.rule, e.entry]));
+    if (Object.keys(untyped).length > 0) session.checkConfig(session.config(untyped, false));
+    const recipeOf = new Map(entries.map((e) => [e.rule, e.recipeId] as const));
     const out: Finding[] = [];
     for (const rel of new Set(files)) {
       if (!isSourceFile(rel)) continue;
-      const verified = session.verify(rel, ws.read(rel), config);
+      const typed = entries.some((e) => e.typeAware) && session.typed(rel);
+      const rules = typed ? all : untyped;
+      if (Object.keys(rules).length === 0) continue;
+      const verified = session.verify(rel, ws.read(rel), session.config(rules, typed), typed);
       if ("skip" in verified) continue;
       for (const m of verified.messages) {
         if (typeof m.ruleId === "string" && Object.hasOwn(rules, m.ruleId)) {
@@ -361,6 +516,7 @@ async function findings(ws: RecipeWorkspace, recipes: readonly Recipe[], files: 
 
 export const eslintFamily: RecipeFamily = {
   id: "eslint",
+  prepare,
   plan,
   findings,
   dispose,

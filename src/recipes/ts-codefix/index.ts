@@ -1,9 +1,10 @@
 import ts from "typescript";
 import { z } from "zod";
 import { parseParams } from "../shared/params.js";
+import { outcomeOf, type PlanOutcome, type PlanResult, PreparedPlans } from "../shared/prepared.js";
 import { asRecipeError, recipesLabel, sortEdits, sortFindings, sortSkipped } from "../shared/results.js";
 import { applyTextEdits, detectIndent, detectNewline, OverlappingEditsError, type TextEdit } from "../shared/text.js";
-import type { FileEdit, Finding, Recipe, RecipeFamily, RecipePlan, RecipeWorkspace, SkippedFile } from "../types.js";
+import type { FileEdit, Finding, Recipe, RecipeFamily, RecipeWorkspace, SkippedFile } from "../types.js";
 import { RecipeError } from "../types.js";
 import { disposeProject, projectFor, TsConfigError, type TsProject } from "./project.js";
 
@@ -261,33 +262,98 @@ class ChangeSet {
   }
 }
 
-async function plan(
-  ws: RecipeWorkspace,
-  recipe: Recipe,
-): Promise<RecipePlan & { skipped?: { file: string; reason: string }[] }> {
-  const params = parseParams(TsCodefixParams, recipe);
-  const project = openProject(ws, recipe.id);
-  try {
-    const findings: Finding[] = [];
-    const skipped: SkippedFile[] = [];
-    const changeSet = new ChangeSet(project);
-    for (const rel of ws.files) {
-      const analysis = analyze(project, rel);
-      if (analysis === undefined) continue;
+const prepared = new PreparedPlans();
+
+/** Plans several recipes with one pass over the files: each file is analysed once and serves every recipe. */
+function planMany(ws: RecipeWorkspace, recipes: readonly Recipe[]): Map<string, PlanOutcome> {
+  const outcomes = new Map<string, PlanOutcome>();
+  const entries: {
+    recipe: Recipe;
+    params: TsCodefixParams;
+    findings: Finding[];
+    skipped: SkippedFile[];
+    changeSet?: ChangeSet;
+    failed?: boolean;
+  }[] = [];
+  for (const recipe of recipes) {
+    try {
+      entries.push({ recipe, params: parseParams(TsCodefixParams, recipe), findings: [], skipped: [] });
+    } catch (error) {
+      outcomes.set(recipe.id, {
+        ok: false,
+        error: asRecipeError(error, recipe.id, "TypeScript language service failed"),
+      });
+    }
+  }
+  if (entries.length === 0) return outcomes;
+  let project: TsProject | undefined;
+  for (const entry of entries) {
+    try {
+      // The project is cached per workspace: only the first call builds it.
+      project = openProject(ws, entry.recipe.id);
+    } catch (error) {
+      entry.failed = true;
+      outcomes.set(entry.recipe.id, { ok: false, error: asRecipeError(error, entry.recipe.id, "TypeScript failed") });
+    }
+  }
+  if (project === undefined) return outcomes;
+  for (const entry of entries) entry.changeSet = new ChangeSet(project);
+  for (const rel of ws.files) {
+    let analysis: ReturnType<typeof analyze>;
+    try {
+      analysis = analyze(project, rel);
+    } catch (error) {
+      for (const entry of entries) {
+        if (entry.failed) continue;
+        entry.failed = true;
+        outcomes.set(entry.recipe.id, {
+          ok: false,
+          error: asRecipeError(error, entry.recipe.id, "TypeScript language service failed"),
+        });
+      }
+      break;
+    }
+    if (analysis === undefined) continue;
+    for (const entry of entries) {
+      if (entry.failed) continue;
       if (!(analysis instanceof FileAnalysis)) {
-        skipped.push(analysis);
+        entry.skipped.push(analysis);
         continue;
       }
-      const fileFindings = analysis.findings(recipe, params);
-      if (fileFindings.length === 0) continue;
-      findings.push(...fileFindings);
-      const skip = changeSet.add(rel, analysis.changes(params));
-      if (skip) skipped.push(skip);
+      try {
+        const fileFindings = analysis.findings(entry.recipe, entry.params);
+        if (fileFindings.length === 0) continue;
+        entry.findings.push(...fileFindings);
+        const skip = entry.changeSet?.add(rel, analysis.changes(entry.params));
+        if (skip) entry.skipped.push(skip);
+      } catch (error) {
+        entry.failed = true;
+        outcomes.set(entry.recipe.id, {
+          ok: false,
+          error: asRecipeError(error, entry.recipe.id, "TypeScript language service failed"),
+        });
+      }
     }
-    return { findings: sortFindings(findings), edits: changeSet.edits(), skipped: sortSkipped(skipped) };
-  } catch (error) {
-    throw asRecipeError(error, recipe.id, "TypeScript language service failed");
   }
+  for (const entry of entries) {
+    if (entry.failed) continue;
+    const plan: PlanResult = {
+      findings: sortFindings(entry.findings),
+      edits: entry.changeSet?.edits() ?? [],
+      skipped: sortSkipped(entry.skipped),
+    };
+    outcomes.set(entry.recipe.id, { ok: true, plan });
+  }
+  return outcomes;
+}
+
+async function prepare(ws: RecipeWorkspace, recipes: readonly Recipe[]): Promise<void> {
+  const own = recipes.filter((r) => r.family === "ts-codefix");
+  if (own.length > 0) prepared.store(ws, planMany(ws, own));
+}
+
+async function plan(ws: RecipeWorkspace, recipe: Recipe): Promise<PlanResult> {
+  return prepared.take(ws, recipe) ?? outcomeOf(planMany(ws, [recipe]), recipe);
 }
 
 async function findings(ws: RecipeWorkspace, recipes: readonly Recipe[], files: readonly string[]): Promise<Finding[]> {
@@ -314,6 +380,7 @@ async function findings(ws: RecipeWorkspace, recipes: readonly Recipe[], files: 
 
 export const tsCodefixFamily: RecipeFamily = {
   id: "ts-codefix",
+  prepare,
   plan,
   findings,
   dispose: disposeProject,
