@@ -237,33 +237,14 @@ async function reportNotApplied(
   p: { head: string; job: JobInfo; reason: string; summary: CycleSummary | null; now: Date },
 ): Promise<void> {
   const rendered = p.summary ? renderSummary(p.summary) : null;
-  const output = {
+  await reportApply(api, ref, {
+    head: p.head,
+    job: p.job,
+    now: p.now,
     title: `No pull request: ${p.reason}`,
     summary: `The fix was planned and verified again on \`${p.head.slice(0, 7)}\` before opening a pull request.${
       rendered ? `\n\n${rendered.summary}` : ""
     }`,
     ...(rendered ? { text: rendered.text } : {}),
-  };
-  const [existing] = (await api.findCheckRuns(ref, p.head, APPLY_CHECK_RUN_NAME)).filter(
-    (c) => c.externalId === p.job.id,
-  );
-  if (existing) {
-    await api.updateCheckRun(ref, existing.id, {
-      status: "completed",
-      conclusion: "neutral",
-      completedAt: p.now,
-      output,
-    });
-    return;
-  }
-  await api.createCheckRun(ref, {
-    name: APPLY_CHECK_RUN_NAME,
-    headSha: p.head,
-    externalId: p.job.id,
-    status: "completed",
-    conclusion: "neutral",
-    startedAt: p.now,
-    completedAt: p.now,
-    output,
   });
 }
