@@ -11,7 +11,12 @@ export interface RepositoryState {
 }
 
 function git(root: string, args: string[]): string {
-  return execFileSync("git", ["-C", root, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  // --no-optional-locks: `git status` would otherwise refresh and rewrite the checkout's .git/index, and the
+  // user's checkout is only ever read.
+  return execFileSync("git", ["--no-optional-locks", "-C", root, ...args], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 }
 
 /**
