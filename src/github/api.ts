@@ -66,6 +66,10 @@ export interface CheckRunInfo {
   id: number;
   externalId: string | null;
   status: string;
+  /** null until it is completed. */
+  conclusion: string | null;
+  /** What it shows (to tell whether a new report would change anything). */
+  output: { title: string | null; summary: string | null; text: string | null };
   annotationsCount: number;
 }
 
@@ -295,6 +299,8 @@ export function createGitHubApi(octokit: Octokit): GitHubApi {
           id: Number(c.id),
           externalId: c.external_id ?? null,
           status: c.status,
+          conclusion: c.conclusion ?? null,
+          output: { title: c.output?.title ?? null, summary: c.output?.summary ?? null, text: c.output?.text ?? null },
           annotationsCount: c.output?.annotations_count ?? 0,
         }));
       }),

@@ -421,6 +421,75 @@ describe("cycle and apply jobs", () => {
   );
 
   it(
+    "a scheduled cycle on an unchanged commit publishes nothing when its report is the same, and a new check run when it differs",
+    async () => {
+      await setUp();
+      const [repo] = await registerRepositories(
+        db.db,
+        { id: 4001, accountLogin: "acme", accountType: "Organization" },
+        [{ githubId: 1001, owner: "acme", name: "demo" }],
+      );
+      const scheduled = (id: string) => ({
+        id,
+        name: "cycle",
+        data: { repositoryId: repo?.id, repository: "acme/demo", sha: null, trigger: "schedule" },
+        attemptsStarted: 1,
+        maxAttempts: 1,
+      });
+      const deps = current?.deps as WorkerDeps;
+
+      // The first scheduled cycle on the commit: no report yet, so one is published.
+      const first = new GitHubMock("acme", "demo")
+        .accessToken(4001)
+        .repository("main")
+        .branchHead("main", sha)
+        .configFile(CHEAP_RECIPES)
+        .lastCommit()
+        .findCheckRuns(sha, CHECK_RUN_NAME, [])
+        .createCheckRun(9301)
+        .updateCheckRun(9301);
+      expect(await processJob(scheduled("schedule-1"), deps)).toMatchObject({ status: "completed", checkRunId: 9301 });
+      const published = first.find("PATCH", "/check-runs/9301")[0]?.body;
+      expect(published).toMatchObject({ status: "completed", conclusion: "neutral" });
+      const earlier = {
+        id: 9301,
+        external_id: "schedule-1",
+        status: "completed" as const,
+        conclusion: published.conclusion as string,
+        output: published.output as { title: string; summary: string; text: string },
+      };
+
+      // The next one on the same commit with the same report: not a single write.
+      const second = new GitHubMock("acme", "demo")
+        .repository("main")
+        .branchHead("main", sha)
+        .configFile(CHEAP_RECIPES)
+        .findCheckRuns(sha, CHECK_RUN_NAME, [earlier]);
+      expect(await processJob(scheduled("schedule-2"), deps)).toMatchObject({ status: "completed", checkRunId: 9301 });
+      expect(second.calls).toEqual([]);
+
+      // A report that differs from the one shown (here: the earlier summary was another): a new check run.
+      const third = new GitHubMock("acme", "demo")
+        .repository("main")
+        .branchHead("main", sha)
+        .configFile(CHEAP_RECIPES)
+        .findCheckRuns(sha, CHECK_RUN_NAME, [{ ...earlier, output: { ...earlier.output, summary: "older" } }])
+        .createCheckRun(9302)
+        .updateCheckRun(9302);
+      expect(await processJob(scheduled("schedule-3"), deps)).toMatchObject({ status: "completed", checkRunId: 9302 });
+      expect(third.find("POST", "/check-runs")[0]?.body).toMatchObject({ head_sha: sha, external_id: "schedule-3" });
+      expect(third.find("PATCH", "/check-runs/9302")[0]?.body.output).toEqual(published.output);
+
+      expect(await rows(sql`select run_key, check_run_id::int as check_run_id from cycles order by run_key`)).toEqual([
+        { run_key: "schedule-1", check_run_id: 9301 },
+        { run_key: "schedule-2", check_run_id: 9301 },
+        { run_key: "schedule-3", check_run_id: 9302 },
+      ]);
+    },
+    CYCLE_TIMEOUT,
+  );
+
+  it(
     "a shadow repository's cycle completes without a single GitHub call",
     async () => {
       await setUp();

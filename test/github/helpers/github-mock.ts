@@ -217,7 +217,14 @@ export class GitHubMock {
   findCheckRuns(
     sha: string,
     name: string,
-    runs: { id: number; external_id: string; annotations_count?: number }[],
+    runs: {
+      id: number;
+      external_id: string;
+      annotations_count?: number;
+      status?: "in_progress" | "completed";
+      conclusion?: string;
+      output?: { title: string; summary: string; text?: string };
+    }[],
   ): this {
     this.scope()
       .get((uri) => pathOf(uri) === `${this.base}/commits/${sha}/check-runs`)
@@ -228,8 +235,9 @@ export class GitHubMock {
           id: r.id,
           name,
           external_id: r.external_id,
-          status: "in_progress",
-          output: { annotations_count: r.annotations_count ?? 0 },
+          status: r.status ?? "in_progress",
+          conclusion: r.conclusion ?? null,
+          output: { ...r.output, annotations_count: r.annotations_count ?? 0 },
         })),
       });
     return this;
