@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Queue } from "bullmq";
@@ -320,6 +320,75 @@ describe("cycle and apply jobs", () => {
       expect(pull.body).toContain("**Why this trust:**");
       expect(pull.body).toContain("**Verification:** type check");
       expect(pull.body).toContain("```diff");
+    },
+    CYCLE_TIMEOUT,
+  );
+
+  it(
+    "the pull request of a fix shows the trust its check run showed, also when re-verified on a newer head whose history holds the cycle's outcomes",
+    async () => {
+      const probot = await setUp();
+      const config = `dataCollection: true\n${CHEAP_RECIPES}`;
+      const gh = new GitHubMock("acme", "demo")
+        .accessToken(4001)
+        .configFile(config)
+        .lastCommit("maintainer")
+        .createCheckRun(9401)
+        .updateCheckRun(9401);
+      await receive(probot, "push", pushPayload(DEMO, sha));
+      const cycleJob = await finishedJob(queue, `cycle-r1-${sha}-push`, CYCLE_TIMEOUT);
+      expect(cycleJob.returnvalue).toMatchObject({ status: "completed", stored: true, checkRunId: 9401 });
+      const summary = gh.find("PATCH", "/check-runs/9401")[0]?.body.output.summary as string;
+      const row = summary.split("\n").find((l) => l.includes("`ts/remove-unused-imports`")) ?? "";
+      const shown = row
+        .split("|")[6]
+        ?.trim()
+        .match(/^\d\.\d\d/)?.[0];
+      expect(shown).toMatch(/^\d\.\d\d$/);
+
+      // The branch moved on by a commit that leaves the fixed files alone: the same patch, re-verified on a commit
+      // whose history now holds the first cycle's outcomes (a new prediction could differ from what was shown).
+      execFileSync("git", ["-C", demoDir, "checkout", "-q", "-b", "moved-on"]);
+      writeFileSync(join(demoDir, "NOTES.md"), "notes\n");
+      execFileSync("git", ["-C", demoDir, "add", "NOTES.md"]);
+      execFileSync("git", [
+        "-C",
+        demoDir,
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.com",
+        "commit",
+        "-qm",
+        "notes",
+      ]);
+      const moved = execFileSync("git", ["-C", demoDir, "rev-parse", "HEAD"], { encoding: "utf8" }).trim();
+      execFileSync("git", ["-C", demoDir, "checkout", "-q", "-"]);
+      const apply = new GitHubMock("acme", "demo")
+        .configFile(config)
+        .branchHead("main", moved)
+        .compare("main", sha, "behind")
+        .listPulls([])
+        .createTree()
+        .createCommit()
+        .createRef()
+        .createPull(14);
+      const delivery = await receive(
+        probot,
+        "check_run",
+        requestedActionPayload(DEMO, {
+          checkRunId: 9401,
+          headSha: sha,
+          identifier: applyActionId("ts/remove-unused-imports"),
+          sender: "maintainer",
+        }),
+      );
+      const job = await finishedJob(queue, `apply-r1-${delivery}`, CYCLE_TIMEOUT);
+      expect(job.returnvalue).toMatchObject({ status: "opened", number: 14 });
+      const body = apply.find("POST", "/pulls")[0]?.body.body as string;
+      expect(body).toContain(`trust **${shown}**`);
+      const bodyRow = body.split("\n").find((l) => l.includes("`ts/remove-unused-imports`") && l.startsWith("|")) ?? "";
+      expect(bodyRow.split("|")[6]?.trim()).toBe(row.split("|")[6]?.trim());
     },
     CYCLE_TIMEOUT,
   );
