@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ProbotOctokit } from "probot";
-import { GitHubRateLimitError } from "./octokit.js";
+import { GitHubRateLimitError, httpCloneUrl } from "./octokit.js";
 
 export type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -93,7 +93,8 @@ export interface TreeEntry {
 export interface GitHubApi {
   readonly kind: "installation" | "shadow";
   // Reads.
-  getRepository(r: RepoRef): Promise<{ githubId: number; defaultBranch: string }>;
+  /** `cloneUrl`: the repository's `clone_url`, when GitHub gives an http(s) one. */
+  getRepository(r: RepoRef): Promise<{ githubId: number; defaultBranch: string; cloneUrl?: string }>;
   /** A file's text, blob sha and size; null when there is no such file. */
   getFile(r: RepoRef, path: string, ref: string): Promise<{ text: string; sha: string; size: number } | null>;
   lastCommitTouching(r: RepoRef, path: string, ref: string): Promise<{ sha: string; author: string | null } | null>;
@@ -218,7 +219,8 @@ export function createGitHubApi(octokit: Octokit): GitHubApi {
     getRepository: (r) =>
       call("GET repo", r, async () => {
         const { data } = await octokit.request("GET /repos/{owner}/{repo}", { ...r });
-        return { githubId: Number(data.id), defaultBranch: data.default_branch };
+        const cloneUrl = httpCloneUrl(data.clone_url);
+        return { githubId: Number(data.id), defaultBranch: data.default_branch, ...(cloneUrl ? { cloneUrl } : {}) };
       }),
 
     getFile: (r, path, ref) =>

@@ -106,6 +106,17 @@ describe("cycle and apply jobs", () => {
     return probot;
   }
 
+  /** The clone URLs GitHub gave that the jobs asked to clone from, in order. */
+  function recordClones(deps: WorkerDeps): (string | null)[] {
+    const cloned: (string | null)[] = [];
+    const local = deps.cloneUrl;
+    deps.cloneUrl = (owner, name, fromGitHub) => {
+      cloned.push(fromGitHub);
+      return local(owner, name, fromGitHub);
+    };
+    return cloned;
+  }
+
   const rows = async <T extends Record<string, unknown>>(q: ReturnType<typeof sql>) => queryRows<T>(db.db, q);
 
   it(
@@ -328,6 +339,7 @@ describe("cycle and apply jobs", () => {
     "the pull request of a fix shows the trust its check run showed, also when re-verified on a newer head whose history holds the cycle's outcomes",
     async () => {
       const probot = await setUp();
+      const cloned = recordClones(current?.deps as WorkerDeps);
       const config = `dataCollection: true\n${CHEAP_RECIPES}`;
       const gh = new GitHubMock("acme", "demo")
         .accessToken(4001)
@@ -385,6 +397,8 @@ describe("cycle and apply jobs", () => {
       );
       const job = await finishedJob(queue, `apply-r1-${delivery}`, CYCLE_TIMEOUT);
       expect(job.returnvalue).toMatchObject({ status: "opened", number: 14 });
+      // Both jobs cloned from the clone_url of their events.
+      expect(cloned).toEqual(["https://github.com/acme/demo.git", "https://github.com/acme/demo.git"]);
       const body = apply.find("POST", "/pulls")[0]?.body.body as string;
       expect(body).toContain(`trust **${shown}**`);
       const bodyRow = body.split("\n").find((l) => l.includes("`ts/remove-unused-imports`") && l.startsWith("|")) ?? "";
@@ -506,11 +520,12 @@ describe("cycle and apply jobs", () => {
         maxAttempts: 1,
       });
       const deps = current?.deps as WorkerDeps;
+      const cloned = recordClones(deps);
 
       // The first scheduled cycle on the commit: no report yet, so one is published.
       const first = new GitHubMock("acme", "demo")
         .accessToken(4001)
-        .repository("main")
+        .repository("main", 1001, "https://github.example.com/scm/acme/demo.git")
         .branchHead("main", sha)
         .configFile(CHEAP_RECIPES)
         .lastCommit()
@@ -518,6 +533,8 @@ describe("cycle and apply jobs", () => {
         .createCheckRun(9301)
         .updateCheckRun(9301);
       expect(await processJob(scheduled("schedule-1"), deps)).toMatchObject({ status: "completed", checkRunId: 9301 });
+      // Cloned from where GitHub's API says the repository is.
+      expect(cloned[0]).toBe("https://github.example.com/scm/acme/demo.git");
       const published = first.find("PATCH", "/check-runs/9301")[0]?.body;
       expect(published).toMatchObject({ status: "completed", conclusion: "neutral" });
       const earlier = {

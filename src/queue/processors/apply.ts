@@ -85,7 +85,7 @@ export async function processApplyJob(job: JobInfo, deps: WorkerDeps): Promise<A
   }
 
   return withWorkspace(deps, async (dest) => {
-    const source = deps.cloneUrl(repo.owner, repo.name);
+    const source = deps.cloneUrl(repo.owner, repo.name, data.cloneUrl);
     const auth = isHttps(source) ? { authHeader: tokenHeader(await gh.token()) } : {};
     const co = await deps.checkout({ source, ref: head, dest, ...auth });
     await deps.prepare(co.dir);

@@ -211,11 +211,14 @@ async function runInstalledCycle(
   const gh = await deps.github.installation(initial.installationId);
   const ref: RepoRef = { owner: initial.owner, repo: initial.name };
   let repo = initial;
+  // Where to clone from: the clone URL GitHub gave in the event, or in its answer below.
+  let cloneUrl = data.cloneUrl;
 
   // 1. The commit: the job's, or the default branch's head for a scheduled job.
   if (data.sha === null) {
     // Scheduled: nothing in the payload says what the default branch is now.
     const info = await gh.api.getRepository(ref);
+    cloneUrl = info.cloneUrl ?? cloneUrl;
     if (info.defaultBranch !== repo.defaultBranch) {
       await setDefaultBranch(deps.db, repo.id, info.defaultBranch);
       repo = { ...repo, defaultBranch: info.defaultBranch };
@@ -282,7 +285,7 @@ async function runInstalledCycle(
     // 5. Check out, run, publish, open what was consented to.
     const current = repo;
     return await withWorkspace(deps, async (dest) => {
-      const source = deps.cloneUrl(current.owner, current.name);
+      const source = deps.cloneUrl(current.owner, current.name, cloneUrl);
       const auth = isHttps(source) ? { authHeader: tokenHeader(await gh.token()) } : {};
       const co = await deps.checkout({ source, ref: sha, dest, ...auth });
       await deps.prepare(co.dir);

@@ -131,7 +131,7 @@ export class GitHubMock {
     return this;
   }
 
-  repository(defaultBranch = "main", githubId = 1001): this {
+  repository(defaultBranch = "main", githubId = 1001, cloneUrl?: string): this {
     this.scope()
       .get((uri) => pathOf(uri) === this.base)
       .reply(200, {
@@ -139,6 +139,7 @@ export class GitHubMock {
         name: this.repo,
         full_name: `${this.owner}/${this.repo}`,
         default_branch: defaultBranch,
+        ...(cloneUrl ? { clone_url: cloneUrl } : {}),
       });
     return this;
   }
