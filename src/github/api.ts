@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ProbotOctokit } from "probot";
-import { GitHubRateLimitError } from "./octokit.js";
+import { GitHubRateLimitError, httpCloneUrl } from "./octokit.js";
 
 export type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -66,6 +66,10 @@ export interface CheckRunInfo {
   id: number;
   externalId: string | null;
   status: string;
+  /** null until it is completed. */
+  conclusion: string | null;
+  /** What it shows (to tell whether a new report would change anything). */
+  output: { title: string | null; summary: string | null; text: string | null };
   annotationsCount: number;
 }
 
@@ -89,7 +93,8 @@ export interface TreeEntry {
 export interface GitHubApi {
   readonly kind: "installation" | "shadow";
   // Reads.
-  getRepository(r: RepoRef): Promise<{ githubId: number; defaultBranch: string }>;
+  /** `cloneUrl`: the repository's `clone_url`, when GitHub gives an http(s) one. */
+  getRepository(r: RepoRef): Promise<{ githubId: number; defaultBranch: string; cloneUrl?: string }>;
   /** A file's text, blob sha and size; null when there is no such file. */
   getFile(r: RepoRef, path: string, ref: string): Promise<{ text: string; sha: string; size: number } | null>;
   lastCommitTouching(r: RepoRef, path: string, ref: string): Promise<{ sha: string; author: string | null } | null>;
@@ -214,7 +219,8 @@ export function createGitHubApi(octokit: Octokit): GitHubApi {
     getRepository: (r) =>
       call("GET repo", r, async () => {
         const { data } = await octokit.request("GET /repos/{owner}/{repo}", { ...r });
-        return { githubId: Number(data.id), defaultBranch: data.default_branch };
+        const cloneUrl = httpCloneUrl(data.clone_url);
+        return { githubId: Number(data.id), defaultBranch: data.default_branch, ...(cloneUrl ? { cloneUrl } : {}) };
       }),
 
     getFile: (r, path, ref) =>
@@ -295,6 +301,8 @@ export function createGitHubApi(octokit: Octokit): GitHubApi {
           id: Number(c.id),
           externalId: c.external_id ?? null,
           status: c.status,
+          conclusion: c.conclusion ?? null,
+          output: { title: c.output?.title ?? null, summary: c.output?.summary ?? null, text: c.output?.text ?? null },
           annotationsCount: c.output?.annotations_count ?? 0,
         }));
       }),

@@ -23,6 +23,7 @@ import type { CycleJobData, CycleRequestKey } from "../queue/jobs.js";
 import type { JobProducer } from "../queue/producer.js";
 import type { Schedules } from "../queue/schedules.js";
 import { recipeForAction } from "./actions.js";
+import { httpCloneUrl } from "./octokit.js";
 import {
   type DeliveryInput,
   type DeliveryReceipt,
@@ -98,6 +99,7 @@ const repositorySchema = z.object({
   name,
   full_name: text(512).min(3),
   default_branch: branch.optional(),
+  clone_url: z.string().max(2048).nullable().optional(),
   owner: z
     .object({ login: name, type: text(64).optional() })
     .nullable()
@@ -408,7 +410,13 @@ async function enqueueEventCycle(
   return once(ctx, event, meta, expected, async (found, receipt) => {
     const repo = await repositoryFor(ctx, expected, found);
     const jobId = await ctx.deps.jobs.enqueueCycle(
-      { repositoryId: repo.id, repository: p.repository.full_name, ...cycle, deliveryId: event.id },
+      {
+        repositoryId: repo.id,
+        repository: p.repository.full_name,
+        cloneUrl: httpCloneUrl(p.repository.clone_url),
+        ...cycle,
+        deliveryId: event.id,
+      },
       key,
     );
     // A repeat of a delivery whose first handling did not finish (answered 503), whose job meanwhile failed for
@@ -432,6 +440,7 @@ async function onRequestedAction(ctx: HandlerContext, event: WebhookEvent): Prom
     const jobId = await ctx.deps.jobs.enqueueApply({
       repositoryId: repo.id,
       repository: p.repository.full_name,
+      cloneUrl: httpCloneUrl(p.repository.clone_url),
       checkRunId: p.check_run.id,
       headSha: p.check_run.head_sha,
       headBranch: p.check_run.check_suite?.head_branch ?? null,

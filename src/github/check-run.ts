@@ -7,6 +7,7 @@ import { diffLines } from "../engine/diff.js";
 import type { CandidateResult, CycleSummary } from "../engine/types.js";
 import {
   describeOutcome,
+  distinctPatches,
   escapeMarkdown,
   GITHUB_TEXT_LIMIT,
   renderSummary,
@@ -47,8 +48,10 @@ export interface ReportOptions {
 }
 
 export function buildCheckRunReport(cycle: CycleSummary, options: ReportOptions): CheckRunReport {
-  const actions = options.offerApply ? applyActions(cycle.results) : [];
-  const total = annotationTotal(cycle.results);
+  // One row, one button and one set of annotations per distinct patch, numbered as the summary numbers them.
+  const results = distinctPatches(cycle.results).map((s) => s.result);
+  const actions = options.offerApply ? applyActions(results) : [];
+  const total = annotationTotal(results);
   const note =
     total > MAX_ANNOTATIONS
       ? `\n\nAnnotations: the ${MAX_ANNOTATIONS} changed regions that matter most (verified and most trusted ` +
@@ -61,12 +64,12 @@ export function buildCheckRunReport(cycle: CycleSummary, options: ReportOptions)
       : ""
   }`;
   const rendered = renderSummary(cycle, { maxLength: GITHUB_TEXT_LIMIT - footer.length });
-  const verified = cycle.results.some((r) => r.outcome?.success);
+  const verified = results.some((r) => r.outcome?.success);
   return {
     // Suggestions never fail a commit: "neutral" when there is something to look at, "success" otherwise.
     conclusion: verified ? "neutral" : "success",
     output: { title: rendered.title, summary: rendered.summary + footer, text: rendered.text },
-    annotations: annotationsFor(cycle.results),
+    annotations: annotationsFor(results),
     actions,
   };
 }

@@ -158,3 +158,22 @@ export function cloneBaseFor(apiUrl: string): string {
   if (url.hostname === "api.github.com") return "https://github.com";
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/api\/v3\/?$/, "").replace(/\/+$/, "")}`;
 }
+
+/** A repository's `clone_url` as GitHub gave it, when it is an http(s) URL; otherwise null. */
+export function httpCloneUrl(value: string | null | undefined): string | null {
+  if (!value) return null;
+  try {
+    const url = new URL(value);
+    return url.protocol === "https:" || url.protocol === "http:" ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Where a repository is cloned from: the `clone_url` GitHub gave for it (webhook payload or API), or, when there
+ * is none, `<server>/<owner>/<name>.git` on the server of the API base URL.
+ */
+export function cloneUrlFor(apiUrl: string, owner: string, name: string, fromGitHub?: string | null): string {
+  return httpCloneUrl(fromGitHub) ?? `${cloneBaseFor(apiUrl)}/${owner}/${name}.git`;
+}

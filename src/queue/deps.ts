@@ -8,7 +8,7 @@ import { Probot } from "probot";
 import { ConfigError, type Env } from "../config/env.js";
 import { createGitHubApi } from "../github/api.js";
 import {
-  cloneBaseFor,
+  cloneUrlFor,
   createOctokitClass,
   type OctokitPolicy,
   PRODUCTION_OCTOKIT_POLICY,
@@ -39,8 +39,11 @@ export interface WorkerDepsOptions {
    * kills, GitHub requests and rate-limit waits (the process's registry, or a child's recorder).
    */
   metrics?: CycleMetrics;
-  /** Where installed repositories are cloned from. Default: https://github.com/<owner>/<name>.git */
-  cloneUrl?: (owner: string, name: string) => string;
+  /**
+   * Where installed repositories are cloned from. Default: the `clone_url` GitHub gave, else
+   * `<server of GITHUB_API_URL>/<owner>/<name>.git`.
+   */
+  cloneUrl?: (owner: string, name: string, fromGitHub: string | null) => string;
 }
 
 export interface BuiltWorkerDeps {
@@ -122,7 +125,7 @@ export async function createWorkerDeps(env: Env, o: WorkerDepsOptions): Promise<
         o.logger.warn({ err: err.message }, "dependencies did not install; the cycle goes on without them");
       }
     },
-    cloneUrl: o.cloneUrl ?? ((owner, name) => `${cloneBaseFor(env.GITHUB_API_URL)}/${owner}/${name}.git`),
+    cloneUrl: o.cloneUrl ?? ((owner, name, fromGitHub) => cloneUrlFor(env.GITHUB_API_URL, owner, name, fromGitHub)),
     workspaceRoot,
     schedules: createSchedules(queue, o.queue),
     flags: {

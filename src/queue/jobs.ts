@@ -15,6 +15,8 @@ const repositoryRef = {
   repositoryId: z.number().int().positive(),
   /** For logs and the Redis UI; the row is the source of truth (repositories get renamed). */
   repository: z.string().min(1),
+  /** The repository's `clone_url` in the event that queued the job (GitHub Enterprise Server: its own host). */
+  cloneUrl: z.string().url().nullable().default(null),
 };
 
 export const cycleTriggerSchema = z.enum(["push", "pull_request", "schedule", "manual", "shadow"]);

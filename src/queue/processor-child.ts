@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { SandboxedJob } from "bullmq";
 import { z } from "zod";
 import { readEnv } from "../config/env.js";
-import { cloneBaseFor } from "../github/octokit.js";
+import { cloneUrlFor } from "../github/octokit.js";
 import { createLogger } from "../observability/logging.js";
 import { attachToError, createMetricsRecorder, wrapResult } from "../observability/relay.js";
 import { CYCLES_QUEUE } from "./config.js";
@@ -56,8 +56,10 @@ function build(): Promise<BuiltWorkerDeps> {
     runTests: options.runTests,
     install: options.install,
     metrics: recorder.metrics,
-    cloneUrl: (owner, name) => {
-      const base = options.cloneBaseUrl ?? cloneBaseFor(env.GITHUB_API_URL);
+    cloneUrl: (owner, name, fromGitHub) => {
+      // A set base overrules GitHub's clone URL (a directory of repositories, or a mirror).
+      if (!options.cloneBaseUrl) return cloneUrlFor(env.GITHUB_API_URL, owner, name, fromGitHub);
+      const base = options.cloneBaseUrl;
       return /^https?:\/\//.test(base) ? `${base.replace(/\/+$/, "")}/${owner}/${name}.git` : join(base, owner, name);
     },
   });

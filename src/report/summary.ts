@@ -33,9 +33,40 @@ export function describeTypeCheck(c: TypeCheckCompiler, esc: (s: string) => stri
   return `Type check: TypeScript ${esc(c.version)} (${whose}).${notes}`;
 }
 
+/** A fix as shown: one per distinct patch, with the other recipes that proposed the byte-identical patch. */
+export interface ShownFix {
+  result: CandidateResult;
+  alsoProposedBy: string[];
+}
+
+/**
+ * Candidates whose patches are byte-identical (two tools agreeing on one change) shown as one row: the verified,
+ * most trusted of them (the first on a tie) stands for the others at the place of the first, naming the recipes
+ * that agree. Every row number, button and count of a report is one of these.
+ */
+export function distinctPatches(results: readonly CandidateResult[]): ShownFix[] {
+  const groups = new Map<string, CandidateResult[]>();
+  for (const r of results) {
+    const group = groups.get(r.candidate.patchHash);
+    if (group) group.push(r);
+    else groups.set(r.candidate.patchHash, [r]);
+  }
+  return [...groups.values()].map((group) => {
+    const best = group.reduce((a, b) => {
+      const av = Number(a.outcome?.success === true);
+      const bv = Number(b.outcome?.success === true);
+      return bv > av || (bv === av && b.prediction.trust > a.prediction.trust) ? b : a;
+    });
+    const others = group.filter((r) => r !== best).map((r) => r.candidate.recipe.id);
+    return { result: best, alsoProposedBy: [...new Set(others)].filter((id) => id !== best.candidate.recipe.id) };
+  });
+}
+
 export function renderSummary(cycle: CycleSummary, options: RenderOptions = {}): RenderedSummary {
   const maxLength = options.maxLength ?? GITHUB_TEXT_LIMIT;
-  const results = cycle.results;
+  const shown = distinctPatches(cycle.results);
+  const results = shown.map((s) => s.result);
+  const also = (i: number) => shown[i]?.alsoProposedBy.map((id) => `\`${escapeCode(id)}\``).join(", ") ?? "";
   const verified = results.filter((r) => r.outcome?.success).length;
   const title =
     cycle.status === "failed"
@@ -67,7 +98,7 @@ export function renderSummary(cycle: CycleSummary, options: RenderOptions = {}):
     lines.push("| # | Recipe | Scope | Files | Lines | Trust | Tier | Verified |", "|---|---|---|---|---|---|---|---|");
     results.forEach((r, i) => {
       lines.push(
-        `| ${i + 1} | \`${escapeCode(r.candidate.recipe.id)}\` (${r.candidate.recipe.safety}) | ${r.candidate.scope === "all" ? "all" : escapeTable(r.candidate.files[0]?.path ?? "")} | ${r.candidate.files.length} | +${r.candidate.linesAdded} −${r.candidate.linesRemoved} | ${formatTrust(r)} | ${r.prediction.tier} | ${describeOutcome(r.outcome)} |`,
+        `| ${i + 1} | \`${escapeCode(r.candidate.recipe.id)}\` (${r.candidate.recipe.safety})${also(i) ? `, also proposed by ${also(i)}` : ""} | ${r.candidate.scope === "all" ? "all" : escapeTable(r.candidate.files[0]?.path ?? "")} | ${r.candidate.files.length} | +${r.candidate.linesAdded} −${r.candidate.linesRemoved} | ${formatTrust(r)} | ${r.prediction.tier} | ${describeOutcome(r.outcome)} |`,
       );
     });
     lines.push("");
@@ -93,6 +124,7 @@ export function renderSummary(cycle: CycleSummary, options: RenderOptions = {}):
     details.push(
       `### ${i + 1}. ${escapeMarkdown(r.candidate.recipe.title)} — \`${escapeCode(r.candidate.recipe.id)}\``,
     );
+    if (also(i)) details.push("", `**Also proposed by:** ${also(i)} (the identical patch).`);
     details.push("", `**Why this trust:** ${escapeField(r.prediction.reason)}`);
     if (r.outcome) {
       const o = r.outcome;

@@ -1,5 +1,6 @@
 /** The check run's contents (limits, buttons, annotation lines) and how it is sent (50 annotations per request). */
 import { describe, expect, it } from "vitest";
+import { patchHash } from "../../src/engine/candidates.js";
 import type { CandidateResult, CycleSummary } from "../../src/engine/types.js";
 import { recipeForAction } from "../../src/github/actions.js";
 import { annotationsFor, buildCheckRunReport, MAX_ANNOTATIONS, publishCheckRun } from "../../src/github/check-run.js";
@@ -15,20 +16,25 @@ const recipe = (id: string) => {
 };
 
 /** A result whose file has `changes` separate one-line edits (one annotation each). */
-function result(id: string, p: { trust: number; success: boolean; changes?: number; path?: string }): CandidateResult {
+function result(
+  id: string,
+  p: { trust: number; success: boolean; changes?: number; path?: string; samePatchAs?: string },
+): CandidateResult {
   const lines = Array.from({ length: Math.max(1, p.changes ?? 1) * 3 }, (_, i) => `const v${i} = ${i};`);
   const after = lines.map((l, i) => (i % 3 === 1 ? l.replace("const", "let") : l));
   const before = lines.join("\n");
+  const files = [{ path: p.path ?? "src/a.ts", before, after: after.join("\n"), linesAdded: 1, linesRemoved: 1 }];
   return {
     candidate: {
       key: `${id}@all`,
       recipe: recipe(id),
       scope: "all",
-      files: [{ path: p.path ?? "src/a.ts", before, after: after.join("\n"), linesAdded: 1, linesRemoved: 1 }],
+      files,
       linesAdded: 1,
       linesRemoved: 1,
       targetFindings: 1,
-      patchHash: id,
+      // Each recipe's own patch, unless the test says two recipes made the same one.
+      patchHash: `${p.samePatchAs ?? id} ${patchHash(files)}`,
     },
     prediction: {
       featureSchemaVersion: 2,
@@ -107,6 +113,30 @@ describe("check run contents", () => {
       buildCheckRunReport(cycle([result("biome/use-const", { trust: 0.9, success: true })]), { offerApply: false })
         .actions,
     ).toEqual([]);
+  });
+
+  it("shows byte-identical patches as one row and one button that name the recipes that agree, counted once", () => {
+    const report = buildCheckRunReport(
+      cycle([
+        result("eslint/prefer-arrow-callback", { trust: 0.9, success: true }),
+        result("ts/remove-unused-imports", { trust: 0.8, success: true, path: "src/b.ts" }),
+        result("biome/use-arrow-function", { trust: 0.95, success: true, samePatchAs: "eslint/prefer-arrow-callback" }),
+      ]),
+      { offerApply: true },
+    );
+    expect(report.output.title).toBe("ODAVL found 2 fixes, 2 verified");
+    // The most trusted of the two stands for both, at the first one's row.
+    expect(report.actions.map((a) => [a.label, recipeForAction(a.identifier)?.id])).toEqual([
+      ["Apply #1", "biome/use-arrow-function"],
+      ["Apply #2", "ts/remove-unused-imports"],
+    ]);
+    const rows = report.output.summary.split("\n").filter((l) => /^\| \d/.test(l));
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toContain("`biome/use-arrow-function` (safe), also proposed by `eslint/prefer-arrow-callback`");
+    expect(report.output.text).toContain("**Also proposed by:** `eslint/prefer-arrow-callback` (the identical patch).");
+    expect(new Set(report.annotations.map((a) => a.title))).toEqual(
+      new Set(["#1 biome/use-arrow-function", "#2 ts/remove-unused-imports"]),
+    );
   });
 
   it("caps the summary and the details at 65,535 characters, with a note", () => {

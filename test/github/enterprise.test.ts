@@ -6,7 +6,7 @@ import { Probot } from "probot";
 import { describe, expect, it } from "vitest";
 import { ConfigError, readEnv } from "../../src/config/env.js";
 import { createGitHubApi } from "../../src/github/api.js";
-import { cloneBaseFor, createOctokitClass } from "../../src/github/octokit.js";
+import { cloneBaseFor, cloneUrlFor, createOctokitClass } from "../../src/github/octokit.js";
 import { GitHubMock, useStrictNock } from "./helpers/github-mock.js";
 import { APP_ID, silentLogger, testPrivateKey } from "./helpers/probot.js";
 
@@ -29,6 +29,16 @@ describe("GitHub Enterprise Server", () => {
     expect(cloneBaseFor(GHES)).toBe("https://github.example.com");
   });
 
+  it("clones from the clone_url GitHub gives, and builds one on the API's server only when it gives none", () => {
+    const given = "https://git.example.com/scm/acme/demo.git";
+    expect(cloneUrlFor(GHES, "acme", "demo", given)).toBe(given);
+    expect(cloneUrlFor("https://api.github.com", "acme", "demo", given)).toBe(given);
+    for (const none of [null, undefined, "", "git@github.example.com:acme/demo.git", "file:///srv/acme/demo.git"]) {
+      expect(cloneUrlFor(GHES, "acme", "demo", none)).toBe("https://github.example.com/acme/demo.git");
+    }
+    expect(cloneUrlFor("https://api.github.com", "acme", "demo", null)).toBe("https://github.com/acme/demo.git");
+  });
+
   it("sends the app's requests to the server's API, as GHES's REST description has them", async () => {
     const probot = new Probot({
       appId: APP_ID,
@@ -37,11 +47,14 @@ describe("GitHub Enterprise Server", () => {
       Octokit: createOctokitClass({ throttle: false, retry: false }),
       log: silentLogger,
     });
-    new GitHubMock("acme", "demo", GHES, "ghes-3.19").accessToken(4001).repository("trunk", 1001);
+    new GitHubMock("acme", "demo", GHES, "ghes-3.19")
+      .accessToken(4001)
+      .repository("trunk", 1001, "https://github.example.com/scm/acme/demo.git");
     const api = createGitHubApi(await probot.auth(4001));
     expect(await api.getRepository({ owner: "acme", repo: "demo" })).toEqual({
       githubId: 1001,
       defaultBranch: "trunk",
+      cloneUrl: "https://github.example.com/scm/acme/demo.git",
     });
   });
 });

@@ -98,6 +98,8 @@ describe("web process", () => {
   it("queues exactly one cycle for a signed push, however many times the delivery arrives at once", async () => {
     const id = randomUUID();
     const payload = pushPayload(DEMO, SHA);
+    // The clone URL is GitHub's, whatever it looks like (a server under a path, say): the job carries it.
+    payload.repository.clone_url = "https://git.example.com/scm/acme/demo.git";
     const answers = await Promise.all(Array.from({ length: 10 }, () => postWebhook(url, "push", payload, { id })));
     expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
 
@@ -108,7 +110,13 @@ describe("web process", () => {
     expect(deliveries).toEqual([{ id, event: "push", result: "enqueued", job_id: jobId }]);
     const job = await queue.getJob(jobId);
     expect(job?.name).toBe("cycle");
-    expect(job?.data).toMatchObject({ repositoryId: repo?.id, repository: "acme/demo", sha: SHA, trigger: "push" });
+    expect(job?.data).toMatchObject({
+      repositoryId: repo?.id,
+      repository: "acme/demo",
+      cloneUrl: "https://git.example.com/scm/acme/demo.git",
+      sha: SHA,
+      trigger: "push",
+    });
 
     // Another delivery of the same push (GitHub sends each event once, but not always only once): same job.
     expect((await postWebhook(url, "push", payload)).status).toBe(200);
@@ -326,6 +334,7 @@ describe("web process", () => {
     expect(jobs.map((j) => j.name)).toEqual(["apply"]);
     expect(jobs[0]?.id).toBe(`apply-r1-${deliveryId}`);
     expect(jobs[0]?.data).toMatchObject({
+      cloneUrl: "https://github.com/acme/demo.git",
       checkRunId: 77,
       headSha: SHA,
       headBranch: "main",

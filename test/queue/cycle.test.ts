@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Queue } from "bullmq";
@@ -104,6 +104,17 @@ describe("cycle and apply jobs", () => {
     await probot.load(createApp({ db: db.db, jobs, schedules: NO_SCHEDULES }));
     current = await testWorkerDeps({ db: db.db, probot, repos: { "acme/demo": demoDir }, flags });
     return probot;
+  }
+
+  /** The clone URLs GitHub gave that the jobs asked to clone from, in order. */
+  function recordClones(deps: WorkerDeps): (string | null)[] {
+    const cloned: (string | null)[] = [];
+    const local = deps.cloneUrl;
+    deps.cloneUrl = (owner, name, fromGitHub) => {
+      cloned.push(fromGitHub);
+      return local(owner, name, fromGitHub);
+    };
+    return cloned;
   }
 
   const rows = async <T extends Record<string, unknown>>(q: ReturnType<typeof sql>) => queryRows<T>(db.db, q);
@@ -324,6 +335,78 @@ describe("cycle and apply jobs", () => {
     CYCLE_TIMEOUT,
   );
 
+  it(
+    "the pull request of a fix shows the trust its check run showed, also when re-verified on a newer head whose history holds the cycle's outcomes",
+    async () => {
+      const probot = await setUp();
+      const cloned = recordClones(current?.deps as WorkerDeps);
+      const config = `dataCollection: true\n${CHEAP_RECIPES}`;
+      const gh = new GitHubMock("acme", "demo")
+        .accessToken(4001)
+        .configFile(config)
+        .lastCommit("maintainer")
+        .createCheckRun(9401)
+        .updateCheckRun(9401);
+      await receive(probot, "push", pushPayload(DEMO, sha));
+      const cycleJob = await finishedJob(queue, `cycle-r1-${sha}-push`, CYCLE_TIMEOUT);
+      expect(cycleJob.returnvalue).toMatchObject({ status: "completed", stored: true, checkRunId: 9401 });
+      const summary = gh.find("PATCH", "/check-runs/9401")[0]?.body.output.summary as string;
+      const row = summary.split("\n").find((l) => l.includes("`ts/remove-unused-imports`")) ?? "";
+      const shown = row
+        .split("|")[6]
+        ?.trim()
+        .match(/^\d\.\d\d/)?.[0];
+      expect(shown).toMatch(/^\d\.\d\d$/);
+
+      // The branch moved on by a commit that leaves the fixed files alone: the same patch, re-verified on a commit
+      // whose history now holds the first cycle's outcomes (a new prediction could differ from what was shown).
+      execFileSync("git", ["-C", demoDir, "checkout", "-q", "-b", "moved-on"]);
+      writeFileSync(join(demoDir, "NOTES.md"), "notes\n");
+      execFileSync("git", ["-C", demoDir, "add", "NOTES.md"]);
+      execFileSync("git", [
+        "-C",
+        demoDir,
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.com",
+        "commit",
+        "-qm",
+        "notes",
+      ]);
+      const moved = execFileSync("git", ["-C", demoDir, "rev-parse", "HEAD"], { encoding: "utf8" }).trim();
+      execFileSync("git", ["-C", demoDir, "checkout", "-q", "-"]);
+      const apply = new GitHubMock("acme", "demo")
+        .configFile(config)
+        .branchHead("main", moved)
+        .compare("main", sha, "behind")
+        .listPulls([])
+        .createTree()
+        .createCommit()
+        .createRef()
+        .createPull(14);
+      const delivery = await receive(
+        probot,
+        "check_run",
+        requestedActionPayload(DEMO, {
+          checkRunId: 9401,
+          headSha: sha,
+          identifier: applyActionId("ts/remove-unused-imports"),
+          sender: "maintainer",
+        }),
+      );
+      const job = await finishedJob(queue, `apply-r1-${delivery}`, CYCLE_TIMEOUT);
+      expect(job.returnvalue).toMatchObject({ status: "opened", number: 14 });
+      // Both jobs cloned from the clone_url of their events.
+      expect(cloned).toEqual(["https://github.com/acme/demo.git", "https://github.com/acme/demo.git"]);
+      const body = apply.find("POST", "/pulls")[0]?.body.body as string;
+      expect(body).toContain(`trust **${shown}**`);
+      const bodyRow = body.split("\n").find((l) => l.includes("`ts/remove-unused-imports`") && l.startsWith("|")) ?? "";
+      expect(bodyRow.split("|")[6]?.trim()).toBe(row.split("|")[6]?.trim());
+    },
+    CYCLE_TIMEOUT,
+  );
+
   it("a second Apply while the fix's pull request is open opens none and answers in the check run", async () => {
     const probot = await setUp();
     const identifier = applyActionId("ts/remove-unused-imports");
@@ -416,6 +499,78 @@ describe("cycle and apply jobs", () => {
       expect(gh.find("POST", "/pulls")[0]?.body).toMatchObject({ base: "feature" });
       const answer = gh.find("POST", "/check-runs")[0]?.body;
       expect(answer.output.title).toBe("Opened #13 into feature, the branch of pull request #7");
+    },
+    CYCLE_TIMEOUT,
+  );
+
+  it(
+    "a scheduled cycle on an unchanged commit publishes nothing when its report is the same, and a new check run when it differs",
+    async () => {
+      await setUp();
+      const [repo] = await registerRepositories(
+        db.db,
+        { id: 4001, accountLogin: "acme", accountType: "Organization" },
+        [{ githubId: 1001, owner: "acme", name: "demo" }],
+      );
+      const scheduled = (id: string) => ({
+        id,
+        name: "cycle",
+        data: { repositoryId: repo?.id, repository: "acme/demo", sha: null, trigger: "schedule" },
+        attemptsStarted: 1,
+        maxAttempts: 1,
+      });
+      const deps = current?.deps as WorkerDeps;
+      const cloned = recordClones(deps);
+
+      // The first scheduled cycle on the commit: no report yet, so one is published.
+      const first = new GitHubMock("acme", "demo")
+        .accessToken(4001)
+        .repository("main", 1001, "https://github.example.com/scm/acme/demo.git")
+        .branchHead("main", sha)
+        .configFile(CHEAP_RECIPES)
+        .lastCommit()
+        .findCheckRuns(sha, CHECK_RUN_NAME, [])
+        .createCheckRun(9301)
+        .updateCheckRun(9301);
+      expect(await processJob(scheduled("schedule-1"), deps)).toMatchObject({ status: "completed", checkRunId: 9301 });
+      // Cloned from where GitHub's API says the repository is.
+      expect(cloned[0]).toBe("https://github.example.com/scm/acme/demo.git");
+      const published = first.find("PATCH", "/check-runs/9301")[0]?.body;
+      expect(published).toMatchObject({ status: "completed", conclusion: "neutral" });
+      const earlier = {
+        id: 9301,
+        external_id: "schedule-1",
+        status: "completed" as const,
+        conclusion: published.conclusion as string,
+        output: published.output as { title: string; summary: string; text: string },
+      };
+
+      // The next one on the same commit with the same report: not a single write.
+      const second = new GitHubMock("acme", "demo")
+        .repository("main")
+        .branchHead("main", sha)
+        .configFile(CHEAP_RECIPES)
+        .findCheckRuns(sha, CHECK_RUN_NAME, [earlier]);
+      expect(await processJob(scheduled("schedule-2"), deps)).toMatchObject({ status: "completed", checkRunId: 9301 });
+      expect(second.calls).toEqual([]);
+
+      // A report that differs from the one shown (here: the earlier summary was another): a new check run.
+      const third = new GitHubMock("acme", "demo")
+        .repository("main")
+        .branchHead("main", sha)
+        .configFile(CHEAP_RECIPES)
+        .findCheckRuns(sha, CHECK_RUN_NAME, [{ ...earlier, output: { ...earlier.output, summary: "older" } }])
+        .createCheckRun(9302)
+        .updateCheckRun(9302);
+      expect(await processJob(scheduled("schedule-3"), deps)).toMatchObject({ status: "completed", checkRunId: 9302 });
+      expect(third.find("POST", "/check-runs")[0]?.body).toMatchObject({ head_sha: sha, external_id: "schedule-3" });
+      expect(third.find("PATCH", "/check-runs/9302")[0]?.body.output).toEqual(published.output);
+
+      expect(await rows(sql`select run_key, check_run_id::int as check_run_id from cycles order by run_key`)).toEqual([
+        { run_key: "schedule-1", check_run_id: 9301 },
+        { run_key: "schedule-2", check_run_id: 9301 },
+        { run_key: "schedule-3", check_run_id: 9302 },
+      ]);
     },
     CYCLE_TIMEOUT,
   );

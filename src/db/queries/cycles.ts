@@ -1,5 +1,5 @@
 import { eq, sql } from "drizzle-orm";
-import type { CandidateResult, CycleStatus, RepoFacts } from "../../engine/types.js";
+import type { CandidateResult, CycleStatus, Prediction, RepoFacts } from "../../engine/types.js";
 import { type DbOrTx, queryRows } from "../client.js";
 import { cycles, predictions, repositories } from "../schema.js";
 
@@ -174,6 +174,47 @@ export async function findCycle(db: DbOrTx, id: string): Promise<CycleRow | unde
 
 export async function setCycleCheckRun(db: DbOrTx, cycleId: string, checkRunId: number): Promise<void> {
   await db.update(cycles).set({ checkRunId }).where(eq(cycles.id, cycleId));
+}
+
+/** What a check run showed for a patch: the prediction its cycle stored for it. */
+export type ShownPrediction = Pick<
+  Prediction,
+  "trust" | "tier" | "usedML" | "modelVersion" | "mlTrust" | "heuristicTrust" | "reason"
+>;
+
+/**
+ * The prediction the cycle behind a check run made for a patch (the most trusted, when recipes agreed on it), or
+ * undefined when that cycle stored none (no consent to store data) or had no such patch.
+ */
+export async function shownPrediction(
+  db: DbOrTx,
+  p: { repositoryId: number; checkRunId: number; patchHash: string },
+): Promise<ShownPrediction | undefined> {
+  const [row] = await queryRows<{
+    trust: number;
+    tier: ShownPrediction["tier"];
+    used_ml: boolean;
+    model_version: string | null;
+    ml_trust: number | null;
+    heuristic_trust: number;
+    reason: string;
+  }>(
+    db,
+    sql`select p.trust, p.tier, p.used_ml, p.model_version, p.ml_trust, p.heuristic_trust, p.reason
+      from predictions p join cycles c on c.id = p.cycle_id
+      where c.repository_id = ${p.repositoryId} and c.check_run_id = ${p.checkRunId} and p.patch_hash = ${p.patchHash}
+      order by p.trust desc limit 1`,
+  );
+  if (!row) return undefined;
+  return {
+    trust: row.trust,
+    tier: row.tier,
+    usedML: row.used_ml,
+    modelVersion: row.model_version,
+    mlTrust: row.ml_trust,
+    heuristicTrust: row.heuristic_trust,
+    reason: row.reason,
+  };
 }
 
 /** Row counts per table, for tests and data checks. */

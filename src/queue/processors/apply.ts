@@ -3,9 +3,10 @@
  * and open the pull request only when it still verifies. When it does not, a check run on that head says why.
  */
 import { UnrecoverableError } from "bullmq";
+import { shownPrediction } from "../../db/queries/cycles.js";
 import { findRepositoryById } from "../../db/queries/repositories.js";
 import { unifiedDiff } from "../../engine/diff.js";
-import type { CycleSummary } from "../../engine/types.js";
+import type { CandidateResult, CycleSummary } from "../../engine/types.js";
 import { recipeForAction } from "../../github/actions.js";
 import type { GitHubApi, RepoRef } from "../../github/api.js";
 import {
@@ -84,7 +85,7 @@ export async function processApplyJob(job: JobInfo, deps: WorkerDeps): Promise<A
   }
 
   return withWorkspace(deps, async (dest) => {
-    const source = deps.cloneUrl(repo.owner, repo.name);
+    const source = deps.cloneUrl(repo.owner, repo.name, data.cloneUrl);
     const auth = isHttps(source) ? { authHeader: tokenHeader(await gh.token()) } : {};
     const co = await deps.checkout({ source, ref: head, dest, ...auth });
     await deps.prepare(co.dir);
@@ -139,7 +140,13 @@ export async function processApplyJob(job: JobInfo, deps: WorkerDeps): Promise<A
       branch,
       files: result.candidate.files,
       title: `ODAVL: ${recipe.title}`,
-      body: renderPullRequestBody({ cycle: summary, result, base, headSha: head, requestedBy: data.requestedBy }),
+      body: renderPullRequestBody({
+        cycle: summary,
+        result: await asShown(deps, repo.id, data.checkRunId, result),
+        base,
+        headSha: head,
+        requestedBy: data.requestedBy,
+      }),
     });
     log.info({ pullRequest: pr.url }, "opened the pull request of a fix");
     if (target.pullRequest !== null) {
@@ -247,4 +254,19 @@ async function reportNotApplied(
     }`,
     ...(rendered ? { text: rendered.text } : {}),
   });
+}
+
+/**
+ * The fix as the check run showed it: the same patch keeps the trust the maintainer saw when pressing Apply (the
+ * re-verification's own prediction may differ, its history now holding the cycle's outcomes). A patch that changed
+ * on the current head is a new fix, shown with its new trust.
+ */
+async function asShown(
+  deps: WorkerDeps,
+  repositoryId: number,
+  checkRunId: number,
+  result: CandidateResult,
+): Promise<CandidateResult> {
+  const shown = await shownPrediction(deps.db, { repositoryId, checkRunId, patchHash: result.candidate.patchHash });
+  return shown ? { ...result, prediction: { ...result.prediction, ...shown } } : result;
 }

@@ -73,8 +73,11 @@ export interface WorkerDeps {
   checkout: Checkout;
   /** Runs after a checkout: installs dependencies without running any of their scripts. */
   prepare: (dir: string) => Promise<void>;
-  /** Where an installed repository is cloned from (shadow repositories carry their own source). */
-  cloneUrl: (owner: string, name: string) => string;
+  /**
+   * Where an installed repository is cloned from (shadow repositories carry their own source), given the
+   * `clone_url` GitHub gave for it, when it gave one.
+   */
+  cloneUrl: (owner: string, name: string, fromGitHub: string | null) => string;
   /** A directory only this process can enter; each job makes its own workspace inside. */
   workspaceRoot: string;
   schedules: Schedules | null;

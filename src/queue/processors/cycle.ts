@@ -16,6 +16,7 @@ import {
 import { findRepositoryById, type RepositoryRow } from "../../db/queries/repositories.js";
 import type { CycleSummary, Trigger } from "../../engine/types.js";
 import {
+  type CheckRunInfo,
   type GitHubApi,
   GitHubRequestError,
   type InstallationGitHub,
@@ -25,6 +26,7 @@ import {
 import {
   buildCheckRunReport,
   CHECK_RUN_NAME,
+  type CheckRunReport,
   failCheckRun,
   publishCheckRun,
   startCheckRun,
@@ -209,11 +211,14 @@ async function runInstalledCycle(
   const gh = await deps.github.installation(initial.installationId);
   const ref: RepoRef = { owner: initial.owner, repo: initial.name };
   let repo = initial;
+  // Where to clone from: the clone URL GitHub gave in the event, or in its answer below.
+  let cloneUrl = data.cloneUrl;
 
   // 1. The commit: the job's, or the default branch's head for a scheduled job.
   if (data.sha === null) {
     // Scheduled: nothing in the payload says what the default branch is now.
     const info = await gh.api.getRepository(ref);
+    cloneUrl = info.cloneUrl ?? cloneUrl;
     if (info.defaultBranch !== repo.defaultBranch) {
       await setDefaultBranch(deps.db, repo.id, info.defaultBranch);
       repo = { ...repo, defaultBranch: info.defaultBranch };
@@ -259,7 +264,11 @@ async function runInstalledCycle(
     const sync = await syncRepoConfig({ db: deps.db, api: gh.api, schedules: deps.schedules }, repo, ref);
     if (sync.consentChanged.length > 0) log.info({ consentChanged: sync.consentChanged }, "consent changed");
     repo = (await findRepositoryById(deps.db, repo.id)) ?? repo;
-    const runId = await ensureCheckRun(deps, gh.api, ref, cycle, sha, job);
+    // An unchanged commit: a scheduled cycle on a commit that has a completed report already creates no check run
+    // up front; it publishes a new one only if its report differs from every earlier one.
+    const earlier =
+      trigger === "schedule" && cycle.checkRunId === null ? await earlierReports(gh.api, ref, sha, job.id) : [];
+    let runId = earlier.length > 0 ? null : await ensureCheckRun(deps, gh.api, ref, cycle, sha, job);
     checkRunId = runId;
     // The file is the default branch's: its errors are reported on the default branch's commits only, never on a
     // contributor's pull request (whose author did not write it and cannot fix it there).
@@ -276,7 +285,7 @@ async function runInstalledCycle(
     // 5. Check out, run, publish, open what was consented to.
     const current = repo;
     return await withWorkspace(deps, async (dest) => {
-      const source = deps.cloneUrl(current.owner, current.name);
+      const source = deps.cloneUrl(current.owner, current.name, cloneUrl);
       const auth = isHttps(source) ? { authHeader: tokenHeader(await gh.token()) } : {};
       const co = await deps.checkout({ source, ref: sha, dest, ...auth });
       await deps.prepare(co.dir);
@@ -299,12 +308,24 @@ async function runInstalledCycle(
         const pr = await gh.api.getPullRequest(ref, data.pullRequest);
         if (pr.state !== "open" || pr.headSha !== sha) {
           await markCycleSuperseded(deps.db, cycle.id);
-          await supersedeCheckRun(gh.api, ref, runId, { now: deps.clock(), newHead: pr.headSha });
+          if (runId !== null) {
+            await supersedeCheckRun(gh.api, ref, runId, { now: deps.clock(), newHead: pr.headSha });
+          }
           log.info({ head: pr.headSha, state: pr.state }, "pull request head moved on while the cycle ran; superseded");
           return { status: "superseded", cycleId: cycle.id, head: pr.headSha };
         }
       }
       const report = buildCheckRunReport(summary, { offerApply: true });
+      const same = earlier.find((r) => sameReport(r, report));
+      if (same) {
+        await setCycleCheckRun(deps.db, cycle.id, same.id);
+        log.info({ checkRunId: same.id }, "unchanged commit with the same report; nothing published");
+        return result(summary, same.id, []);
+      }
+      if (runId === null) {
+        runId = await ensureCheckRun(deps, gh.api, ref, cycle, sha, job);
+        checkRunId = runId;
+      }
       const skipAnnotations = job.attemptsStarted > 1 && (await annotationsOf(gh.api, ref, sha, runId)) > 0;
       await publishCheckRun(gh.api, ref, runId, report, { now: deps.clock(), skipAnnotations });
       const pullRequests =
@@ -356,6 +377,27 @@ async function ensureCheckRun(
   const id = await startCheckRun(api, ref, { sha, externalId: job.id, now: deps.clock() });
   await setCycleCheckRun(deps.db, cycle.id, id);
   return id;
+}
+
+/**
+ * The completed reports this commit has (none when this job made a check run of its own in an earlier attempt:
+ * that one is completed instead). A failed or superseded run is no report.
+ */
+async function earlierReports(api: GitHubApi, ref: RepoRef, sha: string, jobId: string): Promise<CheckRunInfo[]> {
+  const runs = await api.findCheckRuns(ref, sha, CHECK_RUN_NAME);
+  if (runs.some((r) => r.externalId === jobId)) return [];
+  return runs.filter((r) => r.status === "completed" && (r.conclusion === "neutral" || r.conclusion === "success"));
+}
+
+/** True when a check run already shows what the report would. */
+export function sameReport(run: CheckRunInfo, report: CheckRunReport): boolean {
+  return (
+    run.status === "completed" &&
+    run.conclusion === report.conclusion &&
+    run.output.title === report.output.title &&
+    run.output.summary === report.output.summary &&
+    run.output.text === report.output.text
+  );
 }
 
 async function annotationsOf(api: GitHubApi, ref: RepoRef, sha: string, checkRunId: number): Promise<number> {

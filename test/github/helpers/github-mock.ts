@@ -131,7 +131,7 @@ export class GitHubMock {
     return this;
   }
 
-  repository(defaultBranch = "main", githubId = 1001): this {
+  repository(defaultBranch = "main", githubId = 1001, cloneUrl?: string): this {
     this.scope()
       .get((uri) => pathOf(uri) === this.base)
       .reply(200, {
@@ -139,6 +139,7 @@ export class GitHubMock {
         name: this.repo,
         full_name: `${this.owner}/${this.repo}`,
         default_branch: defaultBranch,
+        ...(cloneUrl ? { clone_url: cloneUrl } : {}),
       });
     return this;
   }
@@ -217,7 +218,14 @@ export class GitHubMock {
   findCheckRuns(
     sha: string,
     name: string,
-    runs: { id: number; external_id: string; annotations_count?: number }[],
+    runs: {
+      id: number;
+      external_id: string;
+      annotations_count?: number;
+      status?: "in_progress" | "completed";
+      conclusion?: string;
+      output?: { title: string; summary: string; text?: string };
+    }[],
   ): this {
     this.scope()
       .get((uri) => pathOf(uri) === `${this.base}/commits/${sha}/check-runs`)
@@ -228,8 +236,9 @@ export class GitHubMock {
           id: r.id,
           name,
           external_id: r.external_id,
-          status: "in_progress",
-          output: { annotations_count: r.annotations_count ?? 0 },
+          status: r.status ?? "in_progress",
+          conclusion: r.conclusion ?? null,
+          output: { ...r.output, annotations_count: r.annotations_count ?? 0 },
         })),
       });
     return this;

@@ -36,6 +36,7 @@ function withRepo(p: Payload, r: RepoIdentity): Payload {
     full_name: `${r.owner}/${r.name}`,
     owner: { ...p.repository.owner, login: r.owner },
     default_branch: r.defaultBranch ?? "main",
+    clone_url: `https://github.com/${r.owner}/${r.name}.git`,
   };
   p.installation = { ...p.installation, id: r.installationId };
   return p;
