@@ -28,6 +28,7 @@ const TIMEOUT = 240_000;
 /** Lines about the process, not about a job: written at start-up and shutdown, or once per process. */
 const PROCESS_LINES = new Set([
   "trust model loaded",
+  "trust model not promoted by its card; it runs beside the heuristic, which decides",
   "no sandbox: repository tests will not run",
   "error reporting to Sentry is on",
 ]);
