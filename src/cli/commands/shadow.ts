@@ -14,13 +14,12 @@ import { basename, resolve } from "node:path";
 import type { Queue } from "bullmq";
 import { readEnv } from "../../config/env.js";
 import { type DbHandle, openDb } from "../../db/client.js";
-import { findRepository, type RepositoryRow, setConsent } from "../../db/queries/repositories.js";
+import { findRepository, type RepositoryRow, setConsent, storedConfig } from "../../db/queries/repositories.js";
 import {
   findShadowRepositories,
   forgetShadowRepository,
   registerShadowRepository,
-  storedConfig,
-} from "../../github/store.js";
+} from "../../db/queries/shadow-repositories.js";
 import { CYCLES_QUEUE, type QueueConfig, redisConnection } from "../../queue/config.js";
 import { createCyclesQueue, createProducer } from "../../queue/producer.js";
 import { createSchedules, cronFor, ScheduleError } from "../../queue/schedules.js";

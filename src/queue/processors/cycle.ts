@@ -9,11 +9,19 @@ import {
   CycleGoneError,
   type CycleRow,
   finishCycle,
+  markCycleFailed,
   markCycleSuperseded,
   setCycleCheckRun,
   startCycle,
 } from "../../db/queries/cycles.js";
-import { findRepositoryById, type RepositoryRow } from "../../db/queries/repositories.js";
+import { installationSuspended, markInstallationSuspended } from "../../db/queries/installations.js";
+import {
+  findRepositoryById,
+  pauseRepository,
+  type RepositoryRow,
+  setDefaultBranch,
+  storedConfig,
+} from "../../db/queries/repositories.js";
 import type { CycleSummary, Trigger } from "../../engine/types.js";
 import {
   type CheckRunInfo,
@@ -39,14 +47,6 @@ import {
   renderPullRequestBody,
 } from "../../github/pull-request.js";
 import { explainInvalidConfig, syncRepoConfig } from "../../github/repo-config-sync.js";
-import {
-  installationSuspended,
-  markCycleFailed,
-  markInstallationSuspended,
-  pauseRepository,
-  setDefaultBranch,
-  storedConfig,
-} from "../../github/store.js";
 import { jobTags } from "../../observability/errors.js";
 import { setJobSha } from "../../observability/logging.js";
 import { type CycleJob, cycleJobSchema } from "../jobs.js";
