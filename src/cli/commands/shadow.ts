@@ -25,8 +25,8 @@ import { createCyclesQueue, createProducer } from "../../queue/producer.js";
 import { createSchedules, cronFor, ScheduleError } from "../../queue/schedules.js";
 import { dataDir } from "../../runtime/context.js";
 import { gitOk } from "../../workspace/git.js";
-import type { CommandContext } from "../main.js";
-import { parseFlags, UsageError } from "../main.js";
+import { type CommandContext, parseFlags } from "../command.js";
+import { UsageError } from "../errors.js";
 import { SPECS } from "../spec.js";
 
 /** Owner of local checkouts recorded by `odavl cycle` (see commands/cycle.ts; repeated to keep this module light). */
