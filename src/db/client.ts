@@ -102,7 +102,7 @@ async function openPglite(dataDir: string): Promise<DbHandle> {
   };
 }
 
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = "***";

@@ -81,7 +81,7 @@ export class WebhookPayloadError extends Error {
 }
 
 /** A repository's scheduler is upserted again after this long, in case Redis lost it (it is cheap to redo). */
-export const SCHEDULE_RECHECK_MS = 10 * 60_000;
+const SCHEDULE_RECHECK_MS = 10 * 60_000;
 
 // What the handlers read from payloads. Text that Postgres cannot store (NUL) or that is longer than GitHub ever
 // sends is refused with the rest.

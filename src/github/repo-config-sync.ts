@@ -20,7 +20,7 @@ import { escapeMarkdown } from "../report/summary.js";
 import type { Annotation, GitHubApi, RepoRef } from "./api.js";
 import { ANNOTATIONS_PER_REQUEST } from "./check-run.js";
 
-export const CONFIG_PATH = ".github/odavl.yml";
+const CONFIG_PATH = ".github/odavl.yml";
 export const CONFIG_CHECK_RUN_NAME = "ODAVL configuration";
 
 export interface ConfigSync {

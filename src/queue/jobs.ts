@@ -19,8 +19,7 @@ const repositoryRef = {
   cloneUrl: z.string().url().nullable().default(null),
 };
 
-export const cycleTriggerSchema = z.enum(["push", "pull_request", "schedule", "manual", "shadow"]);
-export type CycleTrigger = z.infer<typeof cycleTriggerSchema>;
+const cycleTriggerSchema = z.enum(["push", "pull_request", "schedule", "manual", "shadow"]);
 
 /** What `odavl collect` decides per repository, carried to the worker that runs its shadow cycle. */
 export const collectionOptionsSchema = z.object({
@@ -68,7 +67,6 @@ export const applyJobSchema = z.object({
   deliveryId: z.string().min(1),
 });
 export type ApplyJobData = z.input<typeof applyJobSchema>;
-export type ApplyJob = z.output<typeof applyJobSchema>;
 
 /**
  * What distinguishes two cycles of one repository at one sha. Pushes and pull requests are one event per sha;

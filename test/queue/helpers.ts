@@ -186,7 +186,7 @@ export async function finishedJob(queue: Queue, jobId: string, timeoutMs = 120_0
 }
 
 /** The repository's root: where `bin/odavl.js` and the worker fixtures are run from. */
-export const REPO_ROOT = resolve(import.meta.dirname, "../..");
+const REPO_ROOT = resolve(import.meta.dirname, "../..");
 
 export interface Spawned {
   child: ChildProcess;

@@ -167,11 +167,6 @@ export async function markCycleSuperseded(db: DbOrTx, cycleId: string): Promise<
   await db.update(cycles).set({ status: "superseded" }).where(eq(cycles.id, cycleId));
 }
 
-export async function findCycle(db: DbOrTx, id: string): Promise<CycleRow | undefined> {
-  const [row] = await db.select().from(cycles).where(eq(cycles.id, id));
-  return row;
-}
-
 export async function setCycleCheckRun(db: DbOrTx, cycleId: string, checkRunId: number): Promise<void> {
   await db.update(cycles).set({ checkRunId }).where(eq(cycles.id, cycleId));
 }

@@ -15,7 +15,7 @@ export type ModelKind = (typeof MODEL_KINDS)[number];
 
 const metric = z.number().nullable();
 
-export const metricSetSchema = z.object({
+const metricSetSchema = z.object({
   samples: z.number().int().nonnegative(),
   positives: z.number().int().nonnegative(),
   accuracy: metric,
@@ -31,7 +31,7 @@ export const metricSetSchema = z.object({
 
 const comparedSchema = z.object({ model: metricSetSchema, heuristic: metricSetSchema, majority: metricSetSchema });
 
-export const calibrationBinSchema = z.object({
+const calibrationBinSchema = z.object({
   lower: z.number(),
   upper: z.number(),
   count: z.number().int().nonnegative(),
@@ -194,14 +194,13 @@ export const modelCardSchema = z.object({
 });
 
 export type ModelCard = z.infer<typeof modelCardSchema>;
-export type CardMetricSet = z.infer<typeof metricSetSchema>;
 export type Comparison = z.infer<typeof comparisonSchema>;
 export type ChosenThresholds = z.infer<typeof chosenThresholdsSchema>;
 export type ValidationRow = z.infer<typeof validationRowSchema>;
 export type LearningPoint = z.infer<typeof learningPointSchema>;
 export type Gate = z.infer<typeof gateSchema>;
 
-export class ModelCardError extends Error {
+class ModelCardError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "ModelCardError";
