@@ -84,7 +84,7 @@ const EXAMPLES = 10;
 const SCAN_PAGE = 2_000;
 
 /** Every table of the schema, for the size report. */
-export const TABLES = [
+const TABLES = [
   "installations",
   "repositories",
   "consent_events",

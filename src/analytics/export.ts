@@ -112,7 +112,7 @@ export function csvHeader(): string {
  * shortest exact form (extra_float_digits 1, the default since Postgres 12), so Number() of an element gives back
  * the stored value, and a finite element's text is already a valid JSON and CSV number: it is written as it came.
  */
-export function splitFloatArray(text: string): string[] {
+function splitFloatArray(text: string): string[] {
   return text.length <= 2 ? [] : text.slice(1, -1).split(",");
 }
 

@@ -56,7 +56,7 @@ export interface PageOptions {
  * The page forbids itself every external resource and every script (the meta CSP): a chart that ever tried to
  * load something would show up as a console error in the headless-browser test rather than go unnoticed.
  */
-export function htmlPage(o: PageOptions): string {
+function htmlPage(o: PageOptions): string {
   const refresh = o.refreshSeconds ? `<meta http-equiv="refresh" content="${Math.round(o.refreshSeconds)}">` : "";
   return `<!doctype html>
 <html lang="en">
@@ -129,7 +129,7 @@ function figure(svg: string, caption: string): string {
 }
 
 /** The report's sections, for report.html and the dashboard. */
-export function reportBody(r: AccuracyReport): string {
+function reportBody(r: AccuracyReport): string {
   const cols: ScoreEvaluation[] = [r.ml, r.heuristic, r.majority];
   const row = (label: string, f: (x: ScoreEvaluation) => string) => [label, ...cols.map(f)];
   const m = r.mcnemar;
@@ -256,7 +256,7 @@ function countTable(title: string, rows: readonly ProgressCount[]): string {
 }
 
 /** Collection progress: the first section of the dashboard. */
-export function progressBody(p: Progress): string {
+function progressBody(p: Progress): string {
   const eta =
     p.eta.hours === null
       ? p.eta.basis

@@ -73,7 +73,7 @@ export function operatingPointRows(r: AccuracyReport): string[][] {
   return r.operatingPoints.map((o) => [pct(o.minPrecision), ...cells(o.model), ...cells(o.heuristic)]);
 }
 
-export function groupTable(rows: readonly GroupRow[], first = "group"): string[] {
+function groupTable(rows: readonly GroupRow[], first = "group"): string[] {
   if (rows.length === 0) return ["No samples."];
   return mdTable(
     [

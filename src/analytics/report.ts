@@ -58,7 +58,7 @@ export interface ReportOptions {
 }
 
 export const DEFAULT_MIN_SAMPLES = 1000;
-export const DEFAULT_MIN_GROUP_SAMPLES = 30;
+const DEFAULT_MIN_GROUP_SAMPLES = 30;
 
 export interface ScoreEvaluation {
   /** Correct when (trust >= review threshold) equals the outcome. */
@@ -171,7 +171,7 @@ export interface AccuracyReport {
   statement: string;
 }
 
-export const DEFINITIONS = {
+const DEFINITIONS = {
   sample:
     "a stored prediction that the model scored (used_ml true, ml_trust present) and whose outcome was verified (outcomes.status = 'verified'); outcomes whose verification itself failed are left out",
   positive:
@@ -203,11 +203,7 @@ export const DEFINITIONS = {
 } as const;
 
 /** Evaluates one score against the outcomes at the tier thresholds. */
-export function evaluateScores(
-  labels: readonly number[],
-  scores: readonly number[],
-  t: TierThresholds,
-): ScoreEvaluation {
+function evaluateScores(labels: readonly number[], scores: readonly number[], t: TierThresholds): ScoreEvaluation {
   const review = confusion(labels, scores, t.review);
   const auto = confusion(labels, scores, t.autoApply);
   const n = labels.length;
@@ -236,7 +232,7 @@ export function evaluateScores(
 }
 
 /** The paired 2x2 table of model (first) and heuristic (second) correctness. */
-export function pairedTable(
+function pairedTable(
   labels: readonly number[],
   first: readonly number[],
   second: readonly number[],
@@ -297,13 +293,13 @@ function groupBy(s: EvaluationSamples, key: (i: number) => string): Map<string, 
 }
 
 /** Size bands by lines of TypeScript and JavaScript. */
-export const SIZE_BANDS = [
+const SIZE_BANDS = [
   { label: "small (< 10k lines)", below: 10_000 },
   { label: "medium (10k-100k lines)", below: 100_000 },
   { label: "large (>= 100k lines)", below: Number.POSITIVE_INFINITY },
 ] as const;
 
-export function sizeBand(linesOfCode: number | null): string {
+function sizeBand(linesOfCode: number | null): string {
   if (linesOfCode === null) return "unknown";
   return (SIZE_BANDS.find((b) => linesOfCode < b.below) ?? SIZE_BANDS[2]).label;
 }
@@ -485,7 +481,7 @@ export interface ReportInputs {
   throughput: ThroughputSummary;
 }
 
-export function computeReport(inputs: ReportInputs, options: ReportOptions = {}): AccuracyReport {
+function computeReport(inputs: ReportInputs, options: ReportOptions = {}): AccuracyReport {
   const t = options.thresholds ?? DEFAULT_THRESHOLDS;
   const minSamples = options.minSamples ?? DEFAULT_MIN_SAMPLES;
   const minGroup = options.minGroupSamples ?? DEFAULT_MIN_GROUP_SAMPLES;

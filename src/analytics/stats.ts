@@ -116,7 +116,7 @@ export interface McNemarResult {
 }
 
 /** Below this many discordant pairs the chi-square approximation is poor, and the exact test is cheap. */
-export const MCNEMAR_EXACT_BELOW = 25;
+const MCNEMAR_EXACT_BELOW = 25;
 
 /**
  * McNemar's test of equal accuracy from the discordant pairs b and c. `method: "auto"` uses the exact binomial test

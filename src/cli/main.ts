@@ -4,21 +4,11 @@
  * that help and argument errors answer at once.
  */
 import { readFileSync } from "node:fs";
-import { type ParseArgsConfig, parseArgs } from "node:util";
+import { type CommandContext, parseFlags } from "./command.js";
 import { UsageError } from "./errors.js";
 import { describeConnectionError } from "./failures.js";
 import { checkDemoDir, checkRepository } from "./repo-check.js";
 import { type CommandName, type CommandSpec, commandHelp, isCommand, SPECS, usage } from "./spec.js";
-
-export { UsageError } from "./errors.js";
-export { usage } from "./spec.js";
-
-export interface CommandContext {
-  argv: string[];
-  env: NodeJS.ProcessEnv;
-  stdout: NodeJS.WriteStream;
-  stderr: NodeJS.WriteStream;
-}
 
 type Command = (ctx: CommandContext) => Promise<number>;
 
@@ -164,33 +154,6 @@ function reportError(
       `This is a bug in odavl ${version()}: please report it to the project's issue tracker with the command you ran and the output above.\n`,
   );
   return 1;
-}
-
-/** parseArgs with our error type, so a bad flag prints one line rather than a stack. */
-export function parseFlags<O extends NonNullable<ParseArgsConfig["options"]>>(
-  argv: string[],
-  options: O,
-  positionals = 0,
-) {
-  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>>;
-  try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true as const, strict: true as const });
-  } catch (err) {
-    throw new UsageError(cleanParseError((err as Error).message));
-  }
-  if (parsed.positionals.length > positionals) {
-    throw new UsageError(`unexpected argument "${parsed.positionals[positionals]}"`);
-  }
-  return parsed;
-}
-
-/** Node's messages, without the advice about "--" (the quote it opens is never closed). */
-function cleanParseError(message: string): string {
-  const unknown = /^Unknown option '([^']+)'/.exec(message);
-  if (unknown) return `Unknown option '${unknown[1]}'`;
-  const missing = /^Option '(?:-\w, )?(--[^ ]+) <value>' argument missing/.exec(message);
-  if (missing) return `${missing[1]} needs a value`;
-  return message.split(". To specify")[0] ?? message;
 }
 
 const isEntry = process.argv[1] && /(?:odavl(?:\.js)?|main\.[jt]s)$/.test(process.argv[1]);

@@ -56,7 +56,7 @@ function oneLine(s: string, max = 300): string {
   return first.length > max ? `${first.slice(0, max - 1)}…` : first;
 }
 
-export function patchOf(r: CandidateResult): string {
+function patchOf(r: CandidateResult): string {
   return r.candidate.files.map((f) => unifiedDiff(f.path, f.before, f.after)).join("\n");
 }
 

@@ -13,8 +13,8 @@ import type { Job, Queue } from "bullmq";
 import type { Db } from "../db/client.js";
 import { recordCollectionError, recordedRecipes } from "../db/queries/collection.js";
 import { setConsent } from "../db/queries/repositories.js";
+import { registerShadowRepository } from "../db/queries/shadow-repositories.js";
 import type { CandidateScope } from "../engine/types.js";
-import { registerShadowRepository } from "../github/store.js";
 import type { QueueConfig } from "../queue/config.js";
 import { type CollectionOptions, type CycleJobData, cycleJobId } from "../queue/jobs.js";
 import type { CycleJobResult } from "../queue/processors/cycle.js";
@@ -183,12 +183,12 @@ async function enqueueEntry(
 }
 
 /** What the job runs, as a short deterministic name: the same recipes and options give the same job id. */
-export function collectionKey(c: CollectionOptions): string {
+function collectionKey(c: CollectionOptions): string {
   return createHash("sha256").update(JSON.stringify(c)).digest("hex").slice(0, 16);
 }
 
 /** The commit an entry names: the local repository's HEAD or ref, or the remote's HEAD or ref. */
-export async function resolveSha(entry: ListEntry): Promise<string> {
+async function resolveSha(entry: ListEntry): Promise<string> {
   if (entry.ref && /^[0-9a-f]{40}$/.test(entry.ref)) return entry.ref;
   const options = { cwd: tmpdir(), timeoutMs: 60_000, target: entry.source };
   if (entry.localPath && existsSync(entry.localPath)) {

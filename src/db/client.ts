@@ -3,8 +3,7 @@
  * Everything above this file sees one type, {@link Db}.
  */
 import { mkdirSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
 import type { ExtractTablesWithRelations } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
 import * as schema from "./schema.js";
@@ -24,8 +23,6 @@ export interface DbHandle {
   pool?: import("pg").Pool;
   close(): Promise<void>;
 }
-
-export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../migrations");
 
 export interface OpenDbOptions {
   /** Postgres connection string; PGlite when absent. */
@@ -105,7 +102,7 @@ async function openPglite(dataDir: string): Promise<DbHandle> {
   };
 }
 
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = "***";

@@ -1,4 +1,15 @@
-import { type DbHandle, MIGRATIONS_DIR } from "./client.js";
+/** Applying the committed migrations (migrations/, written by drizzle-kit from src/db/schema.ts). */
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../migrations");
+
+/** What a migration needs of an open database (a DbHandle of ./client.ts). */
+interface MigrationTarget {
+  kind: "postgres" | "pglite";
+  db: unknown;
+  pool?: import("pg").Pool;
+}
 
 /** Key of the advisory lock that serialises migrators: several processes may start at once; one applies. */
 const MIGRATION_LOCK_KEY = 0x0da71;
@@ -7,7 +18,7 @@ const MIGRATION_LOCK_KEY = 0x0da71;
  * Applies the committed migrations. On Postgres the run holds a session advisory lock on one connection, so
  * concurrent migrators wait for the first and then find nothing left to apply.
  */
-export async function migrate(handle: DbHandle, migrationsFolder = MIGRATIONS_DIR): Promise<void> {
+export async function migrate(handle: MigrationTarget, migrationsFolder = MIGRATIONS_DIR): Promise<void> {
   if (handle.kind === "pglite") {
     const { migrate: run } = await import("drizzle-orm/pglite/migrator");
     // biome-ignore lint/suspicious/noExplicitAny: the migrator wants the concrete PGlite database type.

@@ -24,7 +24,7 @@ export interface BundleContext {
 export type BundleResult = { candidate: Candidate } | { skipped: string };
 
 /** Ids joined with "+": the key of a bundle names every recipe in it. */
-export function bundleRecipe(parts: readonly Recipe[]): Recipe {
+function bundleRecipe(parts: readonly Recipe[]): Recipe {
   const [first] = parts;
   if (!first) throw new Error("a bundle needs at least one recipe");
   return {
@@ -38,7 +38,7 @@ export function bundleRecipe(parts: readonly Recipe[]): Recipe {
 }
 
 /** The fix with its follow-ups applied on the lines it wrote. */
-export function followUpBundle(candidate: Candidate, followUps: readonly Recipe[], ctx: BundleContext) {
+function followUpBundle(candidate: Candidate, followUps: readonly Recipe[], ctx: BundleContext) {
   const lines = new Map(candidate.files.map((f) => [f.path, writtenLines(f.before, f.after)] as const));
   return extend(candidate, followUps, lines, ctx);
 }
@@ -47,7 +47,7 @@ export function followUpBundle(candidate: Candidate, followUps: readonly Recipe[
  * `a`'s patch, then `b`'s recipe on the lines either of them changed (`b`'s lines carried through `a`'s patch).
  * Files only `b` changes are planned from their original contents.
  */
-export function overlapBundle(a: Candidate, b: Candidate, ctx: BundleContext) {
+function overlapBundle(a: Candidate, b: Candidate, ctx: BundleContext) {
   const lines = new Map<string, Set<number>>();
   for (const f of a.files) lines.set(f.path, writtenLines(f.before, f.after));
   for (const f of b.files) {

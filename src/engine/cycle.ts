@@ -133,14 +133,14 @@ export interface CycleRequest {
   signal?: AbortSignal;
 }
 
-export class RepositoryGoneError extends Error {
+class RepositoryGoneError extends Error {
   constructor(readonly repositoryId: number) {
     super(`repository ${repositoryId} no longer exists (removed while its job was on the way)`);
     this.name = "RepositoryGoneError";
   }
 }
 
-export class CycleAbortedError extends Error {
+class CycleAbortedError extends Error {
   constructor(readonly phase: string) {
     super(`cycle aborted during ${phase}`);
     this.name = "CycleAbortedError";

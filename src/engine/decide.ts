@@ -8,7 +8,7 @@ import type { Candidate, Prediction, RepoFacts } from "./types.js";
 
 export type { Thresholds };
 
-export const EMPTY_HISTORY: RecipeHistory = {
+const EMPTY_HISTORY: RecipeHistory = {
   crowdSuccesses: 0,
   crowdRuns: 0,
   repoSuccesses: 0,

@@ -15,7 +15,7 @@ export interface LineOp {
 /** Above this many cells the middle is treated as replaced wholesale (a reformat, not a fix). */
 const MAX_TABLE_CELLS = 4_000_000;
 
-export function splitLines(text: string): string[] {
+function splitLines(text: string): string[] {
   if (text === "") return [];
   const lines = text.split("\n");
   if (lines[lines.length - 1] === "") lines.pop();

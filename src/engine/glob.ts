@@ -25,7 +25,7 @@ export function globProblem(glob: string): string | null {
 }
 
 /** A matcher for one glob. Throws with the pattern named when it is malformed (configs are validated before). */
-export function globMatcher(glob: string): (path: string) => boolean {
+function globMatcher(glob: string): (path: string) => boolean {
   const cached = cache.get(glob);
   if (cached) return cached;
   const problem = globProblem(glob);

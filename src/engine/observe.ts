@@ -41,7 +41,7 @@ export function isSourceFile(path: string): boolean {
   return TS_SOURCE.test(path) && !DECLARATION.test(path);
 }
 
-export function isTestFile(path: string): boolean {
+function isTestFile(path: string): boolean {
   return TEST_FILE.test(path);
 }
 
@@ -96,7 +96,7 @@ function jsonSafeOptions(options: ts.CompilerOptions): Record<string, unknown> {
   return out;
 }
 
-export function flatten(message: string | ts.DiagnosticMessageChain): string {
+function flatten(message: string | ts.DiagnosticMessageChain): string {
   return ts.flattenDiagnosticMessageText(message, " ");
 }
 

@@ -1,4 +1,4 @@
-import type { FamilyId, FileEdit, Recipe, Safety } from "../recipes/types.js";
+import type { FileEdit, Recipe } from "../recipes/types.js";
 
 export type Trigger = "push" | "pull_request" | "schedule" | "manual" | "cli" | "shadow" | "apply";
 export type Tier = "auto-apply" | "review-suggested" | "manual-only";
@@ -176,4 +176,4 @@ export interface CycleSummary {
   cap?: CandidateCap;
 }
 
-export type { FamilyId, Recipe, Safety };
+export type { Recipe };

@@ -3,7 +3,7 @@
  * no new type-check diagnostic (sets, not counts), no new lint finding and the recipe's own findings went down,
  * and the tests pass where they passed before (tests that did not pass before are "unknown", never "pass").
  */
-import type { Finding, Recipe, RecipeWorkspace } from "../recipes/types.js";
+import type { Finding, Recipe } from "../recipes/types.js";
 import { lineMapping } from "./diff.js";
 import type { Candidate, Diagnostic, LineCoverage, Outcome, TestStatus } from "./types.js";
 import { diagnosticKey } from "./types.js";
@@ -211,7 +211,7 @@ export function errorOutcome(
 }
 
 /** Number of keys in `after` beyond their count in `before` (multiset difference). */
-export function countNew(before: readonly string[], after: readonly string[]): number {
+function countNew(before: readonly string[], after: readonly string[]): number {
   const counts = new Map<string, number>();
   for (const k of before) counts.set(k, (counts.get(k) ?? 0) + 1);
   let n = 0;
@@ -246,5 +246,3 @@ function round(n: number): number {
 function mapValues<T extends Record<string, number>>(o: T, f: (n: number) => number): T {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)])) as T;
 }
-
-export type { RecipeWorkspace };

@@ -91,7 +91,7 @@ export interface TreeEntry {
 }
 
 export interface GitHubApi {
-  readonly kind: "installation" | "shadow";
+  readonly kind: "installation";
   // Reads.
   /** `cloneUrl`: the repository's `clone_url`, when GitHub gives an http(s) one. */
   getRepository(r: RepoRef): Promise<{ githubId: number; defaultBranch: string; cloneUrl?: string }>;
@@ -136,16 +136,8 @@ export class GitHubRequestError extends Error {
   }
 }
 
-/** A call to GitHub for a shadow repository. */
-export class ShadowModeError extends Error {
-  constructor(readonly endpoint: string) {
-    super(`shadow repositories are never written to; ${endpoint} was called`);
-    this.name = "ShadowModeError";
-  }
-}
-
 /** A write outside `odavl/` branches: the app never pushes anywhere else, the default branch least of all. */
-export class ForbiddenRefError extends Error {
+class ForbiddenRefError extends Error {
   constructor(readonly ref: string) {
     super(`refusing to write ref ${ref}: only odavl/ branches are written`);
     this.name = "ForbiddenRefError";
@@ -407,28 +399,5 @@ export function createGitHubApi(octokit: Octokit): GitHubApi {
         return toPullRequest(data);
       });
     },
-  };
-}
-
-/** The client of shadow repositories: every endpoint throws. */
-export function shadowGitHub(): GitHubApi {
-  const refuse = (endpoint: string) => () => Promise.reject(new ShadowModeError(endpoint));
-  return {
-    kind: "shadow",
-    getRepository: refuse("GET repo"),
-    getFile: refuse("GET contents"),
-    lastCommitTouching: refuse("GET commits"),
-    getPullRequest: refuse("GET pull"),
-    getBranchHead: refuse("GET ref"),
-    isOnBranch: refuse("GET compare"),
-    findCheckRuns: refuse("GET check-runs"),
-    listOpenPullRequests: refuse("GET pulls"),
-    createCheckRun: refuse("POST check-runs"),
-    updateCheckRun: refuse("PATCH check-run"),
-    createTree: refuse("POST trees"),
-    createCommit: refuse("POST commits"),
-    createBranch: refuse("POST refs"),
-    moveBranch: refuse("PATCH ref"),
-    createPullRequest: refuse("POST pulls"),
   };
 }

@@ -18,25 +18,26 @@ import { pino } from "pino";
 import type { ApplicationFunction } from "probot";
 import { z } from "zod";
 import type { Db } from "../db/client.js";
-import type { RepositoryRow } from "../db/queries/repositories.js";
-import type { CycleJobData, CycleRequestKey } from "../queue/jobs.js";
-import type { JobProducer } from "../queue/producer.js";
-import type { Schedules } from "../queue/schedules.js";
-import { recipeForAction } from "./actions.js";
-import { httpCloneUrl } from "./octokit.js";
 import {
   type DeliveryInput,
   type DeliveryReceipt,
   type ExpectedRepository,
   finishDelivery,
+  receiveDelivery,
+} from "../db/queries/deliveries.js";
+import {
   forgetInstallation,
   forgetRepositories,
   type InstallationInput,
-  receiveDelivery,
   registerRepositories,
   setInstallationSuspended,
-  storedConfig,
-} from "./store.js";
+} from "../db/queries/installations.js";
+import { type RepositoryRow, storedConfig } from "../db/queries/repositories.js";
+import type { CycleJobData, CycleRequestKey } from "../queue/jobs.js";
+import type { JobProducer } from "../queue/producer.js";
+import type { Schedules } from "../queue/schedules.js";
+import { recipeForAction } from "./actions.js";
+import { httpCloneUrl } from "./octokit.js";
 
 export interface AppDeps {
   db: Db;
@@ -80,7 +81,7 @@ export class WebhookPayloadError extends Error {
 }
 
 /** A repository's scheduler is upserted again after this long, in case Redis lost it (it is cheap to redo). */
-export const SCHEDULE_RECHECK_MS = 10 * 60_000;
+const SCHEDULE_RECHECK_MS = 10 * 60_000;
 
 // What the handlers read from payloads. Text that Postgres cannot store (NUL) or that is longer than GitHub ever
 // sends is refused with the rest.

@@ -30,7 +30,7 @@ export const ANNOTATIONS_PER_REQUEST = 50;
 export const MAX_ANNOTATIONS = 50;
 
 /** GitHub shows at most three action buttons on a check run. */
-export const MAX_ACTIONS = 3;
+const MAX_ACTIONS = 3;
 
 /** GitHub's limit on an annotation's raw_details. */
 const RAW_DETAILS_LIMIT = 64 * 1024;
@@ -101,7 +101,7 @@ export function annotationsFor(results: readonly CandidateResult[]): Annotation[
 }
 
 /** How many changed regions the fixes have (the annotations before the cap). */
-export function annotationTotal(results: readonly CandidateResult[]): number {
+function annotationTotal(results: readonly CandidateResult[]): number {
   return annotationsRanked(results).length;
 }
 

@@ -77,7 +77,7 @@ export interface OpenFixInput {
   body: string;
 }
 
-export class UnsupportedFileError extends Error {
+class UnsupportedFileError extends Error {
   constructor(
     readonly path: string,
     readonly mode: string,

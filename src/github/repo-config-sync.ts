@@ -5,7 +5,7 @@
  * one leaves the last valid configuration in force and is explained in a check run with annotations on the file.
  */
 import type { Db } from "../db/client.js";
-import type { RepositoryRow } from "../db/queries/repositories.js";
+import { type RepositoryRow, saveRepoConfig, storedConfig } from "../db/queries/repositories.js";
 import {
   type ConfigIssue,
   DEFAULT_REPO_CONFIG,
@@ -19,9 +19,8 @@ import { unknownSelectors } from "../recipes/index.js";
 import { escapeMarkdown } from "../report/summary.js";
 import type { Annotation, GitHubApi, RepoRef } from "./api.js";
 import { ANNOTATIONS_PER_REQUEST } from "./check-run.js";
-import { saveRepoConfig, storedConfig } from "./store.js";
 
-export const CONFIG_PATH = ".github/odavl.yml";
+const CONFIG_PATH = ".github/odavl.yml";
 export const CONFIG_CHECK_RUN_NAME = "ODAVL configuration";
 
 export interface ConfigSync {

@@ -19,13 +19,13 @@ import { type ReadinessChecks, serveReadiness } from "../observability/health.js
 import { type Metrics, serveMetrics } from "../observability/metrics.js";
 import { type WebhookHandler, WebhookPayloadError } from "./app.js";
 
-export const WEBHOOK_PATH = "/api/github/webhooks";
+const WEBHOOK_PATH = "/api/github/webhooks";
 
 /** GitHub caps webhook payloads at 25 MB and does not deliver larger ones: nothing larger comes from GitHub. */
 export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
 
 /** A delivery not handled within this is answered 503 (GitHub gives up after 10 s). */
-export const HANDLER_DEADLINE_MS = 8_000;
+const HANDLER_DEADLINE_MS = 8_000;
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 

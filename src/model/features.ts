@@ -19,11 +19,11 @@ export const FEATURE_SCHEMA_VERSION = 2;
  */
 export const CROWD_PRIOR = { successes: 4.6, failures: 0.4 } as const;
 /** Weight, in runs, of the crowd rate when smoothing the repository's own rate towards it. */
-export const REPO_PRIOR_WEIGHT = 2;
+const REPO_PRIOR_WEIGHT = 2;
 /** Consecutive failures are counted up to this many; more say nothing new. */
 export const MAX_CONSECUTIVE_FAILURES = 5;
 
-export const RECIPE_CATEGORIES = ["imports", "style", "types", "correctness", "modernize"] as const;
+const RECIPE_CATEGORIES = ["imports", "style", "types", "correctness", "modernize"] as const;
 
 export type FeatureGroup = "recipe" | "history" | "change" | "repository";
 
@@ -57,7 +57,7 @@ interface FeatureDef extends FeatureSpec {
 const bool = (b: boolean): number => (b ? 1 : 0);
 
 /** log1p(n) / log1p(cap), clamped to [0, 1]: 0 for none, 1 for `cap` or more. */
-export function logScale(n: number, cap: number): number {
+function logScale(n: number, cap: number): number {
   if (!Number.isFinite(n) || n <= 0) return 0;
   return Math.min(1, Math.log1p(n) / Math.log1p(cap));
 }
@@ -415,11 +415,11 @@ export function featureIndex(name: string): number {
 const TEST_PATH = /(^|\/)(__tests__|__mocks__|tests?|spec|e2e)\/|\.(test|spec|test-d|spec-d|e2e)\.[cm]?[jt]sx?$/i;
 const TYPE_TEST_PATH = /\.test-d\.[cm]?tsx?$|(^|\/)(type-?tests|types?-tests?|typetests)\//i;
 
-export function isTestPath(path: string): boolean {
+function isTestPath(path: string): boolean {
   return TEST_PATH.test(path);
 }
 
-export function isTypeTestPath(path: string): boolean {
+function isTypeTestPath(path: string): boolean {
   return TYPE_TEST_PATH.test(path);
 }
 
@@ -447,7 +447,7 @@ export function changedLines(candidate: Candidate): string[] {
   return out;
 }
 
-export function parseTypeScriptVersion(v: string | null): { major: number; minor: number } | null {
+function parseTypeScriptVersion(v: string | null): { major: number; minor: number } | null {
   if (!v) return null;
   const m = /(\d+)\.(\d+)/.exec(v);
   if (!m) return null;
@@ -455,7 +455,7 @@ export function parseTypeScriptVersion(v: string | null): { major: number; minor
 }
 
 /** Smoothed crowd success rate of a recipe (also the repository rate's prior). */
-export function crowdSuccessRate(history: Pick<RecipeHistory, "crowdSuccesses" | "crowdRuns">): number {
+function crowdSuccessRate(history: Pick<RecipeHistory, "crowdSuccesses" | "crowdRuns">): number {
   const s = Math.max(0, history.crowdSuccesses);
   const n = Math.max(s, history.crowdRuns);
   return (s + CROWD_PRIOR.successes) / (n + CROWD_PRIOR.successes + CROWD_PRIOR.failures);

@@ -33,7 +33,7 @@ const I = {
  * penalty fades with crowd evidence. The compiler-option penalties are small because the options only break
  * some recipes, and the heuristic cannot tell which.
  */
-export const HEURISTIC_WEIGHTS = {
+const HEURISTIC_WEIGHTS = {
   unsafe: -1.2,
   /** Per consecutive failure in this repository. */
   consecutiveFailure: -0.4,
@@ -62,7 +62,7 @@ export interface HeuristicTerm {
 
 const at = (v: ArrayLike<number>, i: number): number => v[i] ?? 0;
 const logit = (p: number): number => Math.log(p / (1 - p));
-export const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
+const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 
 const TERM_LABELS = [
   "unsafe",
@@ -114,7 +114,7 @@ export function confidenceFor(trust: number, v: readonly number[]): number {
 export const signed = (x: number): string => (x >= 0 ? `+${x.toFixed(2)}` : x.toFixed(2));
 
 /** Contributions smaller than this are not worth naming in a reason line. */
-export const REASON_MIN_CONTRIBUTION = 0.005;
+const REASON_MIN_CONTRIBUTION = 0.005;
 
 /**
  * Indices of the (up to) three largest |values| at or above the reason threshold, largest first. A linear scan:

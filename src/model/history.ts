@@ -21,7 +21,7 @@ export interface HistoryQuery {
   sha?: string | null;
 }
 
-export function emptyHistory(): RecipeHistory {
+function emptyHistory(): RecipeHistory {
   return { crowdSuccesses: 0, crowdRuns: 0, repoSuccesses: 0, repoRuns: 0, repoConsecutiveFailures: 0 };
 }
 

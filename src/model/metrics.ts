@@ -5,8 +5,6 @@
  */
 import { DEFAULT_THRESHOLDS, type TierThresholds } from "./tiers.js";
 
-export type Label = 0 | 1;
-
 export interface Confusion {
   tp: number;
   fp: number;
@@ -72,7 +70,7 @@ export function auc(labels: readonly number[], scores: readonly number[]): numbe
 }
 
 /** Probabilities are clipped so that one confident mistake gives a large, finite loss. */
-export const LOG_LOSS_EPSILON = 1e-15;
+const LOG_LOSS_EPSILON = 1e-15;
 
 export function logLoss(labels: readonly number[], probs: readonly number[]): number | null {
   check(labels, probs);
@@ -234,7 +232,7 @@ export function operatingPoint(
 }
 
 /** The auto-apply precisions model cards and the accuracy report give operating points for. */
-export const OPERATING_PRECISIONS: readonly number[] = [0.95, 0.97, 0.98, 0.99];
+const OPERATING_PRECISIONS: readonly number[] = [0.95, 0.97, 0.98, 0.99];
 
 export interface ComparedOperatingPoint {
   minPrecision: number;

@@ -61,13 +61,6 @@ export interface TrustPredictor extends Predictor {
   readonly status: PredictorStatus;
 }
 
-/** Batches decided by the heuristic since start, by cause. */
-export const fallbackCounts = new Map<FallbackCause, number>();
-
-export function resetFallbackCounts(): void {
-  fallbackCounts.clear();
-}
-
 /** A batch whose vectors do not fit the schema: a defect of the caller, not of the model. */
 export class FeatureVectorError extends Error {
   constructor(
@@ -373,7 +366,6 @@ class OnnxTrustPredictor implements TrustPredictor {
     const heuristic = heuristicScores(features);
     const model = this.model;
     const fallback = (cause: FallbackCause, message?: string, logEach = true): ScoredBatch => {
-      fallbackCounts.set(cause, (fallbackCounts.get(cause) ?? 0) + 1);
       const event: FallbackEvent = {
         cause,
         modelVersion: model?.modelVersion ?? null,

@@ -66,13 +66,13 @@ export async function currentModel(db: DbOrTx): Promise<ModelRow | null> {
   return rows[0] ?? null;
 }
 
-export async function findModel(db: DbOrTx, version: string): Promise<ModelRow | null> {
+async function findModel(db: DbOrTx, version: string): Promise<ModelRow | null> {
   const rows = await db.select().from(models).where(eq(models.version, version)).limit(1);
   return rows[0] ?? null;
 }
 
 /** The pooled held-out figures kept in the `metrics` column (model's plain, heuristic's and majority's prefixed). */
-export function cardMetrics(card: ModelCard): Record<string, number> {
+function cardMetrics(card: ModelCard): Record<string, number> {
   const out: Record<string, number> = {};
   const pooled = card.heldOut.pooled;
   for (const [prefix, set] of [
@@ -112,7 +112,7 @@ export async function registerTrained(db: DbOrTx, card: ModelCard, path: string)
 }
 
 /** Why `candidate` should not replace `current`; empty when it may. */
-export function compareCards(candidate: ModelCard, current: ModelCard | null): PromotionObjection[] {
+function compareCards(candidate: ModelCard, current: ModelCard | null): PromotionObjection[] {
   const objections: PromotionObjection[] = [];
   if (candidate.featureSchemaVersion !== FEATURE_SCHEMA_VERSION) {
     objections.push({ kind: "schema", candidate: candidate.featureSchemaVersion, expected: FEATURE_SCHEMA_VERSION });

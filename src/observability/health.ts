@@ -43,7 +43,7 @@ async function timed(check: () => Promise<unknown>, timeoutMs: number, what: str
   }
 }
 
-export async function checkReadiness(c: ReadinessChecks): Promise<Readiness> {
+async function checkReadiness(c: ReadinessChecks): Promise<Readiness> {
   const timeoutMs = c.timeoutMs ?? 2_000;
   const [postgres, redis] = await Promise.all([
     timed(c.postgres, timeoutMs, "postgres"),

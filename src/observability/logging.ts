@@ -17,12 +17,6 @@ export function withJobContext<T>(tags: JobTags, f: () => Promise<T>): Promise<T
   return current.run({ ...tags }, f);
 }
 
-/** The running job's tags (a copy), or null outside a job. */
-export function jobContext(): JobTags | null {
-  const store = current.getStore();
-  return store ? { ...store } : null;
-}
-
 /** The job's commit became known (a scheduled cycle resolves its default branch's head): later lines carry it. */
 export function setJobSha(sha: string): void {
   const store = current.getStore();
@@ -30,7 +24,7 @@ export function setJobSha(sha: string): void {
 }
 
 /** The pino mixin: the running job's tags that the line's logger does not already bind. */
-export function jobContextMixin(_merge: object, _level: number, logger: { bindings(): Record<string, unknown> }) {
+function jobContextMixin(_merge: object, _level: number, logger: { bindings(): Record<string, unknown> }) {
   const store = current.getStore();
   if (!store) return {};
   const bound = logger.bindings();

@@ -115,7 +115,7 @@ export function observeCycle(metrics: CycleMetrics | null | undefined, summary: 
 }
 
 /** Where relayed observations travel in a job's result and in a job's error. */
-export const RELAY_KEY = "odavlObservations";
+const RELAY_KEY = "odavlObservations";
 
 /** The child's job result with its observations attached. */
 export function wrapResult(result: unknown, observations: Observation[]): unknown {

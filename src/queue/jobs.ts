@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 
-export const JOB_NAMES = ["cycle", "apply"] as const;
+const JOB_NAMES = ["cycle", "apply"] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 const sha40 = z.string().regex(/^[0-9a-f]{40}$/, "must be a full commit sha");
@@ -19,11 +19,10 @@ const repositoryRef = {
   cloneUrl: z.string().url().nullable().default(null),
 };
 
-export const cycleTriggerSchema = z.enum(["push", "pull_request", "schedule", "manual", "shadow"]);
-export type CycleTrigger = z.infer<typeof cycleTriggerSchema>;
+const cycleTriggerSchema = z.enum(["push", "pull_request", "schedule", "manual", "shadow"]);
 
 /** What `odavl collect` decides per repository, carried to the worker that runs its shadow cycle. */
-export const collectionOptionsSchema = z.object({
+const collectionOptionsSchema = z.object({
   /** Recipes to run (the ones not yet recorded for this repository and sha); all the configured ones when absent. */
   recipeIds: z.array(z.string().min(1)).min(1).optional(),
   /** A shell command that runs the tests, instead of package.json's `test` script. */
@@ -68,7 +67,6 @@ export const applyJobSchema = z.object({
   deliveryId: z.string().min(1),
 });
 export type ApplyJobData = z.input<typeof applyJobSchema>;
-export type ApplyJob = z.output<typeof applyJobSchema>;
 
 /**
  * What distinguishes two cycles of one repository at one sha. Pushes and pull requests are one event per sha;

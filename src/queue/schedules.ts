@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { getNextMillis, type Queue } from "bullmq";
 import { sql } from "drizzle-orm";
 import { type Db, queryRows } from "../db/client.js";
-import { listRepositories, storedConfig } from "../github/store.js";
+import { listRepositories, storedConfig } from "../db/queries/repositories.js";
 import type { QueueConfig } from "./config.js";
 import type { CycleJobData, JobName } from "./jobs.js";
 

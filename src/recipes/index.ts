@@ -4,13 +4,11 @@ import type { FamilyId, Finding, Recipe, RecipeFamily, RecipePlan, RecipeWorkspa
 
 export {
   findRecipe,
-  matchesSelector,
   RECIPES,
-  type RecipeSelection,
   selectRecipes,
   unknownSelectors,
 } from "./catalog.js";
-export { disposeWorkspace, families, getFamily, isFamilyId } from "./registry.js";
+export { disposeWorkspace, getFamily } from "./registry.js";
 export * from "./types.js";
 
 /** Dry run of one recipe over a workspace, through its family. */

@@ -263,7 +263,7 @@ export function escapeMarkdown(s: string): string {
  * Free text of a cycle (errors, reasons, test output) is shown up to this many characters each: one long test log
  * must not push every other fix out of the summary.
  */
-export const FIELD_LIMIT = 2_000;
+const FIELD_LIMIT = 2_000;
 
 /** A free-text field, cut to {@link FIELD_LIMIT} and escaped. */
 function escapeField(s: string): string {

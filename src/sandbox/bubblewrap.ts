@@ -123,7 +123,7 @@ function isExecutable(file: string): boolean {
 }
 
 /** Every namespace but the user one in privileged mode (see the module comment); everything otherwise. */
-export function namespaceArgs(mode: SandboxMode): string[] {
+function namespaceArgs(mode: SandboxMode): string[] {
   const common = ["--die-with-parent", "--new-session", "--unshare-ipc", "--unshare-pid", "--unshare-net"];
   common.push("--unshare-uts", "--hostname", "sandbox", "--unshare-cgroup-try");
   if (mode === "privileged") {
@@ -154,7 +154,7 @@ const SYSTEM_LINK_DIRS = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"
  * systems, read-only directories elsewhere. The rest of the host (/root, /home, /etc, /var, /run, /srv, /opt, the
  * worker's own files) does not exist in the sandbox.
  */
-export function systemBindArgs(): string[] {
+function systemBindArgs(): string[] {
   const args = ["--ro-bind", "/usr", "/usr"];
   for (const dir of SYSTEM_LINK_DIRS) {
     let stat: ReturnType<typeof lstatSync>;

@@ -32,17 +32,14 @@ import type {
 } from "./types.js";
 import { SandboxSetupError, SandboxUnavailableError } from "./types.js";
 
-export { type BubblewrapInfo, detectBubblewrap } from "./bubblewrap.js";
+export { detectBubblewrap } from "./bubblewrap.js";
 export { DEFAULT_LIMITS } from "./limits.js";
 export { ourTypeScriptDir } from "./paths.js";
-export { prepareToolchain, type Toolchain, type ToolchainOptions } from "./toolchain.js";
+export { prepareToolchain, type Toolchain } from "./toolchain.js";
 export {
   startTypeChecker,
   type TypeChecker,
   TypeCheckerError,
-  type TypeCheckerFailure,
-  type TypeCheckerOptions,
-  typecheckServerPath,
 } from "./typecheck.js";
 export * from "./types.js";
 

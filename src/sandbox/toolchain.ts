@@ -65,12 +65,12 @@ const FIELD = /^(npm|pnpm|yarn|bun)@(\d+(?:\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)?)(\+[
 const EXACT = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
 const BINARIES: Record<Manager, string[]> = { pnpm: ["pnpm", "pnpx"], yarn: ["yarn", "yarnpkg"] };
 
-export function defaultToolchainDir(): string {
+function defaultToolchainDir(): string {
   return path.join(os.tmpdir(), "odavl-toolchain");
 }
 
 /** Where corepack itself is (its entry script), or null when this Node has no corepack. */
-export function corepackScript(): string | null {
+function corepackScript(): string | null {
   const candidates = [
     path.join(path.dirname(realpathSync(process.execPath)), "..", "lib", "node_modules", "corepack", "dist"),
     "/usr/lib/node_modules/corepack/dist",

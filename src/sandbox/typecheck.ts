@@ -87,7 +87,7 @@ export class TypeCheckerError extends Error {
 }
 
 /** The server script: next to this module in the source tree, or in src/sandbox when running from a build. */
-export function typecheckServerPath(): string {
+function typecheckServerPath(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const candidates = [
     path.join(here, "typecheck-server.cjs"),

@@ -158,7 +158,7 @@ export async function createWorkingCopy(source: string, parent = os.tmpdir()): P
 }
 
 /** Rejects what cannot be a path inside the repository, before touching the disk. */
-export function validateRelative(p: string): void {
+function validateRelative(p: string): void {
   if (p.length === 0) throw new UnsafePathError(p, "empty path");
   if (p.includes("\0")) throw new UnsafePathError(p, "contains a NUL byte");
   if (p.includes("\\")) throw new UnsafePathError(p, "contains a backslash (paths are POSIX)");
@@ -175,7 +175,7 @@ export function validateRelative(p: string): void {
  * The absolute path an edit writes to, after checking that no component (the file itself included) is a
  * symlink leading outside the copy. Missing directories are created.
  */
-export async function resolveInside(root: string, relative: string): Promise<string> {
+async function resolveInside(root: string, relative: string): Promise<string> {
   validateRelative(relative);
   const realRoot = await realpath(root);
   const parts = relative.split("/").filter((part) => part !== "" && part !== ".");

@@ -57,7 +57,7 @@ function splitCredentials(source: string): { url: string; header: string | null 
 }
 
 /** For messages: a source with any credentials removed. */
-export function redactSource(source: string): string {
+function redactSource(source: string): string {
   return source.replace(/^(https?:\/\/)[^@/]*@/i, "$1");
 }
 

@@ -27,7 +27,7 @@ interface PackageJson {
   ava?: unknown;
 }
 
-export function readPackageJson(dir: string): PackageJson | null {
+function readPackageJson(dir: string): PackageJson | null {
   try {
     const parsed: unknown = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8"));
     return parsed !== null && typeof parsed === "object" ? (parsed as PackageJson) : null;

@@ -29,7 +29,7 @@ export interface GitOptions {
   secretConfig?: Record<string, string>;
 }
 
-export function gitEnv(secretConfig: Record<string, string> = {}): Record<string, string> {
+function gitEnv(secretConfig: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {
     ...networkEnv(),
     PATH: toolPath(),

@@ -36,7 +36,7 @@ interface Kind {
   day: 1 | 2;
 }
 
-export const KINDS: Kind[] = [
+const KINDS: Kind[] = [
   { n: 20, ml: 0.9, h: 0.7, success: true, recipe: "eslint/prefer-const", repo: "acme/small", day: 1 },
   { n: 6, ml: 0.9, h: 0.5, success: true, recipe: "ts/remove-unused-imports", repo: "acme/small", day: 1 },
   { n: 4, ml: 0.7, h: 0.9, success: true, recipe: "eslint/prefer-const", repo: "acme/medium", day: 1 },
@@ -116,7 +116,7 @@ export const CLEAN_REPOS: RepoSpec[] = [
   { owner: "octo", name: "beta", facts: { linesOfCode: 200_000, hasTests: true, framework: "angular" } },
 ];
 
-export const CLEAN_RECIPES = [
+const CLEAN_RECIPES = [
   "eslint/prefer-const",
   "ts/remove-unused-imports",
   "biome/use-optional-chain",

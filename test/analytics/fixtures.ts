@@ -3,7 +3,7 @@
  * the expected figures can be computed by hand (the tests show the arithmetic).
  */
 import { randomUUID } from "node:crypto";
-import type { Db, DbOrTx } from "../../src/db/client.js";
+import type { DbOrTx } from "../../src/db/client.js";
 import { cycles, outcomes, predictions, repositories } from "../../src/db/schema.js";
 import { FEATURE_COUNT, FEATURE_SCHEMA_VERSION } from "../../src/model/features.js";
 
@@ -137,5 +137,3 @@ export async function insertDataset(db: DbOrTx, repos: RepoSpec[], samples: Samp
   }
   return { repoIds, predictionIds };
 }
-
-export type { Db };

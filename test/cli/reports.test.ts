@@ -10,7 +10,7 @@ import { buildReport } from "../../src/analytics/report.js";
 import { renderReportHtml } from "../../src/analytics/report-html.js";
 import { renderReportMarkdown } from "../../src/analytics/report-markdown.js";
 import { upsertRepository } from "../../src/db/queries/repositories.js";
-import { registerShadowRepository } from "../../src/github/store.js";
+import { registerShadowRepository } from "../../src/db/queries/shadow-repositories.js";
 import { LEDGER_REPOS, ledgerSamples } from "../analytics/datasets.js";
 import { insertDataset } from "../analytics/fixtures.js";
 import { odavl } from "../helpers/cli.js";

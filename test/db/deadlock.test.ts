@@ -5,7 +5,7 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/client.js";
-import { retryOnDeadlock } from "../../src/github/store.js";
+import { retryOnDeadlock } from "../../src/db/deadlock.js";
 import { createTestDb, type TestDb } from "../helpers/db.js";
 
 // Needs a Postgres server: PGlite serves one connection at a time, so two transactions cannot deadlock there.

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
-import { type DbHandle, MIGRATIONS_DIR, openDb, queryRows } from "../../src/db/client.js";
-import { migrate } from "../../src/db/migrate.js";
+import { type DbHandle, openDb, queryRows } from "../../src/db/client.js";
+import { MIGRATIONS_DIR, migrate } from "../../src/db/migrate.js";
 import {
   createPostgresDatabase,
   createTestDb,

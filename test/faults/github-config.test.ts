@@ -7,10 +7,10 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/client.js";
+import { registerRepositories } from "../../src/db/queries/installations.js";
 import { findRepositoryById } from "../../src/db/queries/repositories.js";
 import type { GitHubApi } from "../../src/github/api.js";
 import { explainInvalidConfig, syncRepoConfig } from "../../src/github/repo-config-sync.js";
-import { registerRepositories } from "../../src/github/store.js";
 import type { Schedules } from "../../src/queue/schedules.js";
 import { GitHubMock, useStrictNock } from "../github/helpers/github-mock.js";
 import { tokenGitHubApi } from "../github/helpers/probot.js";

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/client.js";
-import { forgetInstallation, registerRepositories } from "../../src/github/store.js";
+import { forgetInstallation, registerRepositories } from "../../src/db/queries/installations.js";
 import { createProducer } from "../../src/queue/producer.js";
 import {
   buildDemo,

@@ -2,13 +2,13 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/client.js";
+import { registerRepositories } from "../../src/db/queries/installations.js";
 import { findRepositoryById } from "../../src/db/queries/repositories.js";
 import { RepoConfigError } from "../../src/engine/repo-config.js";
 import { applyActionId, recipeForAction } from "../../src/github/actions.js";
 import type { GitHubApi } from "../../src/github/api.js";
 import { fixBranchName } from "../../src/github/pull-request.js";
 import { syncRepoConfig, validateConfig } from "../../src/github/repo-config-sync.js";
-import { registerRepositories } from "../../src/github/store.js";
 import type { Schedules } from "../../src/queue/schedules.js";
 import { RECIPES } from "../../src/recipes/index.js";
 import { createTestDb, type TestDb } from "../helpers/db.js";

@@ -155,7 +155,7 @@ export function buildRunnerRepo(dir: string, kind: RunnerKind): string {
  * Links `names` and every package they depend on (dependencies, optional and peer dependencies found here) from
  * this project's node_modules into `dir`'s, plus the named bins.
  */
-export function linkPackages(dir: string, names: readonly string[], bins: readonly string[]): void {
+function linkPackages(dir: string, names: readonly string[], bins: readonly string[]): void {
   const modules = join(dir, "node_modules");
   const topLevel = new Set<string>();
   const seen = new Set<string>();

@@ -52,7 +52,7 @@ export function freePort() {
 }
 
 /** Resolves true once something accepts connections on the port, false after the deadline. */
-export async function waitForPort(port, timeoutMs = 15_000, wantOpen = true) {
+async function waitForPort(port, timeoutMs = 15_000, wantOpen = true) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const open = await new Promise((resolve) => {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { FEATURE_COUNT } from "../../src/model/features.js";
 import { heuristicScores } from "../../src/model/heuristic.js";
 import {
@@ -9,10 +9,8 @@ import {
   createPredictor,
   type FallbackEvent,
   FeatureVectorError,
-  fallbackCounts,
   type PredictorOptions,
   releaseModels,
-  resetFallbackCounts,
 } from "../../src/model/predictor.js";
 import { seededRandom } from "../../src/model/train/random.js";
 import type { FallbackCause } from "../../src/model/types.js";
@@ -56,14 +54,11 @@ async function expectFallback(options: Omit<PredictorOptions, "logger" | "onFall
   expect(result.fallbackCause).toBe(cause);
   expect(result.ml).toBeNull();
   expect(result.heuristic).toEqual(heuristicScores(batch));
-  expect(fallbackCounts.get(cause)).toBe(1);
   expect(s.events.map((e) => e.cause)).toEqual([cause]);
   // Disabled is an operator's choice, not a problem: no warning for it.
   if (cause !== "disabled") expect(s.warnings.length).toBeGreaterThan(0);
   return { predictor, result };
 }
-
-beforeEach(() => resetFallbackCounts());
 
 describe("predictor fallbacks: the heuristic decides and the batch says why", () => {
   it("disabled", async () => {
@@ -87,12 +82,10 @@ describe("predictor fallbacks: the heuristic decides and the batch says why", ()
       { enabled: true, modelPath: modelFile(new Uint8Array([8, 0, 1, 2, 3, 250])), timeBudgetMs: 100 },
       "corrupt",
     );
-    resetFallbackCounts();
     await expectFallback(
       { enabled: true, modelPath: modelFile(fx.sigmoidModel().slice(0, 120)), timeBudgetMs: 100 },
       "corrupt",
     );
-    resetFallbackCounts();
     await expectFallback({ enabled: true, modelPath: dir, timeBudgetMs: 100 }, "corrupt");
   });
 
@@ -111,13 +104,11 @@ describe("predictor fallbacks: the heuristic decides and the batch says why", ()
   it("feature-schema version mismatch (and a model without the version)", async () => {
     const v1 = fx.sigmoidModel({ meta: fx.metadata({ featureSchemaVersion: "1" }) });
     await expectFallback({ enabled: true, modelPath: modelFile(v1), timeBudgetMs: 100 }, "schema-version");
-    resetFallbackCounts();
     const { featureSchemaVersion: _dropped, ...rest } = fx.metadata();
     await expectFallback(
       { enabled: true, modelPath: modelFile(fx.sigmoidModel({ meta: rest })), timeBudgetMs: 100 },
       "schema-version",
     );
-    resetFallbackCounts();
     const renamed = fx.sigmoidModel({ meta: fx.metadata({ featureNames: JSON.stringify(["a"]) }) });
     await expectFallback({ enabled: true, modelPath: modelFile(renamed), timeBudgetMs: 100 }, "schema-version");
   });
@@ -146,10 +137,11 @@ describe("predictor fallbacks: the heuristic decides and the batch says why", ()
   });
 
   it("counts every batch the heuristic decides", async () => {
-    const p = createHeuristicPredictor("disabled");
+    const s = spies();
+    const p = createHeuristicPredictor("disabled", s.options);
     await p.score(batch);
     await p.score(batch);
-    expect(fallbackCounts.get("disabled")).toBe(2);
+    expect(s.events.map((e) => e.cause)).toEqual(["disabled", "disabled"]);
   });
 });
 
@@ -157,7 +149,8 @@ describe("predictor with a working model", () => {
   it("scores the batch with the model and the heuristic, in order", async () => {
     const weights = Array.from({ length: FEATURE_COUNT }, (_, i) => (i % 3) * 0.1 - 0.1);
     const path = modelFile(fx.sigmoidModel({ weights, bias: 0.3 }));
-    const predictor = await createPredictor({ enabled: true, modelPath: path, timeBudgetMs: 1000 });
+    const s = spies();
+    const predictor = await createPredictor({ enabled: true, modelPath: path, timeBudgetMs: 1000, ...s.options });
     expect(predictor.status).toMatchObject({ loaded: true, modelVersion: "fixture-1", loadFailure: null });
     const result = await predictor.score(batch);
     expect(result.usedML).toBe(true);
@@ -174,7 +167,7 @@ describe("predictor with a working model", () => {
       expect(score?.reason).toMatch(/^model 0\.\d\d/);
     });
     expect(result.latencyMs).toBeGreaterThan(0);
-    expect(fallbackCounts.size).toBe(0);
+    expect(s.events).toEqual([]);
     const empty = await predictor.score([]);
     expect(empty).toMatchObject({ ml: [], heuristic: [], usedML: true });
   });

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { registerRepositories } from "../../src/github/store.js";
+import { registerRepositories } from "../../src/db/queries/installations.js";
 import { createCyclesQueue, createProducer } from "../../src/queue/producer.js";
 import { createTestDb, type TestDb } from "../helpers/db.js";
 import {

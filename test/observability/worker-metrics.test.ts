@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { setConsent } from "../../src/db/queries/repositories.js";
-import { registerShadowRepository } from "../../src/github/store.js";
+import { registerShadowRepository } from "../../src/db/queries/shadow-repositories.js";
 import { CYCLES_QUEUE } from "../../src/queue/config.js";
 import { createCyclesQueue, createProducer } from "../../src/queue/producer.js";
 import {

@@ -24,7 +24,7 @@ export interface RunningProcess {
   stop(): Promise<number | null>;
 }
 
-export function startProcess(args: string[], env: Record<string, string>): RunningProcess {
+function startProcess(args: string[], env: Record<string, string>): RunningProcess {
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },

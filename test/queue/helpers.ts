@@ -17,8 +17,8 @@ import { afterAll, afterEach, beforeAll } from "vitest";
 import { DEMO_FILES, linkTypeScript } from "../../src/cli/demo-repo.js";
 import { readEnv } from "../../src/config/env.js";
 import { type Db, queryRows } from "../../src/db/client.js";
+import { registerRepositories } from "../../src/db/queries/installations.js";
 import { createGitHubApi } from "../../src/github/api.js";
-import { registerRepositories } from "../../src/github/store.js";
 import { CYCLES_QUEUE, type QueueConfig, redisConnection } from "../../src/queue/config.js";
 import type { WorkerDeps, WorkerFlags } from "../../src/queue/processors/context.js";
 import { createCyclesQueue, createProducer } from "../../src/queue/producer.js";
@@ -186,7 +186,7 @@ export async function finishedJob(queue: Queue, jobId: string, timeoutMs = 120_0
 }
 
 /** The repository's root: where `bin/odavl.js` and the worker fixtures are run from. */
-export const REPO_ROOT = resolve(import.meta.dirname, "../..");
+const REPO_ROOT = resolve(import.meta.dirname, "../..");
 
 export interface Spawned {
   child: ChildProcess;

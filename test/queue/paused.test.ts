@@ -7,7 +7,7 @@ import type { Queue } from "bullmq";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/client.js";
-import { registerRepositories } from "../../src/github/store.js";
+import { registerRepositories } from "../../src/db/queries/installations.js";
 import { processCycleJob } from "../../src/queue/processors/cycle.js";
 import { createCyclesQueue } from "../../src/queue/producer.js";
 import { createSchedules, reconcileSchedules, schedulerId } from "../../src/queue/schedules.js";

@@ -9,7 +9,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/client.js";
 import { setConsent } from "../../src/db/queries/repositories.js";
-import { registerShadowRepository } from "../../src/github/store.js";
+import { registerShadowRepository } from "../../src/db/queries/shadow-repositories.js";
 import { CYCLES_QUEUE } from "../../src/queue/config.js";
 import { createCyclesQueue, createProducer } from "../../src/queue/producer.js";
 import { createTestDb, type TestDb } from "../helpers/db.js";

@@ -14,24 +14,8 @@ export interface PostgresServer {
   destroy(): void;
 }
 
-export interface RedisServer {
-  url: string;
-  port: number;
-  start(): Promise<void>;
-  /** SIGKILL; `persist` servers keep what they accepted across a restart. */
-  stop(): Promise<void>;
-  destroy(): Promise<void>;
-}
-
-const services = untyped as {
-  freePort(): Promise<number>;
-  startPostgres(o?: { port?: number; maxConnections?: number }): Promise<PostgresServer>;
-  startRedis(o?: { port?: number; persist?: boolean }): Promise<RedisServer>;
-  postgresBinary(name: string): string | null;
-};
-
-export const freePort = services.freePort;
-export const startPostgres = services.startPostgres;
-export const startRedis = services.startRedis;
+export const freePort: () => Promise<number> = untyped.freePort;
+export const startPostgres: (o?: { port?: number; maxConnections?: number }) => Promise<PostgresServer> =
+  untyped.startPostgres;
 /** Path of a PostgreSQL program (pg_dump, pg_restore, …), or null. */
-export const postgresBinary = services.postgresBinary;
+export const postgresBinary: (name: string) => string | null = untyped.postgresBinary;

@@ -5,7 +5,7 @@ import { getFamily } from "../../src/recipes/registry.js";
 import type { RecipeWorkspace } from "../../src/recipes/types.js";
 
 /** Compiler options of generated fixture repositories: strict, ESM, no ambient @types to load. */
-export const FIXTURE_COMPILER_OPTIONS = {
+const FIXTURE_COMPILER_OPTIONS = {
   target: "ES2022",
   module: "ESNext",
   moduleResolution: "Bundler",

@@ -80,7 +80,7 @@ function processTable(): { uid: string; args: string }[] {
  * The uids of non-root processes whose command line contains `marker`: the run's own uid (bwrap itself runs as
  * root and carries the command line too).
  */
-export function uidsOf(marker: string): string[] {
+function uidsOf(marker: string): string[] {
   return [
     ...new Set(
       processTable()

@@ -9,8 +9,8 @@ import { AnalyticsOptionError, parseNumberOption } from "../../analytics/errors.
 import { readEnv } from "../../config/env.js";
 import { openDb } from "../../db/client.js";
 import { dataDir } from "../../runtime/context.js";
-import type { CommandContext } from "../main.js";
-import { parseFlags, UsageError } from "../main.js";
+import { type CommandContext, parseFlags } from "../command.js";
+import { UsageError } from "../errors.js";
 import { SPECS } from "../spec.js";
 
 /** Flag, threshold, and the values the flag takes. */

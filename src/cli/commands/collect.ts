@@ -13,8 +13,8 @@ import { createCyclesQueue } from "../../queue/producer.js";
 import { RECIPES, selectRecipes } from "../../recipes/index.js";
 import type { Recipe } from "../../recipes/types.js";
 import { createRuntime, dataDir } from "../../runtime/context.js";
-import type { CommandContext } from "../main.js";
-import { parseFlags, UsageError } from "../main.js";
+import { type CommandContext, parseFlags } from "../command.js";
+import { UsageError } from "../errors.js";
 import { createProgress, type ProgressReporter } from "../progress.js";
 import { SPECS } from "../spec.js";
 

@@ -7,8 +7,8 @@ import { type EXPORT_FORMATS, exportDataset, parseExportFormat, streamWriter } f
 import { readEnv } from "../../config/env.js";
 import { openDb } from "../../db/client.js";
 import { dataDir } from "../../runtime/context.js";
-import type { CommandContext } from "../main.js";
-import { parseFlags, UsageError } from "../main.js";
+import { type CommandContext, parseFlags } from "../command.js";
+import { UsageError } from "../errors.js";
 import { SPECS } from "../spec.js";
 
 /**

@@ -1,8 +1,7 @@
 import { readEnv } from "../../config/env.js";
 import { openDb } from "../../db/client.js";
 import { dataDir } from "../../runtime/context.js";
-import type { CommandContext } from "../main.js";
-import { parseFlags } from "../main.js";
+import { type CommandContext, parseFlags } from "../command.js";
 
 export async function migrateCommand(ctx: CommandContext): Promise<number> {
   parseFlags(ctx.argv, {});

@@ -9,8 +9,8 @@ import {
   promoteModel,
 } from "../../model/registry.js";
 import { dataDir } from "../../runtime/context.js";
-import type { CommandContext } from "../main.js";
-import { parseFlags, UsageError } from "../main.js";
+import { type CommandContext, parseFlags } from "../command.js";
+import { UsageError } from "../errors.js";
 import { SPECS } from "../spec.js";
 
 export async function modelCommand(ctx: CommandContext): Promise<number> {

@@ -4,8 +4,8 @@ import { DEFAULT_TOP, loadProgress, renderProgress } from "../../analytics/progr
 import { readEnv } from "../../config/env.js";
 import { openDb } from "../../db/client.js";
 import { dataDir } from "../../runtime/context.js";
-import type { CommandContext } from "../main.js";
-import { parseFlags, UsageError } from "../main.js";
+import { type CommandContext, parseFlags } from "../command.js";
+import { UsageError } from "../errors.js";
 import { SPECS } from "../spec.js";
 
 /** `odavl progress [--json] [--target N] [--top N]`: data collection against the target (COLLECT_TARGET). */

@@ -12,8 +12,8 @@ import { clearOverride, listProbation, setOverride } from "../../db/queries/prob
 import { PROBATION } from "../../engine/probation.js";
 import { findRecipe, RECIPES, type Recipe } from "../../recipes/index.js";
 import { dataDir } from "../../runtime/context.js";
-import type { CommandContext } from "../main.js";
-import { parseFlags, UsageError } from "../main.js";
+import { type CommandContext, parseFlags } from "../command.js";
+import { UsageError } from "../errors.js";
 
 const USAGE =
   "usage: odavl recipes [--json] [--family F] | odavl recipes probation [--json] [--override <recipe-id> | --clear <recipe-id>]";

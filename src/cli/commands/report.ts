@@ -10,8 +10,8 @@ import { openDb } from "../../db/client.js";
 import { type ModelCard, parseModelCard } from "../../model/train/card.js";
 import { comparisonLines } from "../../model/train/command.js";
 import { DEFAULT_MODEL_PATH, dataDir } from "../../runtime/context.js";
-import type { CommandContext } from "../main.js";
-import { parseFlags, UsageError } from "../main.js";
+import { type CommandContext, parseFlags } from "../command.js";
+import { UsageError } from "../errors.js";
 import { SPECS } from "../spec.js";
 
 /**

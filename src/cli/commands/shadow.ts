@@ -14,20 +14,19 @@ import { basename, resolve } from "node:path";
 import type { Queue } from "bullmq";
 import { readEnv } from "../../config/env.js";
 import { type DbHandle, openDb } from "../../db/client.js";
-import { findRepository, type RepositoryRow, setConsent } from "../../db/queries/repositories.js";
+import { findRepository, type RepositoryRow, setConsent, storedConfig } from "../../db/queries/repositories.js";
 import {
   findShadowRepositories,
   forgetShadowRepository,
   registerShadowRepository,
-  storedConfig,
-} from "../../github/store.js";
+} from "../../db/queries/shadow-repositories.js";
 import { CYCLES_QUEUE, type QueueConfig, redisConnection } from "../../queue/config.js";
 import { createCyclesQueue, createProducer } from "../../queue/producer.js";
 import { createSchedules, cronFor, ScheduleError } from "../../queue/schedules.js";
 import { dataDir } from "../../runtime/context.js";
 import { gitOk } from "../../workspace/git.js";
-import type { CommandContext } from "../main.js";
-import { parseFlags, UsageError } from "../main.js";
+import { type CommandContext, parseFlags } from "../command.js";
+import { UsageError } from "../errors.js";
 import { SPECS } from "../spec.js";
 
 /** Owner of local checkouts recorded by `odavl cycle` (see commands/cycle.ts; repeated to keep this module light). */

@@ -3,8 +3,8 @@ import { readEnv } from "../../config/env.js";
 import { openDb } from "../../db/client.js";
 import { runTrainCommand } from "../../model/train/command.js";
 import { dataDir } from "../../runtime/context.js";
-import type { CommandContext } from "../main.js";
-import { parseFlags, UsageError } from "../main.js";
+import { type CommandContext, parseFlags } from "../command.js";
+import { UsageError } from "../errors.js";
 import { SPECS } from "../spec.js";
 
 export async function trainCommand(ctx: CommandContext): Promise<number> {

@@ -17,8 +17,7 @@ import { CYCLES_QUEUE, redisConnection } from "../../queue/config.js";
 import { createCyclesQueue, createProducer } from "../../queue/producer.js";
 import { createSchedules, reconcileSchedules } from "../../queue/schedules.js";
 import { DEFAULT_MODEL_PATH } from "../../runtime/context.js";
-import type { CommandContext } from "../main.js";
-import { parseFlags } from "../main.js";
+import { type CommandContext, parseFlags } from "../command.js";
 
 export async function webCommand(ctx: CommandContext): Promise<number> {
   parseFlags(ctx.argv, {});

@@ -13,8 +13,8 @@ import type { ChildOptions } from "../../queue/processor-child.js";
 import { createCyclesQueue } from "../../queue/producer.js";
 import { createSchedules, reconcileSchedules } from "../../queue/schedules.js";
 import { SANDBOXED_PROCESSOR, startWorker, stopOnSignals } from "../../queue/worker.js";
-import type { CommandContext } from "../main.js";
-import { parseFlags, UsageError } from "../main.js";
+import { type CommandContext, parseFlags } from "../command.js";
+import { UsageError } from "../errors.js";
 import { SPECS } from "../spec.js";
 
 const FLAGS = SPECS.worker.options;

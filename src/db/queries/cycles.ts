@@ -1,4 +1,4 @@
-import { eq, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { CandidateResult, CycleStatus, Prediction, RepoFacts } from "../../engine/types.js";
 import { type DbOrTx, queryRows } from "../client.js";
 import { cycles, predictions, repositories } from "../schema.js";
@@ -167,11 +167,6 @@ export async function markCycleSuperseded(db: DbOrTx, cycleId: string): Promise<
   await db.update(cycles).set({ status: "superseded" }).where(eq(cycles.id, cycleId));
 }
 
-export async function findCycle(db: DbOrTx, id: string): Promise<CycleRow | undefined> {
-  const [row] = await db.select().from(cycles).where(eq(cycles.id, id));
-  return row;
-}
-
 export async function setCycleCheckRun(db: DbOrTx, cycleId: string, checkRunId: number): Promise<void> {
   await db.update(cycles).set({ checkRunId }).where(eq(cycles.id, cycleId));
 }
@@ -241,4 +236,15 @@ export async function countRows(db: DbOrTx): Promise<RowCounts> {
     outcomes: get("outcomes"),
     repositories: get("repositories"),
   };
+}
+
+/**
+ * Records a cycle as failed when its job failed for good outside the engine (checkout, GitHub): a cycle the
+ * engine already finished keeps its status and its stored results.
+ */
+export async function markCycleFailed(db: DbOrTx, cycleId: string, error: string): Promise<void> {
+  await db
+    .update(cycles)
+    .set({ status: "failed", error: error.slice(0, 2000), finishedAt: new Date() })
+    .where(and(eq(cycles.id, cycleId), eq(cycles.status, "running")));
 }

@@ -91,7 +91,7 @@ export interface Override {
   createdAt: Date;
 }
 
-export async function listOverrides(db: DbOrTx): Promise<Override[]> {
+async function listOverrides(db: DbOrTx): Promise<Override[]> {
   return db.select().from(recipeOverrides).orderBy(recipeOverrides.recipeId);
 }
 

@@ -1,5 +1,6 @@
-import { and, eq, sql } from "drizzle-orm";
-import type { DbOrTx } from "../client.js";
+import { and, eq, ne, sql } from "drizzle-orm";
+import { DEFAULT_REPO_CONFIG, type RepoConfig, repoConfigSchema } from "../../engine/repo-config.js";
+import type { Db, DbOrTx } from "../client.js";
 import { consentEvents, repositories } from "../schema.js";
 
 export type RepositoryRow = typeof repositories.$inferSelect;
@@ -73,4 +74,55 @@ export async function setConsent(
   if (updated.length === 0) return false;
   await db.insert(consentEvents).values({ repositoryId, field, value, source: by.source, actor: by.actor });
   return true;
+}
+
+/** The repository's last valid configuration (the defaults when it never had one). */
+export function storedConfig(repo: Pick<RepositoryRow, "config">): RepoConfig {
+  if (repo.config === null) return DEFAULT_REPO_CONFIG;
+  const parsed = repoConfigSchema.safeParse(repo.config);
+  return parsed.success ? parsed.data : DEFAULT_REPO_CONFIG;
+}
+
+/**
+ * Stores a new valid configuration and its consent in one transaction; each consent change becomes a consent
+ * event. Returns the fields whose consent changed.
+ */
+export async function saveRepoConfig(
+  db: Db,
+  repositoryId: number,
+  config: RepoConfig,
+  configSha: string | null,
+  actor: string,
+): Promise<("dataCollection" | "autoApply")[]> {
+  return db.transaction(async (tx) => {
+    await tx
+      .update(repositories)
+      .set({ config, configSha, updatedAt: new Date() })
+      .where(eq(repositories.id, repositoryId));
+    const changed: ("dataCollection" | "autoApply")[] = [];
+    for (const field of ["dataCollection", "autoApply"] as const) {
+      if (await setConsent(tx, repositoryId, field, config[field], { source: "config", actor })) changed.push(field);
+    }
+    return changed;
+  });
+}
+
+export async function listRepositories(db: DbOrTx): Promise<RepositoryRow[]> {
+  return db.select().from(repositories);
+}
+
+/** GitHub's default branch can change; the worker records what the API says. */
+export async function setDefaultBranch(db: DbOrTx, repositoryId: number, branch: string): Promise<void> {
+  await db
+    .update(repositories)
+    .set({ defaultBranch: branch, updatedAt: new Date() })
+    .where(and(eq(repositories.id, repositoryId), ne(repositories.defaultBranch, branch)));
+}
+
+/** GitHub no longer shows the repository to the app (404): it is paused until an event about it arrives. */
+export async function pauseRepository(db: Db, repositoryId: number, reason: string): Promise<void> {
+  await db
+    .update(repositories)
+    .set({ pausedAt: new Date(), pausedReason: reason })
+    .where(eq(repositories.id, repositoryId));
 }

@@ -11,13 +11,13 @@ import type { HeuristicForm } from "../heuristic.js";
 import { DataType, encodeModel, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from "./model.js";
 
 /** IR 8 is the first to allow ai.onnx.ml opset 3 together with ai.onnx opset 17; onnxruntime reads newer IRs too. */
-export const ONNX_IR_VERSION = 8;
-export const ONNX_OPSET = 17;
-export const ONNX_ML_OPSET = 3;
+const ONNX_IR_VERSION = 8;
+const ONNX_OPSET = 17;
+const ONNX_ML_OPSET = 3;
 export const INPUT_NAME = "features";
 export const OUTPUT_NAME = "trust";
 /** Symbolic batch dimension. */
-export const BATCH_DIM = "N";
+const BATCH_DIM = "N";
 
 /** Keys of the model's metadata_props that the predictor reads at load. */
 export const MetadataKey = {

@@ -11,7 +11,7 @@
 import type { PlattCalibration } from "../onnx/export.js";
 import { sigmoid, softplus } from "./matrix.js";
 
-export const IDENTITY_CALIBRATION: PlattCalibration = { a: 1, b: 0 };
+const IDENTITY_CALIBRATION: PlattCalibration = { a: 1, b: 0 };
 
 export function fitPlatt(logits: ArrayLike<number>, labels: ArrayLike<number>): PlattCalibration {
   const n = logits.length;

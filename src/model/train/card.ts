@@ -15,7 +15,7 @@ export type ModelKind = (typeof MODEL_KINDS)[number];
 
 const metric = z.number().nullable();
 
-export const metricSetSchema = z.object({
+const metricSetSchema = z.object({
   samples: z.number().int().nonnegative(),
   positives: z.number().int().nonnegative(),
   accuracy: metric,
@@ -31,7 +31,7 @@ export const metricSetSchema = z.object({
 
 const comparedSchema = z.object({ model: metricSetSchema, heuristic: metricSetSchema, majority: metricSetSchema });
 
-export const calibrationBinSchema = z.object({
+const calibrationBinSchema = z.object({
   lower: z.number(),
   upper: z.number(),
   count: z.number().int().nonnegative(),
@@ -53,7 +53,7 @@ const operatingPointsSchema = z.array(
 );
 
 /** A figure and its 95% interval from resampling repositories (null where undefined on the data). */
-export const intervalSchema = z.object({ value: metric, low: metric, high: metric });
+const intervalSchema = z.object({ value: metric, low: metric, high: metric });
 export type Interval = z.infer<typeof intervalSchema>;
 
 const rankingSchema = z.object({ auc: intervalSchema, logLoss: intervalSchema });
@@ -69,7 +69,7 @@ const comparisonViewSchema = z.object({
   improvement: rankingSchema,
 });
 
-export const comparisonSchema = z.object({
+const comparisonSchema = z.object({
   resamples: z.number().int().positive(),
   meanPerFold: comparisonViewSchema,
   pooled: comparisonViewSchema,
@@ -89,21 +89,21 @@ const realisedSchema = z.object({
  * out-of-fold predictions reach `minPrecision`; null: never reached, nothing approved), and what they realised
  * on the held-out repositories.
  */
-export const chosenThresholdsSchema = z.object({
+const chosenThresholdsSchema = z.object({
   minPrecision: z.number(),
   folds: z.array(z.object({ fold: z.number().int(), model: z.number().nullable(), heuristic: z.number().nullable() })),
   realised: z.object({ model: realisedSchema, heuristic: realisedSchema }),
 });
 
 /** The validation table: held-out figures at the card's thresholds, model beside heuristic and majority. */
-export const validationRowSchema = z.object({
+const validationRowSchema = z.object({
   metric: z.string(),
   model: intervalSchema,
   heuristic: intervalSchema,
   majority: intervalSchema,
 });
 
-export const learningPointSchema = z.object({
+const learningPointSchema = z.object({
   /** Share of each fold's training repositories used. */
   fraction: z.number(),
   /** Mean number of training repositories per fold. */
@@ -112,7 +112,7 @@ export const learningPointSchema = z.object({
   heuristic: z.object({ auc: metric, logLoss: metric }),
 });
 
-export const gateSchema = z.object({
+const gateSchema = z.object({
   /** Whether the predictor lets this model decide. */
   open: z.boolean(),
   /** The criteria that failed (empty when open). */
@@ -194,14 +194,13 @@ export const modelCardSchema = z.object({
 });
 
 export type ModelCard = z.infer<typeof modelCardSchema>;
-export type CardMetricSet = z.infer<typeof metricSetSchema>;
 export type Comparison = z.infer<typeof comparisonSchema>;
 export type ChosenThresholds = z.infer<typeof chosenThresholdsSchema>;
 export type ValidationRow = z.infer<typeof validationRowSchema>;
 export type LearningPoint = z.infer<typeof learningPointSchema>;
 export type Gate = z.infer<typeof gateSchema>;
 
-export class ModelCardError extends Error {
+class ModelCardError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "ModelCardError";

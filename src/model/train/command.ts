@@ -38,7 +38,7 @@ export interface TrainCommandResult {
   lines: string[];
 }
 
-export class TrainCommandError extends Error {
+class TrainCommandError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "TrainCommandError";
@@ -126,7 +126,7 @@ export function comparisonLines(card: ModelCard): string[] {
   return lines;
 }
 
-export function summarizeCard(card: ModelCard): string[] {
+function summarizeCard(card: ModelCard): string[] {
   const p = card.heldOut.pooled;
   return [
     `model ${card.modelVersion} (${card.kind}), feature schema v${card.featureSchemaVersion}`,

@@ -30,7 +30,7 @@ type Scores = "model" | "heuristic" | "majority";
 const SCORES: readonly Scores[] = ["model", "heuristic", "majority"];
 
 /** The 2.5th and 97.5th percentiles of the defined values (null when none is). */
-export function percentileInterval(value: number | null, draws: readonly (number | null)[]): Interval {
+function percentileInterval(value: number | null, draws: readonly (number | null)[]): Interval {
   const v = draws.filter((d): d is number => d !== null && Number.isFinite(d)).sort((a, b) => a - b);
   if (v.length === 0) return { value, low: null, high: null };
   const at = (q: number) => v[Math.min(v.length - 1, Math.max(0, Math.floor(q * (v.length - 1) + 0.5)))] as number;
@@ -210,11 +210,7 @@ export function heldOutStatistics(
 }
 
 /** The lowest score whose candidates (score >= it) succeed at least at `minPrecision`; null when none does. */
-export function thresholdFor(
-  labels: readonly number[],
-  scores: readonly number[],
-  minPrecision: number,
-): number | null {
+function thresholdFor(labels: readonly number[], scores: readonly number[], minPrecision: number): number | null {
   const order = Array.from(scores.keys()).sort((a, b) => (scores[b] as number) - (scores[a] as number));
   let best: number | null = null;
   let approved = 0;

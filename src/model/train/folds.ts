@@ -12,7 +12,7 @@ export interface Fold {
   testGroups: string[];
 }
 
-export class FoldError extends Error {
+class FoldError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "FoldError";

@@ -56,7 +56,7 @@ function cutBetween(a: number, b: number): number {
 }
 
 /** Candidate thresholds of one feature: between consecutive distinct values, or at quantiles when there are many. */
-export function cutPoints(values: Float64Array, maxBins: number): number[] {
+function cutPoints(values: Float64Array, maxBins: number): number[] {
   const sorted = Float64Array.from(values).sort();
   const distinct: number[] = [];
   for (const v of sorted) if (distinct.length === 0 || v !== distinct[distinct.length - 1]) distinct.push(v);

@@ -7,7 +7,7 @@ import { performance } from "node:perf_hooks";
 import { FEATURE_COUNT } from "../features.js";
 import { heuristicScores } from "../heuristic.js";
 
-export const LATENCY_BATCH = 20;
+const LATENCY_BATCH = 20;
 const RUNS = 200;
 
 const median = (v: number[]): number => {

@@ -22,7 +22,7 @@ export function rowOf(m: Matrix, i: number): Float64Array {
   return m.data.subarray(i * m.cols, (i + 1) * m.cols);
 }
 
-export class SingularMatrixError extends Error {
+class SingularMatrixError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "SingularMatrixError";

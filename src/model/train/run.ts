@@ -18,7 +18,7 @@ import { type TrainingSample, type TrainOptions, type TrainResult, trainModels }
  * Adds the measured inference time to the card and to its validation table (the majority baseline costs
  * nothing). Measured here, not in training, so that training stays a pure function of its data and seed.
  */
-export async function withLatency(result: TrainResult, samples: readonly TrainingSample[]): Promise<TrainResult> {
+async function withLatency(result: TrainResult, samples: readonly TrainingSample[]): Promise<TrainResult> {
   const latency = await measureLatency(
     result.onnx,
     samples.map((s) => s.features),
@@ -49,7 +49,7 @@ export interface WrittenModel {
  * The model file's name: `<name>.onnx`, by default `trust-predictor-<version>.onnx`. The name is only where the
  * file goes; the model's identity is its version (a content hash), which the file carries inside.
  */
-export function modelFileName(version: string, name?: string): string {
+function modelFileName(version: string, name?: string): string {
   const stem = name ?? `trust-predictor-${version}`;
   if (!/^[A-Za-z0-9._-]+$/.test(stem) || stem.startsWith(".")) {
     throw new RangeError(`model file name "${stem}" may hold only letters, digits, ".", "_" and "-"`);
@@ -57,7 +57,7 @@ export function modelFileName(version: string, name?: string): string {
   return `${stem}.onnx`;
 }
 
-export async function writeModelFiles(outDir: string, result: TrainResult, name?: string): Promise<WrittenModel> {
+async function writeModelFiles(outDir: string, result: TrainResult, name?: string): Promise<WrittenModel> {
   await mkdir(outDir, { recursive: true });
   const modelPath = join(outDir, modelFileName(result.card.modelVersion, name));
   // The card sits beside its model: trust-predictor.onnx and trust-predictor.json.

@@ -72,10 +72,10 @@ export interface TrainOptions {
   now?: Date;
 }
 
-export const DEFAULT_TARGET_PRECISION = 0.98;
-export const DEFAULT_LEARNING_CURVE: readonly number[] = [0.25, 0.5, 0.75, 1];
+const DEFAULT_TARGET_PRECISION = 0.98;
+const DEFAULT_LEARNING_CURVE: readonly number[] = [0.25, 0.5, 0.75, 1];
 
-export const DEFAULT_INNER_FOLDS = 3;
+const DEFAULT_INNER_FOLDS = 3;
 
 export interface TrainedModel {
   kind: ModelKind;
@@ -109,7 +109,7 @@ export class TrainingError extends Error {
  * A model's version: its feature schema and the first 8 hex digits of the SHA-256 of its ONNX file written
  * without a version, so two different models never share a version and the same training reproduces it.
  */
-export function contentVersion(unversioned: Uint8Array): string {
+function contentVersion(unversioned: Uint8Array): string {
   return `v${FEATURE_SCHEMA_VERSION}-${createHash("sha256").update(unversioned).digest("hex").slice(0, 8)}`;
 }
 

@@ -9,11 +9,19 @@ import {
   CycleGoneError,
   type CycleRow,
   finishCycle,
+  markCycleFailed,
   markCycleSuperseded,
   setCycleCheckRun,
   startCycle,
 } from "../../db/queries/cycles.js";
-import { findRepositoryById, type RepositoryRow } from "../../db/queries/repositories.js";
+import { installationSuspended, markInstallationSuspended } from "../../db/queries/installations.js";
+import {
+  findRepositoryById,
+  pauseRepository,
+  type RepositoryRow,
+  setDefaultBranch,
+  storedConfig,
+} from "../../db/queries/repositories.js";
 import type { CycleSummary, Trigger } from "../../engine/types.js";
 import {
   type CheckRunInfo,
@@ -39,14 +47,6 @@ import {
   renderPullRequestBody,
 } from "../../github/pull-request.js";
 import { explainInvalidConfig, syncRepoConfig } from "../../github/repo-config-sync.js";
-import {
-  installationSuspended,
-  markCycleFailed,
-  markInstallationSuspended,
-  pauseRepository,
-  setDefaultBranch,
-  storedConfig,
-} from "../../github/store.js";
 import { jobTags } from "../../observability/errors.js";
 import { setJobSha } from "../../observability/logging.js";
 import { type CycleJob, cycleJobSchema } from "../jobs.js";
@@ -128,7 +128,7 @@ export async function pausedReason(deps: WorkerDeps, repo: RepositoryRow): Promi
  * or the repository paused, and their schedules removed; an event about them (unsuspend, a push, added again)
  * resumes them. Returns why, or null for any other error.
  */
-export async function pauseIfRefused(deps: WorkerDeps, repo: RepositoryRow, err: unknown): Promise<string | null> {
+async function pauseIfRefused(deps: WorkerDeps, repo: RepositoryRow, err: unknown): Promise<string | null> {
   const status = statusOf(err);
   const message = err instanceof Error ? err.message : String(err);
   if (status === 403 && /suspended/i.test(message) && repo.installationId !== null) {
@@ -390,7 +390,7 @@ async function earlierReports(api: GitHubApi, ref: RepoRef, sha: string, jobId: 
 }
 
 /** True when a check run already shows what the report would. */
-export function sameReport(run: CheckRunInfo, report: CheckRunReport): boolean {
+function sameReport(run: CheckRunInfo, report: CheckRunReport): boolean {
   return (
     run.status === "completed" &&
     run.conclusion === report.conclusion &&

@@ -9,7 +9,7 @@ import { processCycleJob } from "./cycle.js";
 
 type Processor = (job: JobInfo, deps: WorkerDeps) => Promise<unknown>;
 
-export const PROCESSORS: Record<JobName, Processor> = {
+const PROCESSORS: Record<JobName, Processor> = {
   cycle: processCycleJob,
   apply: processApplyJob,
 };

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
 
-export class BiomeRunError extends Error {
+class BiomeRunError extends Error {
   constructor(
     message: string,
     readonly exitCode: number | null,
@@ -26,7 +26,7 @@ let resolved: Command | undefined;
  * The installed Biome binary, run directly: the npm wrapper would add a Node start-up per run and shells out to
  * `ldd` on Linux to tell glibc from musl, which trying both package names avoids.
  */
-export function biomeCommand(): Command {
+function biomeCommand(): Command {
   if (resolved) return resolved;
   const exe = process.platform === "win32" ? "biome.exe" : "biome";
   const base = `@biomejs/cli-${process.platform}-${process.arch}`;

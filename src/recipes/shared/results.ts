@@ -1,7 +1,7 @@
 import type { FileEdit, Finding, Recipe, SkippedFile } from "../types.js";
 import { RecipeError } from "../types.js";
 
-export function compareFindings(a: Finding, b: Finding): number {
+function compareFindings(a: Finding, b: Finding): number {
   return (
     (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
     a.line - b.line ||
