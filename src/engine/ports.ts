@@ -52,7 +52,7 @@ export interface CycleRecord {
 }
 
 /** The recipes' track record before a prediction (see src/model/history.ts). */
-export interface HistoryQuery {
+interface HistoryQuery {
   repositoryId: number;
   recipeIds: readonly string[];
   before: Date;
@@ -92,7 +92,7 @@ export interface TestSession extends CandidateTestRunner {
 }
 
 /** How to run the tests when the repository or the operator says (`.github/odavl.yml` tests, a collection list). */
-export interface TestOptions {
+interface TestOptions {
   /** A shell line that runs the tests, instead of the one read from package.json. */
   command?: string;
   /** A shell line run before the tests in each copy. */
@@ -114,7 +114,7 @@ export interface CycleTools {
   dispose?(root: string): void;
 }
 
-export type Clock = () => Date;
+type Clock = () => Date;
 
 export type ProgressEvent =
   | { phase: "observe" | "candidates" | "decide" | "learn"; message: string }

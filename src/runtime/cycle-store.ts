@@ -9,7 +9,7 @@ import { findRepositoryById, upsertRepository } from "../db/queries/repositories
 import type { CycleStore } from "../engine/ports.js";
 import { loadRecipeHistory } from "../model/history.js";
 
-export interface CycleStoreOptions {
+interface CycleStoreOptions {
   /** Read the recipes' records for probation (default true); false: every recipe is in good standing. */
   probation?: boolean;
 }
