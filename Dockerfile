@@ -7,7 +7,8 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build && cp src/sandbox/typecheck-server.cjs dist/sandbox/
+# The build emits the type-check server (src/sandbox/typecheck-server.cjs, type-checked JavaScript) with the rest.
+RUN npm run build
 
 # Production dependencies only.
 FROM node:22-slim AS deps

@@ -1,5 +1,5 @@
 /** Progress on a terminal: one rewritten line with a bar; plain lines when stderr is not a terminal. */
-import type { ProgressEvent } from "../engine/cycle.js";
+import type { ProgressEvent } from "../engine/ports.js";
 
 export interface ProgressReporter {
   event(e: ProgressEvent): void;

@@ -11,7 +11,8 @@ import { join } from "node:path";
 import type { Db } from "../db/client.js";
 import { markRecipesTried, recordCollectionError, recordedRecipes } from "../db/queries/collection.js";
 import { setConsent, upsertRepository } from "../db/queries/repositories.js";
-import { type CycleDeps, runCycle } from "../engine/cycle.js";
+import { runCycle } from "../engine/cycle.js";
+import type { CycleDeps } from "../engine/ports.js";
 import { DEFAULT_REPO_CONFIG } from "../engine/repo-config.js";
 import type { CandidateScope, CycleSummary } from "../engine/types.js";
 import type { TierThresholds } from "../model/tiers.js";
@@ -151,7 +152,7 @@ async function collectEntry(
         },
         // Collection samples every recipe, muted or not: probation is about what maintainers are offered, and
         // these samples are how a recipe earns its way back.
-        { ...deps, loadRecords: undefined },
+        { ...deps, store: deps.store ? { ...deps.store, records: undefined } : null },
       );
       result.cycles++;
       result.samples += summary.stored ? summary.results.length : 0;

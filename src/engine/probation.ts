@@ -6,7 +6,7 @@
  * its type tests): it is muted there (not planned) and the summary says so. Recipes the operator let through
  * (`odavl recipes probation --override`) are neither.
  *
- * The records come from the stored outcomes through {@link CycleDeps.loadRecords}; this module only judges them.
+ * The records come from the stored outcomes through the cycle store (CycleStore.records in ports.ts); this module only judges them.
  */
 import type { Candidate, Prediction, RecipeStanding } from "./types.js";
 

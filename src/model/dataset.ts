@@ -14,7 +14,7 @@ import { createGunzip, createGzip } from "node:zlib";
 import { z } from "zod";
 import type { TrainingSample } from "./train/train.js";
 
-const datasetRowSchema = z.object({
+export const datasetRowSchema = z.object({
   /** "owner/name": the group for cross-validation. */
   repository: z.string().min(1),
   sha: z.string().nullable().optional(),

@@ -4,8 +4,10 @@
  * Cycles run in child processes of the worker (see queue/worker.ts); Prometheus scrapes the worker. A child records
  * what it observes (phase durations, candidates by tier, prediction latency, model fallbacks, sandbox kills, GitHub
  * requests) into a recorder with the same methods as the registry's series; when its job ends, the recorded
- * observations travel with the job's result (or its error) to the worker, which replays them into its registry
- * before BullMQ stores the result. Counters are summed per label set; histogram observations are kept one by one.
+ * observations travel to the worker as the job's last progress report (BullMQ's public channel from a sandboxed
+ * processor to its worker, sent before the job's result or error), and the worker replays them into its registry.
+ * The job's stored result stays the processor's own. Counters are summed per label set; histogram observations are
+ * kept one by one.
  */
 import { z } from "zod";
 import type { CycleSummary } from "../engine/types.js";
@@ -114,33 +116,17 @@ export function observeCycle(metrics: CycleMetrics | null | undefined, summary: 
   for (const [tier, n] of tiers) metrics.candidates.inc({ tier }, n);
 }
 
-/** Where relayed observations travel in a job's result and in a job's error. */
+/** Where relayed observations travel in a job's progress report. */
 const RELAY_KEY = "odavlObservations";
 
-/** The child's job result with its observations attached. */
-export function wrapResult(result: unknown, observations: Observation[]): unknown {
-  return { [RELAY_KEY]: observations, result: result === undefined ? null : result };
+/** The progress report a child process sends with what it observed during a job. */
+export function relayProgress(observations: Observation[]): { [RELAY_KEY]: Observation[] } {
+  return { [RELAY_KEY]: observations };
 }
 
-/** Takes the observations off a relayed result; anything else is returned unchanged with none. */
-export function unwrapResult(value: unknown): { result: unknown; observations: unknown[] } {
-  if (value && typeof value === "object" && RELAY_KEY in value && "result" in value) {
-    const v = value as { result: unknown; [RELAY_KEY]: unknown };
-    return { result: v.result, observations: Array.isArray(v[RELAY_KEY]) ? v[RELAY_KEY] : [] };
-  }
-  return { result: value, observations: [] };
-}
-
-/** Attaches the observations to an error thrown by a job (BullMQ carries an error's own properties to the parent). */
-export function attachToError(err: unknown, observations: Observation[]): void {
-  if (observations.length === 0 || !err || typeof err !== "object" || !Object.isExtensible(err)) return;
-  Object.defineProperty(err, RELAY_KEY, { value: observations, enumerable: true, configurable: true, writable: true });
-}
-
-/** Takes the observations off an error that came from a child (and removes them from it). */
-export function detachFromError(err: unknown): unknown[] {
-  if (!err || typeof err !== "object" || !(RELAY_KEY in err)) return [];
-  const observations = (err as Record<string, unknown>)[RELAY_KEY];
-  delete (err as Record<string, unknown>)[RELAY_KEY];
+/** The observations a progress report carries (none for any other report). */
+export function relayedObservations(progress: unknown): unknown[] {
+  if (!progress || typeof progress !== "object" || !(RELAY_KEY in progress)) return [];
+  const observations = (progress as Record<string, unknown>)[RELAY_KEY];
   return Array.isArray(observations) ? observations : [];
 }

@@ -11,7 +11,7 @@ import { z } from "zod";
 import { readEnv } from "../config/env.js";
 import { cloneUrlFor } from "../github/octokit.js";
 import { createLogger } from "../observability/logging.js";
-import { attachToError, createMetricsRecorder, wrapResult } from "../observability/relay.js";
+import { createMetricsRecorder, relayProgress } from "../observability/relay.js";
 import { CYCLES_QUEUE } from "./config.js";
 import { type BuiltWorkerDeps, createWorkerDeps } from "./deps.js";
 import { jobInfo } from "./processors/context.js";
@@ -65,7 +65,14 @@ function build(): Promise<BuiltWorkerDeps> {
   });
 }
 
-export default async function processSandboxedJob(job: SandboxedJob): Promise<unknown> {
+export default async function processSandboxedJob(
+  job: SandboxedJob,
+  _token?: string,
+  signal?: AbortSignal,
+): Promise<unknown> {
+  // Cancelled: the worker abandons its jobs (a second SIGTERM). The process ends at once, so the cycle does not go
+  // on next to its retry; the job fails and is retried.
+  signal?.addEventListener("abort", () => process.kill(process.pid, "SIGKILL"), { once: true });
   try {
     // A failed build (database unreachable, say) is not kept: the next job tries again.
     built ??= build().catch((err: unknown) => {
@@ -74,10 +81,10 @@ export default async function processSandboxedJob(job: SandboxedJob): Promise<un
     });
     const { deps } = await built;
     workspaceRoot = deps.workspaceRoot;
-    const result = await processJob(jobInfo(job), deps);
-    return wrapResult(result, recorder.take());
-  } catch (err) {
-    attachToError(err, recorder.take());
-    throw err;
+    return await processJob(jobInfo(job), deps);
+  } finally {
+    // What the job observed travels to the worker as its last progress report, before its result or error.
+    const observations = recorder.take();
+    if (observations.length > 0) await job.updateProgress(relayProgress(observations)).catch(() => {});
   }
 }

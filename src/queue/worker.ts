@@ -8,7 +8,8 @@
  * first still did. A lock long enough to cover any cycle would instead delay the recovery of a killed worker's
  * jobs by as long. With the child, the lock stays short (see config.ts) and a crash or out-of-memory in a cycle
  * fails the job, not the worker. The child exits when its worker dies (it watches the IPC channel), so a killed
- * worker never leaves a cycle running next to its retry.
+ * worker never leaves a cycle running next to its retry. Only BullMQ's public API is used: the processor file and
+ * fork options, the job's progress (which carries what the child observed), and job cancellation.
  */
 import { hostname } from "node:os";
 import { extname } from "node:path";
@@ -17,7 +18,7 @@ import { Job, Worker } from "bullmq";
 import type { Logger } from "pino";
 import { type ErrorReporter, jobTags } from "../observability/errors.js";
 import type { Metrics } from "../observability/metrics.js";
-import { detachFromError, replayObservations, unwrapResult } from "../observability/relay.js";
+import { relayedObservations, replayObservations } from "../observability/relay.js";
 import type { QueueConfig } from "./config.js";
 
 export type InlineProcessor = (job: Job) => Promise<unknown>;
@@ -57,50 +58,9 @@ export interface RunningWorker {
   close(force?: boolean): Promise<void>;
 }
 
-/**
- * A worker that takes the observations of its child processes off each job's result or error (see
- * observability/relay.ts) and records them in the process's registry, before BullMQ stores the result: what is
- * stored, and what "completed" listeners see, is the processor's own result.
- */
-class RelayingWorker extends Worker {
-  metrics: Metrics | null = null;
-  logger: Logger | null = null;
-
-  protected override async callProcessJob(job: Job, token: string, signal?: AbortSignal): Promise<unknown> {
-    let value: unknown;
-    try {
-      value = await super.callProcessJob(job, token, signal);
-    } catch (err) {
-      this.record(job, detachFromError(err));
-      throw err;
-    }
-    const { result, observations } = unwrapResult(value);
-    this.record(job, observations);
-    return result;
-  }
-
-  /**
-   * Kills the child processes that run jobs, at once. BullMQ's own close stops them with SIGTERM, on which a child
-   * finishes its job first (up to 30 s): an abandoned cycle would go on writing next to its retry.
-   */
-  killRunningChildren(): void {
-    // BullMQ keeps its children in a private pool: the children running jobs are its `retained` ones.
-    const pool = (
-      this as unknown as { childPool?: { retained?: Record<string, { kill(signal: string): Promise<void> }> } }
-    ).childPool;
-    for (const child of Object.values(pool?.retained ?? {})) child.kill("SIGKILL").catch(() => {});
-  }
-
-  private record(job: Job, observations: unknown[]): void {
-    if (!this.metrics || observations.length === 0) return;
-    const { skipped } = replayObservations(this.metrics, observations);
-    if (skipped > 0) this.logger?.warn({ jobId: job.id, skipped }, "observations of a job not recorded");
-  }
-}
-
 export function startWorker(o: StartWorkerOptions): RunningWorker {
   const sandboxed = o.processor instanceof URL;
-  const worker = new RelayingWorker(o.config.name, o.processor, {
+  const worker = new Worker(o.config.name, o.processor, {
     name: o.name ?? `${hostname()}:${process.pid}`,
     connection: o.connection,
     prefix: o.config.prefix,
@@ -119,8 +79,14 @@ export function startWorker(o: StartWorkerOptions): RunningWorker {
         }
       : {}),
   });
-  worker.metrics = o.metrics ?? null;
-  worker.logger = o.logger;
+  // What a job's child process observed comes back as the job's last progress report (see processor-child.ts) and
+  // is recorded in this process's registry, which /metrics serves; the job's stored result is the processor's own.
+  worker.on("progress", (job, progress) => {
+    const observations = relayedObservations(progress);
+    if (!o.metrics || observations.length === 0) return;
+    const { skipped } = replayObservations(o.metrics, observations);
+    if (skipped > 0) o.logger.warn({ jobId: job.id, skipped }, "observations of a job not recorded");
+  });
   // Without a listener an "error" event (Redis connection lost) would crash the process; BullMQ reconnects.
   worker.on("error", (err) => o.logger.error({ err }, "worker error"));
   worker.on("failed", (job, err) => {
@@ -152,7 +118,10 @@ export function startWorker(o: StartWorkerOptions): RunningWorker {
   return {
     worker,
     close: (force = false) => {
-      if (force) worker.killRunningChildren();
+      // Abandoning: each running job is cancelled (BullMQ aborts its signal, in the child process too), and a cycle's
+      // child process ends itself at once on it (processor-child.ts) instead of finishing its job first, as BullMQ's
+      // own close lets it (up to 30 s): an abandoned cycle would go on writing next to its retry.
+      if (force) worker.cancelAllJobs("the worker abandons its jobs");
       return worker.close(force);
     },
   };

@@ -5,10 +5,8 @@
 import { join } from "node:path";
 import type { Env } from "../config/env.js";
 import { type DbHandle, openDb } from "../db/client.js";
-import { loadProbationRecords } from "../db/queries/probation.js";
-import type { CycleDeps } from "../engine/cycle.js";
+import type { CycleDeps } from "../engine/ports.js";
 import { computeFeatures } from "../model/features.js";
-import { loadRecipeHistory } from "../model/history.js";
 import {
   createPredictor,
   type PredictorLogger,
@@ -16,6 +14,7 @@ import {
   type TrustPredictor,
 } from "../model/predictor.js";
 import { createSandbox, type Sandbox, SandboxUnavailableError } from "../sandbox/index.js";
+import { createCycleStore } from "./cycle-store.js";
 import { createCycleTools } from "./tools.js";
 
 /** Where embedded data lives: ODAVL_DATA_DIR, or `.odavl/` in the working directory. */
@@ -85,12 +84,10 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
     ...(env.SANDBOX_TOOLCHAIN_DIR ? { toolchainDir: env.SANDBOX_TOOLCHAIN_DIR } : {}),
   });
   const deps: CycleDeps = {
-    db: db?.db ?? null,
+    store: db ? createCycleStore(db.db) : null,
     predictor,
     tools,
     computeFeatures,
-    loadHistory: loadRecipeHistory,
-    ...(db ? { loadRecords: (q) => loadProbationRecords(db.db, q) } : {}),
   };
   return {
     env,

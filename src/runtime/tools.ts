@@ -5,8 +5,8 @@
 import { readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { CycleTools, TestSession, TypeCheckerSession } from "../engine/cycle.js";
 import { ObserveError } from "../engine/observe.js";
+import type { CycleTools, TestSession, TypeCheckerSession } from "../engine/ports.js";
 import type { TestRun } from "../engine/verify.js";
 import { disposeWorkspace, getFamily } from "../recipes/index.js";
 import { ourTypeScriptDir, prepareToolchain, type Sandbox } from "../sandbox/index.js";

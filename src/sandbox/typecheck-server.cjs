@@ -1,3 +1,4 @@
+// @ts-check
 "use strict";
 /**
  * Type-check server. Runs under plain `node` inside the sandbox (it loads the repository's own TypeScript, which
@@ -16,6 +17,8 @@
  * candidate starts from the baseline, not from the previous candidate, so "restoring" costs nothing.
  *
  * Plain CommonJS on purpose: it must run on the Node inside the sandbox with no build step and no dependency.
+ * It is type-checked all the same (`// @ts-check`, JSDoc types, against the TypeScript API this product ships) and
+ * emitted into dist/ by the build like every other source file.
  */
 const path = require("node:path");
 const crypto = require("node:crypto");
@@ -26,21 +29,42 @@ const readline = require("node:readline");
 const protocolOut = process.stdout;
 console.log = console.info = console.debug = (...args) => process.stderr.write(`${args.join(" ")}\n`);
 
-let ts = null;
+/**
+ * @typedef {typeof import("typescript")} TypeScript
+ * @typedef {import("typescript").Diagnostic} TsDiagnostic
+ * @typedef {import("typescript").SourceFile & { version?: string }} VersionedSourceFile
+ * @typedef {import("typescript").CompilerHost} CompilerHost
+ * @typedef {import("typescript").CompilerOptions} CompilerOptions
+ * @typedef {import("typescript").SemanticDiagnosticsBuilderProgram} Builder
+ * @typedef {Parameters<CompilerHost["getSourceFile"]>[1]} LanguageVersionOrOptions
+ * @typedef {{ root: string, tsconfigPath?: string | null, fallbackTypeScript: string, useRepoTypeScript?: boolean }} InitParams
+ * @typedef {{ dir: string, version: string }} RepositoryTypeScript
+ * @typedef {{ version: string | null, reason: string | null } | null} RepositoryNote
+ * @typedef {{ file: string, line: number, column: number, code: number, message: string }} Diagnostic
+ */
+
+/** The TypeScript that checks: set by init, used only after it. */
+let ts = /** @type {TypeScript} */ (/** @type {unknown} */ (null));
 let root = "";
-let parsed = null;
+/** The repository's compiler options and files: set by init. */
+let parsed = /** @type {import("typescript").ParsedCommandLine} */ (/** @type {unknown} */ (null));
+/** @type {TsDiagnostic[]} */
 let configDiagnostics = [];
+/** @type {CompilerHost | null} */
 let host = null;
-let baseProgram = null;
+/** @type {import("typescript").Program | undefined} */
+let baseProgram;
+/** @type {Builder | null} */
 let baseBuilder = null;
-/** Overrides of the check in progress: absolute path -> content. Empty outside a check. */
+/** Overrides of the check in progress: absolute path -> content. Empty outside a check. @type {Map<string, string>} */
 let overrides = new Map();
-/** SourceFiles read from disk, by path and module format: reused by every program. */
+/** SourceFiles read from disk, by path and module format: reused by every program. @type {Map<string, VersionedSourceFile | undefined>} */
 const diskFiles = new Map();
-/** SourceFiles made from overrides, by path and content hash (a candidate checked twice is parsed once). */
+/** SourceFiles made from overrides, by path and content hash (a candidate checked twice is parsed once). @type {Map<string, VersionedSourceFile>} */
 const overrideFiles = new Map();
 const OVERRIDE_CACHE_LIMIT = 200;
 
+/** @param {string} text */
 function hash(text) {
   return crypto.createHash("sha1").update(text).digest("hex");
 }
@@ -51,10 +75,12 @@ function hash(text) {
  * package). Otherwise the TypeScript this product ships checks the baseline and every candidate alike, so that
  * before and after always come from one compiler, and the result says so.
  */
+/** @type {[major: number, minor: number]} */
 const MIN_TYPESCRIPT = [4, 5];
 const FIRST_NATIVE_MAJOR = 7;
 
 /** The repository's node_modules/typescript: its directory and version, read from the manifest (data, not code). */
+/** @param {string} root @returns {RepositoryTypeScript | null} */
 function repositoryTypeScript(root) {
   // It may be a symlink (workspaces, pnpm), so it is found by path rather than by where require.resolve says it
   // really lives.
@@ -71,9 +97,12 @@ function repositoryTypeScript(root) {
 }
 
 /** Why the repository's TypeScript cannot run this server (null: it can), decided before any of its code runs. */
+/** @param {RepositoryTypeScript} repo @returns {string | null} */
 function unusableReason(repo) {
   const [major, minor] = repo.version.split(".").map(Number);
-  if (!Number.isInteger(major) || !Number.isInteger(minor)) return "has no readable version";
+  if (major === undefined || minor === undefined || !Number.isInteger(major) || !Number.isInteger(minor)) {
+    return "has no readable version";
+  }
   if (major >= FIRST_NATIVE_MAJOR) return "has no language-service API";
   if (major < MIN_TYPESCRIPT[0] || (major === MIN_TYPESCRIPT[0] && minor < MIN_TYPESCRIPT[1])) {
     return `is older than ${MIN_TYPESCRIPT.join(".")}, the oldest whose API the type check uses`;
@@ -87,8 +116,13 @@ function unusableReason(repo) {
   return null;
 }
 
+/**
+ * @param {InitParams} params
+ * @returns {{ ts: TypeScript, typescriptPath: string, fromRepository: boolean, repository: RepositoryNote }}
+ */
 function loadTypeScript(params) {
   const repo = repositoryTypeScript(params.root);
+  /** @param {string | null} reason */
   const fallback = (reason) => ({
     ts: require(params.fallbackTypeScript),
     typescriptPath: params.fallbackTypeScript,
@@ -103,13 +137,14 @@ function loadTypeScript(params) {
 }
 
 /** The option a diagnostic about compiler options names ("Option 'x' has been removed", "Option 'target=ES3' …"). */
+/** @param {TsDiagnostic} d @returns {string | null} */
 function optionNamed(d) {
   const text = flatten(d);
   const m =
     /Option '([A-Za-z]+)(?:=[^']*)?'/.exec(text) ??
     /compiler option '([A-Za-z]+)'/.exec(text) ??
     /'--([A-Za-z]+)'/.exec(text);
-  return m ? m[1] : null;
+  return m?.[1] ?? null;
 }
 
 /** Options this TypeScript removed or deprecated (5101, 5102), or whose value it removed (5107, 5108, 5103). */
@@ -134,10 +169,13 @@ const TS6_DEFAULTS = {
  * options it no longer supports are dropped (they would be reported on every check, and some stop the check), options
  * it does not know are ignored, and a repository on TypeScript 6 or newer gets that version's defaults.
  */
+/** @param {RepositoryNote} repository @returns {string[]} */
 function adaptOptions(repository) {
+  /** @type {string[]} */
   const notes = [];
   const major = Number((repository?.version ?? "").split(".")[0]);
   if (Number.isInteger(major) && major >= 6) {
+    /** @type {string[]} */
     const applied = [];
     for (const [name, value] of Object.entries(TS6_DEFAULTS)) {
       if (parsed.options[name] === undefined) {
@@ -158,6 +196,7 @@ function adaptOptions(repository) {
     }
     if (applied.length > 0) notes.push(`TypeScript ${major} defaults applied: ${applied.join(", ")}`);
   }
+  /** @type {string[]} */
   const unknown = [];
   parsed.errors = parsed.errors.filter((d) => {
     if (!UNKNOWN_OPTION_CODES.has(d.code)) return true;
@@ -166,6 +205,7 @@ function adaptOptions(repository) {
   });
   if (unknown.length > 0)
     notes.push(`ignored, unknown to TypeScript ${ts.version}: ${[...new Set(unknown)].join(", ")}`);
+  /** @type {string[]} */
   const dropped = [];
   for (let round = 0; round < 3; round++) {
     const probe = ts.createProgram({
@@ -177,7 +217,7 @@ function adaptOptions(repository) {
       .getOptionsDiagnostics()
       .filter((d) => REMOVED_OPTION_CODES.has(d.code))
       .map(optionNamed)
-      .filter((name) => name !== null && parsed.options[name] !== undefined);
+      .filter(/** @returns {name is string} */ (name) => name !== null && parsed.options[name] !== undefined);
     if (names.length === 0) break;
     for (const name of new Set(names)) {
       dropped.push(`${name}: ${JSON.stringify(parsed.options[name])}`);
@@ -188,13 +228,16 @@ function adaptOptions(repository) {
   return notes;
 }
 
+/** @param {LanguageVersionOrOptions} options */
 function formatKey(options) {
   if (options === undefined || typeof options === "number") return "";
   return String(options.impliedNodeFormat ?? "");
 }
 
+/** @param {CompilerOptions} options @returns {CompilerHost} */
 function createHost(options) {
   const base = ts.createCompilerHost(options, true);
+  /** @type {CompilerHost} */
   const h = Object.create(base);
   h.getSourceFile = (fileName, languageVersionOrOptions, onError) => {
     const key = path.resolve(fileName);
@@ -212,6 +255,7 @@ function createHost(options) {
     }
     const diskKey = `${key}\0${formatKey(languageVersionOrOptions)}`;
     if (diskFiles.has(diskKey)) return diskFiles.get(diskKey);
+    /** @type {VersionedSourceFile | undefined} */
     const sf = base.getSourceFile(fileName, languageVersionOrOptions, onError);
     if (sf) sf.version = `d:${hash(sf.text)}`;
     diskFiles.set(diskKey, sf);
@@ -227,6 +271,7 @@ function createHost(options) {
   return h;
 }
 
+/** @param {InitParams} params */
 function init(params) {
   root = path.resolve(params.root);
   const loaded = loadTypeScript(params);
@@ -238,7 +283,7 @@ function init(params) {
       ? path.join(root, "tsconfig.json")
       : null;
   if (configPath) {
-    parsed = ts.getParsedCommandLineOfConfigFile(
+    const read = ts.getParsedCommandLineOfConfigFile(
       configPath,
       { noEmit: true },
       {
@@ -246,7 +291,8 @@ function init(params) {
         onUnRecoverableConfigFileDiagnostic: (d) => configDiagnostics.push(d),
       },
     );
-    if (!parsed) throw new Error(`cannot read ${configPath}: ${configDiagnostics.map(flatten).join("; ")}`);
+    if (!read) throw new Error(`cannot read ${configPath}: ${configDiagnostics.map(flatten).join("; ")}`);
+    parsed = read;
   } else {
     // What `tsc --noEmit` does in a directory without a tsconfig would be to print its help; checking every
     // TypeScript file with default options is the useful reading.
@@ -266,7 +312,9 @@ function init(params) {
   };
 }
 
+/** @param {import("typescript").Program | undefined} oldProgram */
 function createProgram(oldProgram) {
+  if (!host) throw new Error("init first");
   return ts.createProgram({
     rootNames: parsed.fileNames,
     options: parsed.options,
@@ -283,11 +331,15 @@ function createProgram(oldProgram) {
  * signatures, and then the first edit to any file would look like an API change to everything that imports it).
  */
 function createPrimingProgram() {
-  const primingHost = Object.create(host);
+  const base = host;
+  if (!base) throw new Error("init first");
+  /** @type {CompilerHost} */
+  const primingHost = Object.create(base);
   primingHost.getSourceFile = (fileName, languageVersionOrOptions, onError) => {
     if (fileName.endsWith(".d.ts") || fileName.endsWith(".d.mts") || fileName.endsWith(".d.cts")) {
-      return host.getSourceFile(fileName, languageVersionOrOptions, onError);
+      return base.getSourceFile(fileName, languageVersionOrOptions, onError);
     }
+    /** @type {VersionedSourceFile} */
     const sf = ts.createSourceFile(fileName, "", languageVersionOrOptions, false);
     sf.version = "priming";
     return sf;
@@ -295,10 +347,12 @@ function createPrimingProgram() {
   return ts.createProgram({ rootNames: parsed.fileNames, options: parsed.options, host: primingHost });
 }
 
+/** @param {TsDiagnostic} d */
 function flatten(d) {
   return ts.flattenDiagnosticMessageText(d.messageText, "\n");
 }
 
+/** @param {TsDiagnostic} d @returns {Diagnostic} */
 function toDiagnostic(d) {
   let file = "";
   let line = 0;
@@ -314,6 +368,7 @@ function toDiagnostic(d) {
   return { file, line, column, code: d.code, message: flatten(d) };
 }
 
+/** @param {Builder} builder @returns {Diagnostic[]} */
 function collect(builder) {
   const all = [
     ...configDiagnostics,
@@ -324,7 +379,9 @@ function collect(builder) {
     // After the semantic pass: some global diagnostics only appear once files have been checked.
     ...builder.getGlobalDiagnostics(),
   ];
+  /** @type {Set<string>} */
   const seen = new Set();
+  /** @type {Diagnostic[]} */
   const out = [];
   for (const d of all) {
     if (d.category !== ts.DiagnosticCategory.Error && d.category !== ts.DiagnosticCategory.Warning) continue;
@@ -338,6 +395,7 @@ function collect(builder) {
   return out;
 }
 
+/** @returns {{ diagnostics: Diagnostic[] }} */
 function baseline() {
   if (!host) throw new Error("init first");
   if (!baseBuilder) {
@@ -348,8 +406,11 @@ function baseline() {
   return { diagnostics: collect(baseBuilder) };
 }
 
+/** @param {{ overrides?: Record<string, unknown> }} params @returns {{ diagnostics: Diagnostic[] }} */
 function check(params) {
   if (!baseBuilder) baseline();
+  const base = baseBuilder;
+  if (!host || !base) throw new Error("init first");
   overrides = new Map();
   for (const [relative, content] of Object.entries(params.overrides ?? {})) {
     if (typeof content !== "string") throw new Error(`override for ${relative} is not a string`);
@@ -357,15 +418,17 @@ function check(params) {
   }
   try {
     const program = createProgram(baseProgram);
-    const builder = ts.createSemanticDiagnosticsBuilderProgram(program, host, baseBuilder);
+    const builder = ts.createSemanticDiagnosticsBuilderProgram(program, host, base);
     return { diagnostics: collect(builder) };
   } finally {
     overrides = new Map();
   }
 }
 
+/** @type {Record<string, ((params: any) => unknown) | undefined>} */
 const methods = { init, baseline, check };
 
+/** @param {{ id: unknown, result?: unknown, error?: { message: string, code?: unknown } }} message */
 function reply(message) {
   protocolOut.write(`${JSON.stringify(message)}\n`);
 }
@@ -380,7 +443,7 @@ lines.on("line", (line) => {
     reply({ id: null, error: { message: "request is not JSON" } });
     return;
   }
-  const method = methods[request.method];
+  const method = Object.hasOwn(methods, request.method) ? methods[request.method] : undefined;
   if (!method) {
     reply({ id: request.id, error: { message: `unknown method ${request.method}` } });
     return;
@@ -390,7 +453,10 @@ lines.on("line", (line) => {
   } catch (error) {
     reply({
       id: request.id,
-      error: { message: error instanceof Error ? error.message : String(error), code: error?.code ?? null },
+      error: {
+        message: error instanceof Error ? error.message : String(error),
+        code: /** @type {{ code?: unknown } | null | undefined} */ (error)?.code ?? null,
+      },
     });
   }
 });

@@ -86,17 +86,12 @@ export class TypeCheckerError extends Error {
   }
 }
 
-/** The server script: next to this module in the source tree, or in src/sandbox when running from a build. */
-function typecheckServerPath(): string {
+/** The server script: next to this module, in the sources (src/sandbox) and in the build (dist/sandbox) alike. */
+export function typecheckServerPath(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [
-    path.join(here, "typecheck-server.cjs"),
-    path.resolve(here, "../../src/sandbox/typecheck-server.cjs"),
-    path.resolve(here, "../../../src/sandbox/typecheck-server.cjs"),
-  ];
-  const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new Error(`typecheck-server.cjs not found near ${here}`);
-  return found;
+  const script = path.join(here, "typecheck-server.cjs");
+  if (!existsSync(script)) throw new Error(`typecheck-server.cjs not found in ${here}`);
+  return script;
 }
 
 const SERVER_LIMITS: Partial<SandboxLimits> = {

@@ -8,9 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../src/db/client.js";
 import { clearOverride, loadProbationRecords, setOverride } from "../../src/db/queries/probation.js";
 import { setConsent, upsertRepository } from "../../src/db/queries/repositories.js";
-import type { CycleDeps } from "../../src/engine/cycle.js";
+import type { CycleDeps } from "../../src/engine/ports.js";
 import { PROBATION, standingOf } from "../../src/engine/probation.js";
 import { renderSummary, toJson } from "../../src/report/summary.js";
+import { createCycleStore } from "../../src/runtime/cycle-store.js";
 import { odavl } from "../helpers/cli.js";
 import { createTestDb, TEST_DB_KINDS, type TestDb } from "../helpers/db.js";
 import {
@@ -71,7 +72,7 @@ describe.runIf(TEST_DB_KINDS.includes("postgres"))("recipes on probation (Postgr
     db = await createTestDb("postgres");
     dir = join(tempDir(), "repo");
     writeRepo(dir, smallProject("node -e 0"));
-    deps = { ...engineDeps(db.db), loadRecords: (q) => loadProbationRecords(db.db, q) };
+    deps = { ...engineDeps(db.db), store: createCycleStore(db.db) };
     for (const name of ["repo", "muted", "active"]) {
       const r = await upsertRepository(db.db, { owner: "test", name, mode: "shadow" });
       await setConsent(db.db, r.id, "dataCollection", true, { source: "operator", actor: "test" });

@@ -24,7 +24,6 @@ import { createCyclesQueue } from "../../src/queue/producer.js";
 import { type RunningWorker, startWorker } from "../../src/queue/worker.js";
 import { silentLogger } from "../github/helpers/probot.js";
 import { createTestDb, type TestDb } from "../helpers/db.js";
-// @ts-expect-error: a JavaScript helper without types.
 import { startRedis } from "../helpers/services.mjs";
 
 interface Redis {

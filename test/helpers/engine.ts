@@ -16,14 +16,16 @@ import { sql } from "drizzle-orm";
 import { commitAll, linkTypeScript } from "../../src/cli/demo-repo.js";
 import type { Db } from "../../src/db/client.js";
 import { queryRows } from "../../src/db/client.js";
-import { type CycleDeps, type CycleRequest, runCycle } from "../../src/engine/cycle.js";
+import { runCycle } from "../../src/engine/cycle.js";
+import type { CycleDeps } from "../../src/engine/ports.js";
 import { DEFAULT_REPO_CONFIG } from "../../src/engine/repo-config.js";
+import type { CycleRequest } from "../../src/engine/request.js";
 import { computeFeatures } from "../../src/model/features.js";
-import { loadRecipeHistory } from "../../src/model/history.js";
 import { createHeuristicPredictor } from "../../src/model/predictor.js";
 import { DEFAULT_THRESHOLDS } from "../../src/model/tiers.js";
 import type { Predictor } from "../../src/model/types.js";
 import { selectRecipes } from "../../src/recipes/index.js";
+import { createCycleStore } from "../../src/runtime/cycle-store.js";
 import { createCycleTools } from "../../src/runtime/tools.js";
 import { createSandbox, type Sandbox, type SandboxLimits, type SpawningSandbox } from "../../src/sandbox/index.js";
 
@@ -57,7 +59,8 @@ export function engineDeps(
   const created = createSandbox({ allowUnsandboxed: false, defaults: { timeoutMs: 120_000, ...options.limits } });
   const sandbox = options.wrapSandbox ? options.wrapSandbox(created) : created;
   return {
-    db,
+    // Probation stays out of the way unless a test asks for it (test/engine/probation.test.ts).
+    store: db ? createCycleStore(db, { probation: false }) : null,
     predictor,
     tools: createCycleTools({
       sandbox,
@@ -65,7 +68,6 @@ export function engineDeps(
       ...(options.testTimeoutMs ? { testTimeoutMs: options.testTimeoutMs } : {}),
     }),
     computeFeatures,
-    loadHistory: loadRecipeHistory,
   };
 }
 

@@ -24,6 +24,7 @@ import type { WorkerDeps, WorkerFlags } from "../../src/queue/processors/context
 import { createCyclesQueue, createProducer } from "../../src/queue/producer.js";
 import type { Schedules } from "../../src/queue/schedules.js";
 import { createRuntime } from "../../src/runtime/context.js";
+import { createCycleStore } from "../../src/runtime/cycle-store.js";
 import { checkout, createWorkspaceRoot } from "../../src/workspace/index.js";
 import { silentLogger, testPrivateKey } from "../github/helpers/probot.js";
 import { createTestDb, type TestDb } from "../helpers/db.js";
@@ -113,7 +114,7 @@ export async function testWorkerDeps(o: TestWorkerOptions): Promise<{ deps: Work
   const workspaceRoot = await createWorkspaceRoot("odavl-test-jobs-");
   const deps: WorkerDeps = {
     db: o.db,
-    cycle: { ...runtime.deps, db: o.db },
+    cycle: { ...runtime.deps, store: createCycleStore(o.db, { probation: false }) },
     github: {
       async installation(installationId) {
         const octokit = await o.probot.auth(installationId);

@@ -2,7 +2,7 @@
  * The test services of test/helpers/services.mjs (a JavaScript module: the test command runs it without a build),
  * with their types.
  */
-// @ts-expect-error: the module has no declarations; its exports are typed below.
+// The module is JavaScript without JSDoc types: its exports are typed below.
 import * as untyped from "../helpers/services.mjs";
 
 export interface PostgresServer {

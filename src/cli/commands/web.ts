@@ -1,6 +1,7 @@
 /**
- * `odavl web` (and `npm start`): the GitHub App's web process. Reads the environment once, builds the database,
- * the queue and Probot, and serves webhooks until SIGTERM.
+ * `odavl web` (and `npm start`): the GitHub App's web process. Reads the environment once, builds the database
+ * and the queue, and serves webhooks (a plain node:http server that verifies signatures itself; no Probot, no
+ * GitHub call), health, metrics and the dashboard until SIGTERM.
  */
 import type { Server } from "node:http";
 import { sql } from "drizzle-orm";

@@ -10,8 +10,10 @@ import type { Logger } from "pino";
 import type { ZodType } from "zod";
 import type { Db } from "../../db/client.js";
 import type { RepositoryRow } from "../../db/queries/repositories.js";
-import { type CycleDeps, type CycleRequest, runCycle } from "../../engine/cycle.js";
+import { runCycle } from "../../engine/cycle.js";
+import type { CycleDeps, StartedCycle } from "../../engine/ports.js";
 import type { RepoConfig } from "../../engine/repo-config.js";
+import type { CycleRequest } from "../../engine/request.js";
 import type { CandidateScope, CycleSummary, Trigger } from "../../engine/types.js";
 import type { InstallationGitHub } from "../../github/api.js";
 import { effectiveThresholds, type TierThresholds } from "../../model/tiers.js";
@@ -127,6 +129,8 @@ export interface CycleRequestInput {
   scopes: readonly CandidateScope[];
   collectData: boolean;
   recipeIds?: readonly string[];
+  /** The cycle row the job started itself (an installed repository's), which the engine then runs on. */
+  started?: StartedCycle;
 }
 
 /** The engine's request for a repository, with its configuration and the global switches applied. */
@@ -151,6 +155,7 @@ export function cycleRequest(deps: WorkerDeps, p: CycleRequestInput): CycleReque
     trigger: p.trigger,
     runKey: p.runKey,
     repositoryId: p.repo.id,
+    ...(p.started ? { started: p.started } : {}),
     recipes,
     judgeRecipes: configured,
     config: p.config,

@@ -300,6 +300,8 @@ async function runInstalledCycle(
           runKey: job.id,
           scopes: ["all"],
           collectData: current.dataCollection,
+          // The row started above: the engine finishes it, and does not start it again.
+          started: { cycleId: cycle.id, repositoryId: current.id },
         }),
       );
       // 6. Events out of order: a newer head may have come while this one ran; only the current head is reported.

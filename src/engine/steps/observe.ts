@@ -1,0 +1,89 @@
+/**
+ * Step 1, Observe: the repository as it is. Its files (listed safely), its tsconfig, and the baseline's type check
+ * and tests, run side by side (neither needs the other).
+ */
+import type { RecipeWorkspace } from "../../recipes/types.js";
+import { createRecipeWorkspace, isSourceFile, ObserveError, readTsconfig, type TsconfigInfo } from "../observe.js";
+import type { TypeCheckerSession } from "../ports.js";
+import type { Diagnostic, TestStatus } from "../types.js";
+import type { CycleRun } from "./run.js";
+
+export interface Observation {
+  listing: { files: string[]; skipped: { file: string; reason: string }[] };
+  tsconfig: TsconfigInfo;
+  sourceFiles: string[];
+  /** The recipes' view of the unchanged repository. */
+  ws: RecipeWorkspace;
+  checker: TypeCheckerSession;
+  baselineDiagnostics: Diagnostic[];
+  testsPassing: TestStatus;
+  /** Why the tests do not count, or "" when they passed. */
+  testsReason: string;
+  testCommand: string | null;
+}
+
+export function observe(run: CycleRun): Promise<Observation> {
+  const { req, deps, summary } = run;
+  run.progress({ phase: "observe", message: "reading the repository" });
+  return run.timed("observe", async () => {
+    const listing = await deps.tools.listFiles(req.root);
+    summary.skipped.push(...listing.skipped);
+    const tsconfig = readTsconfig(req.root, listing.files);
+    if (tsconfig.outsideFiles.length > 0) {
+      const n = tsconfig.outsideFiles.length;
+      summary.skipped.push({
+        file: "tsconfig.json",
+        reason: `includes ${n} file${n === 1 ? "" : "s"} outside the repository (ignored)`,
+      });
+    }
+    const listed = new Set(listing.files);
+    const sourceFiles = (tsconfig.path ? tsconfig.fileNames : listing.files).filter(
+      (f) => listed.has(f) && isSourceFile(f),
+    );
+    if (sourceFiles.length === 0) {
+      throw new ObserveError("no TypeScript source files found (is this a TypeScript repository?)", req.root);
+    }
+    const ws = createRecipeWorkspace(req.root, sourceFiles, tsconfig.path);
+    run.progress({ phase: "observe", message: "type-checking the baseline" });
+    const typeCheck = deps.tools.startTypeChecker(req.root, tsconfig.path).then((checker) => {
+      run.sessions.typeChecker = checker;
+      return checker.baseline().then((diagnostics) => ({ checker, diagnostics }));
+    });
+    const [checked, tested] = await Promise.allSettled([typeCheck, baselineTests(run)]);
+    if (checked.status === "rejected") throw checked.reason;
+    if (tested.status === "rejected") throw tested.reason;
+    return {
+      listing,
+      tsconfig,
+      sourceFiles,
+      ws,
+      checker: checked.value.checker,
+      baselineDiagnostics: checked.value.diagnostics,
+      ...tested.value,
+    };
+  });
+}
+
+async function baselineTests(
+  run: CycleRun,
+): Promise<Pick<Observation, "testsPassing" | "testsReason" | "testCommand">> {
+  const { req, deps } = run;
+  if (!req.runTests) return { testsPassing: "unknown", testsReason: "tests not run (--no-tests)", testCommand: null };
+  run.progress({ phase: "observe", message: "running the tests at baseline" });
+  const configured = req.config.tests;
+  const command = req.testCommand ?? configured?.command;
+  const t = await deps.tools.startTests(req.root, {
+    ...(command ? { command } : {}),
+    ...(configured?.setup ? { setup: configured.setup } : {}),
+    ...(configured?.timeout ? { timeoutMs: configured.timeout * 1000 } : {}),
+    ...(req.trigger === "apply" ? { fullSuite: true } : {}),
+  });
+  if ("unavailable" in t) return { testsPassing: "unknown", testsReason: t.unavailable, testCommand: null };
+  run.sessions.tests = t;
+  const b = await t.baseline();
+  return {
+    testsPassing: b.status,
+    testsReason: b.status === "pass" ? "" : `tests did not pass before the change: ${b.reason ?? "status unknown"}`,
+    testCommand: t.command,
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * Step 4, Verify: each candidate applied in isolation and judged (type check, lint, tests); identical patches
+ * (from different tools) are verified once and share the outcome. Then the bundles the outcomes call for (a fix
+ * with its follow-ups, two fixes on the same lines) are decided and verified, each once, as one candidate.
+ */
+import type { Finding, Recipe } from "../../recipes/types.js";
+import { planBundles } from "../bundles.js";
+import { createRecipeWorkspace } from "../observe.js";
+import { applyProbation } from "../probation.js";
+import { CycleAbortedError } from "../request.js";
+import type { Candidate, CandidateResult, Outcome } from "../types.js";
+import { errorOutcome, verifyCandidate } from "../verify.js";
+import type { Planned } from "./act.js";
+import { type Decided, predict } from "./decide.js";
+import type { Observation } from "./observe.js";
+import type { CycleRun } from "./run.js";
+
+export async function verify(
+  run: CycleRun,
+  observed: Observation,
+  planned: Planned,
+  decided: Decided,
+): Promise<CandidateResult[]> {
+  const { req, deps, summary } = run;
+  const judged = uniqueById([...(req.judgeRecipes ?? req.recipes), ...req.recipes]);
+  const findingsFor = async (
+    overrides: ReadonlyMap<string, string>,
+    recipes: readonly Recipe[],
+    files: readonly string[],
+  ): Promise<Finding[]> => {
+    const ws = createRecipeWorkspace(req.root, observed.sourceFiles, observed.tsconfig.path, overrides);
+    // One call per family: each batches its work (one language-service pass, one lint, one Biome run).
+    const byFamily = new Map<string, Recipe[]>();
+    for (const r of recipes) byFamily.set(r.family, [...(byFamily.get(r.family) ?? []), r]);
+    const found = await Promise.all(
+      [...byFamily.values()].map((list) => deps.tools.family(list[0] as Recipe).findings(ws, list, files)),
+    );
+    return found.flat();
+  };
+  const byHash = new Map<string, { key: string; outcome: Outcome }>();
+  const testsInScope = (c: Candidate) => !req.testScopes || req.testScopes.includes(c.scope);
+  let baselineFindings: Finding[] = [];
+  let done = 0;
+  let total = decided.candidates.length;
+  const verifyAll = async (list: readonly Candidate[]): Promise<(Outcome | null)[]> => {
+    const results: (Outcome | null)[] = [];
+    for (const candidate of list) {
+      if (req.signal?.aborted) throw new CycleAbortedError("verify");
+      run.progress({ phase: "verify", done, total, candidate: candidate.key });
+      const shared = byHash.get(candidate.patchHash);
+      if (shared) {
+        results.push({ ...shared.outcome, sharedWith: shared.key });
+      } else {
+        const outcome = await verifyOne(candidate, {
+          baselineDiagnostics: observed.baselineDiagnostics,
+          baselineFindings,
+          recipes: judged,
+          typeChecker: observed.checker,
+          findings: findingsFor,
+          tests: observed.testsPassing === "pass" && testsInScope(candidate) ? run.sessions.tests : null,
+          testsReason: testsInScope(candidate)
+            ? observed.testsReason
+            : `tests not run for ${candidate.scope}-scope candidates`,
+        });
+        byHash.set(candidate.patchHash, { key: candidate.key, outcome });
+        results.push(outcome);
+      }
+      done++;
+    }
+    run.progress({ phase: "verify", done, total, candidate: "" });
+    return results;
+  };
+
+  const candidates = decided.candidates;
+  const outcomes = await run.timed("verify", async () => {
+    // The "before" side of the lint comparison comes from the same call as the "after" side, over the same
+    // files: a plan's findings may be filtered differently (only what the fix can address), and comparing two
+    // different measurements would report findings as new that were there all along.
+    const touched = [...new Set(candidates.flatMap((c) => c.files.map((f) => f.path)))];
+    baselineFindings = touched.length > 0 ? await findingsFor(new Map(), judged, touched) : [];
+    return verifyAll(candidates);
+  });
+
+  const bundled = await run.timed("bundles", async () => {
+    const made = await planBundles(candidates, outcomes, judged, {
+      budget: req.config.budget,
+      plan: async (recipe, overrides, files) => {
+        // TypeScript's fixes need the whole program; the linters only the files they change.
+        const ws = createRecipeWorkspace(
+          req.root,
+          recipe.family === "ts-codefix" ? observed.sourceFiles : files,
+          observed.tsconfig.path,
+          overrides,
+        );
+        const plan = await deps.tools.family(recipe).plan(ws, recipe);
+        return plan.edits.filter((e) => files.includes(e.path));
+      },
+      targets: (recipes, files) => {
+        const ids = new Set(recipes.map((r) => r.id));
+        const inFiles = new Set(files);
+        return baselineFindings.filter((f) => inFiles.has(f.file) && f.recipeId !== undefined && ids.has(f.recipeId))
+          .length;
+      },
+    });
+    summary.skipped.push(...made.skipped);
+    if (made.bundles.length === 0) return { candidates: [], predictions: [], outcomes: [] };
+    const predictions = applyProbation(made.bundles, await predict(run, decided.facts, made.bundles), planned.standing);
+    total += made.bundles.length;
+    return { candidates: made.bundles, predictions, outcomes: await verifyAll(made.bundles) };
+  });
+
+  return [
+    ...results(candidates, decided.predictions, outcomes),
+    ...results(bundled.candidates, bundled.predictions, bundled.outcomes),
+  ];
+}
+
+function results(
+  candidates: readonly Candidate[],
+  predictions: readonly CandidateResult["prediction"][],
+  outcomes: readonly (Outcome | null)[],
+): CandidateResult[] {
+  return candidates.map((candidate, i) => ({
+    candidate,
+    prediction: predictions[i] as CandidateResult["prediction"],
+    outcome: outcomes[i] ?? null,
+  }));
+}
+
+async function verifyOne(candidate: Candidate, ctx: Parameters<typeof verifyCandidate>[1]): Promise<Outcome> {
+  try {
+    return await verifyCandidate(candidate, ctx);
+  } catch (err) {
+    // The verification itself failed (a tool crashed): recorded as not a success, with the cause; the cycle goes on.
+    return errorOutcome(candidate, `verification failed: ${err instanceof Error ? err.message : String(err)}`, ctx);
+  }
+}
+
+function uniqueById(recipes: readonly Recipe[]): Recipe[] {
+  return [...new Map(recipes.map((r) => [r.id, r] as const)).values()];
+}
