@@ -4,7 +4,8 @@ import { AnalyticsOptionError, parseDateOption, parseNumberOption } from "../../
 import * as f from "../../analytics/format.js";
 import { buildReport, DEFAULT_MIN_SAMPLES } from "../../analytics/report.js";
 import { renderReportHtml } from "../../analytics/report-html.js";
-import { renderReportMarkdown, validationValue } from "../../analytics/report-markdown.js";
+import { renderReportMarkdown } from "../../analytics/report-markdown.js";
+import { validationValue } from "../../analytics/report-tables.js";
 import { readEnv } from "../../config/env.js";
 import { openDb } from "../../db/client.js";
 import { type ModelCard, parseModelCard } from "../../model/train/card.js";
