@@ -208,7 +208,7 @@ export const DEFINITIONS = {
   acceptance:
     "a verified fix is accepted when its pull request was merged and no later push to the branch it went into reverted it; the rate is over the pull requests answered (merged, closed unmerged or reverted), by the tier the pull request showed, with a 95% Wilson interval. Stored only for repositories that consent to data collection",
   reverted:
-    'a merged fix counts as reverted when a later push to its base branch carries a commit whose message starts with Revert "<the pull request\'s title>" or says "This reverts commit <sha>" of its merge commit or its own commit',
+    'a merged fix counts as reverted when a later push to its base branch carries a commit whose message starts with Revert "<the pull request\'s title>" (or Revert "<title> (#<number>)") or says "This reverts commit <sha>" of its merge commit or its own commit',
   verdict:
     "met when the whole 95% interval satisfies the target, not met when none of it does, inconclusive otherwise; figures without an interval are judged on their value",
   independence:

@@ -8,7 +8,6 @@
  * description).
  */
 import type { Server } from "node:http";
-import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import type { Queue } from "bullmq";
 import { sql } from "drizzle-orm";
@@ -36,72 +35,20 @@ import { createTestDb, type TestDb } from "../helpers/db.js";
 import { sampleResult } from "../helpers/samples.js";
 import { producerConnection, testQueueConfig } from "../queue/helpers.js";
 import { useStrictNock } from "./helpers/github-mock.js";
-import type { Payload, RepoIdentity } from "./helpers/payloads.js";
+import {
+  atRepository,
+  type Payload,
+  pullRequestClosedPayload,
+  pushWithMessagePayload,
+  type RepoIdentity,
+  recorded,
+} from "./helpers/payloads.js";
 import { postWebhook, WEBHOOK_SECRET } from "./helpers/probot.js";
-
-const EXAMPLES = createRequire(import.meta.url)("@octokit/webhooks-examples") as {
-  name: string;
-  examples: Payload[];
-}[];
-
-/** A recorded example: the first of the event whose payload passes `pick`, as a fresh copy. */
-function recorded(name: string, pick: (p: Payload) => boolean): Payload {
-  const found = EXAMPLES.find((e) => e.name === name)?.examples.find(pick);
-  if (!found) throw new Error(`no recorded ${name} example`);
-  return structuredClone(found);
-}
 
 const DEMO: RepoIdentity = { owner: "acme", name: "demo", githubId: 1001, installationId: 4001 };
 const OTHER: RepoIdentity = { owner: "acme", name: "other", githubId: 1002, installationId: 4001 };
 const SHA = "a".repeat(40);
 const TITLE = "ODAVL: Remove unused imports";
-
-/** Points a recorded payload at one of our repositories (GitHub id, name, owner, default branch, installation). */
-function atRepository(p: Payload, r: RepoIdentity): Payload {
-  p.repository = {
-    ...p.repository,
-    id: r.githubId,
-    name: r.name,
-    full_name: `${r.owner}/${r.name}`,
-    owner: { ...p.repository.owner, login: r.owner },
-    default_branch: "main",
-  };
-  p.installation = { ...p.installation, id: r.installationId };
-  return p;
-}
-
-/**
- * GitHub's recorded `pull_request.closed`, at our fix's pull request: its number, head branch and title. The
- * examples have no merged close; for that one, `merged` and `merged_at` say it was merged, as GitHub sends them.
- */
-function closedPayload(r: RepoIdentity, pr: { number: number; branch: string; base?: string; merged: boolean }) {
-  const p = atRepository(
-    recorded("pull_request", (e) => e.action === "closed" && e.installation !== undefined),
-    r,
-  );
-  p.number = pr.number;
-  p.pull_request.number = pr.number;
-  p.pull_request.title = TITLE;
-  p.pull_request.head.ref = pr.branch;
-  p.pull_request.base.ref = pr.base ?? "main";
-  if (pr.merged) {
-    p.pull_request.merged = true;
-    p.pull_request.merged_at = p.pull_request.closed_at;
-  }
-  return p;
-}
-
-/** GitHub's recorded push to a branch, its one commit's message replaced (a revert, or not). */
-function pushPayload(r: RepoIdentity, branch: string, message: string): Payload {
-  const p = atRepository(
-    recorded("push", (e) => e.ref.startsWith("refs/heads/") && e.commits.length === 1 && e.installation),
-    r,
-  );
-  p.ref = `refs/heads/${branch}`;
-  p.commits[0].message = message;
-  p.head_commit.message = message;
-  return p;
-}
 
 describe("maintainers' answers as labels", () => {
   useStrictNock();
@@ -229,7 +176,7 @@ describe("maintainers' answers as labels", () => {
     });
     expect(stored).toBe(true);
 
-    const merged = closedPayload(DEMO, { number: 12, branch: branch(12), merged: true });
+    const merged = pullRequestClosedPayload(DEMO, { title: TITLE, number: 12, branch: branch(12), merged: true });
     expect(await deliver("pull_request", merged, "close-12")).toBe("merged #12");
     // A redelivery changes nothing.
     expect(await deliver("pull_request", merged, "close-12")).toBe("already handled");
@@ -238,11 +185,11 @@ describe("maintainers' answers as labels", () => {
     expect(row?.closedAt?.toISOString()).toBe(new Date(merged.pull_request.closed_at).toISOString());
 
     // A push that reverts nothing of ours leaves it merged (and only enqueues the default branch's cycle).
-    expect(await deliver("push", pushPayload(DEMO, "main", "Initial commit"))).toBe("enqueued");
+    expect(await deliver("push", pushWithMessagePayload(DEMO, "main", "Initial commit"))).toBe("enqueued");
     expect((await listFixPullRequests(db.db, repo.id))[0]?.state).toBe("merged");
 
     // GitHub's Revert button: `Revert "<title>"` and "This reverts commit <merge sha>.".
-    const revert = pushPayload(
+    const revert = pushWithMessagePayload(
       DEMO,
       "main",
       `Revert "${TITLE}"\n\nThis reverts commit ${merged.pull_request.merge_commit_sha}.`,
@@ -264,15 +211,25 @@ describe("maintainers' answers as labels", () => {
       branch: branch(13),
       base: "feature",
     });
-    const merged = closedPayload(DEMO, { number: 13, branch: branch(13), base: "feature", merged: true });
+    const merged = pullRequestClosedPayload(DEMO, {
+      title: TITLE,
+      number: 13,
+      branch: branch(13),
+      base: "feature",
+      merged: true,
+    });
     expect(await deliver("pull_request", merged)).toBe("merged #13");
     const sha = merged.pull_request.merge_commit_sha as string;
     // A revert on another branch is not this fix's revert.
-    const elsewhere = pushPayload(DEMO, "other", `Revert "Merge pull request #13"\n\nThis reverts commit ${sha}.`);
+    const elsewhere = pushWithMessagePayload(
+      DEMO,
+      "other",
+      `Revert "Merge pull request #13"\n\nThis reverts commit ${sha}.`,
+    );
     expect(await deliver("push", elsewhere)).toBe("ignored");
     // A push without a revert on a branch other than the default one is not even recorded.
-    expect(await deliver("push", pushPayload(DEMO, "feature", "Initial commit"))).toBe("ignored");
-    const revert = pushPayload(
+    expect(await deliver("push", pushWithMessagePayload(DEMO, "feature", "Initial commit"))).toBe("ignored");
+    const revert = pushWithMessagePayload(
       DEMO,
       "feature",
       `Revert "Merge pull request #13 from acme/${branch(13)}"\n\nThis reverts commit ${sha}, reversing\nchanges made to ${SHA}.`,
@@ -281,11 +238,33 @@ describe("maintainers' answers as labels", () => {
     expect((await listFixPullRequests(db.db, repo.id))[0]?.state).toBe("reverted");
   });
 
+  it("git revert of a squash-merged fix (its title with the pull request's number) marks it reverted", async () => {
+    const { repo } = await appliedFix(DEMO, { consent: true, checkRunId: 9005, number: 16, branch: branch(16) });
+    expect(
+      await deliver(
+        "pull_request",
+        pullRequestClosedPayload(DEMO, { title: TITLE, number: 16, branch: branch(16), merged: true }),
+      ),
+    ).toBe("merged #16");
+    // Another title's revert is not this fix's.
+    expect(await deliver("push", pushWithMessagePayload(DEMO, "main", `Revert "${TITLE} again (#16)"`))).toBe(
+      "enqueued",
+    );
+    expect((await listFixPullRequests(db.db, repo.id))[0]?.state).toBe("merged");
+    expect(await deliver("push", pushWithMessagePayload(DEMO, "main", `Revert "${TITLE} (#16)"`))).toBe(
+      "enqueued; reverted #16",
+    );
+    expect((await listFixPullRequests(db.db, repo.id))[0]?.state).toBe("reverted");
+  });
+
   it("closed unmerged; a pull request that is not a fix's, and one of a repository without consent, store nothing", async () => {
     const { repo } = await appliedFix(DEMO, { consent: true, checkRunId: 9003, number: 14, branch: branch(14) });
-    expect(await deliver("pull_request", closedPayload(DEMO, { number: 14, branch: branch(14), merged: false }))).toBe(
-      "closed #14",
-    );
+    expect(
+      await deliver(
+        "pull_request",
+        pullRequestClosedPayload(DEMO, { title: TITLE, number: 14, branch: branch(14), merged: false }),
+      ),
+    ).toBe("closed #14");
     expect((await listFixPullRequests(db.db, repo.id))[0]).toMatchObject({ state: "closed", mergeSha: null });
     // The recorded example as it is (branch "changes"): not ours, answered without touching the database.
     const deliveries = async () =>
@@ -306,15 +285,18 @@ describe("maintainers' answers as labels", () => {
         recorded("pull_request", (e) => e.action === "closed"),
       ),
     ).toBe("ignored");
-    expect(await deliver("push", pushPayload(DEMO, "feature", `Revert "${TITLE}"`))).toBe("ignored");
+    expect(await deliver("push", pushWithMessagePayload(DEMO, "feature", `Revert "${TITLE}"`))).toBe("ignored");
     expect(await deliveries()).toBe(before + 1);
 
     // No consent: neither the press nor the pull request is stored, and its close changes nothing.
     const other = await appliedFix(OTHER, { consent: false, checkRunId: 9004, number: 15, branch: branch(15) });
     expect(other.stored).toBe(false);
-    expect(await deliver("pull_request", closedPayload(OTHER, { number: 15, branch: branch(15), merged: true }))).toBe(
-      "ignored",
-    );
+    expect(
+      await deliver(
+        "pull_request",
+        pullRequestClosedPayload(OTHER, { title: TITLE, number: 15, branch: branch(15), merged: true }),
+      ),
+    ).toBe("ignored");
     const clicks = await queryRows(db.db, sql`select repository_id, result, pull_request_number from apply_clicks`);
     expect(clicks).toEqual([{ repository_id: repo.id, result: "opened", pull_request_number: 14 }]);
     expect(await listFixPullRequests(db.db, other.repo.id)).toEqual([]);
@@ -323,9 +305,9 @@ describe("maintainers' answers as labels", () => {
   it("the report shows how often verified fixes were accepted, by tier, in Markdown and HTML; the export carries the labels", async () => {
     await appliedFix(DEMO, { consent: true, checkRunId: 9101, number: 21, branch: branch(21) });
     await appliedFix(OTHER, { consent: true, checkRunId: 9102, number: 22, branch: branch(22), tier: "auto-apply" });
-    const accepted = closedPayload(DEMO, { number: 21, branch: branch(21), merged: true });
+    const accepted = pullRequestClosedPayload(DEMO, { title: TITLE, number: 21, branch: branch(21), merged: true });
     expect(await deliver("pull_request", accepted)).toBe("merged #21");
-    const refused = closedPayload(OTHER, { number: 22, branch: branch(22), merged: false });
+    const refused = pullRequestClosedPayload(OTHER, { title: TITLE, number: 22, branch: branch(22), merged: false });
     expect(await deliver("pull_request", refused)).toBe("closed #22");
 
     const report = await buildReport(db.db, { minSamples: 1 });

@@ -131,8 +131,9 @@ export function looksLikeRevert(message: string): boolean {
 /**
  * A push to a base branch: merged fixes of that branch that one of the pushed commits reverts become "reverted"
  * (the rule: docs/operations.md, "Maintainers' answers"). A commit reverts a fix when its message starts with
- * `Revert "<the pull request's title>"`, or says `This reverts commit <sha>` of the fix's merge commit or of its
- * own commit. Returns the numbers of the pull requests marked.
+ * `Revert "<the pull request's title>"` (or `Revert "<title> (#<number>)"`, the revert of a squash merge), or says
+ * `This reverts commit <sha>` of the fix's merge commit or of its own commit. Returns the numbers of the pull
+ * requests marked.
  */
 export async function markFixesReverted(
   db: DbOrTx,
@@ -150,6 +151,7 @@ export async function markFixesReverted(
         join repositories r on r.id = x.repository_id
         join json_to_recordset(${JSON.stringify(commits)}::json) as c(sha text, message text)
           on starts_with(c.message, 'Revert "' || x.title || '"')
+            or starts_with(c.message, 'Revert "' || x.title || ' (#' || x.number || ')"')
             or (x.merge_sha is not null and position('This reverts commit ' || x.merge_sha in c.message) > 0)
             or position('This reverts commit ' || x.commit_sha in c.message) > 0
         where r.github_id = ${p.githubRepositoryId} and r.data_collection and x.base = ${p.branch}
