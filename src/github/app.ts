@@ -10,6 +10,10 @@
  * Redis) are only redone when the event says something the stored rows do not, or after
  * {@link SCHEDULE_RECHECK_MS}.
  *
+ * The maintainers' answers to fixes need no job: a fix's pull request closed (merged or not) and a push whose
+ * commits revert a merged fix are each recorded in one statement (src/db/queries/fix-labels.ts). Other pull
+ * requests closed, and pushes without a revert message, touch nothing.
+ *
  * Payloads are validated before anything is stored: a delivery that lacks what its handler needs is refused
  * ({@link WebhookPayloadError}, answered 400), never half handled.
  */
