@@ -13,7 +13,10 @@ export const ACCEPTANCE_TIERS = ["auto-apply", "review-suggested", "manual-only"
 export interface AcceptanceRow {
   /** A tier, or "all". */
   tier: string;
-  /** Verified fixes a check run showed (one per cycle and patch, identical patches of several recipes once). */
+  /**
+   * Verified fixes check runs showed: one per check run and patch (identical patches of several recipes once, and
+   * an unchanged commit's cycle that kept the check run it had adds none), in its most trusted prediction's tier.
+   */
   verifiedFixes: number;
   /** Apply presses on fixes shown in this tier ("all" also counts presses whose prediction was not stored). */
   applyClicks: number;
@@ -71,12 +74,12 @@ export async function loadAcceptance(db: DbOrTx, range: TimeRange = {}): Promise
   const verified = await queryRows<{ tier: string; n: number }>(
     db,
     sql`select tier, count(*)::int as n from (
-          select distinct on (p.cycle_id, p.patch_hash) p.tier
+          select distinct on (c.check_run_id, p.patch_hash) p.tier
           from predictions p
           join outcomes o on o.prediction_id = p.id and o.status = 'verified' and o.success
           join cycles c on c.id = p.cycle_id and c.check_run_id is not null
           where p.scope = 'all'${rangeClause(range)}
-          order by p.cycle_id, p.patch_hash, p.trust desc
+          order by c.check_run_id, p.patch_hash, p.trust desc
         ) shown group by tier`,
   );
   // A press answers the prediction its check run's cycle stored for the recipe (the most trusted, if several).

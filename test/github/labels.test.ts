@@ -109,7 +109,15 @@ describe("maintainers' answers as labels", () => {
    */
   async function appliedFix(
     r: RepoIdentity,
-    p: { consent: boolean; checkRunId: number; number: number; branch: string; base?: string; tier?: "auto-apply" },
+    p: {
+      consent: boolean;
+      checkRunId: number;
+      number: number;
+      branch: string;
+      base?: string;
+      tier?: "auto-apply";
+      unchangedCommitCycle?: boolean;
+    },
   ) {
     const [repo] = await registerRepositories(
       db.db,
@@ -146,6 +154,27 @@ describe("maintainers' answers as labels", () => {
       headSha: SHA,
       recipeId: "ts/remove-unused-imports",
     });
+    if (p.unchangedCommitCycle) {
+      // A later cycle of the same commit whose report was the one shown already: it keeps the check run.
+      const again = await startCycle(db.db, {
+        repositoryId: repo.id,
+        runKey: `again-${p.number}`,
+        sha: SHA,
+        trigger: "schedule",
+      });
+      await finishCycle(db.db, {
+        cycleId: again.id,
+        repositoryId: repo.id,
+        sha: SHA,
+        status: "completed",
+        error: null,
+        durationsMs: {},
+        facts: null,
+        results: [fix(p.number, tier, patchHash)],
+        storeData: true,
+      });
+      await setCycleCheckRun(db.db, again.id, p.checkRunId);
+    }
     const stored = await recordFixPullRequest(db.db, {
       repositoryId: repo.id,
       number: p.number,
@@ -303,7 +332,13 @@ describe("maintainers' answers as labels", () => {
   });
 
   it("the report shows how often verified fixes were accepted, by tier, in Markdown and HTML; the export carries the labels", async () => {
-    await appliedFix(DEMO, { consent: true, checkRunId: 9101, number: 21, branch: branch(21) });
+    await appliedFix(DEMO, {
+      consent: true,
+      checkRunId: 9101,
+      number: 21,
+      branch: branch(21),
+      unchangedCommitCycle: true,
+    });
     await appliedFix(OTHER, { consent: true, checkRunId: 9102, number: 22, branch: branch(22), tier: "auto-apply" });
     const accepted = pullRequestClosedPayload(DEMO, { title: TITLE, number: 21, branch: branch(21), merged: true });
     expect(await deliver("pull_request", accepted)).toBe("merged #21");
@@ -340,12 +375,14 @@ describe("maintainers' answers as labels", () => {
     const result = await exportDataset(db.db, { format: "jsonl" }, async (chunk) => {
       text += chunk;
     });
-    expect(result.rows).toBe(2);
+    // The unchanged commit's cycle stored the same patch again: its prediction carries the same labels.
+    expect(result.rows).toBe(3);
     const rows = text
       .trimEnd()
       .split("\n")
       .map((l) => JSON.parse(l) as { repository: string; applied: boolean; pullRequest: string | null });
     expect(rows.map((r) => [r.repository, r.applied, r.pullRequest])).toEqual([
+      ["acme/demo", true, "merged"],
       ["acme/demo", true, "merged"],
       ["acme/other", true, "closed"],
     ]);
