@@ -147,13 +147,14 @@ describe("maintainers' answers as labels", () => {
     });
     await setCycleCheckRun(db.db, cycle.id, p.checkRunId);
     const delivery = `delivery-${p.number}`;
-    await recordApplyClick(db.db, {
+    const click = {
       repositoryId: repo.id,
       deliveryId: delivery,
       checkRunId: p.checkRunId,
       headSha: SHA,
       recipeId: "ts/remove-unused-imports",
-    });
+    };
+    await recordApplyClick(db.db, click);
     if (p.unchangedCommitCycle) {
       // A later cycle of the same commit whose report was the one shown already: it keeps the check run.
       const again = await startCycle(db.db, {
@@ -190,7 +191,7 @@ describe("maintainers' answers as labels", () => {
       tier,
       origin: "apply",
     });
-    await finishApplyClick(db.db, delivery, "opened", p.number);
+    await finishApplyClick(db.db, click, { result: "opened", pullRequestNumber: p.number });
     return { repo, stored };
   }
 

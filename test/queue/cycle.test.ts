@@ -442,7 +442,8 @@ describe("cycle and apply jobs", () => {
     const moved = "b".repeat(40);
     const gh = new GitHubMock("acme", "demo")
       .accessToken(4001)
-      .configFile(CHEAP_RECIPES)
+      // The job reads the consent from the configuration before it answers: the press is recorded.
+      .configFile(`dataCollection: true\n${CHEAP_RECIPES}`)
       .lastCommit()
       .branchHead("main", moved)
       .compare("main", sha, "behind")
@@ -460,6 +461,9 @@ describe("cycle and apply jobs", () => {
     const answer = gh.find("POST", "/check-runs")[0]?.body;
     expect(answer).toMatchObject({ name: APPLY_CHECK_RUN_NAME, head_sha: moved, conclusion: "neutral" });
     expect(answer.output.title).toBe("Already open: #12 applies ts/remove-unused-imports to main");
+    expect(await rows(sql`select check_run_id::int, recipe_id, result, pull_request_number from apply_clicks`)).toEqual(
+      [{ check_run_id: 9001, recipe_id: "ts/remove-unused-imports", result: "exists", pull_request_number: 12 }],
+    );
   });
 
   it(

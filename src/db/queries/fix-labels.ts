@@ -32,17 +32,23 @@ export async function recordApplyClick(db: DbOrTx, c: ApplyClickInput): Promise<
   return rows.length > 0;
 }
 
-/** What the apply job answered to a press, and the pull request it opened or found open. */
+/**
+ * What the apply job answered to a press, and the pull request it opened or found open. Records the press too
+ * when it was not (the job read the repository's `.github/odavl.yml`, which may have just given the consent).
+ */
 export async function finishApplyClick(
   db: DbOrTx,
-  deliveryId: string,
-  result: string,
-  pullRequestNumber: number | null,
+  c: ApplyClickInput,
+  answer: { result: string; pullRequestNumber: number | null },
 ): Promise<void> {
   await db.execute(
-    sql`update apply_clicks k set result = ${result}, pull_request_number = ${pullRequestNumber}
-      from repositories r
-      where k.delivery_id = ${deliveryId} and r.id = k.repository_id and r.data_collection`,
+    sql`insert into apply_clicks (repository_id, delivery_id, check_run_id, head_sha, recipe_id, result,
+        pull_request_number)
+      select r.id, ${c.deliveryId}, ${c.checkRunId}, ${c.headSha}, ${c.recipeId}, ${answer.result},
+        ${answer.pullRequestNumber}
+      from repositories r where r.id = ${c.repositoryId} and r.data_collection
+      on conflict (delivery_id) do update set result = excluded.result,
+        pull_request_number = excluded.pull_request_number`,
   );
 }
 

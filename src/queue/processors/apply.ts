@@ -46,17 +46,21 @@ export type ApplyJobResult =
 export async function processApplyJob(job: JobInfo, deps: WorkerDeps): Promise<ApplyJobResult> {
   const data = parsePayload(applyJobSchema, job);
   const recipe = recipeForAction(data.action);
-  if (recipe) {
-    await recordApplyClick(deps.db, {
-      repositoryId: data.repositoryId,
-      deliveryId: data.deliveryId,
-      checkRunId: data.checkRunId,
-      headSha: data.headSha,
-      recipeId: recipe.id,
+  const click = recipe && {
+    repositoryId: data.repositoryId,
+    deliveryId: data.deliveryId,
+    checkRunId: data.checkRunId,
+    headSha: data.headSha,
+    recipeId: recipe.id,
+  };
+  if (click) await recordApplyClick(deps.db, click);
+  const result = await applyFix(job, deps, data);
+  if (click) {
+    await finishApplyClick(deps.db, click, {
+      result: result.status,
+      pullRequestNumber: "number" in result ? result.number : null,
     });
   }
-  const result = await applyFix(job, deps, data);
-  await finishApplyClick(deps.db, data.deliveryId, result.status, "number" in result ? result.number : null);
   return result;
 }
 
