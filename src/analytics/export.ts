@@ -8,6 +8,11 @@
  * CSV has one column per feature, named after it. Nothing computed from the outcome beyond the label is exported
  * (the verification score, exported before, gave the label away); the patch hash lets training count identical
  * reruns and twin recipes once (src/model/duplicates.ts).
+ *
+ * Each row also carries the maintainers' answers, labels beside the outcome (src/db/queries/fix-labels.ts):
+ * `applied`, whether a maintainer pressed Apply on the check run that showed this prediction's recipe, and
+ * `pullRequest`, what became of the pull request of the same patch in the same repository ("open", "merged",
+ * "closed" unmerged, "reverted"; null when none was opened).
  */
 import type { Writable } from "node:stream";
 import { sql } from "drizzle-orm";
@@ -67,6 +72,8 @@ interface ExportRow extends Record<string, unknown> {
   success: boolean;
   tests: string;
   patch_hash: string;
+  applied: boolean;
+  pull_request: string | null;
 }
 
 /** Columns before the features, in CSV order. */
@@ -93,6 +100,8 @@ export const CSV_TAIL = [
   "latencyMs",
   "success",
   "tests",
+  "applied",
+  "pullRequest",
 ] as const;
 
 /** RFC 4180: quoted when it holds a comma, quote, or line break; quotes doubled. */
@@ -139,6 +148,8 @@ function csvLine(r: ExportRow, features: readonly string[]): string {
     r.latency_ms,
     r.success,
     r.tests,
+    r.applied,
+    r.pull_request,
   ];
   // Features are finite numbers (invalid vectors are skipped): never quoted.
   return `${head.map(csvField).join(",")},${features.join(",")},${tail.map(csvField).join(",")}\n`;
@@ -170,6 +181,8 @@ function jsonLine(r: ExportRow, features: readonly string[]): string {
     latencyMs: r.latency_ms,
     success: r.success,
     tests: r.tests,
+    applied: r.applied,
+    pullRequest: r.pull_request,
   });
   // Every feature is a finite number here (invalid vectors are skipped), so its text is valid JSON.
   return `${head.slice(0, -1)},"features":[${features.join(",")}],"namedFeatures":{${named}}}\n`;
@@ -242,7 +255,17 @@ export async function exportDataset(
       sql`select p.id, r.owner || '/' || r.name as repository, p.sha, p.recipe_id, p.family, p.safety, p.scope,
             to_char(p.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at,
             p.features::text as features, p.heuristic_trust, p.ml_trust, p.trust, p.tier, p.used_ml, p.model_version,
-            p.latency_ms, o.success, o.tests, p.patch_hash
+            p.latency_ms, o.success, o.tests, p.patch_hash,
+            exists (
+              select 1 from cycles c join apply_clicks k on k.repository_id = c.repository_id
+                and k.check_run_id = c.check_run_id and k.recipe_id = p.recipe_id
+              where c.id = p.cycle_id
+            ) as applied,
+            (
+              select f.state from fix_pull_requests f
+              where f.repository_id = p.repository_id and f.patch_hash = p.patch_hash
+              order by f.id desc limit 1
+            ) as pull_request
           from predictions p
           -- The bound on o.prediction_id is implied by p.id's, but Postgres does not infer it: without it a merge
           -- join scans the outcomes index from the start on every page, and the export turns quadratic.

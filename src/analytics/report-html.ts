@@ -11,16 +11,20 @@ import {
   recipeChart,
   trustHistogramChart,
 } from "./charts.js";
-import { int, ms, num, pct, pctInterval, points, pointsInterval, pValue } from "./format.js";
+import { int, ms, num, pct, points, pointsInterval, pValue } from "./format.js";
 import type { Progress, ProgressCount } from "./progress.js";
-import { type AccuracyReport, type GroupRow, type ScoreEvaluation, TARGETS } from "./report.js";
+import { type AccuracyReport, TARGETS } from "./report.js";
+import { definitionLabel } from "./report-markdown.js";
 import {
-  definitionLabel,
-  OPERATING_POINT_HEAD,
-  operatingPointRows,
-  validationInterval,
-  validationValue,
-} from "./report-markdown.js";
+  ACCEPTANCE_INTRO,
+  acceptanceTable,
+  groupTable,
+  operatingPointTable,
+  samplesTable,
+  scoreTable,
+  type TableModel,
+  validationTable,
+} from "./report-tables.js";
 
 /** Recipes shown in the per-recipe chart (the table lists all). */
 const CHART_RECIPES = 15;
@@ -95,33 +99,10 @@ function table(head: string[], rows: (string | Raw)[][]): string {
   return `<table><thead><tr>${th}</tr></thead><tbody>\n${trs}\n</tbody></table>`;
 }
 
-const withCi = (v: number | null, i: { lower: number; upper: number } | null): string =>
-  v === null ? "n/a" : `${pct(v)} (${pctInterval(i)})`;
-
-function groupTable(rows: readonly GroupRow[], first: string): string {
-  if (rows.length === 0) return "<p>No samples.</p>";
-  return table(
-    [
-      first,
-      "samples",
-      "success rate",
-      "model accuracy (95% CI)",
-      "heuristic accuracy (95% CI)",
-      "difference, points (95% CI)",
-      "model FPR",
-      "model auto-approval",
-    ],
-    rows.map((g) => [
-      g.group,
-      int(g.samples),
-      pct(g.successRate),
-      withCi(g.mlAccuracy, g.mlAccuracyInterval),
-      withCi(g.heuristicAccuracy, g.heuristicAccuracyInterval),
-      `${points(g.improvementPoints)} (${pointsInterval(g.improvementInterval)})`,
-      pct(g.mlFalsePositiveRate),
-      pct(g.mlAutoApprovalRate),
-    ]),
-  );
+/** A table model as HTML (its `empty` text when it has no rows); `raw` turns chosen cells into markup. */
+function modelTable(t: TableModel, raw?: (cell: string, column: number) => Raw | string): string {
+  if (t.rows.length === 0 && t.empty !== undefined) return `<p>${e(t.empty)}</p>`;
+  return table(t.head, raw ? t.rows.map((r) => r.map((c, i) => raw(c, i))) : t.rows);
 }
 
 function figure(svg: string, caption: string): string {
@@ -130,43 +111,19 @@ function figure(svg: string, caption: string): string {
 
 /** The report's sections, for report.html and the dashboard. */
 function reportBody(r: AccuracyReport): string {
-  const cols: ScoreEvaluation[] = [r.ml, r.heuristic, r.majority];
-  const row = (label: string, f: (x: ScoreEvaluation) => string) => [label, ...cols.map(f)];
   const m = r.mcnemar;
   const verdictClass = (v: string) => `verdict-${v.replace(/\s+/g, "-")}`;
   return [
     `<section id="conclusion"><h2>Conclusion</h2><p class="statement${r.conclusive ? "" : " weak"}">${e(r.statement)}</p></section>`,
     `<section id="validation"><h2>Validation against the targets</h2>`,
-    table(
-      ["target", "value", "95% interval", "verdict", "basis"],
-      r.validation.map((v) => [
-        v.target,
-        validationValue(v),
-        validationInterval(v),
-        { html: `<span class="${verdictClass(v.verdict)}">${e(v.verdict)}</span>` },
-        v.basis,
-      ]),
+    // The verdict (fourth column) is coloured.
+    modelTable(validationTable(r), (c, i) =>
+      i === 3 ? { html: `<span class="${verdictClass(c)}">${e(c)}</span>` } : c,
     ),
     "</section>",
     `<section id="paired"><h2>Model and heuristic on the same samples</h2>`,
     `<p>${int(r.samples)} samples from ${int(r.repositories)} repositories, ${pct(r.successRate)} of which succeeded.</p>`,
-    table(
-      ["metric", "model", "heuristic", `majority baseline (always ${r.majority.predicts ?? "n/a"})`],
-      [
-        row("accuracy", (x) => withCi(x.accuracy, x.intervals.accuracy)),
-        row("false-positive rate", (x) => withCi(x.falsePositiveRate, x.intervals.falsePositiveRate)),
-        row("auto-approval rate", (x) => withCi(x.autoApprovalRate, x.intervals.autoApprovalRate)),
-        row("auto-apply precision", (x) => withCi(x.autoApplyPrecision, x.intervals.autoApplyPrecision)),
-        row("AUC", (x) => num(x.auc)),
-        row("Brier score", (x) => num(x.brier)),
-        row("log-loss", (x) => num(x.logLoss)),
-        row("expected calibration error", (x) => num(x.ece)),
-        row(
-          "confusion at review (tp / fp / tn / fn)",
-          (x) => `${x.confusion.tp} / ${x.confusion.fp} / ${x.confusion.tn} / ${x.confusion.fn}`,
-        ),
-      ],
-    ),
+    modelTable(scoreTable(r)),
     `<p><strong>Difference in accuracy (model minus heuristic):</strong> ${e(points(r.improvementPoints))} points, 95% interval ${e(pointsInterval(r.improvementInterval))}.</p>`,
     `<p><strong>McNemar's test:</strong> ${
       m
@@ -177,7 +134,7 @@ function reportBody(r: AccuracyReport): string {
     }.</p>`,
     "</section>",
     `<section id="operating-points"><h2>Operating points</h2><p>Where the auto-apply threshold would have to sit for each precision, whatever threshold is configured: model and heuristic compared at equal precision.</p>`,
-    table(OPERATING_POINT_HEAD, operatingPointRows(r)),
+    modelTable(operatingPointTable(r)),
     "</section>",
     `<section id="charts"><h2>Charts</h2><div class="grid">`,
     figure(
@@ -203,26 +160,19 @@ function reportBody(r: AccuracyReport): string {
     "</section>",
     `<section id="project-types"><h2>By project type</h2><p>${e(r.consistency.statement)}</p>`,
     "<h3>Size</h3>",
-    groupTable(r.byProjectType.sizeBand, "size"),
+    modelTable(groupTable(r.byProjectType.sizeBand, "size")),
     "<h3>Tests</h3>",
-    groupTable(r.byProjectType.hasTests, "tests"),
+    modelTable(groupTable(r.byProjectType.hasTests, "tests")),
     "<h3>Framework</h3>",
-    groupTable(r.byProjectType.framework, "framework"),
+    modelTable(groupTable(r.byProjectType.framework, "framework")),
     "</section>",
-    `<section id="recipes"><h2>Per recipe</h2>${groupTable(r.perRecipe, "recipe")}</section>`,
+    `<section id="recipes"><h2>Per recipe</h2>${modelTable(groupTable(r.perRecipe, "recipe"))}</section>`,
+    `<section id="acceptance"><h2>Maintainers' answers</h2><p>${e(ACCEPTANCE_INTRO)}</p>${modelTable(acceptanceTable(r.acceptance))}</section>`,
     `<section id="latency"><h2>Latency and throughput</h2><p>${e(
       `Prediction latency over ${int(r.latency.samples)} predictions on which a model ran: p50 ${ms(r.latency.p50Ms)}, p99 ${ms(r.latency.p99Ms)}, max ${ms(r.latency.maxMs)}. Verified executions: ${int(r.throughput.peakPerHour)} in the busiest hour${r.throughput.peakHour ? ` (${r.throughput.peakHour})` : ""}.`,
     )}</p></section>`,
     `<section id="samples"><h2>The samples</h2>`,
-    table(
-      ["stage", "predictions"],
-      [
-        ["stored predictions", int(r.funnel.predictions)],
-        ["with an outcome", int(r.funnel.withOutcome)],
-        ["outcome verified", int(r.funnel.verified)],
-        ["verified and scored by the model (the samples)", int(r.funnel.verifiedScoredByModel)],
-      ],
-    ),
+    modelTable(samplesTable(r)),
     "</section>",
     `<section id="definitions"><h2>Definitions and methods</h2><dl>${Object.entries(r.definitions)
       .map(([k, v]) => `<dt>${e(definitionLabel(k))}</dt><dd>${e(v)}</dd>`)

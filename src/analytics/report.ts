@@ -17,6 +17,13 @@ import {
 } from "../model/metrics.js";
 import { DEFAULT_THRESHOLDS, type TierThresholds } from "../model/tiers.js";
 import {
+  type AcceptanceCounts,
+  type AcceptanceRow,
+  acceptanceRows,
+  EMPTY_ACCEPTANCE,
+  loadAcceptance,
+} from "./acceptance.js";
+import {
   type EvaluationSamples,
   type LatencySummary,
   loadEvaluationSamples,
@@ -166,6 +173,8 @@ export interface AccuracyReport {
   operatingPoints: ComparedOperatingPoint[];
   histogram: HistogramBin[];
   validation: ValidationRow[];
+  /** The maintainers' answers: how often verified fixes were accepted, by tier (src/analytics/acceptance.ts). */
+  acceptance: AcceptanceRow[];
   minSamples: number;
   conclusive: boolean;
   statement: string;
@@ -196,6 +205,10 @@ const DEFINITIONS = {
   latency:
     "per-candidate prediction latency (batch latency / candidates) of predictions on which a model ran; nearest-rank percentiles",
   throughput: "verified executions recorded in the busiest clock hour (UTC)",
+  acceptance:
+    "a verified fix is accepted when its pull request was merged and no later push to the branch it went into reverted it; the rate is over the pull requests answered (merged, closed unmerged or reverted), by the tier the pull request showed, with a 95% Wilson interval. Stored only for repositories that consent to data collection",
+  reverted:
+    'a merged fix counts as reverted when a later push to its base branch carries a commit whose message starts with Revert "<the pull request\'s title>" (or Revert "<title> (#<number>)") or says "This reverts commit <sha>" of its merge commit or its own commit',
   verdict:
     "met when the whole 95% interval satisfies the target, not met when none of it does, inconclusive otherwise; figures without an interval are judged on their value",
   independence:
@@ -479,6 +492,8 @@ export interface ReportInputs {
   funnel: SampleFunnel;
   latency: LatencySummary;
   throughput: ThroughputSummary;
+  /** The maintainers' answers (none when absent). */
+  acceptance?: AcceptanceCounts;
 }
 
 function computeReport(inputs: ReportInputs, options: ReportOptions = {}): AccuracyReport {
@@ -547,6 +562,7 @@ function computeReport(inputs: ReportInputs, options: ReportOptions = {}): Accur
     calibration: { ml: calibrationBins(labels, s.mlTrust), heuristic: calibrationBins(labels, s.heuristicTrust) },
     operatingPoints: comparedOperatingPoints(labels, s.mlTrust, s.heuristicTrust),
     histogram: histogram(s),
+    acceptance: acceptanceRows(inputs.acceptance ?? EMPTY_ACCEPTANCE),
     minSamples,
   };
   const rows = validation(base);
@@ -568,11 +584,12 @@ function computeReport(inputs: ReportInputs, options: ReportOptions = {}): Accur
 
 export async function buildReport(db: DbOrTx, options: ReportOptions = {}): Promise<AccuracyReport> {
   const range = options.range ?? {};
-  const [samples, funnel, latency, throughput] = [
+  const [samples, funnel, latency, throughput, acceptance] = [
     await loadEvaluationSamples(db, range),
     await loadFunnel(db, range),
     await loadLatency(db, range),
     await loadThroughput(db, range),
+    await loadAcceptance(db, range),
   ];
-  return computeReport({ samples, funnel, latency, throughput }, options);
+  return computeReport({ samples, funnel, latency, throughput, acceptance }, options);
 }

@@ -245,3 +245,78 @@ export const recipeOverrides = pgTable("recipe_overrides", {
   actor: text("actor").notNull(),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
 });
+
+/**
+ * The pull requests opened for fixes (a maintainer's Apply, or auto-apply) and what became of them: the
+ * maintainers' answer, a label for every stored prediction of the repository with the same patch (`patchHash`).
+ * Stored, like outcomes, only while the repository consents to data collection.
+ */
+export const fixPullRequests = pgTable(
+  "fix_pull_requests",
+  {
+    id: serial("id").primaryKey(),
+    repositoryId: integer("repository_id")
+      .notNull()
+      .references(() => repositories.id, { onDelete: "cascade" }),
+    number: integer("number").notNull(),
+    /** The fix's branch (`odavl/<recipe>-<sha7>`) and the branch it merges into. */
+    branch: text("branch").notNull(),
+    base: text("base").notNull(),
+    title: text("title").notNull(),
+    recipeId: text("recipe_id").notNull(),
+    /** The cycle that verified the fix just before the pull request was opened (its predictions are the fix's). */
+    cycleId: uuid("cycle_id").references(() => cycles.id, { onDelete: "set null" }),
+    patchHash: text("patch_hash").notNull(),
+    /** The commit the fix was made on, and the fix's own commit (the pull request's head). */
+    headSha: text("head_sha").notNull(),
+    commitSha: text("commit_sha").notNull(),
+    /** The trust and tier the pull request showed (the check run's, for the same patch). */
+    trust: doublePrecision("trust").notNull(),
+    tier: text("tier", { enum: ["auto-apply", "review-suggested", "manual-only"] }).notNull(),
+    /** "apply": a maintainer pressed Apply; "auto-apply": the repository's autoApply consent opened it. */
+    origin: text("origin", { enum: ["apply", "auto-apply"] }).notNull(),
+    state: text("state", { enum: ["open", "merged", "closed", "reverted"] })
+      .notNull()
+      .default("open"),
+    /** The commit GitHub merged it as (pull_request.closed with merged: true). */
+    mergeSha: text("merge_sha"),
+    closedAt: timestamp("closed_at", { withTimezone: true }),
+    /** The commit of the base branch that reverted it (docs/operations.md, "Maintainers' answers"). */
+    revertSha: text("revert_sha"),
+    revertedAt: timestamp("reverted_at", { withTimezone: true }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("fix_pull_requests_repository_number_key").on(t.repositoryId, t.number),
+    index("fix_pull_requests_repository_patch_idx").on(t.repositoryId, t.patchHash),
+  ],
+);
+
+/**
+ * Every press of an Apply button (one per delivery), and what it came to. The prediction it answered is the one
+ * the check run's cycle stored for the recipe. Stored only while the repository consents to data collection.
+ */
+export const applyClicks = pgTable(
+  "apply_clicks",
+  {
+    id: serial("id").primaryKey(),
+    repositoryId: integer("repository_id")
+      .notNull()
+      .references(() => repositories.id, { onDelete: "cascade" }),
+    /** GitHub's X-GitHub-Delivery of the check_run.requested_action event. */
+    deliveryId: text("delivery_id").notNull(),
+    checkRunId: bigint("check_run_id", { mode: "number" }).notNull(),
+    headSha: text("head_sha").notNull(),
+    recipeId: text("recipe_id").notNull(),
+    /** What the apply job answered: "opened", "exists", "not-applied", "skipped"; null while it runs. */
+    result: text("result"),
+    /** The pull request it opened, or found open already. */
+    pullRequestNumber: integer("pull_request_number"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("apply_clicks_delivery_key").on(t.deliveryId),
+    index("apply_clicks_repository_check_run_idx").on(t.repositoryId, t.checkRunId),
+  ],
+);

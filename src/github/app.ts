@@ -10,6 +10,10 @@
  * Redis) are only redone when the event says something the stored rows do not, or after
  * {@link SCHEDULE_RECHECK_MS}.
  *
+ * The maintainers' answers to fixes need no job: a fix's pull request closed (merged or not) and a push whose
+ * commits revert a merged fix are each recorded in one statement (src/db/queries/fix-labels.ts). Other pull
+ * requests closed, and pushes without a revert message, touch nothing.
+ *
  * Payloads are validated before anything is stored: a delivery that lacks what its handler needs is refused
  * ({@link WebhookPayloadError}, answered 400), never half handled.
  */
@@ -18,6 +22,7 @@ import { pino } from "pino";
 import type { ApplicationFunction } from "probot";
 import { z } from "zod";
 import type { Db } from "../db/client.js";
+import { closeFixPullRequest, looksLikeRevert, markFixesReverted } from "../db/queries/fix-labels.js";
 import {
   type DeliveryInput,
   type DeliveryReceipt,
@@ -37,6 +42,7 @@ import type { CycleJobData, CycleRequestKey } from "../queue/jobs.js";
 import type { JobProducer } from "../queue/producer.js";
 import type { Schedules } from "../queue/schedules.js";
 import { recipeForAction } from "./actions.js";
+import { FIX_BRANCH_PREFIX } from "./api.js";
 import { httpCloneUrl } from "./octokit.js";
 
 export interface AppDeps {
@@ -114,11 +120,28 @@ const pushSchema = z.object({
   ref: text(1024),
   after: sha,
   deleted: z.boolean().optional(),
+  // Read only to find reverts of fixes; a push whose commits are not as expected is still a push.
+  commits: z
+    .array(z.object({ id: z.string(), message: z.string() }))
+    .nullable()
+    .optional()
+    .catch(null),
   repository: repositorySchema,
   installation: installationRef.nullable().optional(),
 });
 const pullRequestSchema = z.object({
   pull_request: z.object({ number: githubId, head: z.object({ sha, ref: branch }) }),
+  repository: repositorySchema,
+  installation: installationRef.nullable().optional(),
+});
+const pullRequestClosedSchema = z.object({
+  pull_request: z.object({
+    number: githubId,
+    merged: z.boolean().nullable().optional(),
+    merge_commit_sha: sha.nullable().optional(),
+    closed_at: z.iso.datetime({ offset: true }).nullable().optional(),
+    head: z.object({ ref: branch }),
+  }),
   repository: repositorySchema,
   installation: installationRef.nullable().optional(),
 });
@@ -196,6 +219,7 @@ export function createWebhookHandler(deps: AppDeps): WebhookHandler {
       case "push":
         return onPush(ctx, event);
       case "pull_request":
+        if (action === "closed") return onPullRequestClosed(ctx, event);
         return action === "opened" || action === "reopened" || action === "synchronize"
           ? onPullRequest(ctx, event)
           : IGNORED;
@@ -338,15 +362,57 @@ async function ensureSchedule(ctx: HandlerContext, row: RepositoryRow, force: bo
 
 async function onPush(ctx: HandlerContext, event: WebhookEvent): Promise<WebhookResult> {
   const p = parse(pushSchema, event);
-  // Only the default branch: other branches are checked through their pull requests.
-  if (p.deleted || /^0+$/.test(p.after) || p.ref !== `refs/heads/${p.repository.default_branch}`) return IGNORED;
-  return enqueueEventCycle(
-    ctx,
-    event,
-    p,
-    { sha: p.after, trigger: "push", branch: p.repository.default_branch ?? null },
-    { trigger: "push" },
-  );
+  if (p.deleted || /^0+$/.test(p.after) || !p.ref.startsWith("refs/heads/")) return IGNORED;
+  const branch = p.ref.slice("refs/heads/".length);
+  // A commit that reverts a merged fix, on whatever branch the fix went into: one statement, only for such pushes.
+  const reverts = (p.commits ?? [])
+    .filter((c) => looksLikeRevert(c.message))
+    .map((c) => ({ sha: c.id, message: c.message.replaceAll("\u0000", "").slice(0, 20_000) }));
+  const installationId = p.installation?.id;
+  const markReverted =
+    reverts.length === 0 || installationId === undefined
+      ? null
+      : async (): Promise<string> => {
+          const numbers = await markFixesReverted(ctx.deps.db, {
+            githubRepositoryId: p.repository.id,
+            branch,
+            commits: reverts,
+            at: new Date(),
+          });
+          return numbers.length === 0 ? "" : `reverted ${numbers.map((n) => `#${n}`).join(", ")}`;
+        };
+  // Cycles only on the default branch: other branches are checked through their pull requests.
+  if (branch !== p.repository.default_branch) {
+    if (!markReverted || installationId === undefined) return IGNORED;
+    const meta = { installationId, repository: p.repository.full_name };
+    return once(ctx, event, meta, null, async () => ({ result: (await markReverted()) || "ignored" }));
+  }
+  return enqueueEventCycle(ctx, event, p, { sha: p.after, trigger: "push", branch }, { trigger: "push" }, markReverted);
+}
+
+/**
+ * A pull request closed: when it is a fix's (its branch is one of ours and it is stored), merged or closed
+ * unmerged is recorded beside its predictions. One statement, in the web process; nothing is queued.
+ */
+async function onPullRequestClosed(ctx: HandlerContext, event: WebhookEvent): Promise<WebhookResult> {
+  const head = (event.payload as { pull_request?: { head?: { ref?: unknown } } } | null)?.pull_request?.head?.ref;
+  if (typeof head !== "string" || !head.startsWith(FIX_BRANCH_PREFIX)) return IGNORED;
+  const p = parse(pullRequestClosedSchema, event);
+  const installationId = p.installation?.id;
+  if (installationId === undefined) return IGNORED;
+  const pr = p.pull_request;
+  const meta = { installationId, repository: p.repository.full_name };
+  return once(ctx, event, meta, null, async () => {
+    const state = await closeFixPullRequest(ctx.deps.db, {
+      githubRepositoryId: p.repository.id,
+      number: pr.number,
+      branch: pr.head.ref,
+      merged: pr.merged === true,
+      mergeSha: pr.merged === true ? (pr.merge_commit_sha ?? null) : null,
+      closedAt: pr.closed_at ? new Date(pr.closed_at) : new Date(),
+    });
+    return { result: state === null ? "ignored" : `${state} #${pr.number}` };
+  });
 }
 
 async function onPullRequest(ctx: HandlerContext, event: WebhookEvent): Promise<WebhookResult> {
@@ -403,6 +469,8 @@ async function enqueueEventCycle(
   p: RepositoryEvent,
   cycle: Pick<CycleJobData, "sha" | "trigger" | "pullRequest" | "branch">,
   key: CycleRequestKey,
+  /** Something else the event records (a revert of a fix): what it did, added to the delivery's result. */
+  alsoRecord: (() => Promise<string>) | null = null,
 ): Promise<WebhookResult> {
   const installationId = p.installation?.id;
   if (installationId === undefined) return IGNORED;
@@ -420,10 +488,14 @@ async function enqueueEventCycle(
       },
       key,
     );
+    const also = alsoRecord ? await alsoRecord() : "";
+    const suffix = also ? `; ${also}` : "";
     // A repeat of a delivery whose first handling did not finish (answered 503), whose job meanwhile failed for
     // good: BullMQ ignored the add, so that job runs again rather than the delivery being silently dropped.
-    if (!receipt.first && (await ctx.deps.jobs.rerunFailed(jobId))) return { result: "enqueued again", jobId };
-    return { result: "enqueued", jobId };
+    if (!receipt.first && (await ctx.deps.jobs.rerunFailed(jobId))) {
+      return { result: `enqueued again${suffix}`, jobId };
+    }
+    return { result: `enqueued${suffix}`, jobId };
   });
 }
 

@@ -67,6 +67,7 @@ export const applyJobSchema = z.object({
   deliveryId: z.string().min(1),
 });
 export type ApplyJobData = z.input<typeof applyJobSchema>;
+export type ApplyJob = z.output<typeof applyJobSchema>;
 
 /**
  * What distinguishes two cycles of one repository at one sha. Pushes and pull requests are one event per sha;

@@ -57,6 +57,7 @@ describe.runIf(TEST_DB_KINDS.includes("postgres"))("odavl progress, check-data, 
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^The sample is too small to conclude: 45 samples/);
     expect(r.stdout).toContain("McNemar p = 0.146");
+    expect(r.stdout).toContain("maintainers' answers: no pull request of a fix stored yet");
     expect(readFileSync(join(out, "ACCURACY_REPORT.md"), "utf8")).toMatch(/^# ODAVL Autopilot: accuracy report/);
     expect(readFileSync(join(out, "report.html"), "utf8")).toMatch(/^<!doctype html>/);
     // The shipped model's card: its validation table held out by repository, with intervals, and its gate.
@@ -83,6 +84,12 @@ describe.runIf(TEST_DB_KINDS.includes("postgres"))("odavl progress, check-data, 
     }
     // Day 1 only: K1-K4, the model right on all 36, the heuristic on 30.
     expect(figures.samples).toBe(36);
+    expect(figures.acceptance.map((a: { tier: string }) => a.tier)).toEqual([
+      "auto-apply",
+      "review-suggested",
+      "manual-only",
+      "all",
+    ]);
     expect(figures.ml.accuracy).toBe(1);
     expect(figures.heuristic.accuracy).toBeCloseTo(30 / 36, 12);
     expect(existsSync(join(process.cwd(), "report.html"))).toBe(false);

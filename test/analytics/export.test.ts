@@ -132,11 +132,14 @@ describe.each(TEST_DB_KINDS)("export on %s", (kind) => {
       "latencyMs",
       "success",
       "tests",
+      "applied",
+      "pullRequest",
     ]);
     expect(lines[1]).toMatch(
       new RegExp(`^${ids[0]},acme/small,sha-0,"odd,""rule""",eslint,safe,all,patch-\\d+,2025-03-01T10:00:00.000Z,2,`),
     );
-    expect(lines[1]).toMatch(/,0\.7,0\.9,0\.9,auto-apply,true,test-model,1,true,pass$/);
+    // The maintainers' answers: no Apply press, no pull request.
+    expect(lines[1]).toMatch(/,0\.7,0\.9,0\.9,auto-apply,true,test-model,1,true,pass,false,$/);
   });
 
   it("--since, pages of any size, and rows with an invalid vector left out", async () => {

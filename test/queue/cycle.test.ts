@@ -28,6 +28,7 @@ import type { Schedules } from "../../src/queue/schedules.js";
 import { type RunningWorker, startWorker } from "../../src/queue/worker.js";
 import { GitHubMock, useStrictNock } from "../github/helpers/github-mock.js";
 import {
+  pullRequestClosedPayload,
   pullRequestPayload,
   pushPayload,
   type RepoIdentity,
@@ -264,6 +265,9 @@ describe("cycle and apply jobs", () => {
         sha: "c0c0000000000000000000000000000000000000",
       });
       expect(gh.find("POST", "/pulls")[0]?.body.body).toContain("consented to `autoApply`");
+      expect(await rows(sql`select number, origin, tier, state from fix_pull_requests`)).toEqual([
+        { number: 21, origin: "auto-apply", tier: "auto-apply", state: "open" },
+      ]);
 
       const counts = await countRows(db.db);
       expect({ predictions: counts.predictions, outcomes: counts.outcomes }).toEqual({ predictions: 2, outcomes: 2 });
@@ -404,6 +408,31 @@ describe("cycle and apply jobs", () => {
       expect(body).toContain(`trust **${shown}**`);
       const bodyRow = body.split("\n").find((l) => l.includes("`ts/remove-unused-imports`") && l.startsWith("|")) ?? "";
       expect(bodyRow.split("|")[6]?.trim()).toBe(row.split("|")[6]?.trim());
+
+      // With consent, the press and the pull request are stored beside the fix's predictions, with the trust the
+      // pull request showed; GitHub's recorded close of it (merged) is the maintainers' answer.
+      expect(
+        await rows(sql`select check_run_id::int, recipe_id, result, pull_request_number from apply_clicks`),
+      ).toEqual([
+        { check_run_id: 9401, recipe_id: "ts/remove-unused-imports", result: "opened", pull_request_number: 14 },
+      ]);
+      const branch = `odavl/ts/remove-unused-imports-${moved.slice(0, 7)}`;
+      const [pr] = await rows<{ trust: number; patch_hash: string }>(
+        sql`select f.number, f.branch, f.base, f.title, f.origin, f.state, f.trust, f.patch_hash, c.trigger
+          from fix_pull_requests f join cycles c on c.id = f.cycle_id`,
+      );
+      expect(pr).toMatchObject({ number: 14, branch, base: "main", origin: "apply", state: "open", trigger: "apply" });
+      expect(pr?.trust.toFixed(2)).toBe(shown);
+      // The verifying cycle stored the same patch: its predictions carry the label.
+      expect(await rows(sql`select count(*)::int as n from predictions where patch_hash = ${pr?.patch_hash}`)).toEqual([
+        { n: 2 },
+      ]);
+      await receive(
+        probot,
+        "pull_request",
+        pullRequestClosedPayload(DEMO, { number: 14, branch, title: "ODAVL: Remove unused imports", merged: true }),
+      );
+      expect(await rows(sql`select state from fix_pull_requests`)).toEqual([{ state: "merged" }]);
     },
     CYCLE_TIMEOUT,
   );
@@ -414,7 +443,8 @@ describe("cycle and apply jobs", () => {
     const moved = "b".repeat(40);
     const gh = new GitHubMock("acme", "demo")
       .accessToken(4001)
-      .configFile(CHEAP_RECIPES)
+      // The job reads the consent from the configuration before it answers: the press is recorded.
+      .configFile(`dataCollection: true\n${CHEAP_RECIPES}`)
       .lastCommit()
       .branchHead("main", moved)
       .compare("main", sha, "behind")
@@ -432,6 +462,9 @@ describe("cycle and apply jobs", () => {
     const answer = gh.find("POST", "/check-runs")[0]?.body;
     expect(answer).toMatchObject({ name: APPLY_CHECK_RUN_NAME, head_sha: moved, conclusion: "neutral" });
     expect(answer.output.title).toBe("Already open: #12 applies ts/remove-unused-imports to main");
+    expect(await rows(sql`select check_run_id::int, recipe_id, result, pull_request_number from apply_clicks`)).toEqual(
+      [{ check_run_id: 9001, recipe_id: "ts/remove-unused-imports", result: "exists", pull_request_number: 12 }],
+    );
   });
 
   it(

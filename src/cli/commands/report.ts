@@ -1,10 +1,12 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import type { AcceptanceRow } from "../../analytics/acceptance.js";
 import { AnalyticsOptionError, parseDateOption, parseNumberOption } from "../../analytics/errors.js";
 import * as f from "../../analytics/format.js";
 import { buildReport, DEFAULT_MIN_SAMPLES } from "../../analytics/report.js";
 import { renderReportHtml } from "../../analytics/report-html.js";
-import { renderReportMarkdown, validationValue } from "../../analytics/report-markdown.js";
+import { renderReportMarkdown } from "../../analytics/report-markdown.js";
+import { validationValue } from "../../analytics/report-tables.js";
 import { readEnv } from "../../config/env.js";
 import { openDb } from "../../db/client.js";
 import { type ModelCard, parseModelCard } from "../../model/train/card.js";
@@ -27,6 +29,14 @@ async function modelCard(modelPath: string): Promise<ModelCard | null> {
     return null;
   }
   return parseModelCard(JSON.parse(text), path);
+}
+
+/** The maintainers' answers in one line: how many fix pull requests they accepted, overall. */
+function acceptanceLine(rows: readonly AcceptanceRow[]): string {
+  const all = rows.find((r) => r.tier === "all");
+  if (!all || all.pullRequests === 0) return "maintainers' answers: no pull request of a fix stored yet";
+  const answered = all.merged + all.closedUnmerged + all.reverted;
+  return `maintainers' answers: ${f.int(all.merged)} of ${f.int(answered)} answered fix pull requests accepted, ${f.pct(all.acceptance)} (95% CI ${f.pctInterval(all.acceptanceInterval)}); ${f.int(all.reverted)} reverted, ${f.int(all.open)} open`;
 }
 
 /**
@@ -95,6 +105,7 @@ export async function reportCommand(ctx: CommandContext): Promise<number> {
         "",
         `samples: ${f.int(report.samples)}; model accuracy ${f.pct(report.ml.accuracy)} (${f.pctInterval(report.ml.intervals.accuracy)}), heuristic ${f.pct(report.heuristic.accuracy)} (${f.pctInterval(report.heuristic.intervals.accuracy)}), difference ${f.points(report.improvementPoints)} points (${f.pointsInterval(report.improvementInterval)}), McNemar p = ${f.pValue(report.mcnemarP)}`,
         ...report.validation.map((v) => `  ${v.verdict.padEnd(12)} ${v.target}: ${validationValue(v)}`),
+        acceptanceLine(report.acceptance),
         "",
         ...(cardLines.length ? [...cardLines, ""] : []),
         ...written.map((p) => `wrote ${p}`),

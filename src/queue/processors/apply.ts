@@ -4,6 +4,7 @@
  */
 import { UnrecoverableError } from "bullmq";
 import { shownPrediction } from "../../db/queries/cycles.js";
+import { finishApplyClick, recordApplyClick, recordFixPullRequest } from "../../db/queries/fix-labels.js";
 import { findRepositoryById } from "../../db/queries/repositories.js";
 import { unifiedDiff } from "../../engine/diff.js";
 import type { CandidateResult, CycleSummary } from "../../engine/types.js";
@@ -18,7 +19,7 @@ import {
 import { syncRepoConfig } from "../../github/repo-config-sync.js";
 import { jobTags } from "../../observability/errors.js";
 import { renderSummary } from "../../report/summary.js";
-import { applyJobSchema } from "../jobs.js";
+import { type ApplyJob, applyJobSchema } from "../jobs.js";
 import {
   cycleRequest,
   isHttps,
@@ -38,8 +39,32 @@ export type ApplyJobResult =
   | { status: "opened" | "exists"; pullRequest: string; number: number; branch: string }
   | { status: "not-applied"; reason: string; head: string };
 
+/**
+ * Every press is recorded (with data-collection consent) with what it came to: the maintainers' answers are
+ * labels (src/db/queries/fix-labels.ts).
+ */
 export async function processApplyJob(job: JobInfo, deps: WorkerDeps): Promise<ApplyJobResult> {
   const data = parsePayload(applyJobSchema, job);
+  const recipe = recipeForAction(data.action);
+  const click = recipe && {
+    repositoryId: data.repositoryId,
+    deliveryId: data.deliveryId,
+    checkRunId: data.checkRunId,
+    headSha: data.headSha,
+    recipeId: recipe.id,
+  };
+  if (click) await recordApplyClick(deps.db, click);
+  const result = await applyFix(job, deps, data);
+  if (click) {
+    await finishApplyClick(deps.db, click, {
+      result: result.status,
+      pullRequestNumber: "number" in result ? result.number : null,
+    });
+  }
+  return result;
+}
+
+async function applyFix(job: JobInfo, deps: WorkerDeps, data: ApplyJob): Promise<ApplyJobResult> {
   const log = deps.logger.child({ ...jobTags(job), action: data.action });
   const repo = await findRepositoryById(deps.db, data.repositoryId);
   if (!repo) return { status: "skipped", reason: "repository removed" };
@@ -133,22 +158,39 @@ export async function processApplyJob(job: JobInfo, deps: WorkerDeps): Promise<A
       log.info("fork commit: the fix was offered as a patch");
       return { status: "not-applied", reason: "fork: offered as a patch", head };
     }
+    const shown = await asShown(deps, repo.id, data.checkRunId, result);
+    const title = `ODAVL: ${recipe.title}`;
     const pr = await openFixPullRequest(gh.api, ref, {
       workdir: co.dir,
       headSha: head,
       base,
       branch,
       files: result.candidate.files,
-      title: `ODAVL: ${recipe.title}`,
+      title,
       body: renderPullRequestBody({
         cycle: summary,
-        result: await asShown(deps, repo.id, data.checkRunId, result),
+        result: shown,
         base,
         headSha: head,
         requestedBy: data.requestedBy,
       }),
     });
     log.info({ pullRequest: pr.url }, "opened the pull request of a fix");
+    await recordFixPullRequest(deps.db, {
+      repositoryId: repo.id,
+      number: pr.number,
+      branch,
+      base,
+      title,
+      recipeId: recipe.id,
+      cycleId: summary.id,
+      patchHash: result.candidate.patchHash,
+      headSha: head,
+      commitSha: pr.headSha,
+      trust: shown.prediction.trust,
+      tier: shown.prediction.tier,
+      origin: "apply",
+    });
     if (target.pullRequest !== null) {
       // Into a pull request's branch, not the default branch: the check run says so.
       await reportApply(gh.api, ref, {

@@ -5,6 +5,7 @@
  */
 import { UnrecoverableError } from "bullmq";
 import type { Logger } from "pino";
+import type { Db } from "../../db/client.js";
 import {
   CycleGoneError,
   type CycleRow,
@@ -22,6 +23,7 @@ import {
   setDefaultBranch,
   storedConfig,
 } from "../../db/queries/repositories.js";
+import { recordFixPullRequest } from "../../db/queries/fix-labels.js";
 import type { CycleSummary, Trigger } from "../../engine/types.js";
 import {
   type CheckRunInfo,
@@ -332,7 +334,12 @@ async function runInstalledCycle(
       await publishCheckRun(gh.api, ref, runId, report, { now: deps.clock(), skipAnnotations });
       const pullRequests =
         deps.flags.autoApply && current.autoApply && (trigger === "push" || trigger === "schedule")
-          ? await autoApply(gh, ref, { workdir: co.dir, sha, base: current.defaultBranch, summary }, log)
+          ? await autoApply(
+              gh,
+              ref,
+              { db: deps.db, repositoryId: current.id, workdir: co.dir, sha, base: current.defaultBranch, summary },
+              log,
+            )
           : [];
       log.info({ status: summary.status, candidates: summary.results.length, pullRequests }, "cycle published");
       return result(summary, runId, pullRequests);
@@ -414,7 +421,7 @@ async function annotationsOf(api: GitHubApi, ref: RepoRef, sha: string, checkRun
 async function autoApply(
   gh: InstallationGitHub,
   ref: RepoRef,
-  p: { workdir: string; sha: string; base: string; summary: CycleSummary },
+  p: { db: Db; repositoryId: number; workdir: string; sha: string; base: string; summary: CycleSummary },
   log: Logger,
 ): Promise<string[]> {
   const eligible = p.summary.results.filter(
@@ -426,14 +433,32 @@ async function autoApply(
   for (const r of eligible) {
     const recipe = r.candidate.recipe;
     if (open.some((pr) => pr.headRef.startsWith(fixBranchPrefix(recipe.id)))) continue;
+    const branch = fixBranchName(recipe.id, p.sha);
+    const title = `ODAVL: ${recipe.title}`;
     const pr = await openFixPullRequest(gh.api, ref, {
       workdir: p.workdir,
       headSha: p.sha,
       base: p.base,
-      branch: fixBranchName(recipe.id, p.sha),
+      branch,
       files: r.candidate.files,
-      title: `ODAVL: ${recipe.title}`,
+      title,
       body: renderPullRequestBody({ cycle: p.summary, result: r, base: p.base, headSha: p.sha, requestedBy: null }),
+    });
+    // The maintainers' answer to it becomes a label (with data-collection consent).
+    await recordFixPullRequest(p.db, {
+      repositoryId: p.repositoryId,
+      number: pr.number,
+      branch,
+      base: p.base,
+      title,
+      recipeId: recipe.id,
+      cycleId: p.summary.id,
+      patchHash: r.candidate.patchHash,
+      headSha: p.sha,
+      commitSha: pr.headSha,
+      trust: r.prediction.trust,
+      tier: r.prediction.tier,
+      origin: "auto-apply",
     });
     open.push(pr);
     opened.push(pr.url);

@@ -1,5 +1,6 @@
 /** Webhook payloads: the fixtures under test/fixtures/github, with the fields a test cares about replaced. */
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 
 const FIXTURES = join(import.meta.dirname, "../../fixtures/github");
@@ -107,5 +108,68 @@ export function repositoriesRemovedPayload(
     full_name: `${owner}/${r.name}`,
     private: false,
   }));
+  return p;
+}
+
+const EXAMPLES = createRequire(import.meta.url)("@octokit/webhooks-examples") as {
+  name: string;
+  examples: Payload[];
+}[];
+
+/** GitHub's recorded example (`@octokit/webhooks-examples`): the first of the event that passes `pick`, copied. */
+export function recorded(name: string, pick: (p: Payload) => boolean): Payload {
+  const found = EXAMPLES.find((e) => e.name === name)?.examples.find(pick);
+  if (!found) throw new Error(`no recorded ${name} example`);
+  return structuredClone(found);
+}
+
+/** Points a recorded payload at one of our repositories (GitHub id, name, owner, default branch, installation). */
+export function atRepository(p: Payload, r: RepoIdentity): Payload {
+  p.repository = {
+    ...p.repository,
+    id: r.githubId,
+    name: r.name,
+    full_name: `${r.owner}/${r.name}`,
+    owner: { ...p.repository.owner, login: r.owner },
+    default_branch: r.defaultBranch ?? "main",
+  };
+  p.installation = { ...p.installation, id: r.installationId };
+  return p;
+}
+
+/**
+ * GitHub's recorded `pull_request.closed`, at a fix's pull request: its number, head branch, base and title. The
+ * examples have no merged close; for that one, `merged` and `merged_at` say it was merged, as GitHub sends them
+ * (the recorded `merge_commit_sha` stays).
+ */
+export function pullRequestClosedPayload(
+  r: RepoIdentity,
+  pr: { number: number; branch: string; title: string; base?: string; merged: boolean },
+): Payload {
+  const p = atRepository(
+    recorded("pull_request", (e) => e.action === "closed" && e.installation !== undefined),
+    r,
+  );
+  p.number = pr.number;
+  p.pull_request.number = pr.number;
+  p.pull_request.title = pr.title;
+  p.pull_request.head.ref = pr.branch;
+  p.pull_request.base.ref = pr.base ?? r.defaultBranch ?? "main";
+  if (pr.merged) {
+    p.pull_request.merged = true;
+    p.pull_request.merged_at = p.pull_request.closed_at;
+  }
+  return p;
+}
+
+/** GitHub's recorded push of one commit to a branch, the commit's message replaced (a revert, or not). */
+export function pushWithMessagePayload(r: RepoIdentity, branch: string, message: string): Payload {
+  const p = atRepository(
+    recorded("push", (e) => e.ref.startsWith("refs/heads/") && e.commits.length === 1 && e.installation),
+    r,
+  );
+  p.ref = `refs/heads/${branch}`;
+  p.commits[0].message = message;
+  p.head_commit.message = message;
   return p;
 }
