@@ -8,7 +8,7 @@ import { type DbOrTx, queryRows } from "../db/client.js";
 import { rangeClause, type TimeRange } from "./samples.js";
 import { type Interval, wilsonInterval } from "./stats.js";
 
-export const ACCEPTANCE_TIERS = ["auto-apply", "review-suggested", "manual-only"] as const;
+const ACCEPTANCE_TIERS = ["auto-apply", "review-suggested", "manual-only"] as const;
 
 export interface AcceptanceRow {
   /** A tier, or "all". */

@@ -17,8 +17,7 @@ export interface TableModel {
 }
 
 /** A share and its 95% interval: "85.0% (80.1-89.2%)". */
-export const withCi = (v: number | null, i: Interval | null): string =>
-  v === null ? "n/a" : `${pct(v)} (${pctInterval(i)})`;
+const withCi = (v: number | null, i: Interval | null): string => (v === null ? "n/a" : `${pct(v)} (${pctInterval(i)})`);
 
 export function validationValue(r: ValidationRow): string {
   switch (r.unit) {
@@ -33,12 +32,12 @@ export function validationValue(r: ValidationRow): string {
   }
 }
 
-export function validationInterval(r: ValidationRow): string {
+function validationInterval(r: ValidationRow): string {
   if (!r.interval) return "-";
   return r.unit === "points" ? pointsInterval(r.interval) : pctInterval(r.interval);
 }
 
-export const VALIDATION_HEAD = ["target", "value", "95% interval", "verdict", "basis"];
+const VALIDATION_HEAD = ["target", "value", "95% interval", "verdict", "basis"];
 
 /** Validation rows; the verdict is the fourth cell (the HTML report colours it). */
 export function validationTable(r: AccuracyReport): TableModel {
@@ -81,7 +80,7 @@ export function pairedTableModel(r: AccuracyReport): TableModel {
   };
 }
 
-export const OPERATING_POINT_HEAD = [
+const OPERATING_POINT_HEAD = [
   "precision at least",
   "model: threshold",
   "model: auto-applied",
@@ -92,7 +91,7 @@ export const OPERATING_POINT_HEAD = [
 ];
 
 /** One row per wanted precision: where each score's threshold would sit, and what it would auto-apply. */
-export function operatingPointRows(r: AccuracyReport): string[][] {
+function operatingPointRows(r: AccuracyReport): string[][] {
   const cells = (o: OperatingPoint | null) =>
     o ? [num(o.threshold), pct(o.approvalRate), pct(o.failuresApproved)] : ["never reached", "-", "-"];
   return r.operatingPoints.map((o) => [pct(o.minPrecision), ...cells(o.model), ...cells(o.heuristic)]);

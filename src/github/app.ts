@@ -22,7 +22,6 @@ import { pino } from "pino";
 import type { ApplicationFunction } from "probot";
 import { z } from "zod";
 import type { Db } from "../db/client.js";
-import { closeFixPullRequest, looksLikeRevert, markFixesReverted } from "../db/queries/fix-labels.js";
 import {
   type DeliveryInput,
   type DeliveryReceipt,
@@ -30,6 +29,7 @@ import {
   finishDelivery,
   receiveDelivery,
 } from "../db/queries/deliveries.js";
+import { closeFixPullRequest, looksLikeRevert, markFixesReverted } from "../db/queries/fix-labels.js";
 import {
   forgetInstallation,
   forgetRepositories,

@@ -87,7 +87,7 @@ export class TypeCheckerError extends Error {
 }
 
 /** The server script: next to this module, in the sources (src/sandbox) and in the build (dist/sandbox) alike. */
-export function typecheckServerPath(): string {
+function typecheckServerPath(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const script = path.join(here, "typecheck-server.cjs");
   if (!existsSync(script)) throw new Error(`typecheck-server.cjs not found in ${here}`);

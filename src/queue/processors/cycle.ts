@@ -15,6 +15,7 @@ import {
   setCycleCheckRun,
   startCycle,
 } from "../../db/queries/cycles.js";
+import { recordFixPullRequest } from "../../db/queries/fix-labels.js";
 import { installationSuspended, markInstallationSuspended } from "../../db/queries/installations.js";
 import {
   findRepositoryById,
@@ -23,7 +24,6 @@ import {
   setDefaultBranch,
   storedConfig,
 } from "../../db/queries/repositories.js";
-import { recordFixPullRequest } from "../../db/queries/fix-labels.js";
 import type { CycleSummary, Trigger } from "../../engine/types.js";
 import {
   type CheckRunInfo,
