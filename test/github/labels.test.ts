@@ -24,11 +24,11 @@ import {
   recordApplyClick,
   recordFixPullRequest,
 } from "../../src/db/queries/fix-labels.js";
+import { registerRepositories } from "../../src/db/queries/installations.js";
 import { setConsent } from "../../src/db/queries/repositories.js";
 import type { CandidateResult } from "../../src/engine/types.js";
 import { type AppDeps, createWebhookHandler } from "../../src/github/app.js";
 import { createWebServer } from "../../src/github/server.js";
-import { registerRepositories } from "../../src/db/queries/installations.js";
 import { createCyclesQueue, createProducer } from "../../src/queue/producer.js";
 import { createSchedules } from "../../src/queue/schedules.js";
 import { createTestDb, type TestDb } from "../helpers/db.js";
