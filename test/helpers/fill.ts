@@ -5,6 +5,7 @@
 import { sql } from "drizzle-orm";
 import { type Db, queryRows } from "../../src/db/client.js";
 import { finishCycle, startCycle } from "../../src/db/queries/cycles.js";
+import { recordApplyClick, recordFixPullRequest } from "../../src/db/queries/fix-labels.js";
 import { setConsent } from "../../src/db/queries/repositories.js";
 import { sampleResult } from "./samples.js";
 
@@ -36,15 +37,36 @@ export async function fillEveryTable(db: Db): Promise<void> {
   await db.execute(sql`insert into deliveries (id, event, action, result) values ('d1', 'push', null, 'enqueued')`);
   await db.execute(sql`insert into collection_errors (repository, ref, error) values ('o/r', 'main', 'boom')`);
   // Tables newer than the database being filled (an upgrade test fills the previous schema) are left out.
-  const [overrides] = await queryRows<{ present: boolean }>(
-    db,
-    sql`select to_regclass('recipe_overrides') is not null as present`,
-  );
-  if (overrides?.present) {
+  if (await tableExists(db, "recipe_overrides")) {
     await db.execute(sql`insert into recipe_overrides (recipe_id, actor) values ('eslint/eqeqeq', 'operator')`);
+  }
+  if (await tableExists(db, "fix_pull_requests")) {
+    const click = { repositoryId: repo.id, checkRunId: 9, headSha: "abc", recipeId: "eslint/eqeqeq" };
+    if (!(await recordApplyClick(db, { ...click, deliveryId: "d-apply" }))) throw new Error("fillEveryTable: no click");
+    const stored = await recordFixPullRequest(db, {
+      repositoryId: repo.id,
+      number: 5,
+      branch: "odavl/eslint-eqeqeq-abc",
+      base: "main",
+      title: "fix: eqeqeq",
+      recipeId: "eslint/eqeqeq",
+      cycleId: null,
+      patchHash: "p1",
+      headSha: "abc",
+      commitSha: "def",
+      trust: 0.9,
+      tier: "review-suggested",
+      origin: "apply",
+    });
+    if (!stored) throw new Error("fillEveryTable: no fix pull request");
   }
   await db.execute(sql`insert into models (version, kind, path, feature_schema_version, metrics, card)
     values ('v0', 'logistic', 'models/v0.onnx', 2, '{"auc": 0.5}', '{}')`);
+}
+
+async function tableExists(db: Db, table: string): Promise<boolean> {
+  const [row] = await queryRows<{ present: boolean }>(db, sql`select to_regclass(${table}) is not null as present`);
+  return row?.present ?? false;
 }
 
 /** Each public table's columns, in order (to checksum the same columns after a migration added some). */
