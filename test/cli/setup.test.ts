@@ -44,7 +44,20 @@ describe("engines and .npmrc (item 8)", () => {
     expect(r.stderr).not.toMatch(/Unknown (project|user) config/);
   });
 
-  it("the image and CI skip onnxruntime-node's CUDA download through the environment instead", () => {
+  it("every dependency's install script is reviewed in allowScripts (none runs unreviewed, none warns)", () => {
+    const r = spawnSync("npm", ["install-scripts", "ls"], { cwd: ROOT, encoding: "utf8" });
+    if (r.status !== 0 && /Unknown command|unknown command/i.test(`${r.stdout}${r.stderr}`)) {
+      // npm before 11.x has no install-scripts command; the allowScripts field is then read by nothing.
+      expect(JSON.parse(read("package.json")).allowScripts?.["onnxruntime-node"]).toBe(false);
+      return;
+    }
+    expect(r.stdout).toMatch(/No packages with unreviewed install scripts/);
+    expect(r.status).toBe(0);
+    // onnxruntime-node's script only downloads a CUDA provider; the CPU provider it ships is the one used.
+    expect(JSON.parse(read("package.json")).allowScripts?.["onnxruntime-node"]).toBe(false);
+  });
+
+  it("the image and CI skip onnxruntime-node's CUDA download through the environment too (older npm)", () => {
     expect(read("Dockerfile")).toMatch(/ENV ONNXRUNTIME_NODE_INSTALL=skip/);
     expect(read("Dockerfile")).toMatch(/^FROM node:22-slim/m);
     expect(read(".ci/run")).toMatch(/export ONNXRUNTIME_NODE_INSTALL=skip/);
