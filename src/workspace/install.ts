@@ -130,9 +130,14 @@ interface Plan {
 
 /** npm refused the dependency tree over peer dependencies (ERESOLVE): npm 6's rules may still install it. */
 const PEER_CONFLICT = (output: string) => /\bERESOLVE\b/.test(output);
-/** npx could not get the pnpm version the repository names (unpublished, a malformed packageManager). */
+/**
+ * npx could not get the pnpm version the repository names (unpublished, a malformed packageManager), or got one that
+ * does not run on this Node.js (pnpm 11 needs Node 22's built-in `node:sqlite`: ERR_UNKNOWN_BUILTIN_MODULE).
+ */
 const PNPM_UNAVAILABLE = (output: string) =>
-  /\b(ETARGET|E404|EBADENGINE|ERR_PNPM_UNSUPPORTED_ENGINE|No matching version|Unsupported engine)\b/i.test(output);
+  /\b(ETARGET|E404|EBADENGINE|ERR_PNPM_UNSUPPORTED_ENGINE|ERR_UNKNOWN_BUILTIN_MODULE|No matching version|Unsupported engine)\b/i.test(
+    output,
+  );
 
 /**
  * The line of a failed install's output a maintainer can act on: pnpm's ERR_PNPM_ line (pnpm reports on stdout),

@@ -182,6 +182,30 @@ describe("installDependencies", () => {
     expect(result.fellBack).toBe(true);
   }, 320_000);
 
+  it("falls back to the lockfile's pnpm when the pnpm packageManager names does not run on this Node.js", async () => {
+    // pnpm 11 needs Node 22 (node:sqlite); on an older Node it stops with ERR_UNKNOWN_BUILTIN_MODULE.
+    const dir = path.join(root, "pnpm-too-new");
+    writeFiles(dir, {
+      "package.json": JSON.stringify({
+        name: "pnpm-too-new",
+        version: "0.0.0",
+        private: true,
+        packageManager: "pnpm@11.0.0",
+      }),
+      "pnpm-lock.yaml": "lockfileVersion: '9.0'\n",
+    });
+    const result = await installDependencies(dir, { timeoutMs: 300_000, cacheDir: path.join(root, "cache") });
+    const specs = result.steps.map((s) => s.command.find((a) => a.startsWith("pnpm@")));
+    const nodeMajor = Number(process.versions.node.split(".")[0]);
+    if (nodeMajor < 22) {
+      expect(specs).toEqual(["pnpm@11.0.0", "pnpm@11.0.0", "pnpm@9"]);
+      expect(result.fellBack).toBe(true);
+    } else {
+      expect(specs).toEqual(["pnpm@11.0.0"]);
+    }
+    expect(result.steps.at(-1)?.exitCode).toBe(0);
+  }, 320_000);
+
   it("reports a failed install with a typed error naming the directory", async () => {
     const dir = path.join(root, "broken");
     writeFiles(dir, { "package.json": '{ "name": "broken", "dependencies": ' });
