@@ -170,7 +170,10 @@ async function planInstall(dir: string, pm: PackageManagerInfo, neutralCwd: stri
   });
   if (pm.name === "pnpm") {
     const wanted = await pnpmVersion(dir, pm);
-    const fallback = await pnpmVersion(dir, { ...pm, version: null });
+    const lockfileMajor = await pnpmVersion(dir, { ...pm, version: null });
+    // pnpm 11 and later need Node 22; when such a pnpm cannot run, pnpm 10 is the newest that reads their lockfile
+    // format (9) and their workspace files (pnpm 9 refuses a pnpm-workspace.yaml without `packages`).
+    const fallback = Number.parseInt(wanted, 10) >= 11 && lockfileMajor === "9" ? "10" : lockfileMajor;
     // Started from a neutral directory: npx would otherwise prefer a `pnpm` binary from the repository's own
     // node_modules/.bin. The pnpm package itself is fetched without running its scripts.
     const pnpm = (version: string, extra: string[], when: Pick<Plan, "onlyAfter" | "withPrevious"> = {}): Plan => ({
@@ -189,6 +192,9 @@ async function planInstall(dir: string, pm: PackageManagerInfo, neutralCwd: stri
         // .pnpmfile.cjs is JavaScript from the repository that pnpm would load and run.
         "--ignore-pnpmfile",
         "--config.side-effects-cache=false",
+        // pnpm 10+ would otherwise switch to (download and run) the version packageManager names: the fallback
+        // runs the version chosen here.
+        "--config.manage-package-manager-versions=false",
         ...extra,
       ],
       cwd: neutralCwd,

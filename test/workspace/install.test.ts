@@ -182,7 +182,7 @@ describe("installDependencies", () => {
     expect(result.fellBack).toBe(true);
   }, 320_000);
 
-  it("falls back to the lockfile's pnpm when the pnpm packageManager names does not run on this Node.js", async () => {
+  it("falls back to pnpm 10 when the pnpm packageManager names (11) does not run on this Node.js", async () => {
     // pnpm 11 needs Node 22 (node:sqlite); on an older Node it stops with ERR_UNKNOWN_BUILTIN_MODULE.
     const dir = path.join(root, "pnpm-too-new");
     writeFiles(dir, {
@@ -193,12 +193,14 @@ describe("installDependencies", () => {
         packageManager: "pnpm@11.0.0",
       }),
       "pnpm-lock.yaml": "lockfileVersion: '9.0'\n",
+      // pnpm 10 and 11 accept a workspace file with settings only; pnpm 9 refuses it ("packages field missing").
+      "pnpm-workspace.yaml": "onlyBuiltDependencies: []\n",
     });
     const result = await installDependencies(dir, { timeoutMs: 300_000, cacheDir: path.join(root, "cache") });
     const specs = result.steps.map((s) => s.command.find((a) => a.startsWith("pnpm@")));
     const nodeMajor = Number(process.versions.node.split(".")[0]);
     if (nodeMajor < 22) {
-      expect(specs).toEqual(["pnpm@11.0.0", "pnpm@11.0.0", "pnpm@9"]);
+      expect(specs).toEqual(["pnpm@11.0.0", "pnpm@11.0.0", "pnpm@10"]);
       expect(result.fellBack).toBe(true);
     } else {
       expect(specs).toEqual(["pnpm@11.0.0"]);
