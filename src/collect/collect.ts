@@ -146,6 +146,8 @@ async function collectEntry(
           maxCandidates: null,
           runTests: true,
           testScopes: o.testScopes,
+          // Every label from the candidate's own test run, never a group's.
+          groupTests: false,
           ...(entry.testCommand ? { testCommand: entry.testCommand } : {}),
           collectData: true,
           signal,

@@ -41,6 +41,12 @@ export interface CycleRequest {
   runTests: boolean;
   /** Scopes whose candidates run the tests (default: all). Collection may test only "all" to go faster. */
   testScopes?: readonly CandidateScope[];
+  /**
+   * Test candidates that change different files together, splitting a group that does not pass (test-groups.ts).
+   * Default true (never for Apply's re-verification); data collection sets false so that every label comes from a
+   * candidate's own run.
+   */
+  groupTests?: boolean;
   /** A shell command that runs the tests, instead of the configured one or the one read from package.json. */
   testCommand?: string;
   /** Data-collection consent as known when the job started; re-checked before anything is stored. */

@@ -211,7 +211,7 @@ export function errorOutcome(
 }
 
 /** Number of keys in `after` beyond their count in `before` (multiset difference). */
-function countNew(before: readonly string[], after: readonly string[]): number {
+export function countNew(before: readonly string[], after: readonly string[]): number {
   const counts = new Map<string, number>();
   for (const k of before) counts.set(k, (counts.get(k) ?? 0) + 1);
   let n = 0;

@@ -3,8 +3,10 @@
  * (ts-jest), mocha (tsx) and node --test (tsx): biome/use-optional-chain turns `counter && counter.hits` into
  * `counter?.hits`, which returns undefined instead of 0 for a zero counter, and a test checks exactly that.
  */
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { commitAll } from "../../src/cli/demo-repo.js";
 import { DEFAULT_REPO_CONFIG } from "../../src/engine/repo-config.js";
 import { renderSummary } from "../../src/report/summary.js";
 import { cycleRequest, engineDeps, removeTempDirs, runCycle, tempDir } from "../helpers/engine.js";
@@ -52,6 +54,52 @@ describe.each(CASES)("a cycle on a $kind repository", ({ kind, runner, related, 
       expect(chain?.coverage).toEqual({ changedLines: 2, coveredLines: 1 });
       expect(unused?.coverage).toEqual({ changedLines: 1, coveredLines: 0 });
     }
+  }, 300_000);
+});
+
+describe("tests in groups", () => {
+  /** The vitest repository plus two more untested files, each with a finding of its own recipe. */
+  function groupsRepo(name: string): string {
+    const dir = join(tempDir(), name);
+    buildRunnerRepo(dir, "vitest");
+    writeFileSync(
+      join(dir, "src/eq.ts"),
+      "export function same(a: number, b: number): boolean {\n  return a == b;\n}\n",
+    );
+    writeFileSync(
+      join(dir, "src/var.ts"),
+      "export function twice(n: number): number {\n  var total = n;\n  total += n;\n  return total;\n}\n",
+    );
+    commitAll(dir, "more files");
+    return dir;
+  }
+  const recipeIds = [...RECIPES, "eslint/eqeqeq", "eslint/no-var"];
+
+  it("fixes of different files are tested together; the breaking one is still failed by its own run", async () => {
+    const summary = await runCycle(cycleRequest(groupsRepo("grouped"), { recipeIds }), engineDeps(null));
+    expect(summary.facts?.testsPassing).toBe("pass");
+    const byRecipe = new Map(summary.results.map((r) => [r.candidate.recipe.id, r.outcome]));
+    expect(byRecipe.get("biome/use-optional-chain")).toMatchObject({
+      success: false,
+      tests: "fail",
+      testsReason: "1 failed (vitest)",
+    });
+    // Four candidates, each on its own file: the four fail together, then the half without the optional chain
+    // passes as one run, and the other half's two are run alone.
+    const passed = ["eslint/prefer-const", "eslint/eqeqeq", "eslint/no-var"].map((id) => byRecipe.get(id));
+    for (const o of passed) expect(o).toMatchObject({ success: true, tests: "pass" });
+    expect(passed.filter((o) => o?.testsReason === "passed in one run with 1 other candidate")).toHaveLength(2);
+  }, 300_000);
+
+  it("data collection tests every candidate alone", async () => {
+    const summary = await runCycle(
+      cycleRequest(groupsRepo("alone"), { recipeIds, groupTests: false }),
+      engineDeps(null),
+    );
+    const outcomes = summary.results.map((r) => r.outcome);
+    expect(outcomes).toHaveLength(4);
+    for (const o of outcomes) expect(o?.testsReason ?? "").not.toMatch(/passed in one run/);
+    expect(outcomes.filter((o) => o?.tests === "pass")).toHaveLength(3);
   }, 300_000);
 });
 

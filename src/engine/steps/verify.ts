@@ -8,8 +8,10 @@ import { planBundles } from "../bundles.js";
 import { createRecipeWorkspace } from "../observe.js";
 import { applyProbation } from "../probation.js";
 import { CycleAbortedError } from "../request.js";
+import { testInGroups } from "../test-groups.js";
 import type { Candidate, CandidateResult, Outcome } from "../types.js";
-import { errorOutcome, verifyCandidate } from "../verify.js";
+import { diagnosticKey } from "../types.js";
+import { type CandidateTestRunner, countNew, errorOutcome, verifyCandidate } from "../verify.js";
 import type { Planned } from "./act.js";
 import { type Decided, predict } from "./decide.js";
 import type { Observation } from "./observe.js";
@@ -40,6 +42,20 @@ export async function verify(
   const byHash = new Map<string, { key: string; outcome: Outcome }>();
   const testsInScope = (c: Candidate) => !req.testScopes || req.testScopes.includes(c.scope);
   let baselineFindings: Finding[] = [];
+  // Type-check results by candidate, so that the test groups' choice and the verification check each once.
+  const checked = new Map<string, ReturnType<typeof observed.checker.check>>();
+  const typeChecker = {
+    check: (overrides: ReadonlyMap<string, string>) => {
+      const key = JSON.stringify([...overrides].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+      let r = checked.get(key);
+      if (!r) {
+        r = observed.checker.check(overrides);
+        checked.set(key, r);
+      }
+      return r;
+    },
+  };
+  let tests: CandidateTestRunner | null = observed.testsPassing === "pass" ? run.sessions.tests : null;
   let done = 0;
   let total = decided.candidates.length;
   const verifyAll = async (list: readonly Candidate[]): Promise<(Outcome | null)[]> => {
@@ -55,9 +71,9 @@ export async function verify(
           baselineDiagnostics: observed.baselineDiagnostics,
           baselineFindings,
           recipes: judged,
-          typeChecker: observed.checker,
+          typeChecker,
           findings: findingsFor,
-          tests: observed.testsPassing === "pass" && testsInScope(candidate) ? run.sessions.tests : null,
+          tests: testsInScope(candidate) ? tests : null,
           testsReason: testsInScope(candidate)
             ? observed.testsReason
             : `tests not run for ${candidate.scope}-scope candidates`,
@@ -71,6 +87,25 @@ export async function verify(
     return results;
   };
 
+  /** The candidates whose tests would run (they pass the type check and change what the tests execute), in groups. */
+  const groupTests = async (runner: CandidateTestRunner, list: readonly Candidate[]) => {
+    const members: Candidate["files"][] = [];
+    const seen = new Set<string>();
+    for (const c of list) {
+      if (seen.has(c.patchHash) || runner.unchanged?.(c.files)) continue;
+      seen.add(c.patchHash);
+      try {
+        const after = await typeChecker.check(new Map(c.files.map((f) => [f.path, f.after] as const)));
+        if (countNew(observed.baselineDiagnostics.map(diagnosticKey), after.map(diagnosticKey)) > 0) continue;
+      } catch {
+        continue; // its own verification reports the type checker's failure
+      }
+      members.push(c.files);
+    }
+    if (members.length < 2) return runner;
+    return (await testInGroups(runner, members, { aborted: () => req.signal?.aborted === true })).runner;
+  };
+
   const candidates = decided.candidates;
   const outcomes = await run.timed("verify", async () => {
     // The "before" side of the lint comparison comes from the same call as the "after" side, over the same
@@ -78,6 +113,9 @@ export async function verify(
     // different measurements would report findings as new that were there all along.
     const touched = [...new Set(candidates.flatMap((c) => c.files.map((f) => f.path)))];
     baselineFindings = touched.length > 0 ? await findingsFor(new Map(), judged, touched) : [];
+    // Apply's re-verification runs its fix alone (and the full suite): never in a group.
+    if (tests && req.groupTests !== false && req.trigger !== "apply")
+      tests = await groupTests(tests, candidates.filter(testsInScope));
     return verifyAll(candidates);
   });
 

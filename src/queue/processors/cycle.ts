@@ -192,6 +192,8 @@ async function runShadowCycle(
         : {}),
       // Data collection samples every candidate: no cost budget.
       ...(collection ? { maxCandidates: null } : {}),
+      // Shadow cycles are training data: every label from the candidate's own test run, never a group's.
+      groupTests: false,
     });
   });
   const done = data.sha === null && summary.sha ? deps.logger.child({ ...jobTags(job), sha: summary.sha }) : log;

@@ -1,0 +1,97 @@
+/**
+ * Tests in groups: candidates that change different files are tested together, one test run for many, and a
+ * group whose run does not pass is split in halves until each failing candidate has run alone. When most fixes
+ * keep the tests green (the common case), a cycle runs the tests a few times instead of once per candidate;
+ * every "fail" recorded is still a candidate's own run, alone.
+ *
+ * A group's pass counts as each member's pass (its reason says how many ran together). Two fixes could in
+ * principle hide each other's failure; Apply re-verifies a fix alone with the full suite before anything is
+ * written, and data collection runs every candidate alone (`groupTests: false`).
+ */
+import { createHash } from "node:crypto";
+import type { CandidateTestRunner, TestRun } from "./verify.js";
+
+type Files = readonly { path: string; before: string; after: string }[];
+
+/** Most candidates tested in one run: a failing group of this size costs at most 2·log2(size) more runs. */
+export const MAX_GROUP = 16;
+
+export interface GroupedTests {
+  /** The runner candidates are verified with: a result the groups settled is answered without running again. */
+  runner: CandidateTestRunner;
+  /** Test runs made by the groups, for the summary's figures. */
+  runs: number;
+}
+
+/**
+ * Runs the tests for `members` (each a candidate's changed files) in groups of disjoint files and returns a runner
+ * that answers each member's run from what the groups settled (anything else runs as usual).
+ */
+export async function testInGroups(
+  tests: CandidateTestRunner,
+  members: readonly Files[],
+  options: { maxGroup?: number; aborted?: () => boolean } = {},
+): Promise<GroupedTests> {
+  const settled = new Map<string, TestRun>();
+  let runs = 0;
+  const maxGroup = Math.max(1, options.maxGroup ?? MAX_GROUP);
+
+  const unique = new Map<string, Files>();
+  for (const files of members) if (files.length > 0) unique.set(filesKey(files), files);
+
+  const settle = async (group: Files[]): Promise<void> => {
+    if (options.aborted?.()) return;
+    const edits = group.flat();
+    const r = await tests.run(edits);
+    runs++;
+    if (group.length === 1) {
+      settled.set(filesKey(group[0] as Files), r);
+      return;
+    }
+    if (r.status === "pass") {
+      const reason = `passed in one run with ${group.length - 1} other candidate${group.length === 2 ? "" : "s"}`;
+      for (const files of group) settled.set(filesKey(files), { ...r, reason });
+      return;
+    }
+    const half = Math.ceil(group.length / 2);
+    await settle(group.slice(0, half));
+    await settle(group.slice(half));
+  };
+
+  for (const group of disjointGroups([...unique.values()], maxGroup)) await settle(group);
+
+  return {
+    runs,
+    runner: {
+      ...tests,
+      run: async (edits) => settled.get(filesKey(edits)) ?? tests.run(edits),
+    },
+  };
+}
+
+/**
+ * Greedy packing, in the given order, into groups whose members change no file in common (two edits of one file
+ * cannot both be applied) and that hold at most `maxGroup` members.
+ */
+export function disjointGroups(members: readonly Files[], maxGroup: number): Files[][] {
+  const groups: { files: Set<string>; members: Files[] }[] = [];
+  for (const m of members) {
+    const paths = m.map((f) => f.path);
+    const open = groups.find((g) => g.members.length < maxGroup && paths.every((p) => !g.files.has(p)));
+    if (open) {
+      open.members.push(m);
+      for (const p of paths) open.files.add(p);
+    } else {
+      groups.push({ files: new Set(paths), members: [m] });
+    }
+  }
+  return groups.map((g) => g.members);
+}
+
+function filesKey(files: readonly { path: string; after: string }[]): string {
+  const h = createHash("sha256");
+  for (const f of [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+    h.update(f.path).update("\u0000").update(f.after).update("\u0000");
+  }
+  return h.digest("hex");
+}
