@@ -6,10 +6,19 @@
  * V8 reports byte ranges with counts per script. Scripts Node loads itself come with the file's offsets, or with a
  * source map in the report's `source-map-cache` (tsx, compiled code with maps). Test runners that evaluate
  * transformed code through `vm` (vitest, jest) do not appear there, so a small preload (run in the sandbox with the
- * tests, written into the copy) records each such script's line lengths and inline source map at exit. Coverage of
+ * tests, written beside the copy) records each such script's line lengths and inline source map at exit. Coverage of
  * code that cannot be mapped back to a repository file leaves the answer open (null), never "not covered".
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { diffLines } from "../engine/diff.js";
@@ -66,15 +75,33 @@ function onTerm() {
 process.on("SIGTERM", onTerm);
 `;
 
-const DIR_NAME = ".odavl-coverage";
-
-/** Prepares coverage collection in a copy: the directory, the preload, and the environment that turns both on. */
-export function prepareCoverage(copyDir: string): { dir: string; env: Record<string, string> } {
-  const dir = path.join(copyDir, DIR_NAME);
-  mkdirSync(dir, { recursive: true });
-  const preload = path.join(dir, "preload.cjs");
+/**
+ * Prepares coverage collection for a test run in `copyDir`: a fresh directory beside the copy (never inside it:
+ * runners that report coverage of every file under the repository, such as tap with its 100% check, or tests that
+ * list the repository's files, would count the preload as the repository's own), holding the preload and, apart
+ * from it, the directory V8 writes to (c8 takes NODE_V8_COVERAGE as its own and empties it before the tests start),
+ * and the environment that turns both on for every Node process of the run, wherever it starts. `writable` is what
+ * the run must be able to write (a sandbox run gets it as a writable path); `dir` is what {@link readCoverage}
+ * reads.
+ */
+export function prepareCoverage(copyDir: string): {
+  dir: string;
+  writable: string;
+  env: Record<string, string>;
+  remove(): void;
+} {
+  const root = mkdtempSync(path.join(path.dirname(path.resolve(copyDir)), "coverage-"));
+  const dir = path.join(root, "v8");
+  mkdirSync(dir);
+  const preload = path.join(root, "preload.cjs");
   writeFileSync(preload, PRELOAD);
-  return { dir, env: { NODE_V8_COVERAGE: dir, NODE_OPTIONS: `--require ${preload}` } };
+  return {
+    dir,
+    writable: root,
+    // Quoted only where needed: Node splits NODE_OPTIONS on spaces, and tools that read it split it naively.
+    env: { NODE_V8_COVERAGE: dir, NODE_OPTIONS: `--require ${/\s/.test(preload) ? JSON.stringify(preload) : preload}` },
+    remove: () => rmSync(root, { recursive: true, force: true }),
+  };
 }
 
 /** Executed lines per repository file (1-based), as the baseline tests ran them. */
@@ -128,7 +155,7 @@ export function readCoverage(
     for (const r of roots) {
       if (file.startsWith(`${r}/`)) {
         const rel = file.slice(r.length + 1);
-        return rel.split("/").includes("node_modules") || rel.startsWith(`${DIR_NAME}/`) ? null : rel;
+        return rel.split("/").includes("node_modules") ? null : rel;
       }
     }
     return null;

@@ -222,7 +222,7 @@ function createTestSession(
           ...toolchain.readOnlyPaths,
         ]),
       ];
-      const exec = (command: string, args: string[], env: Record<string, string>) =>
+      const exec = (command: string, args: string[], env: Record<string, string>, writablePaths: string[] = []) =>
         sandbox.run({
           cwd: copy.dir,
           command,
@@ -238,6 +238,7 @@ function createTestSession(
           ...(toolchain.pathPrefix?.length ? { pathPrefix: toolchain.pathPrefix } : {}),
           ...(mountModules ? { mounts: copy.modules.map((m) => ({ source: m.base, dest: m.copy })) } : {}),
           readOnlyPaths,
+          ...(writablePaths.length > 0 ? { writablePaths } : {}),
           limits: { timeoutMs: limits.timeoutMs },
         });
       const steps: [string, { command: string; args: string[] } | null][] = [
@@ -274,9 +275,19 @@ function createTestSession(
       }
 
       const coverage = mode === "baseline" ? prepareCoverage(copy.dir) : null;
-      const repoFiles = coverage ? listRepositoryFiles(copy.dir) : null;
-      const r = await exec(test.command, test.args, { ...test.env, ...(coverage?.env ?? {}) });
-      if (coverage && repoFiles) baselineCoverage = readCoverage(copy.dir, coverage.dir, repoFiles);
+      let r: Awaited<ReturnType<typeof exec>>;
+      try {
+        const repoFiles = coverage ? listRepositoryFiles(copy.dir) : null;
+        r = await exec(
+          test.command,
+          test.args,
+          { ...test.env, ...(coverage?.env ?? {}) },
+          coverage ? [coverage.writable] : [],
+        );
+        if (coverage && repoFiles) baselineCoverage = readCoverage(copy.dir, coverage.dir, repoFiles);
+      } finally {
+        coverage?.remove();
+      }
       const passed = r.exitCode === 0 && !r.killed;
       return done({
         status: passed ? "pass" : "fail",

@@ -135,3 +135,68 @@ describe(".github/odavl.yml tests settings reach the cycle", () => {
     );
   }, 300_000);
 });
+
+describe("coverage collection stays out of the repository's way", () => {
+  it("tests that list the repository's files, and a coverage tool that empties NODE_V8_COVERAGE first, still pass", async () => {
+    const dir = join(tempDir(), "coverage-apart");
+    buildRunnerRepo(dir, "node-test");
+    // As tap's coverage check and package-content tests do: every file under the repository must be one it has.
+    writeFileSync(
+      join(dir, "test/files.test.ts"),
+      `import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+
+function walk(dir: string, rel = ""): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.name === "node_modules" || e.name === ".git"
+      ? []
+      : e.isDirectory()
+        ? walk(join(dir, e.name), rel + e.name + "/")
+        : [rel + e.name],
+  );
+}
+
+test("the repository holds only its own files", () => {
+  assert.deepEqual(walk(process.cwd()).sort(), ${JSON.stringify(
+    [
+      ".gitignore",
+      "clean-coverage.mjs",
+      "package.json",
+      "src/stats.ts",
+      "src/unused.ts",
+      "test/files.test.ts",
+      "test/stats.test.ts",
+      "tsconfig.json",
+    ].sort(),
+  )});
+});
+`,
+    );
+    // As c8 does: it takes NODE_V8_COVERAGE as its temporary directory and empties it before the tests start.
+    writeFileSync(
+      join(dir, "clean-coverage.mjs"),
+      `import { mkdirSync, rmSync } from "node:fs";
+const dir = process.env.NODE_V8_COVERAGE;
+if (dir) {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+}
+`,
+    );
+    commitAll(dir, "a listing test and a coverage cleaner");
+    const command = "node clean-coverage.mjs && node --import tsx --test test/stats.test.ts test/files.test.ts";
+    const summary = await runCycle(
+      cycleRequest(dir, {
+        recipeIds: RECIPES,
+        config: { ...DEFAULT_REPO_CONFIG, tests: { command } },
+      }),
+      engineDeps(null),
+    );
+    expect(summary.facts).toMatchObject({ testCommand: command, testsPassing: "pass" });
+    const byRecipe = new Map(summary.results.map((r) => [r.candidate.recipe.id, r.outcome]));
+    // The coverage of the tests' processes is still read: hitsOf's line runs, label's does not.
+    expect(byRecipe.get("biome/use-optional-chain")?.coverage).toEqual({ changedLines: 2, coveredLines: 1 });
+  }, 300_000);
+});
