@@ -38,12 +38,10 @@ import {
   setInstallationSuspended,
 } from "../db/queries/installations.js";
 import { type RepositoryRow, storedConfig } from "../db/queries/repositories.js";
-import type { CycleJobData, CycleRequestKey } from "../queue/jobs.js";
-import type { JobProducer } from "../queue/producer.js";
-import type { Schedules } from "../queue/schedules.js";
 import { recipeForAction } from "./actions.js";
 import { FIX_BRANCH_PREFIX } from "./api.js";
 import { httpCloneUrl } from "./octokit.js";
+import type { EventCycleJob, EventCycleKey, RepositorySchedules, WebhookJobs } from "./ports.js";
 
 export interface AppDeps {
   db: Db;
@@ -53,8 +51,9 @@ export interface AppDeps {
    * every handler allows. Default: `db`.
    */
   deliveryLog?: Db;
-  jobs: JobProducer;
-  schedules: Schedules;
+  /** The queue's producer and job schedulers (src/queue), passed in by the entry point. */
+  jobs: WebhookJobs;
+  schedules: RepositorySchedules;
   /** Where "delivery handled" lines go (silent when absent). */
   logger?: Logger;
 }
@@ -467,8 +466,8 @@ async function enqueueEventCycle(
   ctx: HandlerContext,
   event: WebhookEvent,
   p: RepositoryEvent,
-  cycle: Pick<CycleJobData, "sha" | "trigger" | "pullRequest" | "branch">,
-  key: CycleRequestKey,
+  cycle: Pick<EventCycleJob, "sha" | "trigger" | "pullRequest" | "branch">,
+  key: EventCycleKey,
   /** Something else the event records (a revert of a fix): what it did, added to the delivery's result. */
   alsoRecord: (() => Promise<string>) | null = null,
 ): Promise<WebhookResult> {

@@ -14,11 +14,11 @@ import {
   type RepoConfig,
   RepoConfigError,
 } from "../engine/repo-config.js";
-import { cronFor, ScheduleError, type Schedules } from "../queue/schedules.js";
 import { unknownSelectors } from "../recipes/index.js";
 import { escapeMarkdown } from "../report/summary.js";
 import type { Annotation, GitHubApi, RepoRef } from "./api.js";
 import { ANNOTATIONS_PER_REQUEST } from "./check-run.js";
+import type { RepositorySchedules, ScheduleProblem } from "./ports.js";
 
 const CONFIG_PATH = ".github/odavl.yml";
 export const CONFIG_CHECK_RUN_NAME = "ODAVL configuration";
@@ -31,11 +31,16 @@ export interface ConfigSync {
   invalid: RepoConfigError | null;
 }
 
-export async function syncRepoConfig(
-  deps: { db: Db; api: GitHubApi; schedules: Schedules | null },
-  repo: RepositoryRow,
-  ref: RepoRef,
-): Promise<ConfigSync> {
+export interface ConfigSyncDeps {
+  db: Db;
+  api: GitHubApi;
+  /** Where a changed schedule goes (the queue's job schedulers); null: nowhere. */
+  schedules: Pick<RepositorySchedules, "upsert"> | null;
+  /** The schedule rules (the queue's): a schedule they refuse makes the file invalid. */
+  scheduleProblem: ScheduleProblem;
+}
+
+export async function syncRepoConfig(deps: ConfigSyncDeps, repo: RepositoryRow, ref: RepoRef): Promise<ConfigSync> {
   const file = await deps.api.getFile(ref, CONFIG_PATH, repo.defaultBranch);
   const blobSha = file?.sha ?? null;
   if (blobSha === repo.configSha) {
@@ -46,7 +51,7 @@ export async function syncRepoConfig(
     if (file && file.size > MAX_CONFIG_BYTES) {
       throw new RepoConfigError([{ path: "", message: `file is larger than ${MAX_CONFIG_BYTES} bytes` }]);
     }
-    config = file ? validateConfig(repo.id, file.text) : DEFAULT_REPO_CONFIG;
+    config = file ? validateConfig(repo.id, file.text, deps.scheduleProblem) : DEFAULT_REPO_CONFIG;
   } catch (err) {
     if (!(err instanceof RepoConfigError)) throw err;
     return { config: storedConfig(repo), changed: false, consentChanged: [], invalid: err };
@@ -54,12 +59,12 @@ export async function syncRepoConfig(
   // The consent's actor is whoever last changed the file on the default branch (or deleted it).
   const last = await deps.api.lastCommitTouching(ref, CONFIG_PATH, repo.defaultBranch);
   const consentChanged = await saveRepoConfig(deps.db, repo.id, config, blobSha, last?.author ?? "unknown");
-  await deps.schedules?.upsert({ ...repo, id: repo.id }, config.schedule);
+  await deps.schedules?.upsert(repo, config.schedule);
   return { config, changed: true, consentChanged, invalid: null };
 }
 
-/** parseRepoConfig plus what only this side knows: the recipe catalog and cron rules. */
-export function validateConfig(repositoryId: number, text: string): RepoConfig {
+/** parseRepoConfig plus what only this side knows: the recipe catalog and the schedule rules. */
+export function validateConfig(repositoryId: number, text: string, scheduleProblem: ScheduleProblem): RepoConfig {
   const config = parseRepoConfig(text);
   const issues: ConfigIssue[] = [];
   for (const list of ["enable", "disable"] as const) {
@@ -72,12 +77,8 @@ export function validateConfig(repositoryId: number, text: string): RepoConfig {
       });
     }
   }
-  try {
-    cronFor(repositoryId, config.schedule);
-  } catch (err) {
-    if (!(err instanceof ScheduleError)) throw err;
-    issues.push({ path: "schedule", message: err.message, ...lineOf(text, "schedule") });
-  }
+  const problem = scheduleProblem(repositoryId, config.schedule);
+  if (problem !== null) issues.push({ path: "schedule", message: problem, ...lineOf(text, "schedule") });
   if (issues.length > 0) throw new RepoConfigError(issues);
   return config;
 }

@@ -61,6 +61,17 @@ export function cronFor(repositoryId: number, schedule: string): string | null {
   return schedule;
 }
 
+/** Why a schedule cannot run for the repository ({@link ScheduleError}'s message), or null when it can. */
+export function scheduleProblem(repositoryId: number, schedule: string): string | null {
+  try {
+    cronFor(repositoryId, schedule);
+    return null;
+  } catch (err) {
+    if (err instanceof ScheduleError) return err.message;
+    throw err;
+  }
+}
+
 export function createSchedules(queue: Queue, config: QueueConfig): Schedules {
   return {
     async upsert(repo, schedule) {

@@ -24,13 +24,36 @@ const fixture = createFixture({
   "lib/d.ts": LET,
   "lib/.hidden/e.ts": LET,
 });
-afterAll(() => fixture.cleanup());
+/** Files under the built-in protected paths beside one that is not. */
+const defaultsFixture = createFixture({
+  "migrations/m.ts": LET,
+  "packages/x/dist/d.ts": LET,
+  "vendor/v.ts": LET,
+  "packages/x/.github/a.ts": LET,
+  "src/ok.ts": LET,
+});
+const UNUSED_IMPORT = (name: string) => `import { ${name} } from "./lib.js";\n`;
+/** Five unused imports: removing them removes five lines and adds none. */
+const removalFixture = createFixture({
+  "src/lib.ts":
+    "export const a = 1;\nexport const b = 2;\nexport const c = 3;\nexport const d = 4;\nexport const e = 5;\n",
+  "src/unused.ts": `${["a", "b", "c", "d", "e"].map(UNUSED_IMPORT).join("")}export const z = 1;\n`,
+});
+afterAll(() => {
+  fixture.cleanup();
+  defaultsFixture.cleanup();
+  removalFixture.cleanup();
+});
 
 const preferConst = findRecipe("eslint/prefer-const") as Recipe;
 
-async function plan(yml: string, scopes: CandidateOptions["scopes"] = ["all"]) {
+async function plan(
+  yml: string,
+  scopes: CandidateOptions["scopes"] = ["all"],
+  on: { fixture: typeof fixture; recipe: Recipe } = { fixture, recipe: preferConst },
+) {
   const config = parseRepoConfig(yml);
-  const result = await buildCandidates(fixture.ws, [preferConst], (r) => getFamily(r.family), {
+  const result = await buildCandidates(on.fixture.ws, [on.recipe], (r) => getFamily(r.family), {
     budget: config.budget,
     protectedPaths: config.protectedPaths,
     scopes,
@@ -74,9 +97,23 @@ describe("protected paths from .github/odavl.yml", () => {
     expect(files).toHaveLength(7);
   });
 
-  it("the defaults stay protected whatever the repository adds", () => {
+  it("a protected folder protects its dot folders too", async () => {
+    const { excluded } = await plan(`${WIDE_BUDGET}protectedPaths: ['lib/**']`);
+    expect(excluded).toEqual({ "lib/d.ts": "protected path", "lib/.hidden/e.ts": "protected path" });
+  });
+
+  it("the defaults stay protected whatever the repository adds", async () => {
     expect(matchesAny("src/types.d.ts", ["**/*.d.ts"])).toBe(true);
-    expect(matchesAny("packages/x/.github/a.ts", ["**/.github/**"])).toBe(true);
+    for (const yml of [WIDE_BUDGET, `${WIDE_BUDGET}protectedPaths: ['src/{gen,generated}/**']`]) {
+      const { files, excluded } = await plan(yml, ["all"], { fixture: defaultsFixture, recipe: preferConst });
+      expect(files, yml).toEqual(["src/ok.ts"]);
+      expect(excluded, yml).toEqual({
+        "migrations/m.ts": "protected path",
+        "packages/x/dist/d.ts": "protected path",
+        "vendor/v.ts": "protected path",
+        "packages/x/.github/a.ts": "protected path",
+      });
+    }
   });
 
   it("a malformed pattern is refused when the config is read, naming the pattern and the key", () => {
@@ -119,6 +156,14 @@ describe("the risk budget", () => {
     expect(excluded).toEqual({ "src/many.ts": "changes more than 4 lines" });
     // At five lines the same file is in.
     expect((await plan("budget: { maxFiles: 100, maxLinesPerFile: 5 }")).files).toContain("src/many.ts");
+  });
+
+  it("counts a file's removed lines against budget.maxLinesPerFile as well as its added ones", async () => {
+    const on = { fixture: removalFixture, recipe: findRecipe("ts/remove-unused-imports") as Recipe };
+    const over = await plan("budget: { maxFiles: 100, maxLinesPerFile: 4 }", ["all"], on);
+    expect(over.files).toEqual([]);
+    expect(over.excluded).toEqual({ "src/unused.ts": "changes more than 4 lines" });
+    expect((await plan("budget: { maxFiles: 100, maxLinesPerFile: 5 }", ["all"], on)).files).toEqual(["src/unused.ts"]);
   });
 
   it("keeps an all-scope candidate to budget.maxFiles files and names the rest", async () => {

@@ -11,7 +11,7 @@ import { registerRepositories } from "../../src/db/queries/installations.js";
 import { findRepositoryById } from "../../src/db/queries/repositories.js";
 import type { GitHubApi } from "../../src/github/api.js";
 import { explainInvalidConfig, syncRepoConfig } from "../../src/github/repo-config-sync.js";
-import type { Schedules } from "../../src/queue/schedules.js";
+import { type Schedules, scheduleProblem } from "../../src/queue/schedules.js";
 import { GitHubMock, useStrictNock } from "../github/helpers/github-mock.js";
 import { tokenGitHubApi } from "../github/helpers/probot.js";
 import { createTestDb, type TestDb } from "../helpers/db.js";
@@ -63,7 +63,7 @@ describe("hostile repository configuration", () => {
     ]);
     // The last valid configuration: automatic pull requests on.
     new GitHubMock("acme", "demo").configFile("autoApply: true\n", "blob-valid").lastCommit("alice");
-    await syncRepoConfig({ db: db.db, api, schedules: NO_SCHEDULES }, await repo(), REF);
+    await syncRepoConfig({ db: db.db, api, schedules: NO_SCHEDULES, scheduleProblem }, await repo(), REF);
   });
 
   const repo = async () => {
@@ -79,7 +79,11 @@ describe("hostile repository configuration", () => {
         .findCheckRuns(SHA, "ODAVL configuration", [])
         .createCheckRun(31);
       const started = performance.now();
-      const synced = await syncRepoConfig({ db: db.db, api, schedules: NO_SCHEDULES }, await repo(), REF);
+      const synced = await syncRepoConfig(
+        { db: db.db, api, schedules: NO_SCHEDULES, scheduleProblem },
+        await repo(),
+        REF,
+      );
       expect(synced.invalid, "the file is refused").not.toBeNull();
       await explainInvalidConfig(api, REF, {
         sha: SHA,

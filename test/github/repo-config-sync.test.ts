@@ -9,7 +9,7 @@ import { applyActionId, recipeForAction } from "../../src/github/actions.js";
 import type { GitHubApi } from "../../src/github/api.js";
 import { fixBranchName } from "../../src/github/pull-request.js";
 import { syncRepoConfig, validateConfig } from "../../src/github/repo-config-sync.js";
-import type { Schedules } from "../../src/queue/schedules.js";
+import { type Schedules, scheduleProblem } from "../../src/queue/schedules.js";
 import { RECIPES } from "../../src/recipes/index.js";
 import { createTestDb, type TestDb } from "../helpers/db.js";
 import { GitHubMock, useStrictNock } from "./helpers/github-mock.js";
@@ -51,21 +51,22 @@ describe("repository configuration", () => {
     if (!r) throw new Error("no repository");
     return r;
   };
+  const deps = () => ({ db: db.db, api, schedules, scheduleProblem });
   const events = () => queryRows(db.db, sql`select field, value, source, actor from consent_events order by id`);
 
   it("records each consent change with its source and actor, and reads nothing more while the file is unchanged", async () => {
     new GitHubMock("acme", "demo").configFile("dataCollection: true\nschedule: weekly\n", "blob1").lastCommit("alice");
-    const synced = await syncRepoConfig({ db: db.db, api, schedules }, await repo(), REF);
+    const synced = await syncRepoConfig(deps(), await repo(), REF);
     expect(synced).toMatchObject({ changed: true, consentChanged: ["dataCollection"], invalid: null });
     expect(await events()).toEqual([{ field: "dataCollection", value: true, source: "config", actor: "alice" }]);
     expect(upserts).toEqual(["1:weekly"]);
 
     new GitHubMock("acme", "demo").configFile("dataCollection: true\nschedule: weekly\n", "blob1");
-    expect(await syncRepoConfig({ db: db.db, api, schedules }, await repo(), REF)).toMatchObject({ changed: false });
+    expect(await syncRepoConfig(deps(), await repo(), REF)).toMatchObject({ changed: false });
 
     // The file is deleted: the defaults again, consent off.
     new GitHubMock("acme", "demo").configFile(null).lastCommit("bob");
-    await syncRepoConfig({ db: db.db, api, schedules }, await repo(), REF);
+    await syncRepoConfig(deps(), await repo(), REF);
     expect(await events()).toEqual([
       { field: "dataCollection", value: true, source: "config", actor: "alice" },
       { field: "dataCollection", value: false, source: "config", actor: "bob" },
@@ -75,9 +76,9 @@ describe("repository configuration", () => {
 
   it("keeps the last valid configuration when the file becomes invalid", async () => {
     new GitHubMock("acme", "demo").configFile("autoApply: true\n", "blob1").lastCommit("alice");
-    await syncRepoConfig({ db: db.db, api, schedules }, await repo(), REF);
+    await syncRepoConfig(deps(), await repo(), REF);
     new GitHubMock("acme", "demo").configFile("autoApply: false\nbudget: { maxFiles: 0 }\n", "blob2");
-    const synced = await syncRepoConfig({ db: db.db, api, schedules }, await repo(), REF);
+    const synced = await syncRepoConfig(deps(), await repo(), REF);
     expect(synced.invalid).toBeInstanceOf(RepoConfigError);
     expect(synced.config.autoApply).toBe(true);
     expect(await repo()).toMatchObject({ autoApply: true, configSha: "blob1" });
@@ -87,7 +88,7 @@ describe("repository configuration", () => {
     const text = "recipes:\n  disable:\n    - eslint/no-such-rule\nschedule: '61 * * * *'\n";
     const err = (() => {
       try {
-        validateConfig(1, text);
+        validateConfig(1, text, scheduleProblem);
       } catch (e) {
         return e;
       }

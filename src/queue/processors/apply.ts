@@ -20,6 +20,7 @@ import { syncRepoConfig } from "../../github/repo-config-sync.js";
 import { jobTags } from "../../observability/errors.js";
 import { renderSummary } from "../../report/summary.js";
 import { type ApplyJob, applyJobSchema } from "../jobs.js";
+import { scheduleProblem } from "../schedules.js";
 import {
   cycleRequest,
   isHttps,
@@ -78,7 +79,11 @@ async function applyFix(job: JobInfo, deps: WorkerDeps, data: ApplyJob): Promise
   const gh = await deps.github.installation(repo.installationId);
   const ref: RepoRef = { owner: repo.owner, repo: repo.name };
 
-  const sync = await syncRepoConfig({ db: deps.db, api: gh.api, schedules: deps.schedules }, repo, ref);
+  const sync = await syncRepoConfig(
+    { db: deps.db, api: gh.api, schedules: deps.schedules, scheduleProblem },
+    repo,
+    ref,
+  );
   const current = (await findRepositoryById(deps.db, repo.id)) ?? repo;
   const target = await applyTarget(gh.api, ref, current.defaultBranch, data);
   const base = target.base;

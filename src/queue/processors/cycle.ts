@@ -52,6 +52,7 @@ import { explainInvalidConfig, syncRepoConfig } from "../../github/repo-config-s
 import { jobTags } from "../../observability/errors.js";
 import { setJobSha } from "../../observability/logging.js";
 import { type CycleJob, cycleJobSchema } from "../jobs.js";
+import { scheduleProblem } from "../schedules.js";
 import {
   cycleRequest,
   isHttps,
@@ -265,7 +266,11 @@ async function runInstalledCycle(
     }
 
     // 4. The configuration on the default branch (consent, recipes, budget, schedule); the check run, created once.
-    const sync = await syncRepoConfig({ db: deps.db, api: gh.api, schedules: deps.schedules }, repo, ref);
+    const sync = await syncRepoConfig(
+      { db: deps.db, api: gh.api, schedules: deps.schedules, scheduleProblem },
+      repo,
+      ref,
+    );
     if (sync.consentChanged.length > 0) log.info({ consentChanged: sync.consentChanged }, "consent changed");
     repo = (await findRepositoryById(deps.db, repo.id)) ?? repo;
     // An unchanged commit: a scheduled cycle on a commit that has a completed report already creates no check run
