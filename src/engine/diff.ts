@@ -224,3 +224,42 @@ export function hunkTouches(h: Hunk, lines: ReadonlySet<number>): boolean {
   for (let l = h.oldStart; l <= h.oldEnd; l++) if (lines.has(l)) return true;
   return false;
 }
+
+/**
+ * Both edits of one file at once, when their changes are apart: every hunk of one is at least one unchanged line
+ * away from every hunk of the other (a pure insertion occupies the lines on either side of it). Null when they
+ * come that close, or disagree on the final newline: they cannot be applied together without a judgement.
+ */
+export function mergeEdits(before: string, afterA: string, afterB: string): string | null {
+  if (afterA === before) return afterB;
+  if (afterB === before || afterA === afterB) return afterA;
+  const ends = (t: string) => t.endsWith("\n");
+  const final = ends(afterA) === ends(before) ? ends(afterB) : ends(afterA);
+  if (ends(afterA) !== ends(before) && ends(afterB) !== ends(before)) return null;
+  const span = (h: Hunk): [number, number] =>
+    h.oldEnd < h.oldStart ? [h.oldStart - 1, h.oldStart] : [h.oldStart, h.oldEnd];
+  const linesA = splitLines(afterA);
+  const linesB = splitLines(afterB);
+  const tagged = [
+    ...hunks(before, afterA).map((h) => ({ h, side: 0, lines: linesA })),
+    ...hunks(before, afterB).map((h) => ({ h, side: 1, lines: linesB })),
+  ].sort((x, y) => x.h.oldStart - y.h.oldStart || x.h.oldEnd - y.h.oldEnd);
+  // Each side's hunks are apart by construction; a hunk must also stay apart from the other side's latest one.
+  const lastEnd = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
+  for (const { h, side } of tagged) {
+    const [start, end] = span(h);
+    if (start <= (lastEnd[1 - side] as number) + 1) return null;
+    lastEnd[side] = Math.max(lastEnd[side] as number, end);
+  }
+  const a = splitLines(before);
+  const out: string[] = [];
+  let oldNext = 1;
+  for (const { h, lines } of tagged) {
+    for (; oldNext < h.oldStart; oldNext++) out.push(a[oldNext - 1] as string);
+    out.push(...lines.slice(h.newStart - 1, h.newEnd));
+    oldNext = h.oldEnd + 1;
+  }
+  for (; oldNext <= a.length; oldNext++) out.push(a[oldNext - 1] as string);
+  if (out.length === 0) return "";
+  return out.join("\n") + (final ? "\n" : "");
+}

@@ -1,5 +1,6 @@
 /**
- * Tests in groups: candidates that change different files are tested together, one test run for many, and a
+ * Tests in groups: candidates whose changes are apart (other files, or lines of one file apart from each other)
+ * are tested together, one test run for many, and a
  * group whose run does not pass is split in halves until each failing candidate has run alone. When most fixes
  * keep the tests green (the common case), a cycle runs the tests a few times instead of once per candidate;
  * every "fail" recorded is still a candidate's own run, alone.
@@ -9,6 +10,7 @@
  * written, and data collection runs every candidate alone (`groupTests: false`).
  */
 import { createHash } from "node:crypto";
+import { mergeEdits } from "./diff.js";
 import type { CandidateTestRunner, TestRun } from "./verify.js";
 
 type Files = readonly { path: string; before: string; after: string }[];
@@ -41,7 +43,8 @@ export async function testInGroups(
 
   const settle = async (group: Files[]): Promise<void> => {
     if (options.aborted?.()) return;
-    const edits = group.flat();
+    const edits = combine(group);
+    if (!edits) throw new Error("test groups: a group's edits no longer combine"); // packGroups made sure they do
     const r = await tests.run(edits);
     runs++;
     if (group.length === 1) {
@@ -58,7 +61,7 @@ export async function testInGroups(
     await settle(group.slice(half));
   };
 
-  for (const group of disjointGroups([...unique.values()], maxGroup)) await settle(group);
+  for (const group of packGroups([...unique.values()], maxGroup)) await settle(group);
 
   return {
     runs,
@@ -70,22 +73,48 @@ export async function testInGroups(
 }
 
 /**
- * Greedy packing, in the given order, into groups whose members change no file in common (two edits of one file
- * cannot both be applied) and that hold at most `maxGroup` members.
+ * Greedy packing, in the given order, into groups whose members' edits all apply together (see {@link combine})
+ * and that hold at most `maxGroup` members.
  */
-export function disjointGroups(members: readonly Files[], maxGroup: number): Files[][] {
-  const groups: { files: Set<string>; members: Files[] }[] = [];
+export function packGroups(members: readonly Files[], maxGroup: number): Files[][] {
+  const groups: { combined: Files; members: Files[] }[] = [];
   for (const m of members) {
-    const paths = m.map((f) => f.path);
-    const open = groups.find((g) => g.members.length < maxGroup && paths.every((p) => !g.files.has(p)));
-    if (open) {
-      open.members.push(m);
-      for (const p of paths) open.files.add(p);
-    } else {
-      groups.push({ files: new Set(paths), members: [m] });
+    let joined = false;
+    for (const g of groups) {
+      if (g.members.length >= maxGroup) continue;
+      const combined = combine([g.combined, m]);
+      if (combined) {
+        g.combined = combined;
+        g.members.push(m);
+        joined = true;
+        break;
+      }
     }
+    if (!joined) groups.push({ combined: m, members: [m] });
   }
   return groups.map((g) => g.members);
+}
+
+/**
+ * The edits of several candidates as one: files only one of them changes as that one wrote them, a file several
+ * change merged when their changes are apart ({@link mergeEdits}); null when two come too close to apply together.
+ */
+export function combine(members: readonly Files[]): Files | null {
+  const byPath = new Map<string, { path: string; before: string; after: string }>();
+  for (const files of members) {
+    for (const f of files) {
+      const seen = byPath.get(f.path);
+      if (!seen) {
+        byPath.set(f.path, { path: f.path, before: f.before, after: f.after });
+        continue;
+      }
+      if (seen.before !== f.before) return null;
+      const merged = mergeEdits(f.before, seen.after, f.after);
+      if (merged === null) return null;
+      seen.after = merged;
+    }
+  }
+  return [...byPath.values()];
 }
 
 function filesKey(files: readonly { path: string; after: string }[]): string {

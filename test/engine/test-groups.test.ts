@@ -3,7 +3,8 @@
  * run. The runner is scripted (a test run fails when any of its files is a breaking one), the grouping is real.
  */
 import { describe, expect, it } from "vitest";
-import { disjointGroups, testInGroups } from "../../src/engine/test-groups.js";
+import { mergeEdits } from "../../src/engine/diff.js";
+import { combine, packGroups, testInGroups } from "../../src/engine/test-groups.js";
 import type { CandidateTestRunner, TestRun } from "../../src/engine/verify.js";
 
 const files = (...paths: string[]) => paths.map((path) => ({ path, before: "a", after: `b:${path}` }));
@@ -72,22 +73,29 @@ describe("testInGroups", () => {
     expect(calls).toEqual([2, 1, 1, 1]);
   });
 
-  it("candidates changing the same file are never in one group; groups hold at most maxGroup", () => {
-    const members = [files("a.ts", "b.ts"), files("b.ts"), files("c.ts"), files("a.ts"), files("d.ts")];
-    const groups = disjointGroups(members, 2);
-    for (const g of groups) {
-      const paths = g.flatMap((m) => m.map((f) => f.path));
-      expect(new Set(paths).size).toBe(paths.length);
-      expect(g.length).toBeLessThanOrEqual(2);
-    }
-    expect(groups.flat()).toHaveLength(members.length);
-    expect(groups.map((g) => g.map((m) => m.map((f) => f.path).join("+")))).toEqual([
-      ["a.ts+b.ts", "c.ts"],
-      ["b.ts", "a.ts"],
-      ["d.ts"],
+  it("groups hold at most maxGroup; members whose edits cannot be combined are in different groups", () => {
+    const base = "a\nb\nc\nd\ne\n";
+    const edit = (path: string, after: string) => [{ path, before: base, after }];
+    const members = [
+      [...edit("x.ts", "A\nb\nc\nd\ne\n"), ...edit("y.ts", "a\nb\nc\nd\nE\n")],
+      edit("x.ts", "a\nb\nc\nd\nE\n"), // x.ts line 5: apart from line 1, joins the first group
+      edit("x.ts", "a\nB\nc\nd\ne\n"), // x.ts line 2: next to line 1, a group of its own
+      edit("z.ts", "z\n"),
+      edit("w.ts", "w\n"),
+    ];
+    const groups = packGroups(members, 3);
+    expect(groups.map((g) => g.map((m) => (members as readonly (typeof m)[]).indexOf(m)))).toEqual([
+      [0, 1, 3],
+      [2, 4],
     ]);
+    for (const g of groups) expect(g.length).toBeLessThanOrEqual(3);
+    expect(combine(groups[0] as (typeof members)[number][])).toEqual([
+      { path: "x.ts", before: base, after: "A\nb\nc\nd\nE\n" },
+      { path: "y.ts", before: base, after: "a\nb\nc\nd\nE\n" },
+      { path: "z.ts", before: base, after: "z\n" },
+    ]);
+    expect(combine([members[0] as never, members[2] as never])).toBeNull();
   });
-
   it("stops starting runs once aborted", async () => {
     const runner = scripted(new Set(["a.ts"]));
     let aborted = false;
@@ -102,5 +110,37 @@ describe("testInGroups", () => {
       { aborted: () => aborted },
     );
     expect(grouped.runs).toBe(1);
+  });
+});
+
+describe("mergeEdits", () => {
+  const before = "one\ntwo\nthree\nfour\nfive\nsix\n";
+  it("applies two edits whose changes are apart, in either order", () => {
+    const a = "ONE\ntwo\nthree\nfour\nfive\nsix\n";
+    const b = "one\ntwo\nthree\nfour\nfive\nsix\nseven\n";
+    const both = "ONE\ntwo\nthree\nfour\nfive\nsix\nseven\n";
+    expect(mergeEdits(before, a, b)).toBe(both);
+    expect(mergeEdits(before, b, a)).toBe(both);
+    // A deletion and a replacement three lines apart; lines move, contents land where they belong.
+    expect(mergeEdits(before, "one\nthree\nfour\nfive\nsix\n", "one\ntwo\nthree\nfour\nFIVE\nsix\n")).toBe(
+      "one\nthree\nfour\nFIVE\nsix\n",
+    );
+  });
+  it("refuses changes on the same or neighbouring lines, and an insertion beside a change", () => {
+    expect(mergeEdits(before, "ONE\ntwo\nthree\nfour\nfive\nsix\n", "one\nTWO\nthree\nfour\nfive\nsix\n")).toBeNull();
+    expect(mergeEdits(before, "1\ntwo\nthree\nfour\nfive\nsix\n", "uno\ntwo\nthree\nfour\nfive\nsix\n")).toBeNull();
+    expect(
+      mergeEdits(before, "one\nnew\ntwo\nthree\nfour\nfive\nsix\n", "one\nTWO\nthree\nfour\nfive\nsix\n"),
+    ).toBeNull();
+  });
+  it("one side unchanged or both the same: the other", () => {
+    const a = "one\ntwo\nTHREE\nfour\nfive\nsix\n";
+    expect(mergeEdits(before, before, a)).toBe(a);
+    expect(mergeEdits(before, a, a)).toBe(a);
+  });
+  it("keeps or changes the final newline as the side that changed it; refuses when both do", () => {
+    const noEol = "one\ntwo\nthree\nfour\nfive\nsix";
+    expect(mergeEdits(before, "ONE\ntwo\nthree\nfour\nfive\nsix\n", noEol)).toBe("ONE\ntwo\nthree\nfour\nfive\nsix");
+    expect(mergeEdits(before, "ONE\ntwo\nthree\nfour\nfive\nsix", "one\ntwo\nthree\nfour\nfive\nSIX")).toBeNull();
   });
 });
