@@ -32,6 +32,12 @@ test("the dependency resolves inside the checkout", () => {
 });
 `;
 
+const LOAD_TEST = `const { test } = require("node:test");
+const assert = require("node:assert");
+
+test("the dependency loads", () => assert.equal(require("dep"), "dep"));
+`;
+
 describe("node_modules in a candidate copy", () => {
   it("resolves to a real path inside the copy, at baseline and for a candidate", async () => {
     const dir = join(tempDir(), "where");
@@ -68,6 +74,23 @@ describe("node_modules in a candidate copy", () => {
     } finally {
       await copy.remove();
     }
+  }, 300_000);
+
+  it("a tool that keeps its cache in node_modules still runs: the baseline runs again with the copy's own", async () => {
+    const dir = join(tempDir(), "cache-in-modules");
+    // As rollup-plugin-typescript2 keeps its cache in node_modules/.rpt2 (jeffijoe/awilix's build).
+    const cache = `node -e "require('fs').mkdirSync('node_modules/.rpt2/cache', { recursive: true })"`;
+    writeRepo(
+      dir,
+      smallProject(`${cache} && node --test test/`, {
+        "test/load.test.cjs": LOAD_TEST,
+        "node_modules/dep/package.json": JSON.stringify({ name: "dep", version: "1.0.0", main: "index.js" }),
+        "node_modules/dep/index.js": 'module.exports = "dep";\n',
+      }),
+    );
+    const summary = await runCycle(cycleRequest(dir, { recipeIds: ["eslint/prefer-const"] }), engineDeps(null));
+    expect(summary.facts?.testsPassing).toBe("pass");
+    expect(summary.results[0]?.outcome).toMatchObject({ success: true, tests: "pass", testsRun: "full" });
   }, 300_000);
 
   it("refuses a mount whose destination is not a directory inside the workspace", async () => {
