@@ -24,7 +24,10 @@ export interface CandidateCopy {
   dir: string;
   /** The base's node_modules directories the copy links to: pass them as the sandbox's readOnlyPaths. */
   readOnlyPaths: string[];
-  /** Each node_modules of the copy (a directory of links) with the base's it links to. */
+  /**
+   * Each node_modules of the copy (a directory of links) with the installation its links lead to in the end: the
+   * base's node_modules, or, when the base is itself a copy (a working copy's links), the one that copy links to.
+   */
   modules: { copy: string; base: string }[];
   durationMs: number;
 }
@@ -72,9 +75,11 @@ export async function createCandidateCopy(
     });
     for (const link of linked) {
       await linkNodeModules(link.to, link.from, options.linkWorkspacePackagesToCopy ? { base, dir } : null);
+      linkOrigins.set(await realpath(link.from), installationOf(link.to));
     }
     await applyCandidateEdits(dir, edits);
   } catch (error) {
+    forgetLinks(await realpath(dir).catch(() => dir));
     await rm(dir, { recursive: true, force: true });
     if (error instanceof UnsafePathError) throw error;
     throw new WorkspaceError(
@@ -87,9 +92,24 @@ export async function createCandidateCopy(
   return {
     dir,
     readOnlyPaths: linked.map((l) => l.to),
-    modules: linked.map((l) => ({ copy: l.from, base: l.to })),
+    modules: linked.map((l) => ({ copy: l.from, base: installationOf(l.to) })),
     durationMs: Math.round(performance.now() - start),
   };
+}
+
+/**
+ * The node_modules directories of this process's copies (directories of links), each with the installation its
+ * links lead to: a copy of a copy (a candidate of a working copy) then knows the real packages behind the links.
+ * Entries go when their copy is removed.
+ */
+const linkOrigins = new Map<string, string>();
+
+function installationOf(modulesDir: string): string {
+  return linkOrigins.get(modulesDir) ?? modulesDir;
+}
+
+function forgetLinks(dir: string): void {
+  for (const key of linkOrigins.keys()) if (key.startsWith(`${dir}/`)) linkOrigins.delete(key);
 }
 
 /**
@@ -147,7 +167,10 @@ export interface WorkingCopy {
  */
 export async function createWorkingCopy(source: string, parent = os.tmpdir()): Promise<WorkingCopy> {
   const privateDir = await mkdtemp(path.join(parent, "odavl-cycle-"));
-  const remove = () => rm(privateDir, { recursive: true, force: true });
+  const remove = async () => {
+    forgetLinks(await realpath(privateDir).catch(() => privateDir));
+    await rm(privateDir, { recursive: true, force: true });
+  };
   try {
     const copy = await createCandidateCopy(source, [], privateDir, { linkWorkspacePackagesToCopy: true });
     return { dir: copy.dir, readOnlyPaths: copy.readOnlyPaths, durationMs: copy.durationMs, remove };
@@ -318,5 +341,6 @@ async function resetLinkedModules(dir: string): Promise<void> {
 
 /** Removes a candidate copy; its node_modules links are removed, never followed. */
 export async function removeCandidateCopy(copy: Pick<CandidateCopy, "dir">): Promise<void> {
+  forgetLinks(await realpath(copy.dir).catch(() => copy.dir));
   await rm(copy.dir, { recursive: true, force: true });
 }

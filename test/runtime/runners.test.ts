@@ -199,4 +199,28 @@ if (dir) {
     // The coverage of the tests' processes is still read: hitsOf's line runs, label's does not.
     expect(byRecipe.get("biome/use-optional-chain")?.coverage).toEqual({ changedLines: 2, coveredLines: 1 });
   }, 300_000);
+
+  it("a baseline that fails only while coverage is collected passes without it, and then has no coverage", async () => {
+    const dir = join(tempDir(), "coverage-breaks");
+    buildRunnerRepo(dir, "node-test");
+    // As a test with a time budget fails under V8's counters (rrule allows 200 ms a case), deterministically.
+    writeFileSync(
+      join(dir, "test/budget.test.ts"),
+      `import { test } from "node:test";
+import assert from "node:assert/strict";
+
+test("runs within its budget", () => assert.equal(process.env.NODE_V8_COVERAGE, undefined));
+`,
+    );
+    commitAll(dir, "a test that coverage breaks");
+    const command = "node --import tsx --test test/stats.test.ts test/budget.test.ts";
+    const summary = await runCycle(
+      cycleRequest(dir, { recipeIds: RECIPES, config: { ...DEFAULT_REPO_CONFIG, tests: { command } } }),
+      engineDeps(null),
+    );
+    expect(summary.facts).toMatchObject({ testCommand: command, testsPassing: "pass" });
+    const chain = summary.results.find((r) => r.candidate.recipe.id === "biome/use-optional-chain")?.outcome;
+    // The candidates' own verdicts stand; only the coverage answer is missing.
+    expect(chain).toMatchObject({ success: false, tests: "fail", coverage: null });
+  }, 300_000);
 });
