@@ -13,6 +13,7 @@ import { RECIPES } from "../../src/recipes/index.js";
 import { GITHUB_TEXT_LIMIT } from "../../src/summary/render.js";
 import { GitHubMock, useStrictNock } from "../github/helpers/github-mock.js";
 import { tokenGitHubApi } from "../github/helpers/probot.js";
+import { ONE_FINDING_FIXED } from "../helpers/samples.js";
 
 const REF = { owner: "acme", repo: "demo" };
 const ESC = "\u001b";
@@ -68,14 +69,7 @@ function hostileResult(i: number): CandidateResult {
     outcome: {
       success: i % 2 === 0,
       status: i % 3 === 0 ? "error" : "verified",
-      diagnosticsBefore: 0,
-      diagnosticsAfter: 0,
-      newDiagnostics: 0,
-      lintBefore: 1,
-      lintAfter: 0,
-      newLintFindings: 0,
-      targetBefore: 1,
-      targetAfter: 0,
+      ...ONE_FINDING_FIXED,
       tests: "fail",
       testsReason: TEN_MB,
       verificationScore: 0.5,

@@ -6,6 +6,7 @@ import { recipeForAction } from "../../src/github/actions.js";
 import { annotationsFor, buildCheckRunContent, MAX_ANNOTATIONS, publishCheckRun } from "../../src/github/check-run.js";
 import { RECIPES } from "../../src/recipes/index.js";
 import { GITHUB_TEXT_LIMIT } from "../../src/summary/render.js";
+import { ONE_FINDING_FIXED } from "../helpers/samples.js";
 import { GitHubMock, useStrictNock } from "./helpers/github-mock.js";
 import { tokenGitHubApi } from "./helpers/probot.js";
 
@@ -53,14 +54,8 @@ function result(
     outcome: {
       success: p.success,
       status: "verified",
-      diagnosticsBefore: 0,
-      diagnosticsAfter: 0,
+      ...ONE_FINDING_FIXED,
       newDiagnostics: p.success ? 0 : 1,
-      lintBefore: 1,
-      lintAfter: 0,
-      newLintFindings: 0,
-      targetBefore: 1,
-      targetAfter: 0,
       tests: "pass",
       verificationScore: 1,
       durationsMs: { apply: 0, typecheck: 0, lint: 0, tests: 0, total: 0 },

@@ -41,6 +41,7 @@ import {
   FIXED_NOW,
   finishedJob,
   producerConnection,
+  resetRepositories,
   testQueueConfig,
   testWorkerDeps,
   workerConnection,
@@ -95,9 +96,7 @@ describe("cycle and apply jobs", () => {
   beforeEach(async () => {
     await current?.close();
     current = null;
-    await db.db.execute(sql`truncate deliveries, installations, repositories restart identity cascade`);
-    // Tests reuse job ids (same repository, same sha): a job kept from the last test would absorb the next one.
-    await queue.obliterate({ force: true });
+    await resetRepositories(db.db, queue);
   });
 
   /** A fresh Probot (its installation tokens are cached), the app on it, and the worker's collaborators. */

@@ -49,6 +49,15 @@ export function testQueueConfig(tag: string, worker: Partial<QueueConfig["worker
   };
 }
 
+/**
+ * Before a test: no delivery, installation or repository rows (nor what hangs off them), and an empty queue
+ * (tests reuse job ids: same repository, same sha; a job kept from the last test would absorb the next one).
+ */
+export async function resetRepositories(db: Db, queue: Queue | null): Promise<void> {
+  await db.execute(sql`truncate deliveries, installations, repositories restart identity cascade`);
+  await queue?.obliterate({ force: true });
+}
+
 export const producerConnection = () => redisConnection(redisUrl(), "producer");
 export const workerConnection = () => redisConnection(redisUrl(), "worker");
 
