@@ -15,7 +15,7 @@ import { runCycle } from "../src/engine/cycle.js";
 import { DEFAULT_REPO_CONFIG } from "../src/engine/repo-config.js";
 import { DEFAULT_THRESHOLDS } from "../src/model/tiers.js";
 import { RECIPES } from "../src/recipes/index.js";
-import { createRuntime } from "../src/runtime/context.js";
+import { createRuntime } from "../src/runtime/create-runtime.js";
 import { generateRepo } from "./gen-repo.js";
 
 const { values } = parseArgs({

@@ -17,7 +17,7 @@ import { createPredictor, releaseModels } from "../src/model/predictor.js";
 import { MODEL_KINDS, type ModelKind } from "../src/model/train/card.js";
 import { seededRandom } from "../src/model/train/random.js";
 import { trainModels } from "../src/model/train/train.js";
-import { DEFAULT_MODEL_PATH } from "../src/runtime/context.js";
+import { DEFAULT_MODEL_PATH } from "../src/runtime/create-runtime.js";
 import { randomVector, syntheticSamples } from "../test/model/synthetic.js";
 
 const BATCH_SIZES = [1, 20, 200] as const;

@@ -27,7 +27,7 @@ import type { CycleTools, ProgressEvent, TestSession } from "../src/engine/ports
 import { DEFAULT_REPO_CONFIG } from "../src/engine/repo-config.js";
 import { effectiveThresholds } from "../src/model/tiers.js";
 import { RECIPES, selectRecipes, unknownSelectors } from "../src/recipes/index.js";
-import { createRuntime } from "../src/runtime/context.js";
+import { createRuntime } from "../src/runtime/create-runtime.js";
 import { ourTypeScriptDir, type Sandbox } from "../src/sandbox/index.js";
 import { createCandidateCopy, linkedPackageTargets, removeCandidateCopy } from "../src/workspace/index.js";
 import { checkoutDirName, readCorpusTsv } from "./corpus.js";

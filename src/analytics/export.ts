@@ -18,7 +18,7 @@ import type { Writable } from "node:stream";
 import { sql } from "drizzle-orm";
 import { type DbOrTx, queryRows } from "../db/client.js";
 import { FEATURE_SCHEMA_VERSION, featureNames, validateFeatureVector } from "../model/features.js";
-import { AnalyticsOptionError } from "./errors.js";
+import { AnalyticsOptionError } from "./options.js";
 import { rangeClause } from "./samples.js";
 
 export const EXPORT_FORMATS = ["jsonl", "csv"] as const;

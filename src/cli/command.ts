@@ -3,7 +3,7 @@
  * that turns a bad flag into a one-line usage error.
  */
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import { UsageError } from "./errors.js";
+import { UsageError } from "./usage-error.js";
 
 export interface CommandContext {
   argv: string[];

@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { UsageError } from "./errors.js";
+import { UsageError } from "./usage-error.js";
 
 export const DEMO_FILES: Record<string, string> = {
   "package.json": `${JSON.stringify(

@@ -5,10 +5,10 @@
  */
 import { readFileSync } from "node:fs";
 import { type CommandContext, parseFlags } from "./command.js";
-import { UsageError } from "./errors.js";
 import { describeConnectionError } from "./failures.js";
 import { checkDemoDir, checkRepository } from "./repo-check.js";
 import { type CommandName, type CommandSpec, commandHelp, isCommand, SPECS, usage } from "./spec.js";
+import { UsageError } from "./usage-error.js";
 
 type Command = (ctx: CommandContext) => Promise<number>;
 

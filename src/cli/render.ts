@@ -11,7 +11,7 @@ import {
   describeTypeCheck,
   stripTerminalEscapes,
   toJson,
-} from "../report/summary.js";
+} from "../summary/render.js";
 
 export interface LocalLabels {
   /** Paths with uncommitted changes the cycle analysed (--allow-dirty). */

@@ -1,7 +1,7 @@
 /** Checks of the paths a command is given, made before the engine loads (argument errors answer at once). */
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { UsageError } from "./errors.js";
+import { UsageError } from "./usage-error.js";
 
 export interface RepositoryState {
   /** HEAD's sha. */

@@ -1,6 +1,6 @@
 /**
  * The check run of a cycle: created as in progress when the job starts, then completed with the summary
- * (rendered by the one renderer in report/summary.ts), annotations at the lines each fix changes, and up to three
+ * (rendered by the one renderer in summary/render.ts), annotations at the lines each fix changes, and up to three
  * "Apply" buttons for verified fixes.
  */
 import { diffLines } from "../engine/diff.js";
@@ -13,7 +13,7 @@ import {
   renderSummary,
   stripTerminalEscapes,
   truncate,
-} from "../report/summary.js";
+} from "../summary/render.js";
 import { applyActionId } from "./actions.js";
 import type { Annotation, CheckConclusion, CheckRunAction, CheckRunOutput, GitHubApi, RepoRef } from "./api.js";
 
@@ -35,19 +35,19 @@ const MAX_ACTIONS = 3;
 /** GitHub's limit on an annotation's raw_details. */
 const RAW_DETAILS_LIMIT = 64 * 1024;
 
-export interface CheckRunReport {
+export interface CheckRunContent {
   conclusion: CheckConclusion;
   output: CheckRunOutput & { text: string };
   annotations: Annotation[];
   actions: CheckRunAction[];
 }
 
-export interface ReportOptions {
+export interface CheckRunContentOptions {
   /** Offer "Apply" buttons (installed repositories). */
   offerApply: boolean;
 }
 
-export function buildCheckRunReport(cycle: CycleSummary, options: ReportOptions): CheckRunReport {
+export function buildCheckRunContent(cycle: CycleSummary, options: CheckRunContentOptions): CheckRunContent {
   // One row, one button and one set of annotations per distinct patch, numbered as the summary numbers them.
   const results = distinctPatches(cycle.results).map((s) => s.result);
   const actions = options.offerApply ? applyActions(results) : [];
@@ -197,24 +197,24 @@ export async function publishCheckRun(
   api: GitHubApi,
   repo: RepoRef,
   checkRunId: number,
-  report: CheckRunReport,
+  content: CheckRunContent,
   p: { now: Date; skipAnnotations: boolean },
 ): Promise<{ requests: number }> {
-  const annotations = p.skipAnnotations ? [] : report.annotations;
+  const annotations = p.skipAnnotations ? [] : content.annotations;
   const batches: Annotation[][] = [];
   for (let i = 0; i < annotations.length; i += ANNOTATIONS_PER_REQUEST) {
     batches.push(annotations.slice(i, i + ANNOTATIONS_PER_REQUEST));
   }
   await api.updateCheckRun(repo, checkRunId, {
     status: "completed",
-    conclusion: report.conclusion,
+    conclusion: content.conclusion,
     completedAt: p.now,
-    output: { ...report.output, ...(batches[0] ? { annotations: batches[0] } : {}) },
-    actions: report.actions,
+    output: { ...content.output, ...(batches[0] ? { annotations: batches[0] } : {}) },
+    actions: content.actions,
   });
   for (const batch of batches.slice(1)) {
     await api.updateCheckRun(repo, checkRunId, {
-      output: { title: report.output.title, summary: report.output.summary, annotations: batch },
+      output: { title: content.output.title, summary: content.output.summary, annotations: batch },
     });
   }
   return { requests: Math.max(1, batches.length) };

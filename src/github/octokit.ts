@@ -11,8 +11,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { ProbotOctokit } from "probot";
 
-/** What this module counts (the process's metrics fit). */
-export interface OctokitMetrics {
+/** What this module counts (the process's Prometheus series fit). */
+export interface OctokitSeries {
   githubCalls: { inc(labels: { method: string; status: string }): void };
   rateLimitWaits: { inc(labels: { kind: string }): void };
 }
@@ -81,7 +81,7 @@ function handledByThrottling(err: unknown): boolean {
 type Hook = InstanceType<typeof ProbotOctokit>["hook"];
 type RequestOptions = { method?: string; url?: string };
 
-function honourRetryAfter(policy: Required<OctokitPolicy>, metrics: OctokitMetrics | undefined) {
+function honourRetryAfter(policy: Required<OctokitPolicy>, series: OctokitSeries | undefined) {
   return (octokit: { hook: Hook }) => {
     octokit.hook.wrap("request", async (request, options) => {
       const method = (options as RequestOptions).method ?? "GET";
@@ -89,11 +89,11 @@ function honourRetryAfter(policy: Required<OctokitPolicy>, metrics: OctokitMetri
       for (let attempt = 0; ; attempt++) {
         try {
           const response = await request(options);
-          metrics?.githubCalls.inc({ method, status: `${String(response.status).charAt(0)}xx` });
+          series?.githubCalls.inc({ method, status: `${String(response.status).charAt(0)}xx` });
           return response;
         } catch (err) {
           const status = asRequestError(err)?.status;
-          metrics?.githubCalls.inc({
+          series?.githubCalls.inc({
             method,
             status: status === undefined ? "error" : `${String(status).charAt(0)}xx`,
           });
@@ -102,7 +102,7 @@ function honourRetryAfter(policy: Required<OctokitPolicy>, metrics: OctokitMetri
             throw err;
           }
           if (wait > policy.maxRetryAfterSeconds) throw new GitHubRateLimitError(wait, endpoint);
-          metrics?.rateLimitWaits.inc({ kind: "retry-after" });
+          series?.rateLimitWaits.inc({ kind: "retry-after" });
           await sleep(wait * 1000);
         }
       }
@@ -116,7 +116,7 @@ type ThrottleHandler = (retryAfter: number, options: unknown, octokit: unknown, 
 /** Probot's Octokit with our rate-limit policy. Pass it to `new Probot({ Octokit })`. */
 export function createOctokitClass(
   policy: OctokitPolicy = PRODUCTION_OCTOKIT_POLICY,
-  metrics?: OctokitMetrics,
+  series?: OctokitSeries,
 ): typeof ProbotOctokit {
   const full: Required<OctokitPolicy> = { rateLimitRetries: 2, maxRetryAfterSeconds: 60, ...policy };
   // Probot's own handler gives up on secondary limits; ours retries twice, after the wait GitHub asked for.
@@ -124,10 +124,10 @@ export function createOctokitClass(
     (kind: string): ThrottleHandler =>
     (_retryAfter, _options, _octokit, retryCount) => {
       const retry = retryCount < full.rateLimitRetries;
-      if (retry) metrics?.rateLimitWaits.inc({ kind });
+      if (retry) series?.rateLimitWaits.inc({ kind });
       return retry;
     };
-  return ProbotOctokit.plugin(honourRetryAfter(full, metrics)).defaults((instanceOptions: Record<string, unknown>) => ({
+  return ProbotOctokit.plugin(honourRetryAfter(full, series)).defaults((instanceOptions: Record<string, unknown>) => ({
     ...instanceOptions,
     // Probot turns throttling off on installation clients unless `enabled` is set explicitly; it is ours to decide.
     throttle: {

@@ -5,7 +5,7 @@
  * maintainer merges.
  */
 import type { CandidateResult, CycleSummary, FilePatch } from "../engine/types.js";
-import { GITHUB_TEXT_LIMIT, renderSummary, truncate } from "../report/summary.js";
+import { GITHUB_TEXT_LIMIT, renderSummary, truncate } from "../summary/render.js";
 import { gitOk } from "../workspace/git.js";
 import {
   FIX_BRANCH_PREFIX,

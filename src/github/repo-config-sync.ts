@@ -15,7 +15,7 @@ import {
   RepoConfigError,
 } from "../engine/repo-config.js";
 import { unknownSelectors } from "../recipes/index.js";
-import { escapeMarkdown } from "../report/summary.js";
+import { escapeMarkdown } from "../summary/render.js";
 import type { Annotation, GitHubApi, RepoRef } from "./api.js";
 import { ANNOTATIONS_PER_REQUEST } from "./check-run.js";
 import type { RepositorySchedules, ScheduleProblem } from "./ports.js";

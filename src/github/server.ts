@@ -16,7 +16,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { type ReadinessChecks, serveReadiness } from "../observability/health.js";
-import { type Metrics, serveMetrics } from "../observability/metrics.js";
+import { type Prometheus, servePrometheus } from "../observability/prometheus.js";
 import { type WebhookHandler, WebhookPayloadError } from "./app.js";
 
 const WEBHOOK_PATH = "/api/github/webhooks";
@@ -40,7 +40,7 @@ export interface WebhookEndpoint {
 export async function createWebServer(o: {
   webhooks: WebhookEndpoint;
   readiness?: ReadinessChecks;
-  metrics?: Metrics;
+  prometheus?: Prometheus;
   dashboard?: Handler;
   logger?: Logger;
 }): Promise<Server> {
@@ -52,10 +52,10 @@ export async function createWebServer(o: {
       return;
     }
     if (req.method === "GET" && path === "/readyz" && o.readiness) return serveReadiness(o.readiness, res);
-    if (req.method === "GET" && path === "/metrics" && o.metrics) return serveMetrics(o.metrics.registry, res);
+    if (req.method === "GET" && path === "/metrics" && o.prometheus) return servePrometheus(o.prometheus.registry, res);
     if (o.dashboard && (path === "/dashboard" || path?.startsWith("/dashboard/"))) return o.dashboard(req, res);
     if (path === webhookPath) {
-      if (o.metrics && req.method === "POST") countDelivery(o.metrics, req, res);
+      if (o.prometheus && req.method === "POST") countDelivery(o.prometheus, req, res);
       serveWebhook(o.webhooks, req, res, o.logger).catch((err: unknown) => {
         o.logger?.error({ err }, "webhook endpoint failed");
         if (!res.headersSent) answer(res, 500, { error: "internal error" });
@@ -224,13 +224,13 @@ async function serveWebhook(
 }
 
 /** Counted when answered: 2xx accepted (handled, filtered or duplicate), 4xx rejected (e.g. bad signature), 5xx failed. */
-function countDelivery(metrics: Metrics, req: IncomingMessage, res: ServerResponse): void {
+function countDelivery(prometheus: Prometheus, req: IncomingMessage, res: ServerResponse): void {
   const header = req.headers["x-github-event"];
   const event = typeof header === "string" && EVENT_NAME.test(header) ? header : "unknown";
   const started = performance.now();
   res.once("finish", () => {
     const result = res.statusCode < 300 ? "accepted" : res.statusCode < 500 ? "rejected" : "failed";
-    metrics.deliveries.inc({ event, result });
-    metrics.deliveryDuration.observe({ result }, (performance.now() - started) / 1000);
+    prometheus.deliveries.inc({ event, result });
+    prometheus.deliveryDuration.observe({ result }, (performance.now() - started) / 1000);
   });
 }

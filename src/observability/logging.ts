@@ -8,7 +8,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { type Logger, type LoggerOptions, pino } from "pino";
-import type { JobTags } from "./errors.js";
+import type { JobTags } from "./sentry.js";
 
 const current = new AsyncLocalStorage<JobTags>();
 

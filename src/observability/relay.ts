@@ -1,5 +1,5 @@
 /**
- * Metrics observed in a cycle's child process, carried to the worker's registry.
+ * Prometheus series observed in a cycle's child process, carried to the worker's registry.
  *
  * Cycles run in child processes of the worker (see queue/worker.ts); Prometheus scrapes the worker. A child records
  * what it observes (phase durations, candidates by tier, prediction latency, model fallbacks, sandbox kills, GitHub
@@ -11,12 +11,12 @@
  */
 import { z } from "zod";
 import type { CycleSummary } from "../engine/types.js";
-import type { Metrics } from "./metrics.js";
+import type { Prometheus } from "./prometheus.js";
 
 type Labels = Record<string, string>;
 
-/** What code running a cycle may observe: the registry's series (the worker's `Metrics` fits), or a recorder. */
-export interface CycleMetrics {
+/** What code running a cycle may observe: the registry's series (the worker's `Prometheus` fits), or a recorder. */
+export interface CycleSeries {
   phaseDuration: { observe(labels: { phase: string }, seconds: number): void };
   candidates: { inc(labels: { tier: string }, value?: number): void };
   predictionLatency: { observe(seconds: number): void };
@@ -40,29 +40,29 @@ const observationSchema = z.discriminatedUnion("metric", [
   z.object({ metric: z.literal("rateLimitWaits"), labels: z.object({ kind: label }).strict(), value }),
 ]);
 export type Observation = z.infer<typeof observationSchema>;
-type MetricName = Observation["metric"];
+type SeriesName = Observation["metric"];
 
-const HISTOGRAMS: ReadonlySet<MetricName> = new Set(["phaseDuration", "predictionLatency"]);
+const HISTOGRAMS: ReadonlySet<SeriesName> = new Set(["phaseDuration", "predictionLatency"]);
 
-export interface MetricsRecorder {
-  metrics: CycleMetrics;
+export interface SeriesRecorder {
+  series: CycleSeries;
   /** The observations recorded since the last call (and forgets them). */
   take(): Observation[];
 }
 
-export function createMetricsRecorder(): MetricsRecorder {
+export function createSeriesRecorder(): SeriesRecorder {
   let samples: Observation[] = [];
   let counts = new Map<string, Observation>();
-  const count = (metric: MetricName, labels: Labels, n = 1) => {
+  const count = (metric: SeriesName, labels: Labels, n = 1) => {
     const key = `${metric}\u0000${JSON.stringify(Object.entries(labels).sort())}`;
     const current = counts.get(key);
     if (current) current.value += n;
     else counts.set(key, { metric, labels, value: n } as Observation);
   };
-  const sample = (metric: MetricName, labels: Labels, v: number) =>
+  const sample = (metric: SeriesName, labels: Labels, v: number) =>
     samples.push({ metric, labels, value: v } as Observation);
   return {
-    metrics: {
+    series: {
       phaseDuration: { observe: (labels, seconds) => sample("phaseDuration", { phase: labels.phase }, seconds) },
       candidates: { inc: (labels, n) => count("candidates", { tier: labels.tier }, n) },
       predictionLatency: { observe: (seconds) => sample("predictionLatency", {}, seconds) },
@@ -84,7 +84,10 @@ export function createMetricsRecorder(): MetricsRecorder {
  * Records relayed observations into the process's registry. Anything that is not a well-formed observation of a
  * known series is skipped (and counted in the return value): a scrape must never fail because of a child.
  */
-export function replayObservations(metrics: Metrics, observations: unknown): { recorded: number; skipped: number } {
+export function replayObservations(
+  prometheus: Prometheus,
+  observations: unknown,
+): { recorded: number; skipped: number } {
   const list = Array.isArray(observations) ? observations : [];
   let recorded = 0;
   for (const raw of list) {
@@ -92,11 +95,11 @@ export function replayObservations(metrics: Metrics, observations: unknown): { r
     if (!parsed.success) continue;
     const o = parsed.data;
     if (HISTOGRAMS.has(o.metric)) {
-      if (o.metric === "phaseDuration") metrics.phaseDuration.observe(o.labels, o.value);
-      else metrics.predictionLatency.observe(o.value);
+      if (o.metric === "phaseDuration") prometheus.phaseDuration.observe(o.labels, o.value);
+      else prometheus.predictionLatency.observe(o.value);
     } else {
       // The counters' label names are checked by the schema; the casts only narrow the union.
-      const counter = metrics[o.metric as Exclude<MetricName, "phaseDuration" | "predictionLatency">];
+      const counter = prometheus[o.metric as Exclude<SeriesName, "phaseDuration" | "predictionLatency">];
       (counter as { inc(labels: Labels, value: number): void }).inc(o.labels as Labels, o.value);
     }
     recorded++;
@@ -105,15 +108,15 @@ export function replayObservations(metrics: Metrics, observations: unknown): { r
 }
 
 /** Phase durations and candidates by tier of a finished cycle (`total` is reported as the phase `cycle`). */
-export function observeCycle(metrics: CycleMetrics | null | undefined, summary: CycleSummary): void {
-  if (!metrics) return;
+export function observeCycle(series: CycleSeries | null | undefined, summary: CycleSummary): void {
+  if (!series) return;
   for (const [phase, ms] of Object.entries(summary.durationsMs)) {
     if (!Number.isFinite(ms) || ms < 0) continue;
-    metrics.phaseDuration.observe({ phase: phase === "total" ? "cycle" : phase }, ms / 1000);
+    series.phaseDuration.observe({ phase: phase === "total" ? "cycle" : phase }, ms / 1000);
   }
   const tiers = new Map<string, number>();
   for (const r of summary.results) tiers.set(r.prediction.tier, (tiers.get(r.prediction.tier) ?? 0) + 1);
-  for (const [tier, n] of tiers) metrics.candidates.inc({ tier }, n);
+  for (const [tier, n] of tiers) series.candidates.inc({ tier }, n);
 }
 
 /** Where relayed observations travel in a job's progress report. */

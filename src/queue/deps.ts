@@ -15,13 +15,13 @@ import {
   privateKeyFrom,
 } from "../github/octokit.js";
 import type { Predictor } from "../model/types.js";
-import type { CycleMetrics } from "../observability/relay.js";
-import { createRuntime } from "../runtime/context.js";
+import type { CycleSeries } from "../observability/relay.js";
+import { createRuntime } from "../runtime/create-runtime.js";
 import { createCycleTools } from "../runtime/tools.js";
 import type { Sandbox, SandboxResult, SpawningSandbox } from "../sandbox/index.js";
 import { checkout, createWorkspaceRoot, InstallError, installDependencies } from "../workspace/index.js";
 import { type QueueConfig, redisConnection } from "./config.js";
-import type { GitHubFactory, WorkerDeps } from "./processors/context.js";
+import type { GitHubFactory, WorkerDeps } from "./processors/worker-deps.js";
 import { createCyclesQueue } from "./producer.js";
 import { createSchedules } from "./schedules.js";
 
@@ -38,7 +38,7 @@ export interface WorkerDepsOptions {
    * What the jobs observe: phase durations, candidates by tier, prediction latency, model fallbacks, sandbox
    * kills, GitHub requests and rate-limit waits (the process's registry, or a child's recorder).
    */
-  metrics?: CycleMetrics;
+  prometheus?: CycleSeries;
   /**
    * Where installed repositories are cloned from. Default: the `clone_url` GitHub gave, else
    * `<server of GITHUB_API_URL>/<owner>/<name>.git`.
@@ -59,15 +59,15 @@ export async function createWorkerDeps(env: Env, o: WorkerDepsOptions): Promise<
     store: true,
     allowUnsandboxed: o.allowUnsandboxed,
     logger: o.logger,
-    ...(o.metrics ? { onFallback: ({ cause }) => o.metrics?.modelFallbacks.inc({ cause }) } : {}),
+    ...(o.prometheus ? { onFallback: ({ cause }) => o.prometheus?.modelFallbacks.inc({ cause }) } : {}),
   });
-  const metrics = o.metrics;
-  const cycleDeps = metrics
+  const prometheus = o.prometheus;
+  const cycleDeps = prometheus
     ? {
         ...runtime.deps,
-        predictor: timedPredictor(runtime.deps.predictor, metrics),
+        predictor: timedPredictor(runtime.deps.predictor, prometheus),
         tools: createCycleTools({
-          sandbox: runtime.sandbox ? countingSandbox(runtime.sandbox, metrics) : null,
+          sandbox: runtime.sandbox ? countingSandbox(runtime.sandbox, prometheus) : null,
           sandboxProblem: runtime.sandboxProblem,
           ...(env.SANDBOX_TOOLCHAIN_DIR ? { toolchainDir: env.SANDBOX_TOOLCHAIN_DIR } : {}),
         }),
@@ -83,7 +83,7 @@ export async function createWorkerDeps(env: Env, o: WorkerDepsOptions): Promise<
       ? new Probot({
           appId: env.APP_ID,
           privateKey: privateKeyFrom(env.PRIVATE_KEY),
-          Octokit: createOctokitClass(o.octokit ?? PRODUCTION_OCTOKIT_POLICY, o.metrics),
+          Octokit: createOctokitClass(o.octokit ?? PRODUCTION_OCTOKIT_POLICY, o.prometheus),
           baseUrl: env.GITHUB_API_URL,
           log: o.logger.child({ name: "github" }),
         })
@@ -137,7 +137,7 @@ export async function createWorkerDeps(env: Env, o: WorkerDepsOptions): Promise<
     },
     logger: o.logger,
     clock: () => new Date(),
-    ...(metrics ? { metrics } : {}),
+    ...(prometheus ? { prometheus } : {}),
   };
   return {
     deps,
@@ -150,12 +150,12 @@ export async function createWorkerDeps(env: Env, o: WorkerDepsOptions): Promise<
 }
 
 /** The predictor, with the time of each non-empty batch observed. */
-function timedPredictor(predictor: Predictor, metrics: CycleMetrics): Predictor {
+function timedPredictor(predictor: Predictor, series: CycleSeries): Predictor {
   return {
     featureSchemaVersion: predictor.featureSchemaVersion,
     async score(features) {
       const batch = await predictor.score(features);
-      if (features.length > 0) metrics.predictionLatency.observe(batch.latencyMs / 1000);
+      if (features.length > 0) series.predictionLatency.observe(batch.latencyMs / 1000);
       return batch;
     },
   };
@@ -165,9 +165,9 @@ function timedPredictor(predictor: Predictor, metrics: CycleMetrics): Predictor 
  * The sandbox, with each run it stopped at a limit counted by cause (runs and long-lived processes alike). A
  * process stopped by its caller (`aborted`: the type checker closed at the end of a cycle) hit no limit.
  */
-export function countingSandbox(sandbox: Sandbox, metrics: Pick<CycleMetrics, "sandboxKills">): Sandbox {
+export function countingSandbox(sandbox: Sandbox, series: Pick<CycleSeries, "sandboxKills">): Sandbox {
   const count = (r: SandboxResult) => {
-    if (r.killed && r.killed !== "aborted") metrics.sandboxKills.inc({ cause: r.killed });
+    if (r.killed && r.killed !== "aborted") series.sandboxKills.inc({ cause: r.killed });
     return r;
   };
   const spawning = sandbox as Partial<SpawningSandbox>;

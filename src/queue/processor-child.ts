@@ -11,11 +11,11 @@ import { z } from "zod";
 import { readEnv } from "../config/env.js";
 import { cloneUrlFor } from "../github/octokit.js";
 import { createLogger } from "../observability/logging.js";
-import { createMetricsRecorder, relayProgress } from "../observability/relay.js";
+import { createSeriesRecorder, relayProgress } from "../observability/relay.js";
 import { CYCLES_QUEUE } from "./config.js";
 import { type BuiltWorkerDeps, createWorkerDeps } from "./deps.js";
-import { jobInfo } from "./processors/context.js";
 import { processJob } from "./processors/registry.js";
+import { jobInfo } from "./processors/worker-deps.js";
 import { CHILD_OPTIONS_ENV } from "./worker.js";
 
 const childOptionsSchema = z.object({
@@ -36,7 +36,7 @@ process.on("disconnect", () => process.exit(1));
 
 let built: Promise<BuiltWorkerDeps> | null = null;
 // What this process's jobs observe; it travels to the worker's registry with each job's result or error.
-const recorder = createMetricsRecorder();
+const recorder = createSeriesRecorder();
 let workspaceRoot: string | null = null;
 
 // BullMQ stops an idle child with a signal that ends in process.exit, which skips any asynchronous clean-up: the
@@ -55,7 +55,7 @@ function build(): Promise<BuiltWorkerDeps> {
     allowUnsandboxed: options.allowUnsandboxed,
     runTests: options.runTests,
     install: options.install,
-    metrics: recorder.metrics,
+    prometheus: recorder.series,
     cloneUrl: (owner, name, fromGitHub) => {
       // A set base overrules GitHub's clone URL (a directory of repositories, or a mirror).
       if (!options.cloneBaseUrl) return cloneUrlFor(env.GITHUB_API_URL, owner, name, fromGitHub);

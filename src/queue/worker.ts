@@ -16,9 +16,9 @@ import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Job, Worker } from "bullmq";
 import type { Logger } from "pino";
-import { type ErrorReporter, jobTags } from "../observability/errors.js";
-import type { Metrics } from "../observability/metrics.js";
+import type { Prometheus } from "../observability/prometheus.js";
 import { relayedObservations, replayObservations } from "../observability/relay.js";
+import { type ErrorReporter, jobTags } from "../observability/sentry.js";
 import type { QueueConfig } from "./config.js";
 
 export type InlineProcessor = (job: Job) => Promise<unknown>;
@@ -35,7 +35,7 @@ export interface StartWorkerOptions {
   /** Recorded on each job it processes (`processedBy`). Default: host and process id. */
   name?: string;
   /** The process's registry: what the child processes observed during each job is recorded here. */
-  metrics?: Metrics;
+  prometheus?: Prometheus;
   /** Where failed jobs are reported (Sentry), when error reporting is on. */
   errors?: ErrorReporter | null;
 }
@@ -83,8 +83,8 @@ export function startWorker(o: StartWorkerOptions): RunningWorker {
   // is recorded in this process's registry, which /metrics serves; the job's stored result is the processor's own.
   worker.on("progress", (job, progress) => {
     const observations = relayedObservations(progress);
-    if (!o.metrics || observations.length === 0) return;
-    const { skipped } = replayObservations(o.metrics, observations);
+    if (!o.prometheus || observations.length === 0) return;
+    const { skipped } = replayObservations(o.prometheus, observations);
     if (skipped > 0) o.logger.warn({ jobId: job.id, skipped }, "observations of a job not recorded");
   });
   // Without a listener an "error" event (Redis connection lost) would crash the process; BullMQ reconnects.

@@ -4,7 +4,6 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { sql, TransactionRollbackError } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AnalyticsOptionError } from "../../src/analytics/errors.js";
 import {
   csvHeader,
   type ExportOptions,
@@ -12,6 +11,7 @@ import {
   parseExportFormat,
   streamWriter,
 } from "../../src/analytics/export.js";
+import { AnalyticsOptionError } from "../../src/analytics/options.js";
 import type { DbOrTx } from "../../src/db/client.js";
 import { readDataset } from "../../src/model/dataset.js";
 import { FEATURE_COUNT, featureNames } from "../../src/model/features.js";

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MAX_CANDIDATES, expectedValue } from "../../src/engine/budget.js";
 import type { CycleSummary } from "../../src/engine/types.js";
-import { renderSummary, toJson } from "../../src/report/summary.js";
+import { renderSummary, toJson } from "../../src/summary/render.js";
 import {
   cycleRequest,
   engineDeps,

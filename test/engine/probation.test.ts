@@ -10,8 +10,8 @@ import { clearOverride, loadProbationRecords, setOverride } from "../../src/db/q
 import { setConsent, upsertRepository } from "../../src/db/queries/repositories.js";
 import type { CycleDeps } from "../../src/engine/ports.js";
 import { PROBATION, standingOf } from "../../src/engine/probation.js";
-import { renderSummary, toJson } from "../../src/report/summary.js";
 import { createCycleStore } from "../../src/runtime/cycle-store.js";
+import { renderSummary, toJson } from "../../src/summary/render.js";
 import { odavl } from "../helpers/cli.js";
 import { createTestDb, TEST_DB_KINDS, type TestDb } from "../helpers/db.js";
 import {

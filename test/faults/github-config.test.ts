@@ -5,18 +5,13 @@
  * configuration (with its consent) stays in force.
  */
 import { sql } from "drizzle-orm";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/client.js";
-import { registerRepositories } from "../../src/db/queries/installations.js";
-import { findRepositoryById } from "../../src/db/queries/repositories.js";
-import type { GitHubApi } from "../../src/github/api.js";
-import { explainInvalidConfig, syncRepoConfig } from "../../src/github/repo-config-sync.js";
-import { type Schedules, scheduleProblem } from "../../src/queue/schedules.js";
+import { explainInvalidConfig } from "../../src/github/repo-config-sync.js";
+import type { Schedules } from "../../src/queue/schedules.js";
+import { CONFIG_REF, useConfigRepository } from "../github/helpers/config-repo.js";
 import { GitHubMock, useStrictNock } from "../github/helpers/github-mock.js";
-import { tokenGitHubApi } from "../github/helpers/probot.js";
-import { createTestDb, type TestDb } from "../helpers/db.js";
 
-const REF = { owner: "acme", repo: "demo" };
 const SHA = "b".repeat(40);
 const NO_SCHEDULES: Schedules = { upsert: async () => {}, remove: async () => {} };
 
@@ -44,33 +39,13 @@ const CASES: { name: string; text: string; expect: RegExp }[] = [
 
 describe("hostile repository configuration", () => {
   useStrictNock();
-  let db: TestDb;
-  let api: GitHubApi;
-
-  beforeAll(async () => {
-    db = await createTestDb("postgres");
-    api = await tokenGitHubApi();
-  });
-
-  afterAll(async () => {
-    await db.cleanup();
-  });
+  const fx = useConfigRepository();
 
   beforeEach(async () => {
-    await db.db.execute(sql`truncate installations, repositories restart identity cascade`);
-    await registerRepositories(db.db, { id: 4001, accountLogin: "acme", accountType: "Organization" }, [
-      { githubId: 1001, owner: "acme", name: "demo" },
-    ]);
     // The last valid configuration: automatic pull requests on.
     new GitHubMock("acme", "demo").configFile("autoApply: true\n", "blob-valid").lastCommit("alice");
-    await syncRepoConfig({ db: db.db, api, schedules: NO_SCHEDULES, scheduleProblem }, await repo(), REF);
+    await fx.sync(NO_SCHEDULES);
   });
-
-  const repo = async () => {
-    const r = await findRepositoryById(db.db, 1);
-    if (!r) throw new Error("no repository");
-    return r;
-  };
 
   for (const c of CASES) {
     it(`${c.name}: a failed check run says why, and the last valid configuration stays`, async () => {
@@ -79,13 +54,9 @@ describe("hostile repository configuration", () => {
         .findCheckRuns(SHA, "ODAVL configuration", [])
         .createCheckRun(31);
       const started = performance.now();
-      const synced = await syncRepoConfig(
-        { db: db.db, api, schedules: NO_SCHEDULES, scheduleProblem },
-        await repo(),
-        REF,
-      );
+      const synced = await fx.sync(NO_SCHEDULES);
       expect(synced.invalid, "the file is refused").not.toBeNull();
-      await explainInvalidConfig(api, REF, {
+      await explainInvalidConfig(fx.api, CONFIG_REF, {
         sha: SHA,
         error: synced.invalid as NonNullable<typeof synced.invalid>,
         defaultBranch: "main",
@@ -94,8 +65,8 @@ describe("hostile repository configuration", () => {
       const ms = performance.now() - started;
       // In force: the last valid file's configuration and consent.
       expect(synced.config.autoApply).toBe(true);
-      expect(await repo()).toMatchObject({ autoApply: true, configSha: "blob-valid" });
-      expect(await queryRows(db.db, sql`select field, value from consent_events order by id`)).toEqual([
+      expect(await fx.repo()).toMatchObject({ autoApply: true, configSha: "blob-valid" });
+      expect(await queryRows(fx.db.db, sql`select field, value from consent_events order by id`)).toEqual([
         { field: "autoApply", value: true },
       ]);
       // The check run names the problem.

@@ -13,8 +13,8 @@ import { setConsent, upsertRepository } from "../../src/db/queries/repositories.
 import type { CycleSummary } from "../../src/engine/types.js";
 import { MetadataKey } from "../../src/model/onnx/export.js";
 import { releaseModels } from "../../src/model/predictor.js";
-import { createMetrics, type Metrics } from "../../src/observability/metrics.js";
-import { createRuntime, type Runtime } from "../../src/runtime/context.js";
+import { createPrometheus, type Prometheus } from "../../src/observability/prometheus.js";
+import { createRuntime, type Runtime } from "../../src/runtime/create-runtime.js";
 import { detectBubblewrap } from "../../src/sandbox/index.js";
 import { createPostgresDatabase, dropPostgresDatabase } from "../helpers/db.js";
 import {
@@ -55,25 +55,25 @@ describe.skipIf(!hasBwrap)("a missing, corrupt or replaced model: the heuristic 
   });
 
   /** The worker's runtime for a model path, with its fallbacks counted as the worker counts them. */
-  async function worker(modelPath: string): Promise<{ runtime: Runtime; metrics: Metrics }> {
+  async function worker(modelPath: string): Promise<{ runtime: Runtime; prometheus: Prometheus }> {
     const env = readEnv({
       ML_ENABLE: "true",
       ML_MODEL_PATH: modelPath,
       ODAVL_DATA_DIR: path.join(work, "data"),
       ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     });
-    const metrics = createMetrics({ role: "worker", defaults: false });
+    const prometheus = createPrometheus({ role: "worker", defaults: false });
     const runtime = await createRuntime(env, {
       store: true,
       allowUnsandboxed: false,
-      onFallback: ({ cause }) => metrics.modelFallbacks.inc({ cause }),
+      onFallback: ({ cause }) => prometheus.modelFallbacks.inc({ cause }),
     });
     runtimes.push(runtime);
     const db = runtime.db?.db;
     if (!db) throw new Error("the runtime has no database");
     const repo = await upsertRepository(db, { owner: "test", name: "repo", mode: "shadow" });
     await setConsent(db, repo.id, "dataCollection", true, { source: "operator", actor: "test" });
-    return { runtime, metrics };
+    return { runtime, prometheus };
   }
 
   async function cycle(runtime: Runtime): Promise<CycleSummary> {
@@ -87,8 +87,8 @@ describe.skipIf(!hasBwrap)("a missing, corrupt or replaced model: the heuristic 
   }
 
   /** The counter as a scrape shows it: cause -> value. */
-  async function scrapedFallbacks(metrics: Metrics): Promise<Record<string, number>> {
-    const text = await metrics.registry.metrics();
+  async function scrapedFallbacks(prometheus: Prometheus): Promise<Record<string, number>> {
+    const text = await prometheus.registry.metrics();
     const out: Record<string, number> = {};
     for (const m of text.matchAll(/^odavl_model_fallbacks_total\{([^}]*)\} (\S+)$/gm)) {
       const cause = /cause="([^"]*)"/.exec(m[1] ?? "")?.[1];
@@ -118,10 +118,10 @@ describe.skipIf(!hasBwrap)("a missing, corrupt or replaced model: the heuristic 
   }
 
   it("missing at start", async () => {
-    const { runtime, metrics } = await worker(path.join(work, "no-such-model.onnx"));
+    const { runtime, prometheus } = await worker(path.join(work, "no-such-model.onnx"));
     expect(runtime.predictor.status).toMatchObject({ loaded: false, loadFailure: { cause: "missing" } });
     await expectHeuristic(runtime, await cycle(runtime), "missing");
-    expect(await scrapedFallbacks(metrics)).toEqual({ missing: 1 });
+    expect(await scrapedFallbacks(prometheus)).toEqual({ missing: 1 });
   });
 
   it("corrupt at start (garbage, then a truncated model)", async () => {
@@ -130,7 +130,7 @@ describe.skipIf(!hasBwrap)("a missing, corrupt or replaced model: the heuristic 
     const a = await worker(garbage);
     expect(a.runtime.predictor.status).toMatchObject({ loaded: false, loadFailure: { cause: "corrupt" } });
     await expectHeuristic(a.runtime, await cycle(a.runtime), "corrupt");
-    expect(await scrapedFallbacks(a.metrics)).toEqual({ corrupt: 1 });
+    expect(await scrapedFallbacks(a.prometheus)).toEqual({ corrupt: 1 });
 
     const truncated = path.join(work, "truncated.onnx");
     const good = fx.sigmoidModel();
@@ -138,29 +138,29 @@ describe.skipIf(!hasBwrap)("a missing, corrupt or replaced model: the heuristic 
     const b = await worker(truncated);
     expect(b.runtime.predictor.status.loaded).toBe(false);
     await expectHeuristic(b.runtime, await cycle(b.runtime), "corrupt");
-    expect(await scrapedFallbacks(b.metrics)).toEqual({ corrupt: 1 });
+    expect(await scrapedFallbacks(b.prometheus)).toEqual({ corrupt: 1 });
   });
 
   it("replaced while running: overwritten with garbage the heuristic decides; a new good model is picked up", async () => {
     const modelPath = path.join(work, "live.onnx");
     writeFileSync(modelPath, fx.sigmoidModel({ meta: fx.metadata({ [MetadataKey.modelVersion]: "live-1" }) }));
-    const { runtime, metrics } = await worker(modelPath);
+    const { runtime, prometheus } = await worker(modelPath);
     expect(runtime.predictor.status).toMatchObject({ loaded: true, modelVersion: "live-1" });
     const version = "live-1";
 
     // 1. The model scores.
     await expectModel(runtime, await cycle(runtime), version);
-    expect(await scrapedFallbacks(metrics)).toEqual({});
+    expect(await scrapedFallbacks(prometheus)).toEqual({});
 
     // 2. The file is overwritten in place (same inode) with garbage: the next cycle notices, the heuristic decides.
     writeFileSync(modelPath, GARBAGE);
     await expectHeuristic(runtime, await cycle(runtime), "corrupt");
-    expect(await scrapedFallbacks(metrics)).toEqual({ corrupt: 1 });
+    expect(await scrapedFallbacks(prometheus)).toEqual({ corrupt: 1 });
     expect(runtime.predictor.status).toMatchObject({ loaded: false, loadFailure: { cause: "corrupt" } });
 
     // 3. Still garbage: still the heuristic, counted again, loaded only once.
     await expectHeuristic(runtime, await cycle(runtime), "corrupt");
-    expect(await scrapedFallbacks(metrics)).toEqual({ corrupt: 2 });
+    expect(await scrapedFallbacks(prometheus)).toEqual({ corrupt: 2 });
 
     // 4. A new model is put in place the way a deployment does it (write beside, rename over): picked up.
     const next = `${modelPath}.next`;
@@ -169,6 +169,6 @@ describe.skipIf(!hasBwrap)("a missing, corrupt or replaced model: the heuristic 
     const summary = await cycle(runtime);
     expect(runtime.predictor.status).toMatchObject({ loaded: true, modelVersion: "live-2", loadFailure: null });
     await expectModel(runtime, summary, "live-2");
-    expect(await scrapedFallbacks(metrics)).toEqual({ corrupt: 2 });
+    expect(await scrapedFallbacks(prometheus)).toEqual({ corrupt: 2 });
   });
 });

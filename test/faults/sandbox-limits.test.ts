@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDemoRepo } from "../../src/cli/demo-repo.js";
 import { setConsent, upsertRepository } from "../../src/db/queries/repositories.js";
-import { createMetrics } from "../../src/observability/metrics.js";
+import { createPrometheus } from "../../src/observability/prometheus.js";
 import { countingSandbox } from "../../src/queue/deps.js";
 import { DEFAULT_LIMITS, detectBubblewrap } from "../../src/sandbox/index.js";
 import { createTestDb, type TestDb } from "../helpers/db.js";
@@ -109,11 +109,11 @@ describe.skipIf(!hasBwrap)("hostile tests are stopped by the sandbox's limits", 
       const marker = `odavl-fault-${c.cause}-${process.pid}-${Date.now()}`;
       const dir = join(tempDir(), "hostile");
       hostileRepo(dir, marker, c.hostile, c.always);
-      const metrics = createMetrics({ role: "worker", defaults: false });
+      const prometheus = createPrometheus({ role: "worker", defaults: false });
       const deps = engineDeps(db.db, undefined, {
         testTimeoutMs: TEST_TIMEOUT_MS,
         // Counted as the worker counts them.
-        wrapSandbox: (sandbox) => countingSandbox(sandbox, metrics),
+        wrapSandbox: (sandbox) => countingSandbox(sandbox, prometheus),
       });
       const watch = watchRunUids(marker);
       const summary = await runCycle(cycleRequest(dir, { recipeIds: ["eslint/prefer-const"] }), deps);
@@ -139,7 +139,7 @@ describe.skipIf(!hasBwrap)("hostile tests are stopped by the sandbox's limits", 
       expect(stored).toHaveLength(1);
       expect(stored[0]?.tests_reason).toContain(stopped);
       // And counted, by cause, as a scrape shows it.
-      expect(await metrics.registry.metrics()).toMatch(
+      expect(await prometheus.registry.metrics()).toMatch(
         new RegExp(`^odavl_sandbox_kills_total\\{[^}]*cause="${c.cause}"[^}]*\\} 1$`, "m"),
       );
 

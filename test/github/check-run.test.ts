@@ -3,9 +3,10 @@ import { describe, expect, it } from "vitest";
 import { patchHash } from "../../src/engine/candidates.js";
 import type { CandidateResult, CycleSummary } from "../../src/engine/types.js";
 import { recipeForAction } from "../../src/github/actions.js";
-import { annotationsFor, buildCheckRunReport, MAX_ANNOTATIONS, publishCheckRun } from "../../src/github/check-run.js";
+import { annotationsFor, buildCheckRunContent, MAX_ANNOTATIONS, publishCheckRun } from "../../src/github/check-run.js";
 import { RECIPES } from "../../src/recipes/index.js";
-import { GITHUB_TEXT_LIMIT } from "../../src/report/summary.js";
+import { GITHUB_TEXT_LIMIT } from "../../src/summary/render.js";
+import { ONE_FINDING_FIXED } from "../helpers/samples.js";
 import { GitHubMock, useStrictNock } from "./helpers/github-mock.js";
 import { tokenGitHubApi } from "./helpers/probot.js";
 
@@ -53,14 +54,8 @@ function result(
     outcome: {
       success: p.success,
       status: "verified",
-      diagnosticsBefore: 0,
-      diagnosticsAfter: 0,
+      ...ONE_FINDING_FIXED,
       newDiagnostics: p.success ? 0 : 1,
-      lintBefore: 1,
-      lintAfter: 0,
-      newLintFindings: 0,
-      targetBefore: 1,
-      targetAfter: 0,
       tests: "pass",
       verificationScore: 1,
       durationsMs: { apply: 0, typecheck: 0, lint: 0, tests: 0, total: 0 },
@@ -87,7 +82,7 @@ function cycle(results: CandidateResult[], skipped: CycleSummary["skipped"] = []
 
 describe("check run contents", () => {
   it("offers at most three Apply buttons, for verified fixes only, most trusted first, within GitHub's limits", () => {
-    const report = buildCheckRunReport(
+    const content = buildCheckRunContent(
       cycle([
         result("ts/remove-unused-imports", { trust: 0.7, success: true }),
         result("ts/organize-imports", { trust: 0.95, success: true }),
@@ -97,26 +92,26 @@ describe("check run contents", () => {
       ]),
       { offerApply: true },
     );
-    expect(report.actions.map((a) => [a.label, recipeForAction(a.identifier)?.id])).toEqual([
+    expect(content.actions.map((a) => [a.label, recipeForAction(a.identifier)?.id])).toEqual([
       ["Apply #2", "ts/organize-imports"],
       ["Apply #5", "ts/add-override"],
       ["Apply #4", "biome/use-const"],
     ]);
-    for (const a of report.actions) {
+    for (const a of content.actions) {
       expect(a.identifier.length).toBeLessThanOrEqual(20);
       expect(a.label.length).toBeLessThanOrEqual(20);
       expect(a.description.length).toBeLessThanOrEqual(40);
     }
-    expect(report.conclusion).toBe("neutral");
-    expect(buildCheckRunReport(cycle([]), { offerApply: true })).toMatchObject({ conclusion: "success", actions: [] });
+    expect(content.conclusion).toBe("neutral");
+    expect(buildCheckRunContent(cycle([]), { offerApply: true })).toMatchObject({ conclusion: "success", actions: [] });
     expect(
-      buildCheckRunReport(cycle([result("biome/use-const", { trust: 0.9, success: true })]), { offerApply: false })
+      buildCheckRunContent(cycle([result("biome/use-const", { trust: 0.9, success: true })]), { offerApply: false })
         .actions,
     ).toEqual([]);
   });
 
   it("shows byte-identical patches as one row and one button that name the recipes that agree, counted once", () => {
-    const report = buildCheckRunReport(
+    const content = buildCheckRunContent(
       cycle([
         result("eslint/prefer-arrow-callback", { trust: 0.9, success: true }),
         result("ts/remove-unused-imports", { trust: 0.8, success: true, path: "src/b.ts" }),
@@ -124,17 +119,19 @@ describe("check run contents", () => {
       ]),
       { offerApply: true },
     );
-    expect(report.output.title).toBe("ODAVL found 2 fixes, 2 verified");
+    expect(content.output.title).toBe("ODAVL found 2 fixes, 2 verified");
     // The most trusted of the two stands for both, at the first one's row.
-    expect(report.actions.map((a) => [a.label, recipeForAction(a.identifier)?.id])).toEqual([
+    expect(content.actions.map((a) => [a.label, recipeForAction(a.identifier)?.id])).toEqual([
       ["Apply #1", "biome/use-arrow-function"],
       ["Apply #2", "ts/remove-unused-imports"],
     ]);
-    const rows = report.output.summary.split("\n").filter((l) => /^\| \d/.test(l));
+    const rows = content.output.summary.split("\n").filter((l) => /^\| \d/.test(l));
     expect(rows).toHaveLength(2);
     expect(rows[0]).toContain("`biome/use-arrow-function` (safe), also proposed by `eslint/prefer-arrow-callback`");
-    expect(report.output.text).toContain("**Also proposed by:** `eslint/prefer-arrow-callback` (the identical patch).");
-    expect(new Set(report.annotations.map((a) => a.title))).toEqual(
+    expect(content.output.text).toContain(
+      "**Also proposed by:** `eslint/prefer-arrow-callback` (the identical patch).",
+    );
+    expect(new Set(content.annotations.map((a) => a.title))).toEqual(
       new Set(["#1 biome/use-arrow-function", "#2 ts/remove-unused-imports"]),
     );
   });
@@ -147,12 +144,12 @@ describe("check run contents", () => {
       file: `vendor/${"x".repeat(40)}${i}.ts`,
       reason: "too large",
     }));
-    const report = buildCheckRunReport(cycle(many, skipped), { offerApply: true });
-    expect(report.output.summary.length).toBeLessThanOrEqual(GITHUB_TEXT_LIMIT);
-    expect(report.output.text.length).toBeLessThanOrEqual(GITHUB_TEXT_LIMIT);
-    expect(report.output.summary).toContain("Apply");
-    expect(report.output.text).toMatch(/cut to fit GitHub's limit/);
-    expect(report.annotations).toHaveLength(MAX_ANNOTATIONS);
+    const content = buildCheckRunContent(cycle(many, skipped), { offerApply: true });
+    expect(content.output.summary.length).toBeLessThanOrEqual(GITHUB_TEXT_LIMIT);
+    expect(content.output.text.length).toBeLessThanOrEqual(GITHUB_TEXT_LIMIT);
+    expect(content.output.summary).toContain("Apply");
+    expect(content.output.text).toMatch(/cut to fit GitHub's limit/);
+    expect(content.annotations).toHaveLength(MAX_ANNOTATIONS);
   });
 
   it("keeps the 50 annotations that matter most, verified and most trusted first, and says how many there were", () => {
@@ -162,12 +159,12 @@ describe("check run contents", () => {
     const strong = Array.from({ length: 10 }, (_, i) =>
       result("biome/use-const", { trust: 0.95, success: true, changes: 1, path: `src/strong${i}.ts` }),
     );
-    const report = buildCheckRunReport(cycle([...weak, ...strong]), { offerApply: true });
+    const content = buildCheckRunContent(cycle([...weak, ...strong]), { offerApply: true });
     expect(MAX_ANNOTATIONS).toBe(50);
-    expect(report.annotations).toHaveLength(50);
-    expect(report.annotations.slice(0, 10).every((a) => a.path.startsWith("src/strong"))).toBe(true);
-    expect(report.output.summary).toContain("Annotations: the 50 changed regions that matter most");
-    expect(report.output.summary).toContain("of 70.");
+    expect(content.annotations).toHaveLength(50);
+    expect(content.annotations.slice(0, 10).every((a) => a.path.startsWith("src/strong"))).toBe(true);
+    expect(content.output.summary).toContain("Annotations: the 50 changed regions that matter most");
+    expect(content.output.summary).toContain("of 70.");
   });
 
   it("annotates the lines of the commit that each fix changes", () => {
@@ -202,21 +199,21 @@ describe("check run publishing", () => {
 
   it("sends annotations 50 per request; the first request completes the check run", async () => {
     const gh = new GitHubMock("acme", "demo").updateCheckRun(31, 3);
-    const report = buildCheckRunReport(
+    const content = buildCheckRunContent(
       cycle([result("biome/use-const", { trust: 0.9, success: true, changes: 120 })]),
       {
         offerApply: true,
       },
     );
-    // The report keeps 50; a report with more (as a configuration check run may have) is sent in batches.
-    expect(report.annotations).toHaveLength(50);
-    const first = report.annotations[0] as (typeof report.annotations)[number];
+    // The check run content keeps 50; content with more (as a configuration check run may have) is sent in batches.
+    expect(content.annotations).toHaveLength(50);
+    const first = content.annotations[0] as (typeof content.annotations)[number];
     const annotations = Array.from({ length: 120 }, (_, i) => ({ ...first, start_line: i + 1, end_line: i + 1 }));
     const sent = await publishCheckRun(
       await githubApi(),
       { owner: "acme", repo: "demo" },
       31,
-      { ...report, annotations },
+      { ...content, annotations },
       {
         now: new Date("2026-01-01T00:00:00Z"),
         skipAnnotations: false,
@@ -233,16 +230,19 @@ describe("check run publishing", () => {
     expect(bodies[0].actions).toHaveLength(1);
     for (const later of bodies.slice(1)) {
       expect(Object.keys(later)).toEqual(["output"]);
-      expect(later.output.title).toBe(report.output.title);
+      expect(later.output.title).toBe(content.output.title);
     }
   });
 
   it("does not send annotations again for a retried job whose earlier attempt sent them", async () => {
     const gh = new GitHubMock("acme", "demo").updateCheckRun(32, 1);
-    const report = buildCheckRunReport(cycle([result("biome/use-const", { trust: 0.9, success: true, changes: 60 })]), {
-      offerApply: true,
-    });
-    await publishCheckRun(await githubApi(), { owner: "acme", repo: "demo" }, 32, report, {
+    const content = buildCheckRunContent(
+      cycle([result("biome/use-const", { trust: 0.9, success: true, changes: 60 })]),
+      {
+        offerApply: true,
+      },
+    );
+    await publishCheckRun(await githubApi(), { owner: "acme", repo: "demo" }, 32, content, {
       now: new Date(),
       skipAnnotations: true,
     });

@@ -4,21 +4,13 @@
  * and ignored, and none is refused or fails. Real Postgres and Redis.
  */
 import { readFileSync } from "node:fs";
-import type { Server } from "node:http";
 import { createRequire } from "node:module";
-import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
-import type { Queue } from "bullmq";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AppDeps, createWebhookHandler } from "../../src/github/app.js";
-import { createWebServer } from "../../src/github/server.js";
-import { createCyclesQueue, createProducer } from "../../src/queue/producer.js";
-import { createSchedules } from "../../src/queue/schedules.js";
-import { createTestDb, type TestDb } from "../helpers/db.js";
-import { producerConnection, testQueueConfig } from "../queue/helpers.js";
+import { describe, expect, it } from "vitest";
 import { useStrictNock } from "./helpers/github-mock.js";
 import type { Payload } from "./helpers/payloads.js";
-import { postWebhook, WEBHOOK_SECRET } from "./helpers/probot.js";
+import { postWebhook } from "./helpers/probot.js";
+import { useWebhookServer } from "./helpers/web-server.js";
 
 const require = createRequire(import.meta.url);
 const EXAMPLES = require("@octokit/webhooks-examples") as { name: string; examples: Payload[] }[];
@@ -33,27 +25,7 @@ function subscribedEvents(): string[] {
 
 describe("GitHub's recorded payloads", () => {
   useStrictNock();
-  let db: TestDb;
-  let queue: Queue;
-  let server: Server;
-  let url: string;
-
-  beforeAll(async () => {
-    db = await createTestDb("postgres");
-    const config = testQueueConfig("examples");
-    queue = createCyclesQueue(config, producerConnection());
-    const deps: AppDeps = { db: db.db, jobs: createProducer(queue, config), schedules: createSchedules(queue, config) };
-    server = await createWebServer({ webhooks: { secret: WEBHOOK_SECRET, handle: createWebhookHandler(deps) } });
-    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/github/webhooks`;
-  });
-
-  afterAll(async () => {
-    await new Promise((done) => server.close(done));
-    await queue.obliterate({ force: true });
-    await queue.close();
-    await db.cleanup();
-  });
+  const web = useWebhookServer("examples", { reset: false });
 
   it("has payloads for every event app.yml subscribes to", () => {
     const names = new Set(EXAMPLES.map((e) => e.name));
@@ -67,7 +39,7 @@ describe("GitHub's recorded payloads", () => {
     const failures: string[] = [];
     for (const { name, examples } of EXAMPLES) {
       for (const payload of examples) {
-        const answer = await postWebhook(url, name, payload);
+        const answer = await postWebhook(web.url, name, payload);
         const body = (await answer.json()) as { result?: string; error?: string };
         const key = `${name}.${typeof payload.action === "string" ? payload.action : "-"}`;
         if (answer.status !== 200) failures.push(`${key}: ${answer.status} ${body.error}`);
@@ -81,6 +53,6 @@ describe("GitHub's recorded payloads", () => {
     // Each subscribed event was handled for at least one of its payloads (those of an installation).
     const handled = [...subscribed].filter((name) => (results.get(name) ?? []).some((r) => r !== "ignored"));
     expect(handled.sort()).toEqual([...subscribed].sort());
-    expect(await queue.count()).toBeGreaterThan(0);
+    expect(await web.queue.count()).toBeGreaterThan(0);
   });
 });

@@ -7,11 +7,8 @@
  * sends GitHub nothing here: any request would fail the test, and each mocked one is checked against the OpenAPI
  * description).
  */
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import type { Queue } from "bullmq";
 import { sql } from "drizzle-orm";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { exportDataset } from "../../src/analytics/export.js";
 import { buildReport } from "../../src/analytics/report.js";
 import { renderReportHtml } from "../../src/analytics/report-html.js";
@@ -27,23 +24,16 @@ import {
 import { registerRepositories } from "../../src/db/queries/installations.js";
 import { setConsent } from "../../src/db/queries/repositories.js";
 import type { CandidateResult } from "../../src/engine/types.js";
-import { type AppDeps, createWebhookHandler } from "../../src/github/app.js";
-import { createWebServer } from "../../src/github/server.js";
-import { createCyclesQueue, createProducer } from "../../src/queue/producer.js";
-import { createSchedules } from "../../src/queue/schedules.js";
-import { createTestDb, type TestDb } from "../helpers/db.js";
 import { sampleResult } from "../helpers/samples.js";
-import { producerConnection, testQueueConfig } from "../queue/helpers.js";
 import { useStrictNock } from "./helpers/github-mock.js";
 import {
   atRepository,
-  type Payload,
   pullRequestClosedPayload,
   pushWithMessagePayload,
   type RepoIdentity,
   recorded,
 } from "./helpers/payloads.js";
-import { postWebhook, WEBHOOK_SECRET } from "./helpers/probot.js";
+import { useWebhookServer } from "./helpers/web-server.js";
 
 const DEMO: RepoIdentity = { owner: "acme", name: "demo", githubId: 1001, installationId: 4001 };
 const OTHER: RepoIdentity = { owner: "acme", name: "other", githubId: 1002, installationId: 4001 };
@@ -52,39 +42,8 @@ const TITLE = "ODAVL: Remove unused imports";
 
 describe("maintainers' answers as labels", () => {
   useStrictNock();
-  let db: TestDb;
-  let queue: Queue;
-  let server: Server;
-  let url: string;
-
-  beforeAll(async () => {
-    db = await createTestDb("postgres");
-    const config = testQueueConfig("labels");
-    queue = createCyclesQueue(config, producerConnection());
-    const deps: AppDeps = { db: db.db, jobs: createProducer(queue, config), schedules: createSchedules(queue, config) };
-    server = await createWebServer({ webhooks: { secret: WEBHOOK_SECRET, handle: createWebhookHandler(deps) } });
-    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/github/webhooks`;
-  });
-
-  afterAll(async () => {
-    await new Promise((done) => server.close(done));
-    await queue.obliterate({ force: true });
-    await queue.close();
-    await db.cleanup();
-  });
-
-  beforeEach(async () => {
-    await db.db.execute(sql`truncate deliveries, installations, repositories restart identity cascade`);
-    await queue.obliterate({ force: true });
-  });
-
-  async function deliver(name: string, payload: Payload, id?: string): Promise<string> {
-    const answer = await postWebhook(url, name, payload, id === undefined ? {} : { id });
-    const body = (await answer.json()) as { result?: string; error?: string };
-    expect(answer.status, body.error).toBe(200);
-    return body.result as string;
-  }
+  const web = useWebhookServer("labels");
+  const deliver = web.deliver;
 
   /** A fix as a cycle verified it: one verified prediction of the whole repository, in a given tier. */
   function fix(i: number, tier: CandidateResult["prediction"]["tier"], patchHash: string): CandidateResult {
@@ -120,51 +79,20 @@ describe("maintainers' answers as labels", () => {
     },
   ) {
     const [repo] = await registerRepositories(
-      db.db,
+      web.db.db,
       { id: r.installationId, accountLogin: r.owner, accountType: "Organization" },
       [{ githubId: r.githubId, owner: r.owner, name: r.name, defaultBranch: "main" }],
     );
     if (!repo) throw new Error("no repository");
-    if (p.consent) await setConsent(db.db, repo.id, "dataCollection", true, { source: "config", actor: "maintainer" });
+    if (p.consent)
+      await setConsent(web.db.db, repo.id, "dataCollection", true, { source: "config", actor: "maintainer" });
     const tier = p.tier ?? "review-suggested";
     const patchHash = `patch-${p.number}`;
-    const cycle = await startCycle(db.db, {
-      repositoryId: repo.id,
-      runKey: `push-${p.number}`,
-      sha: SHA,
-      trigger: "push",
-    });
-    await finishCycle(db.db, {
-      cycleId: cycle.id,
-      repositoryId: repo.id,
-      sha: SHA,
-      status: "completed",
-      error: null,
-      durationsMs: {},
-      facts: null,
-      results: [fix(p.number, tier, patchHash)],
-      storeData: true,
-    });
-    await setCycleCheckRun(db.db, cycle.id, p.checkRunId);
-    const delivery = `delivery-${p.number}`;
-    const click = {
-      repositoryId: repo.id,
-      deliveryId: delivery,
-      checkRunId: p.checkRunId,
-      headSha: SHA,
-      recipeId: "ts/remove-unused-imports",
-    };
-    await recordApplyClick(db.db, click);
-    if (p.unchangedCommitCycle) {
-      // A later cycle of the same commit whose report was the one shown already: it keeps the check run.
-      const again = await startCycle(db.db, {
-        repositoryId: repo.id,
-        runKey: `again-${p.number}`,
-        sha: SHA,
-        trigger: "schedule",
-      });
-      await finishCycle(db.db, {
-        cycleId: again.id,
+    /** A completed cycle of SHA that verified the fix and showed it on the check run. */
+    const storedCycle = async (runKey: string, trigger: "push" | "schedule"): Promise<{ id: string }> => {
+      const cycle = await startCycle(web.db.db, { repositoryId: repo.id, runKey, sha: SHA, trigger });
+      await finishCycle(web.db.db, {
+        cycleId: cycle.id,
         repositoryId: repo.id,
         sha: SHA,
         status: "completed",
@@ -174,9 +102,24 @@ describe("maintainers' answers as labels", () => {
         results: [fix(p.number, tier, patchHash)],
         storeData: true,
       });
-      await setCycleCheckRun(db.db, again.id, p.checkRunId);
+      await setCycleCheckRun(web.db.db, cycle.id, p.checkRunId);
+      return cycle;
+    };
+    const cycle = await storedCycle(`push-${p.number}`, "push");
+    const delivery = `delivery-${p.number}`;
+    const click = {
+      repositoryId: repo.id,
+      deliveryId: delivery,
+      checkRunId: p.checkRunId,
+      headSha: SHA,
+      recipeId: "ts/remove-unused-imports",
+    };
+    await recordApplyClick(web.db.db, click);
+    if (p.unchangedCommitCycle) {
+      // A later cycle of the same commit whose summary was the one shown already: it keeps the check run.
+      await storedCycle(`again-${p.number}`, "schedule");
     }
-    const stored = await recordFixPullRequest(db.db, {
+    const stored = await recordFixPullRequest(web.db.db, {
       repositoryId: repo.id,
       number: p.number,
       branch: p.branch,
@@ -191,7 +134,7 @@ describe("maintainers' answers as labels", () => {
       tier,
       origin: "apply",
     });
-    await finishApplyClick(db.db, click, { result: "opened", pullRequestNumber: p.number });
+    await finishApplyClick(web.db.db, click, { result: "opened", pullRequestNumber: p.number });
     return { repo, stored };
   }
 
@@ -210,13 +153,13 @@ describe("maintainers' answers as labels", () => {
     expect(await deliver("pull_request", merged, "close-12")).toBe("merged #12");
     // A redelivery changes nothing.
     expect(await deliver("pull_request", merged, "close-12")).toBe("already handled");
-    const [row] = await listFixPullRequests(db.db, repo.id);
+    const [row] = await listFixPullRequests(web.db.db, repo.id);
     expect(row).toMatchObject({ state: "merged", mergeSha: merged.pull_request.merge_commit_sha });
     expect(row?.closedAt?.toISOString()).toBe(new Date(merged.pull_request.closed_at).toISOString());
 
     // A push that reverts nothing of ours leaves it merged (and only enqueues the default branch's cycle).
     expect(await deliver("push", pushWithMessagePayload(DEMO, "main", "Initial commit"))).toBe("enqueued");
-    expect((await listFixPullRequests(db.db, repo.id))[0]?.state).toBe("merged");
+    expect((await listFixPullRequests(web.db.db, repo.id))[0]?.state).toBe("merged");
 
     // GitHub's Revert button: `Revert "<title>"` and "This reverts commit <merge sha>.".
     const revert = pushWithMessagePayload(
@@ -225,12 +168,12 @@ describe("maintainers' answers as labels", () => {
       `Revert "${TITLE}"\n\nThis reverts commit ${merged.pull_request.merge_commit_sha}.`,
     );
     expect(await deliver("push", revert)).toBe("enqueued; reverted #12");
-    const [after] = await listFixPullRequests(db.db, repo.id);
+    const [after] = await listFixPullRequests(web.db.db, repo.id);
     expect(after).toMatchObject({ state: "reverted", revertSha: revert.commits[0].id });
     expect(after?.revertedAt).not.toBeNull();
     // Another delivery of the merge (out of order) does not undo the revert.
     expect(await deliver("pull_request", merged)).toBe("ignored");
-    expect((await listFixPullRequests(db.db, repo.id))[0]?.state).toBe("reverted");
+    expect((await listFixPullRequests(web.db.db, repo.id))[0]?.state).toBe("reverted");
   });
 
   it("git revert of the merge commit on a pull request's branch (not the default branch) marks the fix reverted", async () => {
@@ -265,7 +208,7 @@ describe("maintainers' answers as labels", () => {
       `Revert "Merge pull request #13 from acme/${branch(13)}"\n\nThis reverts commit ${sha}, reversing\nchanges made to ${SHA}.`,
     );
     expect(await deliver("push", revert)).toBe("reverted #13");
-    expect((await listFixPullRequests(db.db, repo.id))[0]?.state).toBe("reverted");
+    expect((await listFixPullRequests(web.db.db, repo.id))[0]?.state).toBe("reverted");
   });
 
   it("git revert of a squash-merged fix (its title with the pull request's number) marks it reverted", async () => {
@@ -280,11 +223,11 @@ describe("maintainers' answers as labels", () => {
     expect(await deliver("push", pushWithMessagePayload(DEMO, "main", `Revert "${TITLE} again (#16)"`))).toBe(
       "enqueued",
     );
-    expect((await listFixPullRequests(db.db, repo.id))[0]?.state).toBe("merged");
+    expect((await listFixPullRequests(web.db.db, repo.id))[0]?.state).toBe("merged");
     expect(await deliver("push", pushWithMessagePayload(DEMO, "main", `Revert "${TITLE} (#16)"`))).toBe(
       "enqueued; reverted #16",
     );
-    expect((await listFixPullRequests(db.db, repo.id))[0]?.state).toBe("reverted");
+    expect((await listFixPullRequests(web.db.db, repo.id))[0]?.state).toBe("reverted");
   });
 
   it("closed unmerged; a pull request that is not a fix's, and one of a repository without consent, store nothing", async () => {
@@ -295,10 +238,10 @@ describe("maintainers' answers as labels", () => {
         pullRequestClosedPayload(DEMO, { title: TITLE, number: 14, branch: branch(14), merged: false }),
       ),
     ).toBe("closed #14");
-    expect((await listFixPullRequests(db.db, repo.id))[0]).toMatchObject({ state: "closed", mergeSha: null });
+    expect((await listFixPullRequests(web.db.db, repo.id))[0]).toMatchObject({ state: "closed", mergeSha: null });
     // The recorded example as it is (branch "changes"): not ours, answered without touching the database.
     const deliveries = async () =>
-      Number((await queryRows<{ n: number }>(db.db, sql`select count(*)::int as n from deliveries`))[0]?.n);
+      Number((await queryRows<{ n: number }>(web.db.db, sql`select count(*)::int as n from deliveries`))[0]?.n);
     const before = await deliveries();
     expect(
       await deliver(
@@ -327,9 +270,9 @@ describe("maintainers' answers as labels", () => {
         pullRequestClosedPayload(OTHER, { title: TITLE, number: 15, branch: branch(15), merged: true }),
       ),
     ).toBe("ignored");
-    const clicks = await queryRows(db.db, sql`select repository_id, result, pull_request_number from apply_clicks`);
+    const clicks = await queryRows(web.db.db, sql`select repository_id, result, pull_request_number from apply_clicks`);
     expect(clicks).toEqual([{ repository_id: repo.id, result: "opened", pull_request_number: 14 }]);
-    expect(await listFixPullRequests(db.db, other.repo.id)).toEqual([]);
+    expect(await listFixPullRequests(web.db.db, other.repo.id)).toEqual([]);
   });
 
   it("the report shows how often verified fixes were accepted, by tier, in Markdown and HTML; the export carries the labels", async () => {
@@ -346,7 +289,7 @@ describe("maintainers' answers as labels", () => {
     const refused = pullRequestClosedPayload(OTHER, { title: TITLE, number: 22, branch: branch(22), merged: false });
     expect(await deliver("pull_request", refused)).toBe("closed #22");
 
-    const report = await buildReport(db.db, { minSamples: 1 });
+    const report = await buildReport(web.db.db, { minSamples: 1 });
     const byTier = Object.fromEntries(report.acceptance.map((a) => [a.tier, a]));
     expect(byTier["review-suggested"]).toMatchObject({
       verifiedFixes: 1,
@@ -373,7 +316,7 @@ describe("maintainers' answers as labels", () => {
     );
 
     let text = "";
-    const result = await exportDataset(db.db, { format: "jsonl" }, async (chunk) => {
+    const result = await exportDataset(web.db.db, { format: "jsonl" }, async (chunk) => {
       text += chunk;
     });
     // The unchanged commit's cycle stored the same patch again: its prediction carries the same labels.

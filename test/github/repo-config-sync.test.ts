@@ -1,26 +1,19 @@
 /** `.github/odavl.yml` on the default branch: consent events, the last valid configuration, and what is invalid. */
 import { sql } from "drizzle-orm";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/client.js";
-import { registerRepositories } from "../../src/db/queries/installations.js";
-import { findRepositoryById } from "../../src/db/queries/repositories.js";
 import { RepoConfigError } from "../../src/engine/repo-config.js";
 import { applyActionId, recipeForAction } from "../../src/github/actions.js";
-import type { GitHubApi } from "../../src/github/api.js";
 import { fixBranchName } from "../../src/github/pull-request.js";
-import { syncRepoConfig, validateConfig } from "../../src/github/repo-config-sync.js";
+import { validateConfig } from "../../src/github/repo-config-sync.js";
 import { type Schedules, scheduleProblem } from "../../src/queue/schedules.js";
 import { RECIPES } from "../../src/recipes/index.js";
-import { createTestDb, type TestDb } from "../helpers/db.js";
+import { useConfigRepository } from "./helpers/config-repo.js";
 import { GitHubMock, useStrictNock } from "./helpers/github-mock.js";
-import { tokenGitHubApi } from "./helpers/probot.js";
-
-const REF = { owner: "acme", repo: "demo" };
 
 describe("repository configuration", () => {
   useStrictNock();
-  let db: TestDb;
-  let api: GitHubApi;
+  const fx = useConfigRepository();
   const upserts: string[] = [];
   const schedules: Schedules = {
     upsert: async (repo, schedule) => {
@@ -28,45 +21,25 @@ describe("repository configuration", () => {
     },
     remove: async () => {},
   };
-
-  beforeAll(async () => {
-    db = await createTestDb("postgres");
-    api = await tokenGitHubApi();
-  });
-
-  afterAll(async () => {
-    await db.cleanup();
-  });
-
-  beforeEach(async () => {
+  beforeEach(() => {
     upserts.length = 0;
-    await db.db.execute(sql`truncate installations, repositories restart identity cascade`);
-    await registerRepositories(db.db, { id: 4001, accountLogin: "acme", accountType: "Organization" }, [
-      { githubId: 1001, owner: "acme", name: "demo" },
-    ]);
   });
-
-  const repo = async () => {
-    const r = await findRepositoryById(db.db, 1);
-    if (!r) throw new Error("no repository");
-    return r;
-  };
-  const deps = () => ({ db: db.db, api, schedules, scheduleProblem });
-  const events = () => queryRows(db.db, sql`select field, value, source, actor from consent_events order by id`);
+  const repo = () => fx.repo();
+  const events = () => queryRows(fx.db.db, sql`select field, value, source, actor from consent_events order by id`);
 
   it("records each consent change with its source and actor, and reads nothing more while the file is unchanged", async () => {
     new GitHubMock("acme", "demo").configFile("dataCollection: true\nschedule: weekly\n", "blob1").lastCommit("alice");
-    const synced = await syncRepoConfig(deps(), await repo(), REF);
+    const synced = await fx.sync(schedules);
     expect(synced).toMatchObject({ changed: true, consentChanged: ["dataCollection"], invalid: null });
     expect(await events()).toEqual([{ field: "dataCollection", value: true, source: "config", actor: "alice" }]);
     expect(upserts).toEqual(["1:weekly"]);
 
     new GitHubMock("acme", "demo").configFile("dataCollection: true\nschedule: weekly\n", "blob1");
-    expect(await syncRepoConfig(deps(), await repo(), REF)).toMatchObject({ changed: false });
+    expect(await fx.sync(schedules)).toMatchObject({ changed: false });
 
     // The file is deleted: the defaults again, consent off.
     new GitHubMock("acme", "demo").configFile(null).lastCommit("bob");
-    await syncRepoConfig(deps(), await repo(), REF);
+    await fx.sync(schedules);
     expect(await events()).toEqual([
       { field: "dataCollection", value: true, source: "config", actor: "alice" },
       { field: "dataCollection", value: false, source: "config", actor: "bob" },
@@ -76,9 +49,9 @@ describe("repository configuration", () => {
 
   it("keeps the last valid configuration when the file becomes invalid", async () => {
     new GitHubMock("acme", "demo").configFile("autoApply: true\n", "blob1").lastCommit("alice");
-    await syncRepoConfig(deps(), await repo(), REF);
+    await fx.sync(schedules);
     new GitHubMock("acme", "demo").configFile("autoApply: false\nbudget: { maxFiles: 0 }\n", "blob2");
-    const synced = await syncRepoConfig(deps(), await repo(), REF);
+    const synced = await fx.sync(schedules);
     expect(synced.invalid).toBeInstanceOf(RepoConfigError);
     expect(synced.config.autoApply).toBe(true);
     expect(await repo()).toMatchObject({ autoApply: true, configSha: "blob1" });

@@ -5,6 +5,18 @@
 import type { CandidateResult } from "../../src/engine/types.js";
 import { FEATURE_COUNT, FEATURE_SCHEMA_VERSION } from "../../src/model/features.js";
 
+/** An outcome's counts when its fix removed the one lint finding it targeted and changed nothing else. */
+export const ONE_FINDING_FIXED = {
+  diagnosticsBefore: 0,
+  diagnosticsAfter: 0,
+  newDiagnostics: 0,
+  lintBefore: 1,
+  lintAfter: 0,
+  newLintFindings: 0,
+  targetBefore: 1,
+  targetAfter: 0,
+} as const;
+
 export function sampleResult(k: number, i: number): CandidateResult {
   const features = Array.from({ length: FEATURE_COUNT }, (_, j) => ((i * 31 + j * 7 + k) % 100) / 100);
   const success = (i + k) % 11 !== 0;
@@ -43,14 +55,9 @@ export function sampleResult(k: number, i: number): CandidateResult {
     outcome: {
       success,
       status: "verified",
-      diagnosticsBefore: 0,
+      ...ONE_FINDING_FIXED,
       diagnosticsAfter: success ? 0 : 1,
       newDiagnostics: success ? 0 : 1,
-      lintBefore: 1,
-      lintAfter: 0,
-      newLintFindings: 0,
-      targetBefore: 1,
-      targetAfter: 0,
       tests: "pass",
       verificationScore: success ? 1 : 0.6,
       durationsMs: { apply: 0, typecheck: 1, lint: 1, tests: 1, total: 3 },

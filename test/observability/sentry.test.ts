@@ -8,7 +8,7 @@ import { gunzipSync } from "node:zlib";
 import * as Sentry from "@sentry/node";
 import { describe, expect, it } from "vitest";
 import { registerShadowRepository } from "../../src/db/queries/shadow-repositories.js";
-import { initErrorReporting } from "../../src/observability/errors.js";
+import { initErrorReporting } from "../../src/observability/sentry.js";
 import { CYCLES_QUEUE } from "../../src/queue/config.js";
 import { createCyclesQueue, createProducer } from "../../src/queue/producer.js";
 import {

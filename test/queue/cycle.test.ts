@@ -21,8 +21,8 @@ import { createApp } from "../../src/github/app.js";
 import { CHECK_RUN_NAME } from "../../src/github/check-run.js";
 import { CONFIG_CHECK_RUN_NAME } from "../../src/github/repo-config-sync.js";
 import { APPLY_CHECK_RUN_NAME } from "../../src/queue/processors/apply.js";
-import { jobInfo, type WorkerDeps } from "../../src/queue/processors/context.js";
 import { processJob } from "../../src/queue/processors/registry.js";
+import { jobInfo, type WorkerDeps } from "../../src/queue/processors/worker-deps.js";
 import { createCyclesQueue, createProducer, type JobProducer } from "../../src/queue/producer.js";
 import type { Schedules } from "../../src/queue/schedules.js";
 import { type RunningWorker, startWorker } from "../../src/queue/worker.js";
@@ -41,6 +41,7 @@ import {
   FIXED_NOW,
   finishedJob,
   producerConnection,
+  resetRepositories,
   testQueueConfig,
   testWorkerDeps,
   workerConnection,
@@ -95,9 +96,7 @@ describe("cycle and apply jobs", () => {
   beforeEach(async () => {
     await current?.close();
     current = null;
-    await db.db.execute(sql`truncate deliveries, installations, repositories restart identity cascade`);
-    // Tests reuse job ids (same repository, same sha): a job kept from the last test would absorb the next one.
-    await queue.obliterate({ force: true });
+    await resetRepositories(db.db, queue);
   });
 
   /** A fresh Probot (its installation tokens are cached), the app on it, and the worker's collaborators. */
@@ -579,7 +578,7 @@ describe("cycle and apply jobs", () => {
         output: published.output as { title: string; summary: string; text: string },
       };
 
-      // The next one on the same commit with the same report: not a single write.
+      // The next one on the same commit with the same summary: not a single write.
       const second = new GitHubMock("acme", "demo")
         .repository("main")
         .branchHead("main", sha)

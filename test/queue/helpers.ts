@@ -20,10 +20,10 @@ import { type Db, queryRows } from "../../src/db/client.js";
 import { registerRepositories } from "../../src/db/queries/installations.js";
 import { createGitHubApi } from "../../src/github/api.js";
 import { CYCLES_QUEUE, type QueueConfig, redisConnection } from "../../src/queue/config.js";
-import type { WorkerDeps, WorkerFlags } from "../../src/queue/processors/context.js";
+import type { WorkerDeps, WorkerFlags } from "../../src/queue/processors/worker-deps.js";
 import { createCyclesQueue, createProducer } from "../../src/queue/producer.js";
 import type { Schedules } from "../../src/queue/schedules.js";
-import { createRuntime } from "../../src/runtime/context.js";
+import { createRuntime } from "../../src/runtime/create-runtime.js";
 import { createCycleStore } from "../../src/runtime/cycle-store.js";
 import { checkout, createWorkspaceRoot } from "../../src/workspace/index.js";
 import { silentLogger, testPrivateKey } from "../github/helpers/probot.js";
@@ -47,6 +47,15 @@ export function testQueueConfig(tag: string, worker: Partial<QueueConfig["worker
     },
     worker: { ...CYCLES_QUEUE.worker, drainDelaySeconds: 1, ...worker },
   };
+}
+
+/**
+ * Before a test: no delivery, installation or repository rows (nor what hangs off them), and an empty queue
+ * (tests reuse job ids: same repository, same sha; a job kept from the last test would absorb the next one).
+ */
+export async function resetRepositories(db: Db, queue: Queue | null): Promise<void> {
+  await db.execute(sql`truncate deliveries, installations, repositories restart identity cascade`);
+  await queue?.obliterate({ force: true });
 }
 
 export const producerConnection = () => redisConnection(redisUrl(), "producer");

@@ -2,8 +2,8 @@
 import type { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyJobId, cycleJobId } from "../../src/queue/jobs.js";
-import { jobInfo, type WorkerDeps } from "../../src/queue/processors/context.js";
 import { processJob } from "../../src/queue/processors/registry.js";
+import { jobInfo, type WorkerDeps } from "../../src/queue/processors/worker-deps.js";
 import { createCyclesQueue, createProducer } from "../../src/queue/producer.js";
 import { type RunningWorker, startWorker } from "../../src/queue/worker.js";
 import { silentLogger } from "../github/helpers/probot.js";

@@ -14,7 +14,7 @@ import { createSchedules, reconcileSchedules, schedulerId } from "../../src/queu
 import { GitHubMock, useStrictNock } from "../github/helpers/github-mock.js";
 import { testProbot } from "../github/helpers/probot.js";
 import { createTestDb, type TestDb } from "../helpers/db.js";
-import { producerConnection, testQueueConfig, testWorkerDeps } from "./helpers.js";
+import { producerConnection, resetRepositories, testQueueConfig, testWorkerDeps } from "./helpers.js";
 
 describe("refused by GitHub", () => {
   useStrictNock();
@@ -30,10 +30,7 @@ describe("refused by GitHub", () => {
     await queue.close();
     await db.cleanup();
   });
-  beforeEach(async () => {
-    await db.db.execute(sql`truncate deliveries, installations, repositories restart identity cascade`);
-    await queue.obliterate({ force: true });
-  });
+  beforeEach(() => resetRepositories(db.db, queue));
 
   async function setUp() {
     const schedules = createSchedules(queue, testQueueConfig("paused"));

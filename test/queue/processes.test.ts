@@ -21,6 +21,7 @@ import {
   killSpawned,
   producerConnection,
   redisUrl,
+  resetRepositories,
   spawnNode as start,
   testQueueConfig,
   waitFor,
@@ -49,7 +50,7 @@ describe("worker processes", () => {
   it(
     "two `odavl worker` processes on one queue share the work and run no job twice",
     async () => {
-      await db.db.execute(sql`truncate deliveries, installations, repositories restart identity cascade`);
+      await resetRepositories(db.db, null);
       const prefix = testQueueConfig("share").prefix;
       const config = { ...CYCLES_QUEUE, prefix };
       const queue = createCyclesQueue(config, producerConnection());

@@ -7,7 +7,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CommandContext } from "../../src/cli/command.js";
 import { parseShadowTarget, shadowCommand } from "../../src/cli/commands/shadow.js";
-import { UsageError } from "../../src/cli/errors.js";
+import { UsageError } from "../../src/cli/usage-error.js";
 import { queryRows } from "../../src/db/client.js";
 import { createCyclesQueue } from "../../src/queue/producer.js";
 import { schedulerId } from "../../src/queue/schedules.js";

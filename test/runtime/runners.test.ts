@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { commitAll } from "../../src/cli/demo-repo.js";
 import { DEFAULT_REPO_CONFIG } from "../../src/engine/repo-config.js";
-import { renderSummary } from "../../src/report/summary.js";
+import { renderSummary } from "../../src/summary/render.js";
 import { cycleRequest, engineDeps, removeTempDirs, runCycle, tempDir } from "../helpers/engine.js";
 import { buildRunnerRepo, type RunnerKind } from "../helpers/runner-repo.js";
 

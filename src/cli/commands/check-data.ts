@@ -5,13 +5,13 @@ import {
   renderDataChecks,
   runDataChecks,
 } from "../../analytics/checks.js";
-import { AnalyticsOptionError, parseNumberOption } from "../../analytics/errors.js";
+import { AnalyticsOptionError, parseNumberOption } from "../../analytics/options.js";
 import { readEnv } from "../../config/env.js";
 import { openDb } from "../../db/client.js";
-import { dataDir } from "../../runtime/context.js";
+import { dataDir } from "../../runtime/create-runtime.js";
 import { type CommandContext, parseFlags } from "../command.js";
-import { UsageError } from "../errors.js";
 import { SPECS } from "../spec.js";
+import { UsageError } from "../usage-error.js";
 
 /** Flag, threshold, and the values the flag takes. */
 const THRESHOLD_FLAGS = [

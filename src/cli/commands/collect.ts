@@ -12,11 +12,11 @@ import { CYCLES_QUEUE, redisConnection } from "../../queue/config.js";
 import { createCyclesQueue } from "../../queue/producer.js";
 import { RECIPES, selectRecipes } from "../../recipes/index.js";
 import type { Recipe } from "../../recipes/types.js";
-import { createRuntime, dataDir } from "../../runtime/context.js";
+import { createRuntime, dataDir } from "../../runtime/create-runtime.js";
 import { type CommandContext, parseFlags } from "../command.js";
-import { UsageError } from "../errors.js";
 import { createProgress, type ProgressReporter } from "../progress.js";
 import { SPECS } from "../spec.js";
+import { UsageError } from "../usage-error.js";
 
 const FLAGS = SPECS.collect.options;
 

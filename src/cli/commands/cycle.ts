@@ -8,15 +8,15 @@ import { DEFAULT_REPO_CONFIG } from "../../engine/repo-config.js";
 import type { CandidateScope, CycleSummary } from "../../engine/types.js";
 import { effectiveThresholds } from "../../model/tiers.js";
 import { RECIPES, selectRecipes, unknownSelectors } from "../../recipes/index.js";
-import { createRuntime, dataDir } from "../../runtime/context.js";
+import { createRuntime, dataDir } from "../../runtime/create-runtime.js";
 import { createWorkingCopy } from "../../workspace/index.js";
 import { type CommandContext, parseFlags } from "../command.js";
 import { buildDemoRepo } from "../demo-repo.js";
-import { UsageError } from "../errors.js";
 import { createProgress } from "../progress.js";
 import { renderJson, renderTerminal } from "../render.js";
 import { checkDemoDir, checkRepository } from "../repo-check.js";
 import { SPECS } from "../spec.js";
+import { UsageError } from "../usage-error.js";
 
 /** Owner under which local checkouts are recorded: no GitHub account can be named so (and `shadow list` omits it). */
 export const LOCAL_OWNER = ".local";

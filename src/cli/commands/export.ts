@@ -2,14 +2,14 @@ import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { finished } from "node:stream/promises";
-import { AnalyticsOptionError, parseDateOption } from "../../analytics/errors.js";
 import { type EXPORT_FORMATS, exportDataset, parseExportFormat, streamWriter } from "../../analytics/export.js";
+import { AnalyticsOptionError, parseDateOption } from "../../analytics/options.js";
 import { readEnv } from "../../config/env.js";
 import { openDb } from "../../db/client.js";
-import { dataDir } from "../../runtime/context.js";
+import { dataDir } from "../../runtime/create-runtime.js";
 import { type CommandContext, parseFlags } from "../command.js";
-import { UsageError } from "../errors.js";
 import { SPECS } from "../spec.js";
+import { UsageError } from "../usage-error.js";
 
 /**
  * `odavl export --format jsonl|csv [--since DATE] [--out FILE]`: the retraining dataset, streamed to FILE or to

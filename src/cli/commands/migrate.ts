@@ -1,6 +1,6 @@
 import { readEnv } from "../../config/env.js";
 import { openDb } from "../../db/client.js";
-import { dataDir } from "../../runtime/context.js";
+import { dataDir } from "../../runtime/create-runtime.js";
 import { type CommandContext, parseFlags } from "../command.js";
 
 export async function migrateCommand(ctx: CommandContext): Promise<number> {

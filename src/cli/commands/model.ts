@@ -8,10 +8,10 @@ import {
   PromotionRefusedError,
   promoteModel,
 } from "../../model/registry.js";
-import { dataDir } from "../../runtime/context.js";
+import { dataDir } from "../../runtime/create-runtime.js";
 import { type CommandContext, parseFlags } from "../command.js";
-import { UsageError } from "../errors.js";
 import { SPECS } from "../spec.js";
+import { UsageError } from "../usage-error.js";
 
 export async function modelCommand(ctx: CommandContext): Promise<number> {
   const [sub, ...rest] = ctx.argv;

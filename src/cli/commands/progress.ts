@@ -1,12 +1,12 @@
 import { join } from "node:path";
-import { AnalyticsOptionError, parseNumberOption } from "../../analytics/errors.js";
+import { AnalyticsOptionError, parseNumberOption } from "../../analytics/options.js";
 import { DEFAULT_TOP, loadProgress, renderProgress } from "../../analytics/progress.js";
 import { readEnv } from "../../config/env.js";
 import { openDb } from "../../db/client.js";
-import { dataDir } from "../../runtime/context.js";
+import { dataDir } from "../../runtime/create-runtime.js";
 import { type CommandContext, parseFlags } from "../command.js";
-import { UsageError } from "../errors.js";
 import { SPECS } from "../spec.js";
+import { UsageError } from "../usage-error.js";
 
 /** `odavl progress [--json] [--target N] [--top N]`: data collection against the target (COLLECT_TARGET). */
 export async function progressCommand(ctx: CommandContext): Promise<number> {

@@ -11,9 +11,9 @@ import { openDb } from "../../db/client.js";
 import { clearOverride, listProbation, setOverride } from "../../db/queries/probation.js";
 import { PROBATION } from "../../engine/probation.js";
 import { findRecipe, RECIPES, type Recipe } from "../../recipes/index.js";
-import { dataDir } from "../../runtime/context.js";
+import { dataDir } from "../../runtime/create-runtime.js";
 import { type CommandContext, parseFlags } from "../command.js";
-import { UsageError } from "../errors.js";
+import { UsageError } from "../usage-error.js";
 
 const USAGE =
   "usage: odavl recipes [--json] [--family F] | odavl recipes probation [--json] [--override <recipe-id> | --clear <recipe-id>]";

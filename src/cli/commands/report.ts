@@ -1,8 +1,8 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { AcceptanceRow } from "../../analytics/acceptance.js";
-import { AnalyticsOptionError, parseDateOption, parseNumberOption } from "../../analytics/errors.js";
 import * as f from "../../analytics/format.js";
+import { AnalyticsOptionError, parseDateOption, parseNumberOption } from "../../analytics/options.js";
 import { buildReport, DEFAULT_MIN_SAMPLES } from "../../analytics/report.js";
 import { renderReportHtml } from "../../analytics/report-html.js";
 import { renderReportMarkdown } from "../../analytics/report-markdown.js";
@@ -11,10 +11,10 @@ import { readEnv } from "../../config/env.js";
 import { openDb } from "../../db/client.js";
 import { type ModelCard, parseModelCard } from "../../model/train/card.js";
 import { comparisonLines } from "../../model/train/command.js";
-import { DEFAULT_MODEL_PATH, dataDir } from "../../runtime/context.js";
+import { DEFAULT_MODEL_PATH, dataDir } from "../../runtime/create-runtime.js";
 import { type CommandContext, parseFlags } from "../command.js";
-import { UsageError } from "../errors.js";
 import { SPECS } from "../spec.js";
+import { UsageError } from "../usage-error.js";
 
 /**
  * The card beside the configured model (ML_MODEL_PATH, else the shipped one): its held-out validation table,

@@ -23,11 +23,11 @@ import {
 import { CYCLES_QUEUE, type QueueConfig, redisConnection } from "../../queue/config.js";
 import { createCyclesQueue, createProducer } from "../../queue/producer.js";
 import { createSchedules, cronFor, ScheduleError } from "../../queue/schedules.js";
-import { dataDir } from "../../runtime/context.js";
+import { dataDir } from "../../runtime/create-runtime.js";
 import { gitOk } from "../../workspace/git.js";
 import { type CommandContext, parseFlags } from "../command.js";
-import { UsageError } from "../errors.js";
 import { SPECS } from "../spec.js";
+import { UsageError } from "../usage-error.js";
 
 /** Owner of local checkouts recorded by `odavl cycle` (see commands/cycle.ts; repeated to keep this module light). */
 const LOCAL_OWNER = ".local";

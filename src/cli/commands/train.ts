@@ -2,10 +2,10 @@ import { join, resolve } from "node:path";
 import { readEnv } from "../../config/env.js";
 import { openDb } from "../../db/client.js";
 import { runTrainCommand } from "../../model/train/command.js";
-import { dataDir } from "../../runtime/context.js";
+import { dataDir } from "../../runtime/create-runtime.js";
 import { type CommandContext, parseFlags } from "../command.js";
-import { UsageError } from "../errors.js";
 import { SPECS } from "../spec.js";
+import { UsageError } from "../usage-error.js";
 
 export async function trainCommand(ctx: CommandContext): Promise<number> {
   const { values } = parseFlags(ctx.argv, SPECS.train.options);

@@ -12,12 +12,12 @@ import { openDb } from "../../db/client.js";
 import { createWebhookHandler } from "../../github/app.js";
 import { createWebServer } from "../../github/server.js";
 import { createPredictor } from "../../model/predictor.js";
-import { initErrorReporting } from "../../observability/errors.js";
-import { createMetrics } from "../../observability/metrics.js";
+import { createPrometheus } from "../../observability/prometheus.js";
+import { initErrorReporting } from "../../observability/sentry.js";
 import { CYCLES_QUEUE, redisConnection } from "../../queue/config.js";
 import { createCyclesQueue, createProducer } from "../../queue/producer.js";
 import { createSchedules, reconcileSchedules } from "../../queue/schedules.js";
-import { DEFAULT_MODEL_PATH } from "../../runtime/context.js";
+import { DEFAULT_MODEL_PATH } from "../../runtime/create-runtime.js";
 import { type CommandContext, parseFlags } from "../command.js";
 
 export async function webCommand(ctx: CommandContext): Promise<number> {
@@ -58,7 +58,7 @@ export async function webCommand(ctx: CommandContext): Promise<number> {
   // while it is down, and the connection comes back by itself.
   queue.on("error", (err) => logger.warn({ err: err.message }, "queue connection error"));
   const schedules = createSchedules(queue, config);
-  const metrics = createMetrics({ role: "web", queue });
+  const prometheus = createPrometheus({ role: "web", queue });
   // Loaded here only to report in /readyz which model the workers of this release score with; nothing is scored
   // on the web process.
   const predictor = await createPredictor({
@@ -80,7 +80,7 @@ export async function webCommand(ctx: CommandContext): Promise<number> {
       }),
     },
     logger,
-    metrics,
+    prometheus,
     readiness: {
       postgres: () => db.db.execute(sql`select 1`),
       redis: async () => (await queue.getBackend().client).runCommand("ping", []),

@@ -5,17 +5,17 @@
  */
 import { ConfigError, readEnv } from "../../config/env.js";
 import { openDb } from "../../db/client.js";
-import { initErrorReporting } from "../../observability/errors.js";
 import { createLogger } from "../../observability/logging.js";
-import { createMetrics, createMetricsServer } from "../../observability/metrics.js";
+import { createPrometheus, createPrometheusServer } from "../../observability/prometheus.js";
+import { initErrorReporting } from "../../observability/sentry.js";
 import { CYCLES_QUEUE, redisConnection } from "../../queue/config.js";
 import type { ChildOptions } from "../../queue/processor-child.js";
 import { createCyclesQueue } from "../../queue/producer.js";
 import { createSchedules, reconcileSchedules } from "../../queue/schedules.js";
 import { SANDBOXED_PROCESSOR, startWorker, stopOnSignals } from "../../queue/worker.js";
 import { type CommandContext, parseFlags } from "../command.js";
-import { UsageError } from "../errors.js";
 import { SPECS } from "../spec.js";
+import { UsageError } from "../usage-error.js";
 
 const FLAGS = SPECS.worker.options;
 
@@ -54,7 +54,7 @@ export async function workerCommand(ctx: CommandContext): Promise<number> {
   // Prometheus scrapes each worker machine on METRICS_PORT. Cycles run in child processes: what they observe
   // (phases, candidates, predictions, fallbacks, sandbox kills, GitHub requests) comes back with each job's result
   // and is recorded here (see observability/relay.ts); each job's duration comes from BullMQ's own timestamps.
-  const metrics = createMetrics({ role: "worker", queue });
+  const prometheus = createPrometheus({ role: "worker", queue });
   const running = startWorker({
     config,
     connection: redisConnection(env.REDIS_URL, "worker"),
@@ -62,30 +62,30 @@ export async function workerCommand(ctx: CommandContext): Promise<number> {
     processor: SANDBOXED_PROCESSOR,
     childOptions,
     logger,
-    metrics,
+    prometheus,
     errors,
   });
   logger.info({ concurrency, queue: config.name, prefix: config.prefix }, "worker started");
 
   const observeJob = (job: { processedOn?: number; finishedOn?: number } | undefined) => {
     if (job?.processedOn && job.finishedOn)
-      metrics.phaseDuration.observe({ phase: "job" }, (job.finishedOn - job.processedOn) / 1000);
+      prometheus.phaseDuration.observe({ phase: "job" }, (job.finishedOn - job.processedOn) / 1000);
   };
   running.worker.on("completed", observeJob);
   running.worker.on("failed", observeJob);
-  const metricsServer = createMetricsServer(metrics.registry);
+  const prometheusServer = createPrometheusServer(prometheus.registry);
   // Metrics are not worth a worker: with the port taken (two workers on one host), the worker runs unscraped.
   const serving = await new Promise<boolean>((resolve) => {
-    metricsServer.once("error", (err) => {
+    prometheusServer.once("error", (err) => {
       logger.error({ err, port: env.METRICS_PORT }, "metrics not served: set METRICS_PORT to a free port");
       resolve(false);
     });
-    metricsServer.listen(env.METRICS_PORT, () => resolve(true));
+    prometheusServer.listen(env.METRICS_PORT, () => resolve(true));
   });
   if (serving) logger.info({ port: env.METRICS_PORT }, "serving metrics");
 
   await stopOnSignals(running, logger);
-  if (serving) await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+  if (serving) await new Promise<void>((resolve) => prometheusServer.close(() => resolve()));
   await queue.close();
   await errors?.close();
   logger.info("worker stopped");

@@ -17,10 +17,11 @@ import {
   renderPullRequestBody,
 } from "../../github/pull-request.js";
 import { syncRepoConfig } from "../../github/repo-config-sync.js";
-import { jobTags } from "../../observability/errors.js";
-import { renderSummary } from "../../report/summary.js";
+import { jobTags } from "../../observability/sentry.js";
+import { renderSummary } from "../../summary/render.js";
 import { type ApplyJob, applyJobSchema } from "../jobs.js";
 import { scheduleProblem } from "../schedules.js";
+import { pausedReason } from "./cycle.js";
 import {
   cycleRequest,
   isHttps,
@@ -30,8 +31,7 @@ import {
   tokenHeader,
   type WorkerDeps,
   withWorkspace,
-} from "./context.js";
-import { pausedReason } from "./cycle.js";
+} from "./worker-deps.js";
 
 export const APPLY_CHECK_RUN_NAME = "ODAVL Apply";
 
@@ -104,7 +104,7 @@ async function applyFix(job: JobInfo, deps: WorkerDeps, data: ApplyJob): Promise
         (pr) => pr.headRef.startsWith(prefix) && (pr.baseRef === null || pr.baseRef === base),
       );
   if (existing) {
-    await reportApply(gh.api, ref, {
+    await answerApply(gh.api, ref, {
       head,
       job,
       now: deps.clock(),
@@ -132,7 +132,7 @@ async function applyFix(job: JobInfo, deps: WorkerDeps, data: ApplyJob): Promise
     });
     if (request.recipes.length === 0) {
       const reason = `${recipe.id} is disabled in .github/odavl.yml`;
-      await reportNotApplied(gh.api, ref, { head, job, reason, summary: null, now: deps.clock() });
+      await answerNotApplied(gh.api, ref, { head, job, reason, summary: null, now: deps.clock() });
       return { status: "not-applied", reason, head };
     }
     const summary = await observedCycle(deps, request);
@@ -141,7 +141,7 @@ async function applyFix(job: JobInfo, deps: WorkerDeps, data: ApplyJob): Promise
       const reason = !result
         ? `${recipe.id} no longer changes anything on ${head.slice(0, 7)}`
         : `${recipe.id} did not pass verification on ${head.slice(0, 7)}`;
-      await reportNotApplied(gh.api, ref, { head, job, reason, summary, now: deps.clock() });
+      await answerNotApplied(gh.api, ref, { head, job, reason, summary, now: deps.clock() });
       log.info({ reason }, "fix not applied");
       return { status: "not-applied", reason, head };
     }
@@ -149,7 +149,7 @@ async function applyFix(job: JobInfo, deps: WorkerDeps, data: ApplyJob): Promise
       // A fork's commit: nothing is written to the base repository (its branch is not the contributor's code),
       // and the fork cannot be written to; the verified fix is offered as a patch instead.
       const patch = result.candidate.files.map((f) => unifiedDiff(f.path, f.before, f.after)).join("\n");
-      await reportApply(gh.api, ref, {
+      await answerApply(gh.api, ref, {
         head,
         job,
         now: deps.clock(),
@@ -198,7 +198,7 @@ async function applyFix(job: JobInfo, deps: WorkerDeps, data: ApplyJob): Promise
     });
     if (target.pullRequest !== null) {
       // Into a pull request's branch, not the default branch: the check run says so.
-      await reportApply(gh.api, ref, {
+      await answerApply(gh.api, ref, {
         head,
         job,
         now: deps.clock(),
@@ -254,7 +254,7 @@ async function applyTarget(
 }
 
 /** The answer to an Apply press, as the apply check run on the head. */
-async function reportApply(
+async function answerApply(
   api: GitHubApi,
   ref: RepoRef,
   p: { head: string; job: JobInfo; now: Date; title: string; summary: string; text?: string },
@@ -285,13 +285,13 @@ async function reportApply(
 }
 
 /** Pressing "Apply" must give an answer: when there is no pull request, a check run on the head says why. */
-async function reportNotApplied(
+async function answerNotApplied(
   api: GitHubApi,
   ref: RepoRef,
   p: { head: string; job: JobInfo; reason: string; summary: CycleSummary | null; now: Date },
 ): Promise<void> {
   const rendered = p.summary ? renderSummary(p.summary) : null;
-  await reportApply(api, ref, {
+  await answerApply(api, ref, {
     head: p.head,
     job: p.job,
     now: p.now,

@@ -34,9 +34,9 @@ import {
   statusOf,
 } from "../../github/api.js";
 import {
-  buildCheckRunReport,
+  buildCheckRunContent,
   CHECK_RUN_NAME,
-  type CheckRunReport,
+  type CheckRunContent,
   failCheckRun,
   publishCheckRun,
   startCheckRun,
@@ -49,8 +49,8 @@ import {
   renderPullRequestBody,
 } from "../../github/pull-request.js";
 import { explainInvalidConfig, syncRepoConfig } from "../../github/repo-config-sync.js";
-import { jobTags } from "../../observability/errors.js";
 import { setJobSha } from "../../observability/logging.js";
+import { jobTags } from "../../observability/sentry.js";
 import { type CycleJob, cycleJobSchema } from "../jobs.js";
 import { scheduleProblem } from "../schedules.js";
 import {
@@ -63,7 +63,7 @@ import {
   tokenHeader,
   type WorkerDeps,
   withWorkspace,
-} from "./context.js";
+} from "./worker-deps.js";
 
 export type CycleJobResult =
   | { status: "skipped"; reason: string }
@@ -273,10 +273,10 @@ async function runInstalledCycle(
     );
     if (sync.consentChanged.length > 0) log.info({ consentChanged: sync.consentChanged }, "consent changed");
     repo = (await findRepositoryById(deps.db, repo.id)) ?? repo;
-    // An unchanged commit: a scheduled cycle on a commit that has a completed report already creates no check run
-    // up front; it publishes a new one only if its report differs from every earlier one.
+    // An unchanged commit: a scheduled cycle on a commit that has a completed check run already creates no check run
+    // up front; it publishes a new one only if its content differs from every earlier one's.
     const earlier =
-      trigger === "schedule" && cycle.checkRunId === null ? await earlierReports(gh.api, ref, sha, job.id) : [];
+      trigger === "schedule" && cycle.checkRunId === null ? await earlierCheckRuns(gh.api, ref, sha, job.id) : [];
     let runId = earlier.length > 0 ? null : await ensureCheckRun(deps, gh.api, ref, cycle, sha, job);
     checkRunId = runId;
     // The file is the default branch's: its errors are reported on the default branch's commits only, never on a
@@ -314,7 +314,7 @@ async function runInstalledCycle(
         }),
       );
       // 6. Events out of order: a newer head may have come while this one ran; only the current head is reported.
-      // The cycle's outcomes are real and stay; its report is not published.
+      // The cycle's outcomes are real and stay; its summary is not published.
       if (data.pullRequest !== null) {
         const pr = await gh.api.getPullRequest(ref, data.pullRequest);
         if (pr.state !== "open" || pr.headSha !== sha) {
@@ -326,11 +326,11 @@ async function runInstalledCycle(
           return { status: "superseded", cycleId: cycle.id, head: pr.headSha };
         }
       }
-      const report = buildCheckRunReport(summary, { offerApply: true });
-      const same = earlier.find((r) => sameReport(r, report));
+      const content = buildCheckRunContent(summary, { offerApply: true });
+      const same = earlier.find((r) => showsSame(r, content));
       if (same) {
         await setCycleCheckRun(deps.db, cycle.id, same.id);
-        log.info({ checkRunId: same.id }, "unchanged commit with the same report; nothing published");
+        log.info({ checkRunId: same.id }, "unchanged commit with the same summary; nothing published");
         return result(summary, same.id, []);
       }
       if (runId === null) {
@@ -338,7 +338,7 @@ async function runInstalledCycle(
         checkRunId = runId;
       }
       const skipAnnotations = job.attemptsStarted > 1 && (await annotationsOf(gh.api, ref, sha, runId)) > 0;
-      await publishCheckRun(gh.api, ref, runId, report, { now: deps.clock(), skipAnnotations });
+      await publishCheckRun(gh.api, ref, runId, content, { now: deps.clock(), skipAnnotations });
       const pullRequests =
         deps.flags.autoApply && current.autoApply && (trigger === "push" || trigger === "schedule")
           ? await autoApply(
@@ -396,23 +396,23 @@ async function ensureCheckRun(
 }
 
 /**
- * The completed reports this commit has (none when this job made a check run of its own in an earlier attempt:
- * that one is completed instead). A failed or superseded run is no report.
+ * The completed check runs this commit has (none when this job made a check run of its own in an earlier attempt:
+ * that one is completed instead). A failed or superseded run shows no summary.
  */
-async function earlierReports(api: GitHubApi, ref: RepoRef, sha: string, jobId: string): Promise<CheckRunInfo[]> {
+async function earlierCheckRuns(api: GitHubApi, ref: RepoRef, sha: string, jobId: string): Promise<CheckRunInfo[]> {
   const runs = await api.findCheckRuns(ref, sha, CHECK_RUN_NAME);
   if (runs.some((r) => r.externalId === jobId)) return [];
   return runs.filter((r) => r.status === "completed" && (r.conclusion === "neutral" || r.conclusion === "success"));
 }
 
-/** True when a check run already shows what the report would. */
-function sameReport(run: CheckRunInfo, report: CheckRunReport): boolean {
+/** True when a check run already shows what this content would. */
+function showsSame(run: CheckRunInfo, content: CheckRunContent): boolean {
   return (
     run.status === "completed" &&
-    run.conclusion === report.conclusion &&
-    run.output.title === report.output.title &&
-    run.output.summary === report.output.summary &&
-    run.output.text === report.output.text
+    run.conclusion === content.conclusion &&
+    run.output.title === content.output.title &&
+    run.output.summary === content.output.summary &&
+    run.output.text === content.output.text
   );
 }
 

@@ -1,11 +1,11 @@
 /** Job name -> processor. The in-process worker and the sandboxed child process both dispatch through here. */
 import { UnrecoverableError } from "bullmq";
-import { jobTags } from "../../observability/errors.js";
 import { withJobContext } from "../../observability/logging.js";
+import { jobTags } from "../../observability/sentry.js";
 import type { JobName } from "../jobs.js";
 import { processApplyJob } from "./apply.js";
-import type { JobInfo, WorkerDeps } from "./context.js";
 import { processCycleJob } from "./cycle.js";
+import type { JobInfo, WorkerDeps } from "./worker-deps.js";
 
 type Processor = (job: JobInfo, deps: WorkerDeps) => Promise<unknown>;
 

@@ -8,11 +8,12 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { CandidateResult, CycleSummary } from "../../src/engine/types.js";
 import type { GitHubApi } from "../../src/github/api.js";
-import { buildCheckRunReport, failCheckRun, publishCheckRun } from "../../src/github/check-run.js";
+import { buildCheckRunContent, failCheckRun, publishCheckRun } from "../../src/github/check-run.js";
 import { RECIPES } from "../../src/recipes/index.js";
-import { GITHUB_TEXT_LIMIT } from "../../src/report/summary.js";
+import { GITHUB_TEXT_LIMIT } from "../../src/summary/render.js";
 import { GitHubMock, useStrictNock } from "../github/helpers/github-mock.js";
 import { tokenGitHubApi } from "../github/helpers/probot.js";
+import { ONE_FINDING_FIXED } from "../helpers/samples.js";
 
 const REF = { owner: "acme", repo: "demo" };
 const ESC = "\u001b";
@@ -68,14 +69,7 @@ function hostileResult(i: number): CandidateResult {
     outcome: {
       success: i % 2 === 0,
       status: i % 3 === 0 ? "error" : "verified",
-      diagnosticsBefore: 0,
-      diagnosticsAfter: 0,
-      newDiagnostics: 0,
-      lintBefore: 1,
-      lintAfter: 0,
-      newLintFindings: 0,
-      targetBefore: 1,
-      targetAfter: 0,
+      ...ONE_FINDING_FIXED,
       tests: "fail",
       testsReason: TEN_MB,
       verificationScore: 0.5,
@@ -137,9 +131,12 @@ describe("hostile test output in the check run", () => {
 
   it("caps, strips and neutralises 10 MB of it in what is sent to GitHub", async () => {
     const started = performance.now();
-    const report = buildCheckRunReport(hostileCycle(), { offerApply: true });
-    const gh = new GitHubMock("acme", "demo").updateCheckRun(9, Math.max(1, Math.ceil(report.annotations.length / 50)));
-    await publishCheckRun(api, REF, 9, report, { now: new Date(0), skipAnnotations: false });
+    const content = buildCheckRunContent(hostileCycle(), { offerApply: true });
+    const gh = new GitHubMock("acme", "demo").updateCheckRun(
+      9,
+      Math.max(1, Math.ceil(content.annotations.length / 50)),
+    );
+    await publishCheckRun(api, REF, 9, content, { now: new Date(0), skipAnnotations: false });
     const ms = performance.now() - started;
     const [sent] = gh.find("PATCH", "/check-runs/9");
     const output = sent?.body.output as { title: string; summary: string; text: string; annotations: object[] };

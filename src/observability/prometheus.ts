@@ -10,7 +10,7 @@ export interface QueueCounts {
   getJobCounts(...types: string[]): Promise<Record<string, number>>;
 }
 
-export interface Metrics {
+export interface Prometheus {
   registry: Registry;
   /** Webhook deliveries answered by the web process, by event and result (`accepted`, `rejected`, `failed`). */
   deliveries: Counter<"event" | "result">;
@@ -34,7 +34,7 @@ export interface Metrics {
   rateLimitWaits: Counter<"kind">;
 }
 
-export interface MetricsOptions {
+export interface PrometheusOptions {
   /** Label on every series: `web` or `worker`. */
   role: string;
   /** The cycles queue, for the queue gauges. */
@@ -45,7 +45,7 @@ export interface MetricsOptions {
 
 const QUEUE_STATES = ["waiting", "active", "delayed", "failed", "completed", "prioritized"] as const;
 
-export function createMetrics(o: MetricsOptions): Metrics {
+export function createPrometheus(o: PrometheusOptions): Prometheus {
   const registry = new Registry();
   registry.setDefaultLabels({ role: o.role });
   if (o.defaults !== false) collectDefaultMetrics({ register: registry, prefix: "odavl_" });
@@ -127,7 +127,7 @@ export function createMetrics(o: MetricsOptions): Metrics {
 }
 
 /** Answers a scrape with the registry's text format. */
-export function serveMetrics(registry: Registry, res: ServerResponse): void {
+export function servePrometheus(registry: Registry, res: ServerResponse): void {
   registry.metrics().then(
     (text) => {
       res.writeHead(200, { "content-type": registry.contentType }).end(text);
@@ -139,10 +139,10 @@ export function serveMetrics(registry: Registry, res: ServerResponse): void {
 }
 
 /** The worker's metrics endpoint: GET /metrics on its own port, nothing else. */
-export function createMetricsServer(registry: Registry): Server {
+export function createPrometheusServer(registry: Registry): Server {
   return createServer((req: IncomingMessage, res: ServerResponse) => {
     if (req.method === "GET" && (req.url === "/metrics" || req.url?.startsWith("/metrics?"))) {
-      serveMetrics(registry, res);
+      servePrometheus(registry, res);
       return;
     }
     res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");

@@ -17,7 +17,7 @@ import type { CycleRequest } from "../../engine/request.js";
 import type { CandidateScope, CycleSummary, Trigger } from "../../engine/types.js";
 import type { InstallationGitHub } from "../../github/api.js";
 import { effectiveThresholds, type TierThresholds } from "../../model/tiers.js";
-import { type CycleMetrics, observeCycle } from "../../observability/relay.js";
+import { type CycleSeries, observeCycle } from "../../observability/relay.js";
 import { selectRecipes } from "../../recipes/index.js";
 import type { Schedules } from "../schedules.js";
 
@@ -87,7 +87,7 @@ export interface WorkerDeps {
   logger: Logger;
   clock: () => Date;
   /** Where cycles' phase durations and candidates by tier are observed (none: not observed). */
-  metrics?: CycleMetrics;
+  prometheus?: CycleSeries;
 }
 
 export function parsePayload<T>(schema: ZodType<T>, job: JobInfo): T {
@@ -170,6 +170,6 @@ export function cycleRequest(deps: WorkerDeps, p: CycleRequestInput): CycleReque
 /** Runs the engine and observes the cycle's phase durations and candidates by tier (see observability/relay.ts). */
 export async function observedCycle(deps: WorkerDeps, request: CycleRequest): Promise<CycleSummary> {
   const summary = await runCycle(request, deps.cycle);
-  observeCycle(deps.metrics, summary);
+  observeCycle(deps.prometheus, summary);
   return summary;
 }
