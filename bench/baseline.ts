@@ -23,7 +23,7 @@ import { parseArgs } from "node:util";
 import { readList } from "../src/collect/list.js";
 import { readEnv } from "../src/config/env.js";
 import { readTsconfig } from "../src/engine/observe.js";
-import { createRuntime } from "../src/runtime/context.js";
+import { createRuntime } from "../src/runtime/create-runtime.js";
 import { isSecretName } from "../src/sandbox/env.js";
 import { createWorkingCopy } from "../src/workspace/index.js";
 import { checkoutDirName, readCorpusTsv } from "./corpus.js";

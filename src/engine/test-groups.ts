@@ -16,7 +16,7 @@ import type { CandidateTestRunner, TestRun } from "./verify.js";
 type Files = readonly { path: string; before: string; after: string }[];
 
 /** Most candidates tested in one run: a failing group of this size costs at most 2·log2(size) more runs. */
-export const MAX_GROUP = 16;
+const MAX_GROUP = 16;
 
 export interface GroupedTests {
   /** The runner candidates are verified with: a result the groups settled is answered without running again. */
