@@ -7,6 +7,13 @@ import { type CommandContext, parseFlags } from "../command.js";
 import { UsageError } from "../errors.js";
 import { SPECS } from "../spec.js";
 
+/** `--dataset a.jsonl.gz,b.jsonl.gz`: the files in order, resolved. */
+function datasetPaths(value: string): string[] {
+  const paths = value.split(",").map((p) => p.trim());
+  if (paths.some((p) => p === "")) throw new UsageError(`--dataset: an empty file name in "${value}"`);
+  return paths.map((p) => resolve(p));
+}
+
 export async function trainCommand(ctx: CommandContext): Promise<number> {
   const { values } = parseFlags(ctx.argv, SPECS.train.options);
   if (values.version !== undefined) {
@@ -23,7 +30,7 @@ export async function trainCommand(ctx: CommandContext): Promise<number> {
     const result = await runTrainCommand(
       {
         outDir: resolve(typeof values.out === "string" ? values.out : "models"),
-        ...(typeof values.dataset === "string" ? { dataset: resolve(values.dataset) } : {}),
+        ...(typeof values.dataset === "string" ? { datasets: datasetPaths(values.dataset) } : {}),
         ...(typeof values.name === "string" ? { name: values.name } : {}),
         ...(seed !== undefined ? { seed } : {}),
         promote: values.promote === true,
