@@ -25,12 +25,13 @@ export async function trainCommand(ctx: CommandContext): Promise<number> {
   const seed = values.seed === undefined ? undefined : Number(values.seed);
   if (seed !== undefined && !Number.isInteger(seed))
     throw new UsageError(`--seed must be an integer, got "${values.seed}"`);
+  const datasets = typeof values.dataset === "string" ? datasetPaths(values.dataset) : undefined;
   const handle = await openDb({ databaseUrl: env.DATABASE_URL, dataDir: join(dataDir(env), "pgdata") });
   try {
     const result = await runTrainCommand(
       {
         outDir: resolve(typeof values.out === "string" ? values.out : "models"),
-        ...(typeof values.dataset === "string" ? { datasets: datasetPaths(values.dataset) } : {}),
+        ...(datasets ? { datasets } : {}),
         ...(typeof values.name === "string" ? { name: values.name } : {}),
         ...(seed !== undefined ? { seed } : {}),
         promote: values.promote === true,
