@@ -12,14 +12,13 @@
  * they found.
  */
 import { spawnSync } from "node:child_process";
-import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createGunzip, createGzip } from "node:zlib";
-import { datasetRowSchema } from "../src/model/dataset.js";
+import { createGzip } from "node:zlib";
+import { DatasetError, readDataset } from "../src/model/dataset.js";
 
 function fail(message: string): never {
   console.error(`corpus:checkpoint: ${message}`);
@@ -36,24 +35,13 @@ type Row = Record<string, unknown> & { repository: string; success: boolean; tes
 
 const key = (r: Row): string => [r.repository, r.sha, r.recipeId, r.patchHash, r.createdAt].join("\t");
 
+/** The rows of a dataset file with every field kept; a malformed line stops the checkpoint with its number. */
 async function* rowsOf(path: string): AsyncGenerator<Row> {
-  const file = createReadStream(path);
-  const text = path.endsWith(".gz") ? file.pipe(createGunzip()) : file;
-  file.on("error", (err) => text.destroy(err));
-  let n = 0;
-  for await (const line of createInterface({ input: text, crlfDelay: Number.POSITIVE_INFINITY })) {
-    n++;
-    if (line.trim() === "") continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      fail(`${path}:${n}: not JSON`);
-    }
-    const parsed = datasetRowSchema.safeParse(value);
-    if (!parsed.success)
-      fail(`${path}:${n}: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
-    yield value as Row;
+  try {
+    for await (const row of readDataset(path, { keepAllFields: true })) yield row as Row;
+  } catch (err) {
+    if (err instanceof DatasetError) fail(err.message);
+    throw err;
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { sql } from "drizzle-orm";
 import { type DbOrTx, queryRows } from "../db/client.js";
+import { v2VectorProblem } from "../model/convert.js";
 import { FEATURE_COUNT, FEATURE_SCHEMA_VERSION, featureSpecs, validateFeatureVector } from "../model/features.js";
 import { DEFAULT_THRESHOLDS, type TierThresholds } from "../model/tiers.js";
 import { count, int, ms, pct, pctInterval, points } from "./format.js";
@@ -99,7 +100,8 @@ const TABLES = [
 type VectorIssueKind = "version" | "length" | "not-finite" | "out-of-range";
 
 /**
- * Invalid feature vectors. Postgres narrows the scan to suspicious rows (another schema version, another length,
+ * Invalid feature vectors. Rows of schema v2 are valid when they are valid v2 vectors (they are converted for
+ * training and export). Postgres narrows the scan to suspicious rows (another schema version, another length,
  * or an element outside its feature's range: NaN compares above every number there, and NULL never satisfies the
  * range, so both are caught); each suspicious row is then judged by validateFeatureVector, the schema's own check.
  */
@@ -126,9 +128,14 @@ async function checkFeatureVectors(db: DbOrTx, t: DataCheckThresholds): Promise<
     for (const r of rows) {
       const kinds = new Set<VectorIssueKind>();
       let message: string;
-      if (Number(r.version) !== FEATURE_SCHEMA_VERSION) {
+      if (Number(r.version) === 2) {
+        // Schema v2 rows still train the model (converted, see convert.ts): judged by v2's own rules.
+        const problem = v2VectorProblem(r.features ?? []);
+        if (problem) kinds.add(problem.kind);
+        message = problem?.message ?? "";
+      } else if (Number(r.version) !== FEATURE_SCHEMA_VERSION) {
         kinds.add("version");
-        message = `feature schema v${r.version}, expected v${FEATURE_SCHEMA_VERSION}`;
+        message = `feature schema v${r.version}, expected v${FEATURE_SCHEMA_VERSION} or v2`;
       } else {
         const issues = validateFeatureVector(r.features ?? []);
         for (const i of issues) kinds.add(i.kind);

@@ -17,6 +17,7 @@
 import type { Writable } from "node:stream";
 import { sql } from "drizzle-orm";
 import { type DbOrTx, queryRows } from "../db/client.js";
+import { TRAINABLE_SCHEMA_VERSIONS, v2ToV3Features, v2VectorProblem } from "../model/convert.js";
 import { FEATURE_SCHEMA_VERSION, featureNames, validateFeatureVector } from "../model/features.js";
 import { AnalyticsOptionError } from "./options.js";
 import { rangeClause } from "./samples.js";
@@ -47,6 +48,9 @@ export interface ExportResult {
   rows: number;
   /** Rows left out because their feature vector is invalid (`odavl check-data` lists them). */
   skippedInvalid: number;
+  /** Rows stored in feature schema v2, exported converted to the current schema. */
+  converted: number;
+  /** The schema of every exported row. */
   featureSchemaVersion: number;
 }
 
@@ -72,6 +76,7 @@ interface ExportRow extends Record<string, unknown> {
   success: boolean;
   tests: string;
   patch_hash: string;
+  feature_schema_version: number;
   applied: boolean;
   pull_request: string | null;
 }
@@ -234,8 +239,9 @@ export function streamWriter(out: Writable): (chunk: string) => Promise<void> {
 const DEFAULT_PAGE = 1_000;
 
 /**
- * Streams the dataset to `write`. Only rows of the current feature schema version are exported (CSV columns are
- * this version's feature names, and training reads only this version); rows with an invalid vector are counted
+ * Streams the dataset to `write`, every row in the current feature schema: rows stored in schema v2 are converted
+ * (convert.ts: the features change, nothing else), so that CSV columns are this version's feature names and
+ * everything collected trains the current model. Rows with an invalid vector (for their own schema) are counted
  * and left out.
  */
 export async function exportDataset(
@@ -248,6 +254,7 @@ export async function exportDataset(
   if (format === "csv") await write(csvHeader());
   let rows = 0;
   let skippedInvalid = 0;
+  let converted = 0;
   let last = 0;
   for (;;) {
     const batch = await queryRows<ExportRow>(
@@ -255,7 +262,7 @@ export async function exportDataset(
       sql`select p.id, r.owner || '/' || r.name as repository, p.sha, p.recipe_id, p.family, p.safety, p.scope,
             to_char(p.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at,
             p.features::text as features, p.heuristic_trust, p.ml_trust, p.trust, p.tier, p.used_ml, p.model_version,
-            p.latency_ms, o.success, o.tests, p.patch_hash,
+            p.latency_ms, o.success, o.tests, p.patch_hash, p.feature_schema_version,
             exists (
               select 1 from cycles c join apply_clicks k on k.repository_id = c.repository_id
                 and k.check_run_id = c.check_run_id and k.recipe_id = p.recipe_id
@@ -271,18 +278,32 @@ export async function exportDataset(
           -- join scans the outcomes index from the start on every page, and the export turns quadratic.
           join outcomes o on o.prediction_id = p.id and o.status = 'verified' and o.prediction_id > ${last}
           join repositories r on r.id = p.repository_id
-          where p.id > ${last} and p.feature_schema_version = ${FEATURE_SCHEMA_VERSION}${rangeClause({ since: options.since })}
+          where p.id > ${last} and p.feature_schema_version in (${sql.join(
+            TRAINABLE_SCHEMA_VERSIONS.map((v) => sql`${v}`),
+            sql`, `,
+          )})${rangeClause({ since: options.since })}
           order by p.id
           limit ${page}`,
     );
     if (batch.length === 0) break;
     let chunk = "";
     for (const r of batch) {
-      const features = splitFloatArray(r.features);
+      let features = splitFloatArray(r.features);
       // A NULL element reads as NaN, which validation rejects like any other missing value.
-      if (validateFeatureVector(features.map(Number)).length > 0) {
-        skippedInvalid++;
-        continue;
+      if (Number(r.feature_schema_version) === FEATURE_SCHEMA_VERSION) {
+        if (validateFeatureVector(features.map(Number)).length > 0) {
+          skippedInvalid++;
+          continue;
+        }
+      } else {
+        const v2 = features.map(Number);
+        if (v2VectorProblem(v2)) {
+          skippedInvalid++;
+          continue;
+        }
+        // Finite numbers: String() gives valid JSON and CSV numbers.
+        features = v2ToV3Features(v2).map(String);
+        converted++;
       }
       chunk += format === "csv" ? csvLine(r, features) : jsonLine(r, features);
       rows++;
@@ -291,5 +312,5 @@ export async function exportDataset(
     if (batch.length < page) break;
     last = Number((batch[batch.length - 1] as ExportRow).id);
   }
-  return { rows, skippedInvalid, featureSchemaVersion: FEATURE_SCHEMA_VERSION };
+  return { rows, skippedInvalid, converted, featureSchemaVersion: FEATURE_SCHEMA_VERSION };
 }

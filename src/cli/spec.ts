@@ -95,7 +95,11 @@ export const SPECS = {
     positionals: 0,
     options: {
       out: { type: "string", value: "DIR", help: "where the model files go (default ./models)" },
-      dataset: { type: "string", value: "FILE", help: "train on an exported dataset instead of the database" },
+      dataset: {
+        type: "string",
+        value: "FILE[,FILE...]",
+        help: "train on exported datasets instead of the database (schema v2 rows converted; a later file's commits replace an earlier one's)",
+      },
       name: {
         type: "string",
         value: "STEM",

@@ -27,11 +27,13 @@ export interface DecideInput {
 
 export async function decide(input: DecideInput): Promise<Prediction[]> {
   if (input.candidates.length === 0) return [];
+  const priors = await input.predictor.recipePriors();
   const vectors = input.candidates.map((candidate) =>
     input.computeFeatures({
       candidate,
       facts: input.facts,
       history: input.history.get(candidate.recipe.id) ?? EMPTY_HISTORY,
+      priors,
     }),
   );
   const batch = await input.predictor.score(vectors);

@@ -52,8 +52,19 @@ export class DatasetError extends Error {
 
 const isGzip = (path: string): boolean => path.endsWith(".gz");
 
+export interface ReadDatasetOptions {
+  /**
+   * Keep the fields training does not read (the outcome's details, e.g. `tests`, the named features): for tools
+   * that rewrite a dataset and must not lose them. By default a row holds only {@link datasetRowSchema}'s fields.
+   */
+  keepAllFields?: boolean;
+}
+
+const looseRowSchema = datasetRowSchema.loose();
+
 /** Rows of a dataset file (gzip'ed when the name ends in .gz); a malformed line stops the read with its number. */
-export async function* readDataset(path: string): AsyncGenerator<DatasetRow> {
+export async function* readDataset(path: string, options: ReadDatasetOptions = {}): AsyncGenerator<DatasetRow> {
+  const schema = options.keepAllFields ? looseRowSchema : datasetRowSchema;
   const file = createReadStream(path);
   const text = isGzip(path) ? file.pipe(createGunzip()) : file;
   file.on("error", (err) => text.destroy(err));
@@ -69,7 +80,7 @@ export async function* readDataset(path: string): AsyncGenerator<DatasetRow> {
       } catch (err) {
         throw new DatasetError("not JSON", path, n, { cause: err });
       }
-      const parsed = datasetRowSchema.safeParse(value);
+      const parsed = schema.safeParse(value);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         throw new DatasetError(`${issue?.path.join(".") || "row"}: ${issue?.message}`, path, n, {
@@ -109,5 +120,6 @@ export function toTrainingSample(row: DatasetRow): TrainingSample {
     label: row.success ? 1 : 0,
     repository: row.repository,
     heuristicTrust: row.heuristicTrust,
+    ...(row.recipeId !== undefined ? { recipeId: row.recipeId } : {}),
   };
 }

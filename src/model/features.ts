@@ -1,5 +1,5 @@
 /**
- * Feature schema v2: one ordered list of named features, shared by inference, storage and training. Changing a
+ * Feature schema v3: one ordered list of named features, shared by inference, storage and training. Changing a
  * feature's meaning, order or scaling means a new {@link FEATURE_SCHEMA_VERSION}: stored vectors and trained models
  * carry the version they were made with, and the predictor refuses a model of another version.
  *
@@ -8,9 +8,12 @@
  * logistic regression and the heuristic see comparable magnitudes and trees see stable thresholds.
  */
 import type { Candidate, RepoFacts } from "../engine/types.js";
+import { type CompilerOptionFlags, compilerOptionRisk, heuristicLogit } from "./heuristic.js";
+import { FALLBACK_RATE, PRIOR_WEIGHT, priorOf, type RecipePrior } from "./priors.js";
+import { FEATURE_NAMES, FEATURE_SCHEMA_VERSION, featureIndex, MAX_CONSECUTIVE_FAILURES } from "./schema.js";
 import type { FeatureInput, RecipeHistory } from "./types.js";
 
-export const FEATURE_SCHEMA_VERSION = 2;
+export { FEATURE_SCHEMA_VERSION, featureIndex };
 
 /**
  * Beta prior of the crowd success rate: mean 0.92 with the weight of five runs. Blind linter fixes that changed
@@ -20,18 +23,27 @@ export const FEATURE_SCHEMA_VERSION = 2;
 export const CROWD_PRIOR = { successes: 4.6, failures: 0.4 } as const;
 /** Weight, in runs, of the crowd rate when smoothing the repository's own rate towards it. */
 const REPO_PRIOR_WEIGHT = 2;
-/** Consecutive failures are counted up to this many; more say nothing new. */
-export const MAX_CONSECUTIVE_FAILURES = 5;
+/** A smoothed rate is never 0 or 1; the clamp only keeps a corrupt prior from leaving the range. */
+const PRIOR_LOGIT_RANGE = { min: -7, max: 7 } as const;
+const priorLogit = (prior: RecipePrior): number => {
+  const p = prior.successRate;
+  return Math.min(PRIOR_LOGIT_RANGE.max, Math.max(PRIOR_LOGIT_RANGE.min, Math.log(p / (1 - p))));
+};
+/** Prior runs are log-scaled up to this many. */
+const PRIOR_RUNS_CAP = 10_000;
+/** The heuristic's logit is clamped to this range (its terms reach about -10.7 and +3.9). */
+const HEURISTIC_LOGIT_RANGE = { min: -12, max: 5 } as const;
 
 const RECIPE_CATEGORIES = ["imports", "style", "types", "correctness", "modernize"] as const;
 
-export type FeatureGroup = "recipe" | "history" | "change" | "repository";
+export type FeatureGroup = "recipe" | "history" | "change" | "repository" | "heuristic";
 
 interface FeatureContext {
   candidate: Candidate;
   facts: RepoFacts;
   history: RecipeHistory;
   crowdRate: number;
+  prior: RecipePrior;
   options: Map<string, unknown>;
   tsVersion: { major: number; minor: number } | null;
   changedLines: string[];
@@ -108,6 +120,25 @@ const defs = [
     min: 0,
     max: 1,
     compute: (ctx) => bool(ctx.candidate.recipe.safety === "unsafe"),
+  },
+  {
+    name: "recipe.prior.logit",
+    group: "recipe",
+    meaning:
+      "how often this recipe succeeded in other repositories, in logit units (as the heuristic's score): the prior shipped with the model; in training, from the other repositories' rows only",
+    computation: `logit(p), p = (successes + ${PRIOR_WEIGHT} * global rate) / (runs + ${PRIOR_WEIGHT}) over the prior's outcomes of this recipe (a Beta prior worth ${PRIOR_WEIGHT} runs at the rate of all the prior's outcomes); a recipe the prior does not know gets the global rate, and without a model ${FALLBACK_RATE}; clamped to [${PRIOR_LOGIT_RANGE.min}, ${PRIOR_LOGIT_RANGE.max}]`,
+    min: PRIOR_LOGIT_RANGE.min,
+    max: PRIOR_LOGIT_RANGE.max,
+    compute: (ctx) => priorLogit(ctx.prior),
+  },
+  {
+    name: "recipe.prior.runs",
+    group: "recipe",
+    meaning: "how many outcomes of this recipe in other repositories back its prior",
+    computation: `log1p(runs) / log1p(${PRIOR_RUNS_CAP}), at most 1`,
+    min: 0,
+    max: 1,
+    compute: (ctx) => logScale(ctx.prior.runs, PRIOR_RUNS_CAP),
   },
   {
     name: "recipe.crowd.successRate",
@@ -233,165 +264,48 @@ const defs = [
     max: 1,
     compute: (ctx) => bool(ctx.candidate.scope === "file"),
   },
-  // The repository.
+  // The repository, only as far as the heuristic needs it: one number, not a description of the repository.
   {
-    name: "repo.baselineDiagnostics",
+    name: "repo.ts.optionRisk",
     group: "repository",
-    meaning: "type-check diagnostics before any change",
-    computation: "log1p(baselineDiagnostics) / log1p(10000), at most 1",
+    meaning:
+      "how much the repository's compiler options put blind fixes at risk, as the heuristic weighs them (TypeScript older than 4.5, noPropertyAccessFromIndexSignature, strictNullChecks, emitDecoratorMetadata, isolatedModules or verbatimModuleSyntax)",
+    computation:
+      "the heuristic's logit penalty for the options that are on, divided by the penalty for all of them (see heuristic.ts, compilerOptionRisk)",
     min: 0,
     max: 1,
-    compute: (ctx) => logScale(ctx.facts.baselineDiagnostics, 10_000),
+    compute: (ctx) => compilerOptionRisk(compilerOptionFlags(ctx)),
   },
+  // The heuristic.
   {
-    name: "repo.baselineLintFindings",
-    group: "repository",
-    meaning: "lint findings of the catalog's rules before any change",
-    computation: "log1p(baselineLintFindings) / log1p(100000), at most 1",
-    min: 0,
-    max: 1,
-    compute: (ctx) => logScale(ctx.facts.baselineLintFindings, 100_000),
-  },
-  {
-    name: "repo.hasTests",
-    group: "repository",
-    meaning: "the repository has tests that verification runs",
-    computation: "1 when hasTests, else 0",
-    min: 0,
-    max: 1,
-    compute: (ctx) => bool(ctx.facts.hasTests),
-  },
-  {
-    name: "repo.testsPassing",
-    group: "repository",
-    meaning: "the tests passed at baseline (so a fix can break them)",
-    computation: '1 when testsPassing is "pass", else 0',
-    min: 0,
-    max: 1,
-    compute: (ctx) => bool(ctx.facts.testsPassing === "pass"),
-  },
-  {
-    name: "repo.testsFailing",
-    group: "repository",
-    meaning: "the tests failed at baseline (unknown is neither passing nor failing)",
-    computation: '1 when testsPassing is "fail", else 0',
-    min: 0,
-    max: 1,
-    compute: (ctx) => bool(ctx.facts.testsPassing === "fail"),
-  },
-  {
-    name: "repo.strict",
-    group: "repository",
-    meaning: "the tsconfig enables `strict`",
-    computation: "1 when strict, else 0",
-    min: 0,
-    max: 1,
-    compute: (ctx) => bool(ctx.facts.strict),
-  },
-  {
-    name: "repo.size",
-    group: "repository",
-    meaning: "size of the repository's TypeScript and JavaScript",
-    computation: "log1p(linesOfCode) / log1p(10000000), at most 1",
-    min: 0,
-    max: 1,
-    compute: (ctx) => logScale(ctx.facts.linesOfCode, 10_000_000),
-  },
-  {
-    name: "repo.ts.versionKnown",
-    group: "repository",
-    meaning: "the TypeScript version could be read",
-    computation: "1 when typescriptVersion contains major.minor, else 0",
-    min: 0,
-    max: 1,
-    compute: (ctx) => bool(ctx.tsVersion !== null),
-  },
-  {
-    name: "repo.ts.version",
-    group: "repository",
-    meaning: "the TypeScript version",
-    computation: "(major + min(minor, 99) / 100) / 10, at most 1; 0 when unknown (5.4 gives 0.504)",
-    min: 0,
-    max: 1,
-    compute: (ctx) =>
-      ctx.tsVersion ? Math.min(1, (ctx.tsVersion.major + Math.min(ctx.tsVersion.minor, 99) / 100) / 10) : 0,
-  },
-  {
-    name: "repo.ts.atLeast45",
-    group: "repository",
-    meaning: "TypeScript 4.5 or newer: inline `import { type X }` compiles",
-    computation: "1 when the version is known and >= 4.5, else 0",
-    min: 0,
-    max: 1,
-    compute: (ctx) =>
-      bool(
-        ctx.tsVersion !== null && (ctx.tsVersion.major > 4 || (ctx.tsVersion.major === 4 && ctx.tsVersion.minor >= 5)),
-      ),
-  },
-  {
-    name: "repo.ts.noPropertyAccessFromIndexSignature",
-    group: "repository",
-    meaning: 'turning `x["a"]` into `x.a` fails to compile',
-    computation: "1 when compilerOptions.noPropertyAccessFromIndexSignature is true, else 0",
-    min: 0,
-    max: 1,
-    compute: (ctx) => bool(option(ctx, "noPropertyAccessFromIndexSignature")),
-  },
-  {
-    name: "repo.ts.strictNullChecks",
-    group: "repository",
-    meaning: "null checks are on: replacing `x!` with `x?.` changes types",
-    computation: "compilerOptions.strictNullChecks when set, otherwise strict; 1 when on",
-    min: 0,
-    max: 1,
-    compute: (ctx) => {
-      const v = ctx.options.get("strictnullchecks");
-      if (v === true || v === "true") return 1;
-      if (v === false || v === "false") return 0;
-      return bool(ctx.facts.strict);
-    },
-  },
-  {
-    name: "repo.ts.emitDecoratorMetadata",
-    group: "repository",
-    meaning: "decorator metadata is emitted: a type-only import can remove a value decorators need at run time",
-    computation: "1 when compilerOptions.emitDecoratorMetadata is true, else 0",
-    min: 0,
-    max: 1,
-    compute: (ctx) => bool(option(ctx, "emitDecoratorMetadata")),
-  },
-  {
-    name: "repo.ts.experimentalDecorators",
-    group: "repository",
-    meaning: "legacy decorators are on (usually with decorator metadata and dependency injection)",
-    computation: "1 when compilerOptions.experimentalDecorators is true, else 0",
-    min: 0,
-    max: 1,
-    compute: (ctx) => bool(option(ctx, "experimentalDecorators")),
-  },
-  {
-    name: "repo.ts.isolatedModules",
-    group: "repository",
-    meaning: "each file must compile alone: re-exported types need `export type`",
-    computation: "1 when compilerOptions.isolatedModules is true, else 0",
-    min: 0,
-    max: 1,
-    compute: (ctx) => bool(option(ctx, "isolatedModules")),
-  },
-  {
-    name: "repo.ts.verbatimModuleSyntax",
-    group: "repository",
-    meaning: "imports are kept as written: the difference between `import` and `import type` matters",
-    computation: "1 when compilerOptions.verbatimModuleSyntax is true, else 0",
-    min: 0,
-    max: 1,
-    compute: (ctx) => bool(option(ctx, "verbatimModuleSyntax")),
+    name: "heuristic.logit",
+    group: "heuristic",
+    meaning: "the heuristic's score, in logit units: its judgement as one input of the model",
+    computation: `the heuristic's logit (heuristic.ts) of the features above, clamped to [${HEURISTIC_LOGIT_RANGE.min}, ${HEURISTIC_LOGIT_RANGE.max}]`,
+    min: HEURISTIC_LOGIT_RANGE.min,
+    max: HEURISTIC_LOGIT_RANGE.max,
+    // Filled in by computeFeatures once the features it reads are known.
+    compute: () => 0,
   },
 ] satisfies FeatureDef[];
 
 const FEATURES: readonly FeatureDef[] = defs;
 const NAMES: readonly string[] = FEATURES.map((f) => f.name);
-const INDEX = new Map(NAMES.map((n, i) => [n, i]));
+if (NAMES.join() !== FEATURE_NAMES.join()) throw new Error("features.ts and schema.ts list different features");
+const HEURISTIC_COLUMN = featureIndex("heuristic.logit");
+const PRIOR_LOGIT_COLUMN = featureIndex("recipe.prior.logit");
+const PRIOR_RUNS_COLUMN = featureIndex("recipe.prior.runs");
+
+/**
+ * Writes the features `recipe.prior.*` of `prior` into the vector at `offset` (training sets them for each row
+ * from other repositories' outcomes, as computeFeatures does from the shipped priors).
+ */
+export function writePriorFeatures(v: { [i: number]: number }, offset: number, prior: RecipePrior): void {
+  const z = priorLogit(prior);
+  // NaN (a rate of exactly 0 or 1 over 0 runs cannot happen, but a corrupt prior can) reads as the lowest value.
+  v[offset + PRIOR_LOGIT_COLUMN] = Number.isFinite(z) ? z : PRIOR_LOGIT_RANGE.min;
+  v[offset + PRIOR_RUNS_COLUMN] = logScale(prior.runs, PRIOR_RUNS_CAP);
+}
 
 export const FEATURE_COUNT = FEATURES.length;
 
@@ -403,13 +317,6 @@ export function featureNames(): readonly string[] {
 /** Name, group, meaning, computation and range of every feature, in vector order. */
 export function featureSpecs(): readonly FeatureSpec[] {
   return FEATURES.map(({ compute: _compute, ...spec }) => spec);
-}
-
-/** Position of a feature in the vector; throws for an unknown name (a typo must not read feature 0). */
-export function featureIndex(name: string): number {
-  const i = INDEX.get(name);
-  if (i === undefined) throw new RangeError(`unknown feature "${name}" in schema v${FEATURE_SCHEMA_VERSION}`);
-  return i;
 }
 
 const TEST_PATH = /(^|\/)(__tests__|__mocks__|tests?|spec|e2e)\/|\.(test|spec|test-d|spec-d|e2e)\.[cm]?[jt]sx?$/i;
@@ -471,18 +378,40 @@ export function computeFeatures(input: FeatureInput): number[] {
     facts,
     history,
     crowdRate: crowdSuccessRate(history),
+    prior: priorOf(input.priors, candidate.recipe.id),
     options,
     tsVersion: parseTypeScriptVersion(facts.typescriptVersion),
     changedLines: changedLines(candidate),
     testFiles: candidate.files.filter((f) => isTestPath(f.path)).length,
     typeTestFiles: candidate.files.filter((f) => isTypeTestPath(f.path)).length,
   };
-  return FEATURES.map((f) => {
-    const v = f.compute(ctx);
-    // A defect in one input (a negative count, NaN from upstream) must not produce a vector the model never saw.
-    if (!Number.isFinite(v)) return f.min;
-    return Math.min(f.max, Math.max(f.min, v));
-  });
+  const v = FEATURES.map((f) => clampTo(f, f.compute(ctx)));
+  v[HEURISTIC_COLUMN] = clampTo(FEATURES[HEURISTIC_COLUMN] as FeatureDef, heuristicLogit(v));
+  return v;
+}
+
+/** A defect in one input (a negative count, NaN from upstream) must not produce a vector the model never saw. */
+function clampTo(f: FeatureSpec, v: number): number {
+  if (!Number.isFinite(v)) return f.min;
+  return Math.min(f.max, Math.max(f.min, v));
+}
+
+function compilerOptionFlags(ctx: FeatureContext): CompilerOptionFlags {
+  const v = ctx.tsVersion;
+  const strictNull = ctx.options.get("strictnullchecks");
+  return {
+    oldTypeScript: v !== null && (v.major < 4 || (v.major === 4 && v.minor < 5)),
+    noPropertyAccessFromIndexSignature: option(ctx, "noPropertyAccessFromIndexSignature"),
+    // Set on its own, or through strict.
+    strictNullChecks:
+      strictNull === true || strictNull === "true"
+        ? true
+        : strictNull === false || strictNull === "false"
+          ? false
+          : ctx.facts.strict,
+    emitDecoratorMetadata: option(ctx, "emitDecoratorMetadata"),
+    moduleSyntax: option(ctx, "isolatedModules") || option(ctx, "verbatimModuleSyntax"),
+  };
 }
 
 export interface FeatureIssue {

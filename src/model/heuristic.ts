@@ -4,7 +4,7 @@
  * rate in this repository (which is the crowd rate until the repository has its own runs), moves it in logit space
  * by fixed amounts for what broke blind fixes in practice, and returns the sigmoid.
  */
-import { featureIndex, MAX_CONSECUTIVE_FAILURES } from "./features.js";
+import { featureIndex, MAX_CONSECUTIVE_FAILURES } from "./schema.js";
 import type { Score } from "./types.js";
 
 const I = {
@@ -18,13 +18,7 @@ const I = {
   linesRemoved: featureIndex("change.linesRemoved"),
   exportedApi: featureIndex("change.touchesExportedApi"),
   typeTests: featureIndex("change.touchesTypeTests"),
-  tsKnown: featureIndex("repo.ts.versionKnown"),
-  tsAtLeast45: featureIndex("repo.ts.atLeast45"),
-  noPropertyAccess: featureIndex("repo.ts.noPropertyAccessFromIndexSignature"),
-  strictNullChecks: featureIndex("repo.ts.strictNullChecks"),
-  decoratorMetadata: featureIndex("repo.ts.emitDecoratorMetadata"),
-  isolatedModules: featureIndex("repo.ts.isolatedModules"),
-  verbatimModuleSyntax: featureIndex("repo.ts.verbatimModuleSyntax"),
+  optionRisk: featureIndex("repo.ts.optionRisk"),
 } as const;
 
 /**
@@ -50,6 +44,43 @@ const HEURISTIC_WEIGHTS = {
   moduleSyntax: -0.2,
 } as const;
 
+/** The compiler options that break some blind fixes, as the heuristic reads a repository's tsconfig. */
+export interface CompilerOptionFlags {
+  /** The TypeScript version is known and older than 4.5. */
+  oldTypeScript: boolean;
+  noPropertyAccessFromIndexSignature: boolean;
+  strictNullChecks: boolean;
+  emitDecoratorMetadata: boolean;
+  /** isolatedModules or verbatimModuleSyntax. */
+  moduleSyntax: boolean;
+}
+
+/** The largest compiler-option penalty, in logit units: all of them at once. */
+const MAX_OPTION_PENALTY = -(
+  HEURISTIC_WEIGHTS.oldTypeScript +
+  HEURISTIC_WEIGHTS.noPropertyAccessFromIndexSignature +
+  HEURISTIC_WEIGHTS.strictNullChecks +
+  HEURISTIC_WEIGHTS.emitDecoratorMetadata +
+  HEURISTIC_WEIGHTS.moduleSyntax
+);
+
+/**
+ * The feature `repo.ts.optionRisk`: the heuristic's penalty for these options as a share of the largest one, in
+ * [0, 1]. One number rather than the options themselves, so that the vector carries what the heuristic needs
+ * without describing (and so identifying) the repository.
+ */
+export function compilerOptionRisk(f: CompilerOptionFlags): number {
+  const w = HEURISTIC_WEIGHTS;
+  // Magnitudes, summed from zero: no option on gives 0 (not -0).
+  const cost =
+    (f.oldTypeScript ? -w.oldTypeScript : 0) +
+    (f.noPropertyAccessFromIndexSignature ? -w.noPropertyAccessFromIndexSignature : 0) +
+    (f.strictNullChecks ? -w.strictNullChecks : 0) +
+    (f.emitDecoratorMetadata ? -w.emitDecoratorMetadata : 0) +
+    (f.moduleSyntax ? -w.moduleSyntax : 0);
+  return cost / MAX_OPTION_PENALTY;
+}
+
 /** Base rates are clamped so that a few runs never produce certainty. */
 const RATE_FLOOR = 0.02;
 const RATE_CEILING = 0.98;
@@ -71,11 +102,7 @@ const TERM_LABELS = [
   "lines changed",
   "exported API",
   "type-level tests",
-  "TypeScript < 4.5",
-  "noPropertyAccessFromIndexSignature",
-  "strictNullChecks",
-  "emitDecoratorMetadata",
-  "isolatedModules/verbatimModuleSyntax",
+  "compiler options",
 ] as const;
 
 /** Writes each adjustment's logit change into `out` (in TERM_LABELS order) and returns the base logit. */
@@ -87,11 +114,7 @@ function computeTerms(v: ArrayLike<number>, out: Float64Array): number {
   out[3] = (w.lines * (at(v, I.linesAdded) + at(v, I.linesRemoved))) / 2;
   out[4] = w.exportedApi * at(v, I.exportedApi);
   out[5] = w.typeTests * at(v, I.typeTests);
-  out[6] = w.oldTypeScript * at(v, I.tsKnown) * (1 - at(v, I.tsAtLeast45));
-  out[7] = w.noPropertyAccessFromIndexSignature * at(v, I.noPropertyAccess);
-  out[8] = w.strictNullChecks * at(v, I.strictNullChecks);
-  out[9] = w.emitDecoratorMetadata * at(v, I.decoratorMetadata);
-  out[10] = w.moduleSyntax * Math.max(at(v, I.isolatedModules), at(v, I.verbatimModuleSyntax));
+  out[6] = -MAX_OPTION_PENALTY * at(v, I.optionRisk);
   return logit(Math.min(RATE_CEILING, Math.max(RATE_FLOOR, at(v, I.repoRate))));
 }
 
@@ -192,7 +215,7 @@ export function heuristicForm(featureCount: number): HeuristicForm {
   const add = (index: number, weight: number) => {
     linear[index] = (linear[index] as number) + weight;
   };
-  // unsafe · (1 - crowdRuns) and tsKnown · (1 - tsAtLeast45) are each a linear term minus a product.
+  // unsafe · (1 - crowdRuns) is a linear term minus a product.
   add(I.unsafe, w.unsafe);
   add(I.consecutiveFailures, w.consecutiveFailure * MAX_CONSECUTIVE_FAILURES);
   add(I.files, w.files);
@@ -200,20 +223,14 @@ export function heuristicForm(featureCount: number): HeuristicForm {
   add(I.linesRemoved, w.lines / 2);
   add(I.exportedApi, w.exportedApi);
   add(I.typeTests, w.typeTests);
-  add(I.tsKnown, w.oldTypeScript);
-  add(I.noPropertyAccess, w.noPropertyAccessFromIndexSignature);
-  add(I.strictNullChecks, w.strictNullChecks);
-  add(I.decoratorMetadata, w.emitDecoratorMetadata);
+  add(I.optionRisk, -MAX_OPTION_PENALTY);
   return {
     rate: I.repoRate,
     floor: RATE_FLOOR,
     ceiling: RATE_CEILING,
     linear,
-    products: [
-      { a: I.unsafe, b: I.crowdRuns, weight: -w.unsafe },
-      { a: I.tsKnown, b: I.tsAtLeast45, weight: -w.oldTypeScript },
-    ],
-    maxima: [{ a: I.isolatedModules, b: I.verbatimModuleSyntax, weight: w.moduleSyntax }],
+    products: [{ a: I.unsafe, b: I.crowdRuns, weight: -w.unsafe }],
+    maxima: [],
   };
 }
 

@@ -20,6 +20,7 @@ import { FEATURE_COUNT, FEATURE_SCHEMA_VERSION, featureNames } from "./features.
 import { confidenceFor, heuristicScores, signed, topThree } from "./heuristic.js";
 import { INPUT_NAME, type LinearExplanation, MetadataKey, OUTPUT_NAME } from "./onnx/export.js";
 import { decodeModelInfo, OnnxDecodeError } from "./onnx/model.js";
+import { type RecipePriors, recipePriorsSchema } from "./priors.js";
 import type { FallbackCause, Predictor, Score, ScoredBatch } from "./types.js";
 
 /** pino's Logger fits; so does a test spy. */
@@ -98,6 +99,8 @@ interface LoadedModel {
   explanation: LinearExplanation | null;
   /** The gate its card set: null when it may decide, else why not. */
   notPromoted: string | null;
+  /** The recipe priors it was trained with (null: none shipped, every recipe at the fallback rate). */
+  recipePriors: RecipePriors | null;
 }
 
 type LoadResult = { ok: true; model: LoadedModel } | { ok: false; cause: FallbackCause; message: string };
@@ -205,6 +208,15 @@ async function load(path: string): Promise<LoadResult> {
     return { ok: false, cause: "input-shape", message: shapeProblem };
   }
   const parsed = explanationSchema.safeParse(safeJson(meta[MetadataKey.explanation]));
+  let recipePriors: RecipePriors | null = null;
+  if (meta[MetadataKey.recipePriors] !== undefined) {
+    const priors = recipePriorsSchema.safeParse(safeJson(meta[MetadataKey.recipePriors]));
+    if (!priors.success) {
+      await session.release().catch(() => {});
+      return { ok: false, cause: "corrupt", message: "the model's recipe priors (metadata recipePriors) are invalid" };
+    }
+    recipePriors = priors.data;
+  }
   const model: LoadedModel = {
     path,
     ort,
@@ -215,6 +227,7 @@ async function load(path: string): Promise<LoadResult> {
     kind: meta[MetadataKey.kind] ?? "unknown",
     explanation: parsed.success ? parsed.data : null,
     notPromoted: gateOf(meta[MetadataKey.gate]),
+    recipePriors,
   };
   // The first run allocates; doing it here keeps that cost out of the first cycle's budget. Its failure is
   // not a load failure: a run that fails on real batches reports "threw" there.
@@ -324,6 +337,12 @@ class OnnxTrustPredictor implements TrustPredictor {
       kind: this.model?.kind ?? null,
       loadFailure: this.loadFailure,
     };
+  }
+
+  async recipePriors(): Promise<RecipePriors | null> {
+    // The model that scores the next batch: a replaced file is loaded first.
+    await this.refresh();
+    return this.model?.recipePriors ?? null;
   }
 
   /** Loads the model file again when it was replaced since it was loaded. Never throws. */

@@ -1,4 +1,5 @@
 import type { Candidate, RepoFacts } from "../engine/types.js";
+import type { RecipePriors } from "./priors.js";
 
 /** History of one recipe, computed only from outcomes recorded before the prediction. */
 export interface RecipeHistory {
@@ -16,6 +17,8 @@ export interface FeatureInput {
   candidate: Candidate;
   facts: RepoFacts;
   history: RecipeHistory;
+  /** The recipe priors shipped with the model (null or absent: none, every recipe at the fallback rate). */
+  priors?: RecipePriors | null;
 }
 
 export interface Score {
@@ -57,5 +60,7 @@ export type FallbackCause =
 /** Scores a cycle's candidates in one batch. The ONNX predictor and the heuristic-only predictor implement it. */
 export interface Predictor {
   readonly featureSchemaVersion: number;
+  /** The recipe priors of the model that will score the next batch (null when there is none). */
+  recipePriors(): Promise<RecipePriors | null>;
   score(features: readonly number[][]): Promise<ScoredBatch>;
 }

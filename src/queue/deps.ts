@@ -153,6 +153,7 @@ export async function createWorkerDeps(env: Env, o: WorkerDepsOptions): Promise<
 function timedPredictor(predictor: Predictor, series: CycleSeries): Predictor {
   return {
     featureSchemaVersion: predictor.featureSchemaVersion,
+    recipePriors: () => predictor.recipePriors(),
     async score(features) {
       const batch = await predictor.score(features);
       if (features.length > 0) series.predictionLatency.observe(batch.latencyMs / 1000);

@@ -8,7 +8,7 @@ import {
   runDataChecks,
 } from "../../src/analytics/checks.js";
 import type { DbOrTx } from "../../src/db/client.js";
-import { FEATURE_COUNT } from "../../src/model/features.js";
+import { FEATURE_COUNT, FEATURE_SCHEMA_VERSION } from "../../src/model/features.js";
 import { createTestDb, TEST_DB_KINDS, type TestDb } from "../helpers/db.js";
 import { CHECK_NOW, CLEAN_REPOS, cleanSamples } from "./datasets.js";
 import { insertDataset } from "./fixtures.js";
@@ -82,15 +82,20 @@ describe.each(TEST_DB_KINDS)("check-data on %s", (kind) => {
       await tx.execute(sql`update predictions set features[5] = null where id = ${id(5)}`);
       await tx.execute(sql`update predictions set features[6] = 1.5 where id = ${id(6)}`);
       await tx.execute(sql`update predictions set features[7] = -0.25 where id = ${id(7)}`);
+      // Schema v2 rows are judged by v2's rules: 39 values in [0, 1].
+      const v2 = (last: number) => sql.raw(`array[${[...new Array(38).fill(0.5), last].join(",")}]::float8[]`);
+      await tx.execute(sql`update predictions set feature_schema_version = 2, features = ${v2(1)} where id = ${id(8)}`);
+      await tx.execute(sql`update predictions set feature_schema_version = 2, features = ${v2(2)} where id = ${id(9)}`);
     });
     expect(failing(r)).toEqual(["feature-vectors"]);
     const c = r.checks.find((x) => x.id === "feature-vectors");
-    // NaN, infinity and a missing value are all "not finite"; 1.5 and -0.25 are out of [0, 1].
-    expect(c?.details).toMatchObject({ invalid: 7, version: 1, length: 1, "not-finite": 3, "out-of-range": 2 });
+    // NaN, infinity and a missing value are all "not finite"; 1.5, -0.25 and the v2 row's 2 are out of [0, 1].
+    expect(c?.details).toMatchObject({ invalid: 8, version: 1, length: 1, "not-finite": 3, "out-of-range": 3 });
     expect(c?.examples[0]).toBe(
-      `prediction ${id(1)}: expected ${FEATURE_COUNT} features (schema v2), got ${FEATURE_COUNT - 1}`,
+      `prediction ${id(1)}: expected ${FEATURE_COUNT} features (schema v${FEATURE_SCHEMA_VERSION}), got ${FEATURE_COUNT - 1}`,
     );
-    expect(c?.examples).toContain(`prediction ${id(2)}: feature schema v1, expected v2`);
+    expect(c?.examples).toContain(`prediction ${id(2)}: feature schema v1, expected v${FEATURE_SCHEMA_VERSION} or v2`);
+    expect(c?.examples.join("\n")).not.toContain(`prediction ${id(8)}:`);
     expect(c?.examples.join("\n")).toMatch(/1\.5 outside \[0, 1\]/);
   });
 

@@ -13,8 +13,9 @@ import {
 } from "../../src/analytics/export.js";
 import { AnalyticsOptionError } from "../../src/analytics/options.js";
 import type { DbOrTx } from "../../src/db/client.js";
+import { V2_FEATURE_NAMES, v2ToV3Features } from "../../src/model/convert.js";
 import { readDataset } from "../../src/model/dataset.js";
-import { FEATURE_COUNT, featureNames } from "../../src/model/features.js";
+import { FEATURE_COUNT, FEATURE_SCHEMA_VERSION, featureNames } from "../../src/model/features.js";
 import { createTestDb, TEST_DB_KINDS, type TestDb } from "../helpers/db.js";
 import { LEDGER_REPOS, ledgerSamples } from "./datasets.js";
 import { insertDataset, validVector } from "./fixtures.js";
@@ -61,7 +62,7 @@ describe.each(TEST_DB_KINDS)("export on %s", (kind) => {
   it("JSON Lines: every verified prediction, named features, both scores, the outcome; readable by training", async () => {
     const { result, text } = await collect(db.db, { format: "jsonl" });
     // 45 samples + 3 heuristic-only + 1 timeout have a verified outcome; the error and the 2 without are left out.
-    expect(result).toEqual({ rows: 49, skippedInvalid: 0, featureSchemaVersion: 2 });
+    expect(result).toEqual({ rows: 49, skippedInvalid: 0, converted: 0, featureSchemaVersion: FEATURE_SCHEMA_VERSION });
     const lines = text.trimEnd().split("\n");
     expect(lines).toHaveLength(49);
     const first = JSON.parse(lines[0] as string);
@@ -69,7 +70,7 @@ describe.each(TEST_DB_KINDS)("export on %s", (kind) => {
       predictionId: ids[0],
       repository: "acme/small",
       recipeId: "eslint/prefer-const",
-      featureSchemaVersion: 2,
+      featureSchemaVersion: FEATURE_SCHEMA_VERSION,
       heuristicTrust: 0.7,
       mlTrust: 0.9,
       trust: 0.9,
@@ -96,6 +97,31 @@ describe.each(TEST_DB_KINDS)("export on %s", (kind) => {
       expect(row.features).toHaveLength(FEATURE_COUNT);
     }
     expect(read).toBe(49);
+  });
+
+  it("rows stored in schema v2 are exported converted to the current schema; an invalid v2 vector is left out", async () => {
+    const old = V2_FEATURE_NAMES.map((_, i) => (i % 4) / 4);
+    const literal = sql.raw(`array[${old.join(",")}]::float8[]`);
+    const { result, text } = await inTransaction(
+      async (tx) => {
+        await tx.execute(
+          sql`update predictions set feature_schema_version = 2, features = ${literal} where id = ${ids[0]}`,
+        );
+        await tx.execute(
+          sql`update predictions set feature_schema_version = 2, features = array[0.5]::float8[] where id = ${ids[1]}`,
+        );
+      },
+      (tx) => collect(tx, { format: "jsonl" }),
+    );
+    expect(result).toMatchObject({ rows: 48, skippedInvalid: 1, converted: 1 });
+    const first = JSON.parse(text.split("\n")[0] as string);
+    expect(first.predictionId).toBe(ids[0]);
+    expect(first.featureSchemaVersion).toBe(FEATURE_SCHEMA_VERSION);
+    const expected = v2ToV3Features(old);
+    expect(first.features).toHaveLength(FEATURE_COUNT);
+    first.features.forEach((v: number, i: number) => {
+      expect(v).toBeCloseTo(expected[i] as number, 12);
+    });
   });
 
   it("CSV: a header of named columns, one line per row, fields quoted where needed", async () => {
@@ -136,7 +162,9 @@ describe.each(TEST_DB_KINDS)("export on %s", (kind) => {
       "pullRequest",
     ]);
     expect(lines[1]).toMatch(
-      new RegExp(`^${ids[0]},acme/small,sha-0,"odd,""rule""",eslint,safe,all,patch-\\d+,2025-03-01T10:00:00.000Z,2,`),
+      new RegExp(
+        `^${ids[0]},acme/small,sha-0,"odd,""rule""",eslint,safe,all,patch-\\d+,2025-03-01T10:00:00.000Z,${FEATURE_SCHEMA_VERSION},`,
+      ),
     );
     // The maintainers' answers: no Apply press, no pull request.
     expect(lines[1]).toMatch(/,0\.7,0\.9,0\.9,auto-apply,true,test-model,1,true,pass,false,$/);

@@ -79,6 +79,9 @@ describe("help and version (item 3)", () => {
     const sub = await odavl({}, "model", "upgrade");
     expect(sub.code).toBe(2);
     expect(sub.stderr).toContain('unknown subcommand "upgrade"');
+    const datasets = await odavl({ ODAVL_DATA_DIR: tempDir() }, "train", "--dataset", "a.jsonl.gz,,b.jsonl.gz");
+    expect(datasets.code).toBe(2);
+    expect(datasets.stderr).toContain('--dataset: an empty file name in "a.jsonl.gz,,b.jsonl.gz"');
   });
 });
 

@@ -29,7 +29,7 @@ afterAll(async () => {
 const samples = syntheticSamples({ repositories: 5, perRepository: 80, seed: 9 });
 const rows: DatasetRow[] = samples.map((s) => ({
   repository: s.repository,
-  featureSchemaVersion: 2,
+  featureSchemaVersion: 3,
   features: s.features,
   heuristicTrust: s.heuristicTrust,
   success: s.label === 1,
@@ -71,7 +71,7 @@ describe("dataset files", () => {
     expect(r.written?.modelPath).toBe(join(dir, "out", "file-1.onnx"));
     const card = JSON.parse(readFileSync(r.written?.cardPath as string, "utf8"));
     // The name is only the file's; the version is the hash of the model's content.
-    expect(card.modelVersion).toMatch(/^v2-[0-9a-f]{8}$/);
+    expect(card.modelVersion).toMatch(/^v3-[0-9a-f]{8}$/);
     expect(card.modelVersion).toBe(r.result.card.modelVersion);
   });
 });
@@ -125,7 +125,7 @@ describe("training from the database", () => {
 
     const out = await trainFromDb(db, { outDir: join(dir, "db"), name: "db-1", gbt: { trees: 40 }, learningCurve: [] });
     const version = out.result.card.modelVersion;
-    expect(version).toMatch(/^v2-[0-9a-f]{8}$/);
+    expect(version).toMatch(/^v3-[0-9a-f]{8}$/);
     expect(out.model).toMatchObject({ version, status: "candidate", path: join(dir, "db", "db-1.onnx") });
     expect(out.result.card.data.repositories).toBe(5);
     const predictor = await createPredictor({ enabled: true, modelPath: out.modelPath, timeBudgetMs: 1000 });
@@ -142,7 +142,7 @@ describe("training from the database", () => {
 
     const cmd = await runTrainCommand({ outDir: join(dir, "cmd"), name: "db-2", seed: 2, promote: true }, { db });
     expect(cmd.promoted).toBe(true);
-    expect(cmd.card.modelVersion).toMatch(/^v2-[0-9a-f]{8}$/);
+    expect(cmd.card.modelVersion).toMatch(/^v3-[0-9a-f]{8}$/);
     expect(cmd.lines.join("\n")).toMatch(new RegExp(`model ${cmd.card.modelVersion} .*\n.*5 repositories`));
     // One pair of AUCs for each of the 5 folds (one repository each).
     const perFold = cmd.lines.find((l) => l.includes("AUC per fold"));

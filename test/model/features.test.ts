@@ -12,13 +12,18 @@ import {
   renderFeatureTable,
   validateFeatureVector,
 } from "../../src/model/features.js";
+import { compilerOptionRisk, heuristicLogit } from "../../src/model/heuristic.js";
+import { FALLBACK_RATE, PRIOR_WEIGHT } from "../../src/model/priors.js";
 import { candidate, facts, history, patch, recipe } from "./fixtures.js";
 
 const at = (v: number[], name: string) => v[featureIndex(name)];
+const logit = (p: number) => Math.log(p / (1 - p));
 
 describe("feature schema", () => {
-  it("is version 2 with unique names and a spec per feature", () => {
-    expect(FEATURE_SCHEMA_VERSION).toBe(2);
+  it("is version 3 with unique names and a spec per feature, and no repository description", () => {
+    expect(FEATURE_SCHEMA_VERSION).toBe(3);
+    // The repository is present only through the heuristic's one number for its compiler options.
+    expect(featureNames().filter((n) => n.startsWith("repo."))).toEqual(["repo.ts.optionRisk"]);
     expect(new Set(featureNames()).size).toBe(FEATURE_COUNT);
     expect(featureSpecs().map((s) => s.name)).toEqual(featureNames());
     expect(() => featureIndex("no.such.feature")).toThrow(RangeError);
@@ -110,38 +115,65 @@ describe("feature schema", () => {
       history: history(),
     });
     expect(at(v, "change.fileScope")).toBe(1);
-    expect(at(v, "repo.ts.versionKnown")).toBe(1);
-    expect(at(v, "repo.ts.version")).toBeCloseTo(0.404, 12);
-    expect(at(v, "repo.ts.atLeast45")).toBe(0);
-    expect(at(v, "repo.ts.noPropertyAccessFromIndexSignature")).toBe(1);
-    expect(at(v, "repo.ts.strictNullChecks")).toBe(1);
-    expect(at(v, "repo.ts.emitDecoratorMetadata")).toBe(1);
-    expect(at(v, "repo.ts.experimentalDecorators")).toBe(1);
-    expect(at(v, "repo.ts.isolatedModules")).toBe(0);
-    expect(at(v, "repo.ts.verbatimModuleSyntax")).toBe(1);
+    // TypeScript 4.4, noPropertyAccessFromIndexSignature, strictNullChecks, emitDecoratorMetadata and
+    // verbatimModuleSyntax: every option the heuristic weighs is on.
+    expect(at(v, "repo.ts.optionRisk")).toBeCloseTo(1, 12);
+    const risk = (f: Parameters<typeof compilerOptionRisk>[0]) => compilerOptionRisk(f);
+    const none = {
+      oldTypeScript: false,
+      noPropertyAccessFromIndexSignature: false,
+      strictNullChecks: false,
+      emitDecoratorMetadata: false,
+      moduleSyntax: false,
+    };
     const strictOnly = computeFeatures({
       candidate: candidate(),
       facts: facts({ strict: true, compilerOptions: { strict: true }, typescriptVersion: null }),
       history: history(),
     });
-    expect(at(strictOnly, "repo.ts.strictNullChecks")).toBe(1);
-    expect(at(strictOnly, "repo.ts.versionKnown")).toBe(0);
-    expect(at(strictOnly, "repo.ts.atLeast45")).toBe(0);
+    // strict turns strictNullChecks on; an unknown version is not an old one.
+    expect(at(strictOnly, "repo.ts.optionRisk")).toBeCloseTo(risk({ ...none, strictNullChecks: true }), 12);
     const off = computeFeatures({
       candidate: candidate(),
       facts: facts({ strict: true, compilerOptions: { strict: true, strictNullChecks: false } }),
       history: history(),
     });
-    expect(at(off, "repo.ts.strictNullChecks")).toBe(0);
-    expect(at(off, "repo.ts.atLeast45")).toBe(1);
+    expect(at(off, "repo.ts.optionRisk")).toBe(0);
+    expect(risk({ ...none, moduleSyntax: true })).toBeGreaterThan(0);
+  });
+
+  it("carries the heuristic's logit and the recipe's prior from the shipped priors", () => {
+    const priors = { global: { successes: 90, runs: 100 }, recipes: { "eslint/eqeqeq": { successes: 5, runs: 20 } } };
+    const known = computeFeatures({
+      candidate: candidate({ recipe: recipe({ id: "eslint/eqeqeq" }) }),
+      facts: facts(),
+      history: history(),
+      priors,
+    });
+    expect(at(known, "heuristic.logit")).toBeCloseTo(heuristicLogit(known), 12);
+    expect(at(known, "recipe.prior.logit")).toBeCloseTo(logit((5 + PRIOR_WEIGHT * 0.9) / (20 + PRIOR_WEIGHT)), 12);
+    expect(at(known, "recipe.prior.runs")).toBeCloseTo(Math.log1p(20) / Math.log1p(10_000), 12);
+    // A recipe the priors do not know starts at their global rate; without priors, at the fallback rate.
+    const unknown = computeFeatures({
+      candidate: candidate({ recipe: recipe({ id: "eslint/no-such-rule" }) }),
+      facts: facts(),
+      history: history(),
+      priors,
+    });
+    expect(at(unknown, "recipe.prior.logit")).toBeCloseTo(logit(0.9), 12);
+    expect(at(unknown, "recipe.prior.runs")).toBe(0);
+    const none = computeFeatures({ candidate: candidate(), facts: facts(), history: history() });
+    expect(at(none, "recipe.prior.logit")).toBeCloseTo(logit(FALLBACK_RATE), 12);
   });
 
   it("validates vectors: length, finiteness, range", () => {
     const good = computeFeatures({ candidate: candidate(), facts: facts(), history: history() });
-    expect(validateFeatureVector(good.slice(1)).map((i) => i.kind)).toEqual(["length"]);
+    expect(validateFeatureVector(good.slice(0, -1)).map((i) => i.kind)).toEqual(["length"]);
     const bad = [...good];
     bad[0] = Number.NaN;
     bad[1] = 2;
+    // In range for its own feature: the heuristic's logit is not a share.
+    bad[featureIndex("heuristic.logit")] = -3;
     expect(validateFeatureVector(bad).map((i) => [i.kind, i.index])).toEqual([
       ["not-finite", 0],
       ["out-of-range", 1],

@@ -92,7 +92,7 @@ describe("heuristic", () => {
       expect(1 / (1 + Math.exp(-z))).toBeCloseTo(heuristicScore(v).trust, 12);
     }
     // Every feature the heuristic reads appears in the form; the others have no weight.
-    expect(form.linear.filter((w) => w !== 0).length).toBeGreaterThanOrEqual(10);
+    expect(form.linear.filter((w) => w !== 0).length).toBe(8);
   });
 });
 

@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { FEATURE_COUNT } from "../../src/model/features.js";
+import { FEATURE_COUNT, FEATURE_SCHEMA_VERSION } from "../../src/model/features.js";
 import { heuristicScores } from "../../src/model/heuristic.js";
+import { MetadataKey } from "../../src/model/onnx/export.js";
 import {
   createHeuristicPredictor,
   createPredictor,
@@ -111,6 +112,30 @@ describe("predictor fallbacks: the heuristic decides and the batch says why", ()
     );
     const renamed = fx.sigmoidModel({ meta: fx.metadata({ featureNames: JSON.stringify(["a"]) }) });
     await expectFallback({ enabled: true, modelPath: modelFile(renamed), timeBudgetMs: 100 }, "schema-version");
+  });
+
+  it("a model of schema v2 (the model shipped before v3) is refused, and the message says which schemas differ", async () => {
+    const v2 = fx.sigmoidModel({ meta: fx.metadata({ featureSchemaVersion: "2" }) });
+    const { predictor } = await expectFallback(
+      { enabled: true, modelPath: modelFile(v2), timeBudgetMs: 100 },
+      "schema-version",
+    );
+    expect(predictor.status.loadFailure?.message).toBe(
+      `model features are schema 2, this build computes schema ${FEATURE_SCHEMA_VERSION}`,
+    );
+    // No model, no priors: every recipe's prior feature is the fallback.
+    expect(await predictor.recipePriors()).toBeNull();
+  });
+
+  it("gives the features the recipe priors its model ships; invalid priors make the model corrupt", async () => {
+    const priors = { global: { successes: 8, runs: 10 }, recipes: { "eslint/eqeqeq": { successes: 1, runs: 4 } } };
+    const withPriors = fx.sigmoidModel({ meta: fx.metadata({ [MetadataKey.recipePriors]: JSON.stringify(priors) }) });
+    const predictor = await createPredictor({ enabled: true, modelPath: modelFile(withPriors), timeBudgetMs: 1000 });
+    expect(await predictor.recipePriors()).toEqual(priors);
+    const bad = fx.sigmoidModel({
+      meta: fx.metadata({ [MetadataKey.recipePriors]: JSON.stringify({ global: { successes: 5, runs: 1 } }) }),
+    });
+    await expectFallback({ enabled: true, modelPath: modelFile(bad), timeBudgetMs: 100 }, "corrupt");
   });
 
   it("inference throws", async () => {

@@ -1,6 +1,6 @@
 /** Generated training data with a known signal (or none), for training tests and the benchmark. */
 import { FEATURE_COUNT, featureIndex, featureSpecs } from "../../src/model/features.js";
-import { heuristicScore } from "../../src/model/heuristic.js";
+import { heuristicLogit, heuristicScore } from "../../src/model/heuristic.js";
 import { seededRandom } from "../../src/model/train/random.js";
 import type { TrainingSample } from "../../src/model/train/train.js";
 
@@ -31,6 +31,10 @@ export function randomVector(random: () => number): number[] {
     const members = specs.map((s, i) => (s.name.startsWith(g) ? i : -1)).filter((i) => i >= 0);
     v[members[Math.floor(random() * members.length)] as number] = 1;
   }
+  // The heuristic's logit is what computeFeatures writes: a function of the rest of the vector.
+  const h = featureIndex("heuristic.logit");
+  const spec = specs[h] as (typeof specs)[number];
+  v[h] = Math.min(spec.max, Math.max(spec.min, heuristicLogit(v)));
   return v;
 }
 
@@ -38,7 +42,7 @@ export function syntheticSamples(o: SyntheticOptions): TrainingSample[] {
   const random = seededRandom(o.seed ?? 7);
   const crowd = featureIndex("recipe.crowd.successRate");
   const unsafe = featureIndex("recipe.unsafe");
-  const noProp = featureIndex("repo.ts.noPropertyAccessFromIndexSignature");
+  const noProp = featureIndex("repo.ts.optionRisk");
   const style = featureIndex("recipe.category.style");
   const files = featureIndex("change.files");
   const out: TrainingSample[] = [];

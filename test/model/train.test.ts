@@ -43,7 +43,7 @@ describe("training", () => {
     expect(card.heldOut.folds.reduce((s, f) => s + f.repositories, 0)).toBe(10);
     expect(card.data).toMatchObject({ samples: 1500, repositories: 10 });
     expect(card.featureNames).toEqual(featureNames());
-    expect(card.modelVersion).toMatch(/^v2-[0-9a-f]{8}$/);
+    expect(card.modelVersion).toMatch(/^v3-[0-9a-f]{8}$/);
     expect(card.selection.candidates.map((c) => c.kind).sort()).toEqual([
       "gradient-boosted-trees",
       "heuristic-boosted-trees",
@@ -77,11 +77,13 @@ describe("training", () => {
     });
     const byKind = Object.fromEntries(card.selection.candidates.map((c) => [c.kind, c.heldOut]));
     expect(card.kind).toBe("gradient-boosted-trees");
-    // Early stopping kept trees: the signal is there in every repository.
-    expect(card.trees).toBeGreaterThan(10);
+    // Early stopping kept trees in every fold: the signal is there in every repository (noise keeps none, below).
+    // How many depends on how much of it the heuristic's logit, one of the features, already carries.
+    expect(card.trees).toBeGreaterThan(0);
     const perFold = card.selection.candidates.find((c) => c.kind === "gradient-boosted-trees")?.treesPerFold;
     expect(perFold).toHaveLength(5);
-    for (const t of perFold ?? []) expect(t).toBeGreaterThan(10);
+    for (const t of perFold ?? []) expect(t).toBeGreaterThan(0);
+    expect(Math.max(...(perFold ?? []))).toBeGreaterThan(10);
     expect(byKind["gradient-boosted-trees"]?.logLoss).toBeLessThan(byKind["logistic-regression"]?.logLoss as number);
   });
 
@@ -92,7 +94,7 @@ describe("training", () => {
     expect(Math.abs((pooled.model.auc as number) - 0.5)).toBeLessThan(0.1);
     expect(pooled.model.logLoss).toBeGreaterThan((pooled.majority.logLoss as number) - 0.01);
     // Early stopping finds nothing worth a tree in noise: plain boosted trees keep none in most folds and a few at
-    // most in any (of up to 80; the interaction signal above keeps more than 10 in every fold).
+    // most in any (of up to 80; the interaction signal above keeps trees in every fold, more than 10 in some).
     const perFold = card.selection.candidates.find((c) => c.kind === "gradient-boosted-trees")?.treesPerFold ?? [];
     expect(perFold).toHaveLength(5);
     expect(perFold.filter((t) => t === 0).length).toBeGreaterThanOrEqual(3);
@@ -149,7 +151,7 @@ describe("training", () => {
     expect(() => trainModels(samples.map((s) => ({ ...s, label: 1 as const })))).toThrow(/both successes and failures/);
     expect(() => trainModels(samples, { innerFolds: 1 })).toThrow(/innerFolds must be an integer >= 2, got 1/);
     expect(() => trainModels([{ ...(samples[0] as (typeof samples)[number]), features: [1] }, ...samples])).toThrow(
-      /expected 39 features/,
+      new RegExp(`expected ${FEATURE_COUNT} features`),
     );
   });
 });

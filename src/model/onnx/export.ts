@@ -8,6 +8,7 @@
  * Platt calibration (a, b) is folded into the graph so that the runtime's output needs no post-processing.
  */
 import type { HeuristicForm } from "../heuristic.js";
+import type { RecipePriors } from "../priors.js";
 import { DataType, encodeModel, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from "./model.js";
 
 /** IR 8 is the first to allow ai.onnx.ml opset 3 together with ai.onnx opset 17; onnxruntime reads newer IRs too. */
@@ -32,6 +33,11 @@ export const MetadataKey = {
    * model without it, or with it closed, is run beside the heuristic but never decides.
    */
   gate: "gate",
+  /**
+   * JSON {@link RecipePriors}: the recipe outcomes the model was trained on, from which the feature
+   * `recipe.prior.successRate` is computed at inference.
+   */
+  recipePriors: "recipePriors",
 } as const;
 
 /**
@@ -50,6 +56,7 @@ export interface ModelMetadata {
   featureNames: readonly string[];
   explanation?: LinearExplanation;
   gate?: { open: boolean; reasons: readonly string[] };
+  recipePriors?: RecipePriors;
 }
 
 export interface PlattCalibration {
@@ -94,6 +101,7 @@ function metadataProps(m: ModelMetadata): Record<string, string> {
   };
   if (m.explanation) props[MetadataKey.explanation] = JSON.stringify(m.explanation);
   if (m.gate) props[MetadataKey.gate] = JSON.stringify(m.gate);
+  if (m.recipePriors) props[MetadataKey.recipePriors] = JSON.stringify(m.recipePriors);
   return props;
 }
 
@@ -147,29 +155,34 @@ function heuristicNodes(
     outputs: [output],
     attributes: [{ name: "axis", value: { kind: "int", value: 1 } }],
   });
-  const pairs = (list: HeuristicForm["products"], prefix: string, op: "Mul" | "Max") => ({
-    nodes: [
-      gather(`${prefix}_a`, `${prefix}_x`),
-      gather(`${prefix}_b`, `${prefix}_y`),
-      { opType: op, inputs: [`${prefix}_x`, `${prefix}_y`], outputs: [`${prefix}_xy`] },
-      { opType: "MatMul", inputs: [`${prefix}_xy`, `${prefix}_w`], outputs: [prefix] },
-    ],
-    initializers: [
-      indexTensor(
-        `${prefix}_a`,
-        list.map((t) => t.a),
-      ),
-      indexTensor(
-        `${prefix}_b`,
-        list.map((t) => t.b),
-      ),
-      floatTensor(
-        `${prefix}_w`,
-        [list.length, 1],
-        list.map((t) => t.weight),
-      ),
-    ],
-  });
+  // An empty list adds nothing to the graph (a zero-width Gather is best not asked of the runtime).
+  const pairs = (list: HeuristicForm["products"], prefix: string, op: "Mul" | "Max") =>
+    list.length === 0
+      ? { nodes: [], initializers: [], output: [] }
+      : {
+          output: [prefix],
+          nodes: [
+            gather(`${prefix}_a`, `${prefix}_x`),
+            gather(`${prefix}_b`, `${prefix}_y`),
+            { opType: op, inputs: [`${prefix}_x`, `${prefix}_y`], outputs: [`${prefix}_xy`] },
+            { opType: "MatMul", inputs: [`${prefix}_xy`, `${prefix}_w`], outputs: [prefix] },
+          ],
+          initializers: [
+            indexTensor(
+              `${prefix}_a`,
+              list.map((t) => t.a),
+            ),
+            indexTensor(
+              `${prefix}_b`,
+              list.map((t) => t.b),
+            ),
+            floatTensor(
+              `${prefix}_w`,
+              [list.length, 1],
+              list.map((t) => t.weight),
+            ),
+          ],
+        };
   const products = pairs(form.products, "heuristic_products", "Mul");
   const maxima = pairs(form.maxima, "heuristic_maxima", "Max");
   return {
@@ -184,7 +197,7 @@ function heuristicNodes(
       { opType: "Log", inputs: ["heuristic_odds"], outputs: ["heuristic_base"] },
       {
         opType: "Sum",
-        inputs: ["heuristic_base", "heuristic_linear", "heuristic_products", "heuristic_maxima"],
+        inputs: ["heuristic_base", "heuristic_linear", ...products.output, ...maxima.output],
         outputs: ["heuristic_logit"],
       },
     ],

@@ -5,6 +5,7 @@
  * it ships with the model, and installed repositories may be private.
  */
 import { z } from "zod";
+import { recipePriorsSchema } from "../priors.js";
 
 /**
  * `heuristic-boosted-trees`: boosted trees that start from the heuristic's logit and learn corrections to it
@@ -175,6 +176,11 @@ export const modelCardSchema = z.object({
   latency: z.object({ batchSize: z.number().int(), medianMs: z.number(), heuristicMedianMs: z.number() }).optional(),
   /** Boosted trees: how many trees the shipped ensemble holds (0: the heuristic or the base rate, calibrated). */
   trees: z.number().int().nonnegative().optional(),
+  /**
+   * The recipe outcomes the model was trained on (after duplicates were left out): the model file carries them too,
+   * and the feature recipe.prior.logit is computed from them at inference. Absent in cards made before v3.
+   */
+  recipePriors: recipePriorsSchema.optional(),
   calibration: z.object({
     method: z.literal("platt"),
     a: z.number(),

@@ -11,8 +11,10 @@ import type { Interval, ModelCard } from "./card.js";
 import { trainFromDb, trainFromJsonl } from "./run.js";
 
 export interface TrainCommandArgs {
-  /** A dataset file (gzip'ed JSON Lines); the database when absent. */
-  dataset?: string;
+  /**
+   * Dataset files (gzip'ed JSON Lines), combined in order (see combine.ts); the database when absent or empty.
+   */
+  datasets?: readonly string[];
   outDir: string;
   /** The files' name without extension (`--name trust-predictor`); `trust-predictor-<version>` when absent. */
   name?: string;
@@ -157,14 +159,18 @@ export async function runTrainCommand(
   let modelPath: string;
   let cardPath: string;
   let model: ModelRow | null = null;
-  if (args.dataset) {
-    const r = await trainFromJsonl(args.dataset, {
+  const dataLines: string[] = [];
+  if (args.datasets?.length) {
+    const r = await trainFromJsonl(args.datasets, {
       ...common,
       outDir: args.outDir,
       ...(args.name ? { name: args.name } : {}),
     });
     if (!r.written) throw new TrainCommandError("the model was not written");
     card = r.result.card;
+    dataLines.push(
+      `datasets ${args.datasets.join(", ")}: ${r.replacedRows} rows replaced by a later file's rows of their commit, ${r.duplicates} repeated runs left out, ${r.skippedRows} rows of an unconvertible schema skipped`,
+    );
     ({ modelPath, cardPath } = r.written);
     if (db) model = await registerTrained(db, card, modelPath);
   } else {
@@ -177,7 +183,7 @@ export async function runTrainCommand(
     card = r.result.card;
     ({ modelPath, cardPath, model } = r);
   }
-  const lines = [...summarizeCard(card), `wrote ${modelPath}`, `wrote ${cardPath}`];
+  const lines = [...dataLines, ...summarizeCard(card), `wrote ${modelPath}`, `wrote ${cardPath}`];
   let promoted = false;
   if (args.promote || args.force) {
     if (!db) throw new TrainCommandError("promotion needs a database");

@@ -4,12 +4,13 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import type { DbOrTx } from "../../db/client.js";
 import { outcomes, predictions, repositories } from "../../db/schema.js";
-import { type DatasetRow, readDataset } from "../dataset.js";
+import { readDatasets } from "../combine.js";
+import { TRAINABLE_SCHEMA_VERSIONS, toCurrentSchema } from "../convert.js";
+import type { DatasetRow } from "../dataset.js";
 import { trainingSamples } from "../duplicates.js";
-import { FEATURE_SCHEMA_VERSION } from "../features.js";
 import { type ModelRow, registerTrained } from "../registry.js";
 import { measureLatency } from "./latency.js";
 import { type TrainingSample, type TrainOptions, type TrainResult, trainModels } from "./train.js";
@@ -68,13 +69,11 @@ async function writeModelFiles(outDir: string, result: TrainResult, name?: strin
 }
 
 /**
- * Completed samples of a feature schema version: predictions joined with their verified outcomes, grouped by the
- * repository's owner/name. Outcomes whose verification failed (status "error") are not labels and are left out.
+ * Completed samples in the current feature schema (rows of schema v2 converted, see convert.ts): predictions
+ * joined with their verified outcomes, grouped by the repository's owner/name. Outcomes whose verification failed
+ * (status "error") are not labels and are left out.
  */
-export async function loadTrainingRows(
-  db: DbOrTx,
-  featureSchemaVersion = FEATURE_SCHEMA_VERSION,
-): Promise<DatasetRow[]> {
+export async function loadTrainingRows(db: DbOrTx): Promise<DatasetRow[]> {
   const rows = await db
     .select({
       owner: repositories.owner,
@@ -96,24 +95,28 @@ export async function loadTrainingRows(
     .from(predictions)
     .innerJoin(outcomes, eq(outcomes.predictionId, predictions.id))
     .innerJoin(repositories, eq(repositories.id, predictions.repositoryId))
-    .where(and(eq(predictions.featureSchemaVersion, featureSchemaVersion), eq(outcomes.status, "verified")))
+    .where(
+      and(inArray(predictions.featureSchemaVersion, [...TRAINABLE_SCHEMA_VERSIONS]), eq(outcomes.status, "verified")),
+    )
     .orderBy(predictions.id);
-  return rows.map((r) => ({
-    repository: `${r.owner}/${r.name}`,
-    sha: r.sha,
-    recipeId: r.recipeId,
-    family: r.family,
-    safety: r.safety === "unsafe" ? "unsafe" : "safe",
-    scope: r.scope,
-    patchHash: r.patchHash,
-    featureSchemaVersion: r.featureSchemaVersion,
-    features: r.features,
-    heuristicTrust: r.heuristicTrust,
-    mlTrust: r.mlTrust,
-    modelVersion: r.modelVersion,
-    success: r.success,
-    createdAt: r.createdAt.toISOString(),
-  }));
+  return rows.map((r) =>
+    toCurrentSchema({
+      repository: `${r.owner}/${r.name}`,
+      sha: r.sha,
+      recipeId: r.recipeId,
+      family: r.family,
+      safety: r.safety === "unsafe" ? "unsafe" : "safe",
+      scope: r.scope,
+      patchHash: r.patchHash,
+      featureSchemaVersion: r.featureSchemaVersion,
+      features: r.features,
+      heuristicTrust: r.heuristicTrust,
+      mlTrust: r.mlTrust,
+      modelVersion: r.modelVersion,
+      success: r.success,
+      createdAt: r.createdAt.toISOString(),
+    } satisfies DatasetRow),
+  );
 }
 
 export interface TrainFromDbOptions extends TrainOptions {
@@ -146,25 +149,28 @@ export interface TrainFromJsonlOptions extends TrainOptions {
 
 export interface TrainFromJsonlResult {
   result: TrainResult;
-  /** Rows of the file's other feature schema versions, which were not used. */
+  /** Rows of feature schema versions that cannot be converted to the current one, which were not used. */
   skippedRows: number;
+  /** Rows of an earlier file whose commit a later file holds, which were not used (see combine.ts). */
+  replacedRows: number;
   /** Rows that repeat an earlier run of the same patch on the same commit, which add no training row. */
   duplicates: number;
   written: WrittenModel | null;
 }
 
-/** Trains on a dataset file's rows of the current feature schema version. */
-export async function trainFromJsonl(path: string, options: TrainFromJsonlOptions = {}): Promise<TrainFromJsonlResult> {
+/**
+ * Trains on dataset files combined (see combine.ts: rows of schema v2 converted, a later file's commits replacing
+ * an earlier file's).
+ */
+export async function trainFromJsonl(
+  paths: string | readonly string[],
+  options: TrainFromJsonlOptions = {},
+): Promise<TrainFromJsonlResult> {
   const { outDir, name, ...trainOptions } = options;
-  const rows: DatasetRow[] = [];
-  let skippedRows = 0;
-  for await (const row of readDataset(path)) {
-    if (row.featureSchemaVersion === FEATURE_SCHEMA_VERSION) rows.push(row);
-    else skippedRows++;
-  }
+  const { rows, skippedRows, replacedRows } = await readDatasets(typeof paths === "string" ? [paths] : paths);
   const { samples, duplicates } = trainingSamples(rows);
   const trained = trainModels(samples, trainOptions);
   const result = outDir ? await withLatency(trained, samples) : trained;
   const written = outDir ? await writeModelFiles(outDir, result, name) : null;
-  return { result, skippedRows, duplicates, written };
+  return { result, skippedRows, replacedRows, duplicates, written };
 }

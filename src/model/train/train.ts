@@ -7,7 +7,7 @@
  * repositories, so the fold's labels touch none of them. The final model is fitted the same way on all samples.
  */
 import { createHash } from "node:crypto";
-import { FEATURE_SCHEMA_VERSION, featureNames, validateFeatureVector } from "../features.js";
+import { FEATURE_SCHEMA_VERSION, featureNames, validateFeatureVector, writePriorFeatures } from "../features.js";
 import { type HeuristicForm, heuristicForm, heuristicLogit } from "../heuristic.js";
 import { auc, calibrationBins, comparedOperatingPoints, evaluate, logLoss } from "../metrics.js";
 import {
@@ -16,6 +16,7 @@ import {
   type PlattCalibration,
   treeEnsembleModel,
 } from "../onnx/export.js";
+import { leaveOneRepositoryOutPriors, type PriorSample, type RecipePriors, recipePriorsOf } from "../priors.js";
 import { DEFAULT_THRESHOLDS, type TierThresholds } from "../tiers.js";
 import { applyPlatt, calibratedLogLoss, fitPlatt, hasSkill } from "./calibration.js";
 import { type LearningPoint, MODEL_KINDS, type ModelCard, type ModelKind } from "./card.js";
@@ -48,6 +49,8 @@ export interface TrainingSample {
   repository: string;
   /** The heuristic's score stored with the prediction, evaluated on the same held-out samples as the model. */
   heuristicTrust: number;
+  /** The recipe: its prior (recipe.prior.*) is learned from other repositories' samples of it. */
+  recipeId?: string;
 }
 
 export interface TrainOptions {
@@ -200,8 +203,10 @@ export function keptTrees(losses: readonly Float64Array[], sizes: readonly numbe
  * model gives repositories it never saw. For boosted trees they also choose how many trees to keep (early
  * stopping, {@link keptTrees}), 0 meaning the heuristic (or the base rate) alone. Every inner model starts from the
  * same logits (the heuristic's, or the base rate of all these rows), so a stage's out-of-fold logits do not carry
- * each inner fold's own base rate for the calibration to pick up. With fewer than 2 repositories every tree is
- * kept and the calibration is fitted on the training logits.
+ * each inner fold's own base rate for the calibration to pick up. Each inner fold learns its recipe priors from its
+ * own training rows, as the outer fold does (see {@link withPriors}): a repository's prior left out of its own
+ * outcomes moves against them, and a pattern fitted to that must not be validated by rows priored the same way.
+ * With fewer than 2 repositories every tree is kept and the calibration is fitted on the training logits.
  */
 function fitKind(
   kind: ModelKind,
@@ -209,6 +214,8 @@ function fitKind(
   y: ArrayLike<number>,
   groups: readonly string[],
   o: ResolvedOptions,
+  /** The rows' recipes, repositories and labels: each inner fold's recipe priors are learned from its own rows. */
+  priors: readonly PriorSample[],
 ): Fitted {
   const offset = kind === "heuristic-boosted-trees" ? heuristicOffsets(x) : undefined;
   const k = Math.min(o.innerFolds, new Set(groups).size);
@@ -222,8 +229,11 @@ function fitKind(
   if (kind === "logistic-regression") {
     const oof = new Float64Array(x.rows);
     for (const fold of inner) {
-      const m = fitRaw(kind, subset(x, fold.train), pick(fold.train, y), o);
-      for (const i of fold.test) oof[i] = m.logit(rowOf(x, i));
+      const m = fitRaw(kind, withPriors(x, priors, fold.train, fold.train), pick(fold.train, y), o);
+      const test = withPriors(x, priors, fold.train, fold.test);
+      fold.test.forEach((i, j) => {
+        oof[i] = m.logit(rowOf(test, j));
+      });
     }
     const calibration = fitPlatt(oof, y);
     return { ...fitRaw(kind, x, y, o), calibration, trainOof: calibrated(calibration, oof) };
@@ -232,8 +242,13 @@ function fitKind(
   // stages[t][i]: row i's out-of-fold logit after t trees.
   const stages = Array.from({ length: o.gbt.trees + 1 }, () => new Float64Array(x.rows));
   for (const fold of inner) {
-    const m = fitGbt(subset(x, fold.train), pick(fold.train, y), o.gbt, pick(fold.train, start));
-    forEachStage(m, subset(x, fold.test), pick(fold.test, start), (t, logits) => {
+    const m = fitGbt(
+      withPriors(x, priors, fold.train, fold.train),
+      pick(fold.train, y),
+      o.gbt,
+      pick(fold.train, start),
+    );
+    forEachStage(m, withPriors(x, priors, fold.train, fold.test), pick(fold.test, start), (t, logits) => {
       const stage = stages[t] as Float64Array;
       fold.test.forEach((row, j) => {
         stage[row] = logits[j] as number;
@@ -264,6 +279,28 @@ function subset(x: Matrix, rows: readonly number[]): Matrix {
   });
   return { rows: rows.length, cols: x.cols, data };
 }
+
+/**
+ * The rows `targets` of `x`, with their recipe priors (recipe.prior.*) learned from the rows `fit`, each target's
+ * own repository left out: held-out rows get priors from the training repositories alone, training rows from the
+ * other training repositories, as a repository the shipped model never saw gets them from all of its data.
+ */
+export function withPriors(
+  x: Matrix,
+  samples: readonly PriorSample[],
+  fit: readonly number[],
+  targets: readonly number[],
+): Matrix {
+  const m = subset(x, targets);
+  const priors = leaveOneRepositoryOutPriors(pick(fit, samples), pick(targets, samples));
+  priors.forEach((prior, i) => {
+    writePriorFeatures(m.data, i * m.cols, prior);
+  });
+  return m;
+}
+
+/** Rows 0..n-1. */
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 interface ResolvedOptions {
   logistic: LogisticOptions;
@@ -360,17 +397,32 @@ export function trainModels(samples: readonly TrainingSample[], options: TrainOp
     for (const i of fold.test) majority[i] = rate;
   }
 
+  // Each fold's rows with their recipe priors from the fold's training repositories only.
+  const framed = folds.map((fold) => ({
+    train: withPriors(x, samples, fold.train, fold.train),
+    test: withPriors(x, samples, fold.train, fold.test),
+  }));
   const candidates = kinds.map((kind) => {
     const oofProb = new Array<number>(samples.length).fill(0);
     const treesPerFold: number[] = [];
     const skill: boolean[] = [];
     const trainOof: Float64Array[] = [];
     for (const fold of folds) {
-      const model = fitKind(kind, subset(x, fold.train), pick(fold.train, labels), pick(fold.train, groups), resolved);
+      const frame = framed[fold.index] as (typeof framed)[number];
+      const model = fitKind(
+        kind,
+        frame.train,
+        pick(fold.train, labels),
+        pick(fold.train, groups),
+        resolved,
+        pick(fold.train, samples),
+      );
       if (model.gbt) treesPerFold.push(model.gbt.trees.length);
       skill.push(hasSkill(model.calibration));
       trainOof.push(model.trainOof);
-      for (const i of fold.test) oofProb[i] = applyPlatt(model.calibration, model.logit(rowOf(x, i)));
+      fold.test.forEach((i, j) => {
+        oofProb[i] = applyPlatt(model.calibration, model.logit(rowOf(frame.test, j)));
+      });
     }
     return { kind, oofProb, treesPerFold, skill, trainOof, pooled: evaluate(labels, oofProb, thresholds) };
   });
@@ -378,7 +430,10 @@ export function trainModels(samples: readonly TrainingSample[], options: TrainOp
     (c.pooled.logLoss ?? Number.POSITIVE_INFINITY) < (best.pooled.logLoss ?? Number.POSITIVE_INFINITY) ? c : best,
   );
 
-  const final = fitKind(chosen.kind, x, labels, groups, resolved);
+  const all = range(samples.length);
+  const xAll = withPriors(x, samples, all, all);
+  const recipePriors: RecipePriors = recipePriorsOf(samples);
+  const final = fitKind(chosen.kind, xAll, labels, groups, resolved, samples);
   const { calibration } = final;
   let explanation: LinearExplanation;
   if (final.logistic) {
@@ -389,8 +444,9 @@ export function trainModels(samples: readonly TrainingSample[], options: TrainOp
     };
   } else {
     const calibrated = new Float64Array(samples.length);
-    for (let i = 0; i < samples.length; i++) calibrated[i] = calibration.a * final.logit(rowOf(x, i)) + calibration.b;
-    explanation = surrogate(x, calibrated);
+    for (let i = 0; i < samples.length; i++)
+      calibrated[i] = calibration.a * final.logit(rowOf(xAll, i)) + calibration.b;
+    explanation = surrogate(xAll, calibrated);
   }
   const held: HeldOutPredictions = { labels, model: chosen.oofProb, heuristic, majority, groups, folds };
   const statistics = heldOutStatistics(held, thresholds, { resamples: options.resamples ?? DEFAULT_RESAMPLES, seed });
@@ -416,8 +472,16 @@ export function trainModels(samples: readonly TrainingSample[], options: TrainOp
       if (kept.size === trainGroups.length) p = pick(fold.test, chosen.oofProb);
       else {
         const rows = fold.train.filter((i) => kept.has(groups[i] as string));
-        const m = fitKind(chosen.kind, subset(x, rows), pick(rows, labels), pick(rows, groups), resolved);
-        p = fold.test.map((i) => applyPlatt(m.calibration, m.logit(rowOf(x, i))));
+        const m = fitKind(
+          chosen.kind,
+          withPriors(x, samples, rows, rows),
+          pick(rows, labels),
+          pick(rows, groups),
+          resolved,
+          pick(rows, samples),
+        );
+        const test = withPriors(x, samples, rows, fold.test);
+        p = fold.test.map((_, j) => applyPlatt(m.calibration, m.logit(rowOf(test, j))));
       }
       return {
         model: { auc: auc(y, p), logLoss: logLoss(y, p) },
@@ -446,7 +510,6 @@ export function trainModels(samples: readonly TrainingSample[], options: TrainOp
       majority: evaluate(y, pick(rows, majority), thresholds),
     };
   };
-  const all = samples.map((_, i) => i);
   const card: ModelCard = {
     modelVersion: "",
     kind: chosen.kind,
@@ -487,6 +550,7 @@ export function trainModels(samples: readonly TrainingSample[], options: TrainOp
       learningCurve,
     },
     ...(final.gbt ? { trees: final.gbt.trees.length } : {}),
+    recipePriors,
     calibration: { method: "platt", a: calibration.a, b: calibration.b, skill: hasSkill(calibration) },
     thresholds: { ...thresholds },
     params: {
@@ -507,6 +571,7 @@ export function trainModels(samples: readonly TrainingSample[], options: TrainOp
       featureNames: names,
       explanation,
       gate,
+      recipePriors,
     };
     return final.logistic
       ? logisticRegressionModel({ ...final.logistic, calibration, metadata })
