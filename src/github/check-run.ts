@@ -15,7 +15,15 @@ import {
   truncate,
 } from "../summary/render.js";
 import { applyActionId } from "./actions.js";
-import type { Annotation, CheckConclusion, CheckRunAction, CheckRunOutput, GitHubApi, RepoRef } from "./api.js";
+import type {
+  Annotation,
+  CheckConclusion,
+  CheckRunAction,
+  CheckRunInfo,
+  CheckRunOutput,
+  GitHubApi,
+  RepoRef,
+} from "./api.js";
 
 export const CHECK_RUN_NAME = "ODAVL Autopilot";
 
@@ -259,4 +267,46 @@ export async function supersedeCheckRun(
       summary: `The pull request's head moved on to \`${p.newHead.slice(0, 7)}\`; ODAVL checks that commit instead.`,
     },
   });
+}
+
+/**
+ * A completed check run that says one thing about a commit (a configuration problem, the answer to an Apply press):
+ * the run already there (the first of `name` on `headSha` that `mine` accepts) is updated, without annotations
+ * (GitHub would add them a second time); otherwise one is created with them. Returns its id.
+ */
+export async function putCompletedCheckRun(
+  api: GitHubApi,
+  ref: RepoRef,
+  p: {
+    name: string;
+    headSha: string;
+    externalId: string;
+    conclusion: CheckConclusion;
+    now: Date;
+    output: Omit<CheckRunOutput, "annotations">;
+    annotations?: Annotation[];
+    mine?: (run: CheckRunInfo) => boolean;
+  },
+): Promise<number> {
+  const [existing] = (await api.findCheckRuns(ref, p.headSha, p.name)).filter(p.mine ?? (() => true));
+  if (existing) {
+    await api.updateCheckRun(ref, existing.id, {
+      status: "completed",
+      conclusion: p.conclusion,
+      completedAt: p.now,
+      output: p.output,
+    });
+    return existing.id;
+  }
+  const { id } = await api.createCheckRun(ref, {
+    name: p.name,
+    headSha: p.headSha,
+    externalId: p.externalId,
+    status: "completed",
+    conclusion: p.conclusion,
+    startedAt: p.now,
+    completedAt: p.now,
+    output: { ...p.output, ...(p.annotations ? { annotations: p.annotations } : {}) },
+  });
+  return id;
 }

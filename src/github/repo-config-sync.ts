@@ -17,7 +17,7 @@ import {
 import { unknownSelectors } from "../recipes/index.js";
 import { escapeMarkdown } from "../summary/render.js";
 import type { Annotation, GitHubApi, RepoRef } from "./api.js";
-import { ANNOTATIONS_PER_REQUEST } from "./check-run.js";
+import { ANNOTATIONS_PER_REQUEST, putCompletedCheckRun } from "./check-run.js";
 import type { RepositorySchedules, ScheduleProblem } from "./ports.js";
 
 const CONFIG_PATH = ".github/odavl.yml";
@@ -121,25 +121,13 @@ export async function explainInvalidConfig(
     title: "Invalid ODAVL configuration",
     message: `${i.path || "(file)"}: ${i.message}`,
   }));
-  const [existing] = await api.findCheckRuns(ref, p.sha, CONFIG_CHECK_RUN_NAME);
-  if (existing) {
-    await api.updateCheckRun(ref, existing.id, {
-      status: "completed",
-      conclusion: "failure",
-      completedAt: p.now,
-      output,
-    });
-    return existing.id;
-  }
-  const { id } = await api.createCheckRun(ref, {
+  return putCompletedCheckRun(api, ref, {
     name: CONFIG_CHECK_RUN_NAME,
     headSha: p.sha,
     externalId: `config-${p.sha}`,
-    status: "completed",
     conclusion: "failure",
-    startedAt: p.now,
-    completedAt: p.now,
-    output: { ...output, annotations },
+    now: p.now,
+    output,
+    annotations,
   });
-  return id;
 }

@@ -3,7 +3,13 @@ import { describe, expect, it } from "vitest";
 import { patchHash } from "../../src/engine/candidates.js";
 import type { CandidateResult, CycleSummary } from "../../src/engine/types.js";
 import { recipeForAction } from "../../src/github/actions.js";
-import { annotationsFor, buildCheckRunContent, MAX_ANNOTATIONS, publishCheckRun } from "../../src/github/check-run.js";
+import {
+  annotationsFor,
+  buildCheckRunContent,
+  MAX_ANNOTATIONS,
+  publishCheckRun,
+  putCompletedCheckRun,
+} from "../../src/github/check-run.js";
 import { RECIPES } from "../../src/recipes/index.js";
 import { GITHUB_TEXT_LIMIT } from "../../src/summary/render.js";
 import { ONE_FINDING_FIXED } from "../helpers/samples.js";
@@ -247,5 +253,54 @@ describe("check run publishing", () => {
       skipAnnotations: true,
     });
     expect(gh.find("PATCH", "/check-runs/32")[0]?.body.output.annotations).toBeUndefined();
+  });
+
+  it("a one-off check run is created with its annotations, and one already there is updated without them", async () => {
+    const ref = { owner: "acme", repo: "demo" };
+    const sha = "c".repeat(40);
+    const annotation = {
+      path: ".github/odavl.yml",
+      start_line: 2,
+      end_line: 2,
+      annotation_level: "failure" as const,
+      title: "Invalid ODAVL configuration",
+      message: "budget.maxFiles: too small",
+    };
+    const p = {
+      name: "ODAVL Apply",
+      headSha: sha,
+      externalId: "apply-r1-d2",
+      conclusion: "neutral" as const,
+      now: new Date(0),
+      output: { title: "No pull request: the fix no longer applies", summary: "s" },
+      annotations: [annotation],
+      mine: (run: { externalId: string | null }) => run.externalId === "apply-r1-d2",
+    };
+    // Another job's run of the same name on the commit is not this one's: a new run is created.
+    const fresh = new GitHubMock("acme", "demo")
+      .findCheckRuns(sha, "ODAVL Apply", [{ id: 40, external_id: "apply-r1-other", status: "completed" }])
+      .createCheckRun(41);
+    expect(await putCompletedCheckRun(await githubApi(), ref, p)).toBe(41);
+    expect(fresh.find("POST", "/check-runs")[0]?.body).toMatchObject({
+      external_id: "apply-r1-d2",
+      status: "completed",
+      conclusion: "neutral",
+      output: { title: p.output.title, annotations: [annotation] },
+    });
+    // Its own run (a retried job) is updated, and its annotations are not sent twice.
+    const again = new GitHubMock("acme", "demo")
+      .findCheckRuns(sha, "ODAVL Apply", [
+        { id: 40, external_id: "apply-r1-other", status: "completed" },
+        { id: 41, external_id: "apply-r1-d2", status: "completed" },
+      ])
+      .updateCheckRun(41);
+    expect(await putCompletedCheckRun(await githubApi(), ref, p)).toBe(41);
+    const [patch] = again.find("PATCH", "/check-runs/41");
+    expect(patch?.body).toMatchObject({
+      status: "completed",
+      conclusion: "neutral",
+      output: { title: p.output.title },
+    });
+    expect(patch?.body.output.annotations).toBeUndefined();
   });
 });

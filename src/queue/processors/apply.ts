@@ -10,6 +10,7 @@ import { unifiedDiff } from "../../engine/diff.js";
 import type { CandidateResult, CycleSummary } from "../../engine/types.js";
 import { recipeForAction } from "../../github/actions.js";
 import type { GitHubApi, RepoRef } from "../../github/api.js";
+import { putCompletedCheckRun } from "../../github/check-run.js";
 import {
   fixBranchName,
   fixBranchPrefix,
@@ -260,27 +261,14 @@ async function answerApply(
   p: { head: string; job: JobInfo; now: Date; title: string; summary: string; text?: string },
 ): Promise<void> {
   const output = { title: p.title.slice(0, 255), summary: p.summary, ...(p.text ? { text: p.text } : {}) };
-  const [existing] = (await api.findCheckRuns(ref, p.head, APPLY_CHECK_RUN_NAME)).filter(
-    (c) => c.externalId === p.job.id,
-  );
-  if (existing) {
-    await api.updateCheckRun(ref, existing.id, {
-      status: "completed",
-      conclusion: "neutral",
-      completedAt: p.now,
-      output,
-    });
-    return;
-  }
-  await api.createCheckRun(ref, {
+  await putCompletedCheckRun(api, ref, {
     name: APPLY_CHECK_RUN_NAME,
     headSha: p.head,
     externalId: p.job.id,
-    status: "completed",
     conclusion: "neutral",
-    startedAt: p.now,
-    completedAt: p.now,
+    now: p.now,
     output,
+    mine: (c) => c.externalId === p.job.id,
   });
 }
 
