@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FEATURE_SCHEMA_VERSION } from "../../src/model/features.js";
 import { odavl } from "../helpers/cli.js";
 import { createTestDb, TEST_DB_KINDS, type TestDb } from "../helpers/db.js";
 import { LEDGER_REPOS, ledgerSamples } from "./datasets.js";
@@ -102,7 +103,7 @@ describe.runIf(TEST_DB_KINDS.includes("postgres"))("odavl progress, check-data, 
     const file = join(dir, "data", "set.csv");
     const r = await odavl(env, "export", "--format", "csv", "--out", file);
     expect(r.code).toBe(0);
-    expect(r.stderr).toBe(`exported 49 rows (feature schema v2, csv) to ${file}\n`);
+    expect(r.stderr).toBe(`exported 49 rows (feature schema v${FEATURE_SCHEMA_VERSION}, csv) to ${file}\n`);
     expect(readFileSync(file, "utf8").trimEnd().split("\n")).toHaveLength(50);
     const s = await odavl(env, "export", "--format", "jsonl", "--since", "2025-03-02");
     expect(s.stdout.trimEnd().split("\n")).toHaveLength(10);

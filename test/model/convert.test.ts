@@ -2,9 +2,10 @@
  * Schema v2 rows in schema v3 (convert.ts), several dataset files combined (combine.ts), and the committed datasets
  * read through both.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { combineRows, readDatasets } from "../../src/model/combine.js";
 import {
@@ -118,6 +119,9 @@ describe("reading a dataset", () => {
     expect(plain).not.toHaveProperty("namedFeatures");
     expect(full).toHaveProperty("tests");
     expect(full).toMatchObject(plain);
+    // The line as written, fields in their order: a tool that writes it back changes nothing.
+    const line = gunzipSync(readFileSync(path)).toString("utf8").split("\n")[0] as string;
+    expect(JSON.stringify(full)).toBe(line);
   });
 });
 

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { FEATURE_COUNT, FEATURE_SCHEMA_VERSION } from "../../src/model/features.js";
+import { decide } from "../../src/engine/decide.js";
+import { computeFeatures, FEATURE_COUNT, FEATURE_SCHEMA_VERSION, featureIndex } from "../../src/model/features.js";
 import { heuristicScores } from "../../src/model/heuristic.js";
 import { MetadataKey } from "../../src/model/onnx/export.js";
 import {
@@ -13,8 +14,11 @@ import {
   type PredictorOptions,
   releaseModels,
 } from "../../src/model/predictor.js";
+import { FALLBACK_RATE, PRIOR_WEIGHT } from "../../src/model/priors.js";
+import { DEFAULT_THRESHOLDS } from "../../src/model/tiers.js";
 import { seededRandom } from "../../src/model/train/random.js";
 import type { FallbackCause } from "../../src/model/types.js";
+import { candidate, facts, recipe } from "./fixtures.js";
 import * as fx from "./onnx-fixtures.js";
 import { randomVector } from "./synthetic.js";
 
@@ -136,6 +140,42 @@ describe("predictor fallbacks: the heuristic decides and the batch says why", ()
       meta: fx.metadata({ [MetadataKey.recipePriors]: JSON.stringify({ global: { successes: 5, runs: 1 } }) }),
     });
     await expectFallback({ enabled: true, modelPath: modelFile(bad), timeBudgetMs: 100 }, "corrupt");
+  });
+
+  it("a cycle's feature vectors start each recipe at the model's shipped prior (not every recipe at 0.92)", async () => {
+    const priors = { global: { successes: 80, runs: 100 }, recipes: { "eslint/eqeqeq": { successes: 2, runs: 10 } } };
+    const predictor = await createPredictor({
+      enabled: true,
+      modelPath: modelFile(
+        fx.sigmoidModel({ meta: fx.metadata({ [MetadataKey.recipePriors]: JSON.stringify(priors) }) }),
+      ),
+      timeBudgetMs: 1000,
+    });
+    const decided = await decide({
+      candidates: [
+        candidate({ recipe: recipe({ id: "eslint/eqeqeq" }) }),
+        candidate({ recipe: recipe({ id: "eslint/never-seen" }) }),
+      ],
+      facts: facts(),
+      history: new Map(),
+      predictor,
+      computeFeatures,
+      thresholds: DEFAULT_THRESHOLDS,
+    });
+    const prior = decided.map((p) => p.features[featureIndex("recipe.prior.logit")] as number);
+    const logit = (p: number) => Math.log(p / (1 - p));
+    expect(prior[0]).toBeCloseTo(logit((2 + PRIOR_WEIGHT * 0.8) / (10 + PRIOR_WEIGHT)), 12);
+    expect(prior[1]).toBeCloseTo(logit(0.8), 12);
+    // The heuristic predictor has no model, so no priors: every recipe at the fallback rate.
+    const plain = await decide({
+      candidates: [candidate({ recipe: recipe({ id: "eslint/eqeqeq" }) })],
+      facts: facts(),
+      history: new Map(),
+      predictor: createHeuristicPredictor(),
+      computeFeatures,
+      thresholds: DEFAULT_THRESHOLDS,
+    });
+    expect(plain[0]?.features[featureIndex("recipe.prior.logit")]).toBeCloseTo(logit(FALLBACK_RATE), 12);
   });
 
   it("inference throws", async () => {

@@ -47,6 +47,8 @@ export async function exportCommand(ctx: CommandContext): Promise<number> {
     }
     ctx.stderr.write(
       `exported ${result.rows} rows (feature schema v${result.featureSchemaVersion}, ${format})${path ? ` to ${path}` : ""}${
+        result.converted ? `; ${result.converted} of them stored in schema v2, converted` : ""
+      }${
         result.skippedInvalid
           ? `; left out ${result.skippedInvalid} rows with an invalid feature vector (see odavl check-data)`
           : ""
