@@ -55,7 +55,10 @@ export async function verify(
       return r;
     },
   };
-  let tests: CandidateTestRunner | null = observed.testsPassing === "pass" ? run.sessions.tests : null;
+  const ownTests: CandidateTestRunner | null = observed.testsPassing === "pass" ? run.sessions.tests : null;
+  // Apply's re-verification runs its fix alone (and the full suite): never in a group.
+  const grouping = ownTests !== null && req.groupTests !== false && req.trigger !== "apply";
+  let tests = ownTests;
   let done = 0;
   let total = decided.candidates.length;
   const verifyAll = async (list: readonly Candidate[]): Promise<(Outcome | null)[]> => {
@@ -113,9 +116,7 @@ export async function verify(
     // different measurements would report findings as new that were there all along.
     const touched = [...new Set(candidates.flatMap((c) => c.files.map((f) => f.path)))];
     baselineFindings = touched.length > 0 ? await findingsFor(new Map(), judged, touched) : [];
-    // Apply's re-verification runs its fix alone (and the full suite): never in a group.
-    if (tests && req.groupTests !== false && req.trigger !== "apply")
-      tests = await groupTests(tests, candidates.filter(testsInScope));
+    if (grouping && ownTests) tests = await groupTests(ownTests, candidates.filter(testsInScope));
     return verifyAll(candidates);
   });
 
@@ -144,6 +145,7 @@ export async function verify(
     if (made.bundles.length === 0) return { candidates: [], predictions: [], outcomes: [] };
     const predictions = applyProbation(made.bundles, await predict(run, decided.facts, made.bundles), planned.standing);
     total += made.bundles.length;
+    if (grouping && ownTests) tests = await groupTests(ownTests, made.bundles.filter(testsInScope));
     return { candidates: made.bundles, predictions, outcomes: await verifyAll(made.bundles) };
   });
 
