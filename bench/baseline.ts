@@ -26,7 +26,7 @@ import { readTsconfig } from "../src/engine/observe.js";
 import { createRuntime } from "../src/runtime/create-runtime.js";
 import { isSecretName } from "../src/sandbox/env.js";
 import { createWorkingCopy } from "../src/workspace/index.js";
-import { checkoutDirName, readCorpusTsv } from "./corpus.js";
+import { checkoutDirName, readCorpusTsv, selectTargets } from "./corpus.js";
 
 interface Target {
   repo: string;
@@ -109,16 +109,10 @@ function readTargets(file: string): Target[] {
 }
 
 let targets = positionals.flatMap(readTargets);
-if (values.shard) {
-  const m = /^(\d+)\/(\d+)$/.exec(values.shard);
-  const [i, n] = [Number(m?.[1]), Number(m?.[2])];
-  if (!m || i < 1 || i > n) fail(`--shard must be i/n with 1 <= i <= n, got "${values.shard}"`);
-  targets = targets.filter((_, k) => k % n === i - 1);
-}
-if (values.repos) {
-  const wanted = values.repos.split(",").map((s) => s.trim());
-  targets = targets.filter((t) => wanted.some((w) => t.repo === w || t.repo.endsWith(`/${w}`)));
-  if (targets.length === 0) fail(`--repos ${values.repos} matches no repository of the list`);
+try {
+  targets = selectTargets(targets, values);
+} catch (e) {
+  fail((e as Error).message);
 }
 
 const env = readEnv(process.env);

@@ -62,6 +62,29 @@ export function sourceName(file: string): string {
   return base;
 }
 
+/**
+ * The repositories a benchmark run takes: `shard` "i/n" keeps every n-th from the i-th (1-based), to split a long run
+ * over processes; `repos` (comma-separated owner/name or name) keeps those named. Throws a message naming the flag.
+ */
+export function selectTargets<T extends { repo: string }>(
+  targets: readonly T[],
+  o: { shard?: string | undefined; repos?: string | undefined },
+): T[] {
+  let out = [...targets];
+  if (o.shard) {
+    const m = /^(\d+)\/(\d+)$/.exec(o.shard);
+    const [i, n] = [Number(m?.[1]), Number(m?.[2])];
+    if (!m || i < 1 || i > n) throw new Error(`--shard must be i/n with 1 <= i <= n, got "${o.shard}"`);
+    out = out.filter((_, k) => k % n === i - 1);
+  }
+  if (o.repos) {
+    const wanted = o.repos.split(",").map((s) => s.trim());
+    out = out.filter((t) => wanted.some((w) => t.repo === w || t.repo.endsWith(`/${w}`)));
+    if (out.length === 0) throw new Error(`--repos ${o.repos} matches no repository of the list`);
+  }
+  return out;
+}
+
 export function checkoutDirName(e: Pick<CorpusEntry, "repo" | "commit">): string {
   return `${e.repo.replace("/", "__")}@${e.commit.slice(0, 7)}`;
 }

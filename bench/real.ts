@@ -30,7 +30,7 @@ import { RECIPES, selectRecipes, unknownSelectors } from "../src/recipes/index.j
 import { createRuntime } from "../src/runtime/create-runtime.js";
 import { ourTypeScriptDir, type Sandbox } from "../src/sandbox/index.js";
 import { createCandidateCopy, linkedPackageTargets, removeCandidateCopy } from "../src/workspace/index.js";
-import { checkoutDirName, readCorpusTsv } from "./corpus.js";
+import { checkoutDirName, readCorpusTsv, selectTargets } from "./corpus.js";
 
 interface Target {
   repo: string;
@@ -174,17 +174,10 @@ if (values.source) {
   targets = targets.filter((t) => t.source === values.source);
   if (targets.length === 0) fail(`--source ${values.source} matches no repository of the list`);
 }
-if (values.shard) {
-  // i/n: every n-th repository from the i-th (1-based), to split a long run over processes.
-  const m = /^(\d+)\/(\d+)$/.exec(values.shard);
-  const [i, n] = [Number(m?.[1]), Number(m?.[2])];
-  if (!m || i < 1 || i > n) fail(`--shard must be i/n with 1 <= i <= n, got "${values.shard}"`);
-  targets = targets.filter((_, k) => k % n === i - 1);
-}
-if (values.repos) {
-  const wanted = values.repos.split(",").map((s) => s.trim());
-  targets = targets.filter((t) => wanted.some((w) => t.repo === w || t.repo.endsWith(`/${w}`)));
-  if (targets.length === 0) fail(`--repos ${values.repos} matches no repository of the list`);
+try {
+  targets = selectTargets(targets, values);
+} catch (e) {
+  fail((e as Error).message);
 }
 
 const env = readEnv(process.env);

@@ -14,6 +14,7 @@ import {
   mirrorGitDir,
   prepareEntry,
   readCorpusTsv,
+  selectTargets,
   sourceName,
 } from "../../bench/corpus.js";
 import { readList } from "../../src/collect/list.js";
@@ -127,5 +128,19 @@ describe("corpus preparation", () => {
       ["acme", "lib", join(into, checkoutDirName(entries[0] as (typeof entries)[0])), null, "TZ=UTC npx jest"],
       ["acme", "lib", join(into, checkoutDirName(entries[1] as (typeof entries)[0])), null, "npx tsc && node --test"],
     ]);
+  });
+});
+
+describe("selectTargets (bench:real and bench:baseline)", () => {
+  const list = ["a/one", "b/two", "c/three", "d/four", "e/five"].map((repo) => ({ repo }));
+  it("shards every n-th from the i-th and keeps the repositories named, by owner/name or name", () => {
+    expect(selectTargets(list, { shard: "2/2" }).map((t) => t.repo)).toEqual(["b/two", "d/four"]);
+    expect(selectTargets(list, { shard: "1/2", repos: "five,a/one" }).map((t) => t.repo)).toEqual(["a/one", "e/five"]);
+    expect(selectTargets(list, {})).toEqual(list);
+  });
+  it("refuses a malformed shard and a selection that matches nothing, naming the flag", () => {
+    expect(() => selectTargets(list, { shard: "3/2" })).toThrow('--shard must be i/n with 1 <= i <= n, got "3/2"');
+    expect(() => selectTargets(list, { shard: "x" })).toThrow("--shard must be i/n");
+    expect(() => selectTargets(list, { repos: "nope" })).toThrow("--repos nope matches no repository of the list");
   });
 });
