@@ -20,21 +20,14 @@ import { cp, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { readList } from "../src/collect/list.js";
 import { readEnv } from "../src/config/env.js";
 import { readTsconfig } from "../src/engine/observe.js";
 import { createRuntime } from "../src/runtime/create-runtime.js";
 import { isSecretName } from "../src/sandbox/env.js";
 import { createWorkingCopy } from "../src/workspace/index.js";
-import { checkoutDirName, readCorpusTsv, selectTargets } from "./corpus.js";
+import { type BenchTarget, readBenchTargets, selectTargets } from "./corpus.js";
 
-interface Target {
-  repo: string;
-  dir: string;
-  testCommand: string;
-  /** corpus:prepare's marker beside the checkout; null for a collect list (which names prepared checkouts). */
-  marker: string | null;
-}
+type Target = BenchTarget;
 
 interface OutsideRun {
   exitCode: number | null;
@@ -91,21 +84,11 @@ const timeoutMs = Number(values.timeout) * 1000;
 if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) fail("--timeout must be a positive number of seconds");
 
 function readTargets(file: string): Target[] {
-  const first = readFileSync(file, "utf8").split("\n", 1)[0] ?? "";
-  if (/^repo\t/.test(first)) {
-    const into = resolve(values.into);
-    return readCorpusTsv(file, "list").map((e) => ({
-      repo: e.repo,
-      dir: join(into, checkoutDirName(e)),
-      marker: `${join(into, checkoutDirName(e))}.prepared.json`,
-      testCommand: e.testCommand,
-    }));
+  try {
+    return readBenchTargets(file, resolve(values.into), "bench:baseline");
+  } catch (e) {
+    return fail((e as Error).message);
   }
-  return readList(file).map((e) => {
-    if (!e.localPath || e.ref) fail(`${file}:${e.line}: bench:baseline runs on prepared checkouts, not ${e.source}`);
-    if (!e.testCommand) fail(`${file}:${e.line}: no test command for ${e.localPath}`);
-    return { repo: `${e.owner}/${e.name}`, dir: e.localPath, marker: null, testCommand: e.testCommand };
-  });
 }
 
 let targets = positionals.flatMap(readTargets);

@@ -16,6 +16,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { readList } from "../src/collect/list.js";
 import { installDependencies } from "../src/workspace/install.js";
 
 export interface CorpusEntry {
@@ -60,6 +61,40 @@ export function sourceName(file: string): string {
   if (base === "train-repos") return "train";
   if (base === "train-reserves") return "reserve";
   return base;
+}
+
+/** A prepared checkout a benchmark runs on. */
+export interface BenchTarget {
+  repo: string;
+  /** A file whose presence says the checkout is ready (corpus:prepare's marker); null for a collect list. */
+  marker: string | null;
+  /** The corpus list it belongs to (train, reserve, pick); null for a collect list. */
+  source: string | null;
+  dir: string;
+  testCommand: string;
+}
+
+/**
+ * The checkouts a corpus TSV (looked up in `into`) or a collect list (`<path>\t<test command>`, prepared checkouts
+ * only) names. Throws a message naming the file and line of an entry a benchmark cannot run on.
+ */
+export function readBenchTargets(file: string, into: string, bench: string): BenchTarget[] {
+  const first = readFileSync(file, "utf8").split("\n", 1)[0] ?? "";
+  if (/^repo\t/.test(first)) {
+    return readCorpusTsv(file, "list").map((e) => ({
+      repo: e.repo,
+      source: e.source,
+      dir: join(into, checkoutDirName(e)),
+      marker: `${join(into, checkoutDirName(e))}.prepared.json`,
+      testCommand: e.testCommand,
+    }));
+  }
+  return readList(file).map((e) => {
+    if (!e.localPath || e.ref)
+      throw new Error(`${file}:${e.line}: ${bench} runs on prepared checkouts, not ${e.source}`);
+    if (!e.testCommand) throw new Error(`${file}:${e.line}: no test command for ${e.localPath}`);
+    return { repo: `${e.owner}/${e.name}`, source: null, marker: null, dir: e.localPath, testCommand: e.testCommand };
+  });
 }
 
 /**

@@ -20,7 +20,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { readList } from "../src/collect/list.js";
 import { readEnv } from "../src/config/env.js";
 import { runCycle } from "../src/engine/cycle.js";
 import type { CycleTools, ProgressEvent, TestSession } from "../src/engine/ports.js";
@@ -30,17 +29,9 @@ import { RECIPES, selectRecipes, unknownSelectors } from "../src/recipes/index.j
 import { createRuntime } from "../src/runtime/create-runtime.js";
 import { ourTypeScriptDir, type Sandbox } from "../src/sandbox/index.js";
 import { createCandidateCopy, linkedPackageTargets, removeCandidateCopy } from "../src/workspace/index.js";
-import { checkoutDirName, readCorpusTsv, selectTargets } from "./corpus.js";
+import { type BenchTarget, readBenchTargets, selectTargets } from "./corpus.js";
 
-interface Target {
-  repo: string;
-  /** A file whose presence says the checkout is ready (corpus:prepare's marker); null for a collect list. */
-  marker: string | null;
-  /** The corpus list it belongs to (train, reserve); null for a collect list. */
-  source: string | null;
-  dir: string;
-  testCommand: string;
-}
+type Target = BenchTarget;
 
 interface OwnRun {
   command: string;
@@ -135,22 +126,11 @@ if (selectors) {
 const recipes = selectRecipes(selectors ? { enabled: selectors } : {});
 
 function readTargets(file: string): Target[] {
-  const first = readFileSync(file, "utf8").split("\n", 1)[0] ?? "";
-  if (/^repo\t/.test(first)) {
-    const into = resolve(values.into);
-    return readCorpusTsv(file, "list").map((e) => ({
-      repo: e.repo,
-      source: e.source,
-      dir: join(into, checkoutDirName(e)),
-      marker: `${join(into, checkoutDirName(e))}.prepared.json`,
-      testCommand: e.testCommand,
-    }));
+  try {
+    return readBenchTargets(file, resolve(values.into), "bench:real");
+  } catch (e) {
+    return fail((e as Error).message);
   }
-  return readList(file).map((e) => {
-    if (!e.localPath || e.ref) fail(`${file}:${e.line}: bench:real runs on prepared checkouts, not ${e.source}`);
-    if (!e.testCommand) fail(`${file}:${e.line}: no test command for ${e.localPath}`);
-    return { repo: `${e.owner}/${e.name}`, source: null, marker: null, dir: e.localPath, testCommand: e.testCommand };
-  });
 }
 
 if (values.from) {
