@@ -21,7 +21,7 @@ const MAX_GROUP = 16;
 export interface GroupedTests {
   /** The runner candidates are verified with: a result the groups settled is answered without running again. */
   runner: CandidateTestRunner;
-  /** Test runs made by the groups, for the summary's figures. */
+  /** Test runs the groups made (what grouping cost). */
   runs: number;
 }
 
@@ -117,7 +117,8 @@ export function combine(members: readonly Files[]): Files | null {
   return [...byPath.values()];
 }
 
-function filesKey(files: readonly { path: string; after: string }[]): string {
+/** One key for a set of edits (paths and contents, in any order): the groups' results and the type-check memo. */
+export function filesKey(files: readonly { path: string; after: string }[]): string {
   const h = createHash("sha256");
   for (const f of [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
     h.update(f.path).update("\u0000").update(f.after).update("\u0000");

@@ -8,7 +8,7 @@ import { planBundles } from "../bundles.js";
 import { createRecipeWorkspace } from "../observe.js";
 import { applyProbation } from "../probation.js";
 import { CycleAbortedError } from "../request.js";
-import { testInGroups } from "../test-groups.js";
+import { filesKey, testInGroups } from "../test-groups.js";
 import type { Candidate, CandidateResult, Outcome } from "../types.js";
 import { diagnosticKey } from "../types.js";
 import { type CandidateTestRunner, countNew, errorOutcome, verifyCandidate } from "../verify.js";
@@ -46,7 +46,7 @@ export async function verify(
   const checked = new Map<string, ReturnType<typeof observed.checker.check>>();
   const typeChecker = {
     check: (overrides: ReadonlyMap<string, string>) => {
-      const key = JSON.stringify([...overrides].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+      const key = filesKey([...overrides].map(([path, after]) => ({ path, after })));
       let r = checked.get(key);
       if (!r) {
         r = observed.checker.check(overrides);
@@ -92,6 +92,7 @@ export async function verify(
 
   /** The candidates whose tests would run (they pass the type check and change what the tests execute), in groups. */
   const groupTests = async (runner: CandidateTestRunner, list: readonly Candidate[]) => {
+    const baselineKeys = observed.baselineDiagnostics.map(diagnosticKey);
     const members: Candidate["files"][] = [];
     const seen = new Set<string>();
     for (const c of list) {
@@ -99,7 +100,7 @@ export async function verify(
       seen.add(c.patchHash);
       try {
         const after = await typeChecker.check(new Map(c.files.map((f) => [f.path, f.after] as const)));
-        if (countNew(observed.baselineDiagnostics.map(diagnosticKey), after.map(diagnosticKey)) > 0) continue;
+        if (countNew(baselineKeys, after.map(diagnosticKey)) > 0) continue;
       } catch {
         continue; // its own verification reports the type checker's failure
       }
