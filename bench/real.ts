@@ -57,6 +57,8 @@ interface RepoFigures {
     verified: number;
     succeeded: number;
     skipped: number;
+    /** Where Verify's time went: the candidates' type checks and lint passes (summed), and the test runs made. */
+    work: { typecheckMs: number; lintMs: number; testRuns: number; testRunsMs: number };
   };
   /** cycle total / (own tsc + own tests). */
   ratio?: number | null;
@@ -227,7 +229,10 @@ async function measureOwn(t: Target): Promise<NonNullable<RepoFigures["own"]>> {
 }
 
 /** The runtime's tools, with the baseline test result (status and reason) kept for the report. */
-function observedTools(tools: CycleTools, seen: { baseline: NonNullable<RepoFigures["cycle"]>["baseline"] }) {
+function observedTools(
+  tools: CycleTools,
+  seen: { baseline: NonNullable<RepoFigures["cycle"]>["baseline"]; testRuns: number; testRunsMs: number },
+) {
   const wrapped: CycleTools = {
     ...tools,
     async startTests(root, command) {
@@ -236,9 +241,21 @@ function observedTools(tools: CycleTools, seen: { baseline: NonNullable<RepoFigu
         seen.baseline = { status: "unknown", reason: `unavailable: ${session.unavailable}`, durationMs: null };
         return session;
       }
+      // Every method the cycle uses is passed on (the shortcut for unchanged output and the coverage among them):
+      // the cycle measured must be the one the product runs.
       const s: TestSession = {
         command: session.command,
-        run: (edits) => session.run(edits),
+        ...(session.unchanged ? { unchanged: (files) => session.unchanged?.(files) ?? null } : {}),
+        ...(session.coverage ? { coverage: (files) => session.coverage?.(files) ?? null } : {}),
+        async run(edits) {
+          const t0 = performance.now();
+          try {
+            return await session.run(edits);
+          } finally {
+            seen.testRuns++;
+            seen.testRunsMs += performance.now() - t0;
+          }
+        },
         close: () => session.close(),
         async baseline() {
           const b = await session.baseline();
@@ -253,7 +270,12 @@ function observedTools(tools: CycleTools, seen: { baseline: NonNullable<RepoFigu
 }
 
 async function measureCycle(t: Target): Promise<NonNullable<RepoFigures["cycle"]>> {
-  const seen = { baseline: { status: "not reached", reason: "", durationMs: null as number | null } };
+  const seen = {
+    baseline: { status: "not reached", reason: "", durationMs: null as number | null },
+    testRuns: 0,
+    testRunsMs: 0,
+  };
+  const work = () => ({ testRuns: seen.testRuns, testRunsMs: Math.round(seen.testRunsMs) });
   const sha = execFileSync("git", ["-C", t.dir, "rev-parse", "HEAD"], { encoding: "utf8" }).trim();
   const [owner = "local", name = t.repo] = t.repo.split("/");
   // Phase starts from the progress events: an aborted cycle throws without its durations, and these keep them.
@@ -299,6 +321,11 @@ async function measureCycle(t: Target): Promise<NonNullable<RepoFigures["cycle"]
       verified: outcomes.filter((o) => o.status === "verified").length,
       succeeded: outcomes.filter((o) => o.success).length,
       skipped: summary.skipped.length,
+      work: {
+        typecheckMs: Math.round(outcomes.reduce((n, o) => n + (o.durationsMs?.typecheck ?? 0), 0)),
+        lintMs: Math.round(outcomes.reduce((n, o) => n + (o.durationsMs?.lint ?? 0), 0)),
+        ...work(),
+      },
     };
   } catch (error) {
     const end = performance.now();
@@ -317,6 +344,7 @@ async function measureCycle(t: Target): Promise<NonNullable<RepoFigures["cycle"]
       verified: verifiedBeforeAbort,
       succeeded: 0,
       skipped: 0,
+      work: { typecheckMs: 0, lintMs: 0, ...work() },
     };
   }
 }

@@ -16,6 +16,7 @@ import {
   type CandidateCopy,
   type CandidateEdit,
   createCandidateCopy,
+  describeTestLine,
   detectTests,
   linkedPackageTargets,
   removeCandidateCopy,
@@ -396,11 +397,11 @@ function shellTestCommand(root: string, line: string): TestCommand {
     env: binPath(root),
     script: line,
     source: "config",
-    runner: null,
+    // The runner it calls and its related-tests line, as for a package.json script (the line is run as written).
+    ...describeTestLine(root, line),
     runsLint: false,
     needsBuild: false,
     buildCommand: null,
-    relatedLine: null,
     setup: null,
   };
 }

@@ -157,6 +157,20 @@ export function detectTests(dir: string): TestCommand | NoTestCommand {
   return { reason: problem };
 }
 
+/**
+ * What can be told of a test command given as a shell line (`.github/odavl.yml` tests.command, an operator's
+ * list): the runner it calls (following `npm run x` into package.json) and, for a line of one step calling vitest or
+ * jest directly, the line that runs only the tests related to some files.
+ */
+export function describeTestLine(dir: string, line: string): Pick<TestCommand, "runner" | "relatedLine"> {
+  const steps = splitSteps(line);
+  const scripts = readPackageJson(dir)?.scripts ?? {};
+  return {
+    runner: runnerOf(steps, scripts, 0),
+    relatedLine: steps.length === 1 ? relatedFor(steps[0] as string) : null,
+  };
+}
+
 function testSteps(script: string): string[] {
   return splitSteps(script).filter((s) => !LINT_STEP.test(s));
 }

@@ -11,6 +11,7 @@ export {
 export { checkout, createWorkspaceRoot } from "./checkout.js";
 export { GitError, InstallError, UnsafePathError, WorkspaceError } from "./errors.js";
 export {
+  describeTestLine,
   detectPackageManager,
   detectTestCommand,
   detectTests,

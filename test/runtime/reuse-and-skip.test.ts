@@ -62,6 +62,16 @@ describe("verifying candidates in one reused copy", () => {
     expect(inferrable?.durationsMs.tests).toBe(0);
   }, 300_000);
 
+  it("runs only the related tests for a test command given as a shell line, as for the package.json script", async () => {
+    const dir = buildRepo();
+    const summary = await runCycle(
+      cycleRequest(dir, { recipeIds: ["biome/use-optional-chain"], testCommand: "npx vitest run" }),
+      engineDeps(null),
+    );
+    expect(summary.facts?.testsPassing).toBe("pass");
+    expect(summary.results[0]?.outcome).toMatchObject({ tests: "fail", testsRun: "related" });
+  }, 300_000);
+
   it("runs the whole suite for every candidate of an Apply", async () => {
     const dir = buildRepo();
     const summary = await runCycle(

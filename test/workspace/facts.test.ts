@@ -1,7 +1,7 @@
 import { rmSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { detectPackageManager, detectTestCommand, detectTests } from "../../src/workspace/index.js";
+import { describeTestLine, detectPackageManager, detectTestCommand, detectTests } from "../../src/workspace/index.js";
 import { tempDir, writeFiles } from "./fixtures.js";
 
 describe("repository facts", () => {
@@ -179,5 +179,25 @@ describe("repository facts", () => {
       "test/a.test.ts": 'import { x } from "../src/index.js";\n',
     });
     expect(detectTestCommand(sourceTests)?.needsBuild).toBe(false);
+  });
+
+  it("tells the runner and the related-tests line of a test command given as a shell line", () => {
+    const dir = project({
+      "package.json": pkg({ scripts: { "test:unit": "mocha 'test/**/*.ts'" } }),
+    });
+    expect(describeTestLine(dir, "npx vitest run")).toEqual({
+      runner: "vitest",
+      relatedLine: "npx vitest related --run",
+    });
+    expect(describeTestLine(dir, "TZ=UTC npx jest --ci")).toEqual({
+      runner: "jest",
+      relatedLine: "TZ=UTC npx jest --ci --findRelatedTests",
+    });
+    // Through the package.json script it runs; mocha cannot tell related tests.
+    expect(describeTestLine(dir, "npm run test:unit")).toEqual({ runner: "mocha", relatedLine: null });
+    // Two steps, or a positional filter: the whole line decides, never a related run.
+    expect(describeTestLine(dir, "npm run build && npx vitest run")).toEqual({ runner: "vitest", relatedLine: null });
+    expect(describeTestLine(dir, "npx vitest run test/unit")).toEqual({ runner: "vitest", relatedLine: null });
+    expect(describeTestLine(dir, "./run-tests.sh")).toEqual({ runner: null, relatedLine: null });
   });
 });

@@ -112,6 +112,8 @@ export async function verify(
 
   const candidates = decided.candidates;
   const outcomes = await run.timed("verify", async () => {
+    // Verify has begun (its lint baseline and the test groups come before the first candidate).
+    run.progress({ phase: "verify", done: 0, total, candidate: "" });
     // The "before" side of the lint comparison comes from the same call as the "after" side, over the same
     // files: a plan's findings may be filtered differently (only what the fix can address), and comparing two
     // different measurements would report findings as new that were there all along.
