@@ -39,8 +39,13 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
 
   let unexpected: unknown = null;
   try {
-    const observed = await observe(run); // 1. Observe
-    const planned = await act(run, observed); // 2. Act (dry run)
+    const observing = await observe(run); // 1. Observe: the files, and the baseline started
+    // 2. Act (dry run) while the baseline's type check and tests run in their own processes; a baseline that
+    // fails is the cycle's error before any of Act's.
+    const [baseline, acted] = await Promise.allSettled([observing.baseline, act(run, observing.view)]);
+    if (baseline.status === "rejected") throw baseline.reason;
+    if (acted.status === "rejected") throw acted.reason;
+    const [observed, planned] = [baseline.value, acted.value];
     const decided = await decide(run, observed, planned); // 3. Decide
     summary.results = await verify(run, observed, planned, decided); // 4. Verify
     summary.status = "completed";

@@ -3,7 +3,7 @@
  * put back between them, and a candidate whose changed files compile to the baseline's JavaScript keeps the
  * baseline's passing tests without running them, except when the cycle is an Apply, which runs the whole suite.
  */
-import { appendFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { commitAll } from "../../src/cli/demo-repo.js";
@@ -114,5 +114,89 @@ describe("the baseline", () => {
     });
     expect(summary.facts).toMatchObject({ testsPassing: "pass", baselineDiagnostics: 0 });
     expect(events.slice(0, 2)).toEqual(["tests started", "type check done"]);
+  }, 300_000);
+
+  it("plans the recipes while the baseline's tests run", async () => {
+    const dir = buildRepo();
+    const deps = engineDeps(null);
+    const events: string[] = [];
+    const summary = await runCycle(cycleRequest(dir, { recipeIds: RECIPES }), {
+      ...deps,
+      onProgress: (e) => {
+        if (e.phase === "candidates") events.push("planning");
+      },
+      tools: {
+        ...deps.tools,
+        async startTests(root, options) {
+          const session = await deps.tools.startTests(root, options);
+          if ("unavailable" in session) return session;
+          return {
+            ...session,
+            command: session.command,
+            run: (edits) => session.run(edits),
+            close: () => session.close(),
+            baseline: async () => {
+              events.push("baseline tests started");
+              const r = await session.baseline();
+              events.push("baseline tests done");
+              return r;
+            },
+          };
+        },
+      },
+    });
+    expect(summary.status).toBe("completed");
+    expect(events).toContain("baseline tests started");
+    expect(events.indexOf("planning")).toBeGreaterThan(-1);
+    expect(events.indexOf("planning")).toBeLessThan(events.indexOf("baseline tests done"));
+  }, 300_000);
+
+  it("lints the candidates while their tests run in groups", async () => {
+    const dir = buildRepo();
+    const deps = engineDeps(null);
+    const events: string[] = [];
+    const summary = await runCycle(cycleRequest(dir, { recipeIds: RECIPES }), {
+      ...deps,
+      tools: {
+        ...deps.tools,
+        family(recipe) {
+          const family = deps.tools.family(recipe);
+          return {
+            ...family,
+            findings: (ws, recipes, files) => {
+              // A candidate's lint reads changed contents; the baseline's reads the files as they are.
+              const changed = files.some((f) => ws.read(f) !== readFileSync(join(dir, f), "utf8"));
+              if (changed) events.push("candidate lint");
+              return family.findings(ws, recipes, files);
+            },
+          };
+        },
+        async startTests(root, options) {
+          const session = await deps.tools.startTests(root, options);
+          if ("unavailable" in session) return session;
+          return {
+            ...session,
+            command: session.command,
+            baseline: () => session.baseline(),
+            close: () => session.close(),
+            run: async (edits) => {
+              const r = await session.run(edits);
+              events.push(`test run of ${edits.length} file${edits.length === 1 ? "" : "s"} done`);
+              return r;
+            },
+          };
+        },
+      },
+    });
+    expect(summary.status).toBe("completed");
+    // The two candidates whose tests run (prefer-const and use-optional-chain) were tested together first.
+    const firstRun = events.findIndex((e) => e.startsWith("test run of"));
+    expect(firstRun).toBeGreaterThan(-1);
+    expect(events.indexOf("candidate lint")).toBeGreaterThan(-1);
+    expect(events.indexOf("candidate lint")).toBeLessThan(firstRun);
+    expect(summary.results.find((r) => r.candidate.recipe.id === "eslint/prefer-const")?.outcome).toMatchObject({
+      success: true,
+      tests: "pass",
+    });
   }, 300_000);
 });

@@ -9,7 +9,7 @@ import type { Finding } from "../../recipes/types.js";
 import { buildCandidates } from "../candidates.js";
 import { standings } from "../probation.js";
 import type { Candidate, RecipeStanding } from "../types.js";
-import type { Observation } from "./observe.js";
+import type { RepositoryView } from "./observe.js";
 import type { CycleRun } from "./run.js";
 
 export interface Planned {
@@ -20,7 +20,7 @@ export interface Planned {
   standing: Map<string, RecipeStanding>;
 }
 
-export async function act(run: CycleRun, observed: Observation): Promise<Planned> {
+export async function act(run: CycleRun, observed: RepositoryView): Promise<Planned> {
   const { req, deps, summary } = run;
   const ids = req.recipes.map((r) => r.id);
   const records =

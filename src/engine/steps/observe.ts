@@ -1,6 +1,6 @@
 /**
  * Step 1, Observe: the repository as it is. Its files (listed safely), its tsconfig, and the baseline's type check
- * and tests, run side by side (neither needs the other).
+ * and tests, run side by side (neither needs the other) and while Act plans (it needs only the files).
  */
 import type { RecipeWorkspace } from "../../recipes/types.js";
 import { createRecipeWorkspace, isSourceFile, ObserveError, readTsconfig, type TsconfigInfo } from "../observe.js";
@@ -22,46 +22,66 @@ export interface Observation {
   testCommand: string | null;
 }
 
-export function observe(run: CycleRun): Promise<Observation> {
+/** The repository as read, before its baseline: what Act needs to plan. */
+export type RepositoryView = Pick<Observation, "listing" | "tsconfig" | "sourceFiles" | "ws">;
+
+/**
+ * Reads the repository and starts its baseline (type check and tests, in their own processes). The baseline is
+ * returned unawaited so that Act can plan while it runs; the "observe" duration ends when the baseline does.
+ */
+export async function observe(run: CycleRun): Promise<{ view: RepositoryView; baseline: Promise<Observation> }> {
   const { req, deps, summary } = run;
-  run.progress({ phase: "observe", message: "reading the repository" });
-  return run.timed("observe", async () => {
-    const listing = await deps.tools.listFiles(req.root);
-    summary.skipped.push(...listing.skipped);
-    const tsconfig = readTsconfig(req.root, listing.files);
-    if (tsconfig.outsideFiles.length > 0) {
-      const n = tsconfig.outsideFiles.length;
-      summary.skipped.push({
-        file: "tsconfig.json",
-        reason: `includes ${n} file${n === 1 ? "" : "s"} outside the repository (ignored)`,
-      });
-    }
-    const listed = new Set(listing.files);
-    const sourceFiles = (tsconfig.path ? tsconfig.fileNames : listing.files).filter(
-      (f) => listed.has(f) && isSourceFile(f),
-    );
-    if (sourceFiles.length === 0) {
-      throw new ObserveError("no TypeScript source files found (is this a TypeScript repository?)", req.root);
-    }
-    const ws = createRecipeWorkspace(req.root, sourceFiles, tsconfig.path);
-    run.progress({ phase: "observe", message: "type-checking the baseline" });
-    const typeCheck = deps.tools.startTypeChecker(req.root, tsconfig.path).then((checker) => {
-      run.sessions.typeChecker = checker;
-      return checker.baseline().then((diagnostics) => ({ checker, diagnostics }));
+  const t0 = performance.now();
+  const finish = () => {
+    summary.durationsMs.observe = Math.round(performance.now() - t0);
+  };
+  let view: RepositoryView;
+  try {
+    view = await run.timed("observe", async () => {
+      run.progress({ phase: "observe", message: "reading the repository" });
+      const listing = await deps.tools.listFiles(req.root);
+      summary.skipped.push(...listing.skipped);
+      const tsconfig = readTsconfig(req.root, listing.files);
+      if (tsconfig.outsideFiles.length > 0) {
+        const n = tsconfig.outsideFiles.length;
+        summary.skipped.push({
+          file: "tsconfig.json",
+          reason: `includes ${n} file${n === 1 ? "" : "s"} outside the repository (ignored)`,
+        });
+      }
+      const listed = new Set(listing.files);
+      const sourceFiles = (tsconfig.path ? tsconfig.fileNames : listing.files).filter(
+        (f) => listed.has(f) && isSourceFile(f),
+      );
+      if (sourceFiles.length === 0) {
+        throw new ObserveError("no TypeScript source files found (is this a TypeScript repository?)", req.root);
+      }
+      return { listing, tsconfig, sourceFiles, ws: createRecipeWorkspace(req.root, sourceFiles, tsconfig.path) };
     });
-    const [checked, tested] = await Promise.allSettled([typeCheck, baselineTests(run)]);
-    if (checked.status === "rejected") throw checked.reason;
-    if (tested.status === "rejected") throw tested.reason;
-    return {
-      listing,
-      tsconfig,
-      sourceFiles,
-      ws,
-      checker: checked.value.checker,
-      baselineDiagnostics: checked.value.diagnostics,
-      ...tested.value,
-    };
-  });
+  } finally {
+    finish();
+  }
+  const baseline = (async (): Promise<Observation> => {
+    try {
+      run.progress({ phase: "observe", message: "type-checking the baseline" });
+      const typeCheck = deps.tools.startTypeChecker(req.root, view.tsconfig.path).then((checker) => {
+        run.sessions.typeChecker = checker;
+        return checker.baseline().then((diagnostics) => ({ checker, diagnostics }));
+      });
+      const [checked, tested] = await Promise.allSettled([typeCheck, baselineTests(run)]);
+      if (checked.status === "rejected") throw checked.reason;
+      if (tested.status === "rejected") throw tested.reason;
+      return {
+        ...view,
+        checker: checked.value.checker,
+        baselineDiagnostics: checked.value.diagnostics,
+        ...tested.value,
+      };
+    } finally {
+      finish();
+    }
+  })();
+  return { view, baseline };
 }
 
 async function baselineTests(

@@ -39,6 +39,22 @@ export async function verify(
     );
     return found.flat();
   };
+  // Lint results by candidate: the candidates' lint runs while their tests run in groups (other processes), and
+  // their verification reads it from here.
+  const linted = new Map<string, Promise<Finding[]>>();
+  const candidateFindings = (candidate: Candidate): Promise<Finding[]> => {
+    const key = filesKey(candidate.files);
+    let found = linted.get(key);
+    if (!found) {
+      found = findingsFor(
+        new Map(candidate.files.map((f) => [f.path, f.after] as const)),
+        judged,
+        candidate.files.map((f) => f.path),
+      );
+      linted.set(key, found);
+    }
+    return found;
+  };
   const byHash = new Map<string, { key: string; outcome: Outcome }>();
   const testsInScope = (c: Candidate) => !req.testScopes || req.testScopes.includes(c.scope);
   let baselineFindings: Finding[] = [];
@@ -75,7 +91,10 @@ export async function verify(
           baselineFindings,
           recipes: judged,
           typeChecker,
-          findings: findingsFor,
+          findings: (overrides, recipes, files) =>
+            recipes === judged && sameFiles(candidate, overrides, files)
+              ? candidateFindings(candidate)
+              : findingsFor(overrides, recipes, files),
           tests: testsInScope(candidate) ? tests : null,
           testsReason: testsInScope(candidate)
             ? observed.testsReason
@@ -119,7 +138,12 @@ export async function verify(
     // different measurements would report findings as new that were there all along.
     const touched = [...new Set(candidates.flatMap((c) => c.files.map((f) => f.path)))];
     baselineFindings = touched.length > 0 ? await findingsFor(new Map(), judged, touched) : [];
-    if (grouping && ownTests) tests = await groupTests(ownTests, candidates.filter(testsInScope));
+    if (grouping && ownTests) {
+      const grouped = groupTests(ownTests, candidates.filter(testsInScope));
+      // Lint (this process) while the groups' tests run (the sandbox's processes).
+      await lintAhead(candidates, candidateFindings, grouped);
+      tests = await grouped;
+    }
     return verifyAll(candidates);
   });
 
@@ -148,7 +172,11 @@ export async function verify(
     if (made.bundles.length === 0) return { candidates: [], predictions: [], outcomes: [] };
     const predictions = applyProbation(made.bundles, await predict(run, decided.facts, made.bundles), planned.standing);
     total += made.bundles.length;
-    if (grouping && ownTests) tests = await groupTests(ownTests, made.bundles.filter(testsInScope));
+    if (grouping && ownTests) {
+      const grouped = groupTests(ownTests, made.bundles.filter(testsInScope));
+      await lintAhead(made.bundles, candidateFindings, grouped);
+      tests = await grouped;
+    }
     return { candidates: made.bundles, predictions, outcomes: await verifyAll(made.bundles) };
   });
 
@@ -177,6 +205,39 @@ async function verifyOne(candidate: Candidate, ctx: Parameters<typeof verifyCand
     // The verification itself failed (a tool crashed): recorded as not a success, with the cause; the cycle goes on.
     return errorOutcome(candidate, `verification failed: ${err instanceof Error ? err.message : String(err)}`, ctx);
   }
+}
+
+/**
+ * Lints each candidate in turn until the groups' test runs are done (or every candidate is linted). A lint that
+ * throws is not this loop's to report: the candidate's verification reads the same result and records the error.
+ */
+async function lintAhead(
+  list: readonly Candidate[],
+  lint: (c: Candidate) => Promise<Finding[]>,
+  grouped: Promise<unknown>,
+): Promise<void> {
+  let settled = false;
+  void grouped.then(
+    () => {
+      settled = true;
+    },
+    () => {
+      settled = true;
+    },
+  );
+  for (const c of list) {
+    if (settled) return;
+    await lint(c).catch(() => undefined);
+  }
+}
+
+/** Whether a findings call is the candidate's own: its changed files, with their contents after the change. */
+function sameFiles(candidate: Candidate, overrides: ReadonlyMap<string, string>, files: readonly string[]): boolean {
+  return (
+    files.length === candidate.files.length &&
+    overrides.size === candidate.files.length &&
+    candidate.files.every((f, i) => files[i] === f.path && overrides.get(f.path) === f.after)
+  );
 }
 
 function uniqueById(recipes: readonly Recipe[]): Recipe[] {
