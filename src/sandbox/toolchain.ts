@@ -53,7 +53,7 @@ export interface ToolchainOptions {
 
 type Manager = "pnpm" | "yarn";
 
-interface Wanted {
+export interface Wanted {
   name: Manager;
   /** Exact version, or a major ("9") when only the lockfile tells. */
   version: string;
@@ -150,8 +150,10 @@ const pending = new Map<string, Promise<string>>();
 export async function prepareToolchain(root: string, options: ToolchainOptions = {}): Promise<Toolchain> {
   const { wanted: declared, yarnPath, problem } = wantedPackageManager(root);
   const none: Toolchain = { packageManager: null, readOnlyPaths: [], env: {}, pathPrefix: [], problem };
-  const wanted = declared ?? (yarnPath ? { name: "yarn" as const, version: "", hash: "" } : null);
-  if (!wanted) return none;
+  const named = declared ?? (yarnPath ? { name: "yarn" as const, version: "", hash: "" } : null);
+  if (!named) return none;
+  const wanted = runnableOnThisNode(named);
+  const substituted = wanted === named ? null : `${named.name}@${named.version}`;
 
   const corepack = corepackScript();
   if (!corepack) return { ...none, problem: "this Node has no corepack to provide pnpm or yarn" };
@@ -177,7 +179,9 @@ export async function prepareToolchain(root: string, options: ToolchainOptions =
   await writeShims(shimDir, wanted.name, version, corepack);
   const corepackDir = path.dirname(path.dirname(corepack));
   return {
-    packageManager: version ? `${wanted.name}@${version}` : `yarn (${path.relative(root, yarnPath ?? "")})`,
+    packageManager: version
+      ? `${wanted.name}@${version}${substituted ? ` (in place of ${substituted}, which needs Node.js 22)` : ""}`
+      : `yarn (${path.relative(root, yarnPath ?? "")})`,
     readOnlyPaths: [home, shimDir, ...(corepackDir.startsWith("/usr/") ? [] : [corepackDir])],
     env: {
       COREPACK_HOME: home,
@@ -187,10 +191,23 @@ export async function prepareToolchain(root: string, options: ToolchainOptions =
       COREPACK_ENABLE_DOWNLOAD_PROMPT: "0",
       YARN_ENABLE_TELEMETRY: "0",
       YARN_ENABLE_NETWORK: "0",
+      // pnpm 10 would otherwise try to switch to (download) the version packageManager names.
+      ...(substituted ? { npm_config_manage_package_manager_versions: "false" } : {}),
     },
     pathPrefix: [shimDir],
     problem: failure,
   };
+}
+
+/**
+ * pnpm 11 and later need Node.js 22 (its built-in `node:sqlite`); on an older Node the newest pnpm 10, which reads
+ * their lockfile format, runs in their place (as the install does, src/workspace/install.ts).
+ */
+export function runnableOnThisNode(wanted: Wanted, nodeVersion = process.versions.node): Wanted {
+  const major = Number.parseInt(wanted.version, 10);
+  const nodeMajor = Number.parseInt(nodeVersion, 10);
+  if (wanted.name !== "pnpm" || !(major >= 11) || nodeMajor >= 22) return wanted;
+  return { name: "pnpm", version: "10", hash: "" };
 }
 
 /** One download of a version at a time, however many runs ask for it at once. */

@@ -16,7 +16,7 @@ import {
   type SpawningSandbox,
   type Toolchain,
 } from "../../src/sandbox/index.js";
-import { wantedPackageManager } from "../../src/sandbox/toolchain.js";
+import { runnableOnThisNode, wantedPackageManager } from "../../src/sandbox/toolchain.js";
 import { installDependencies } from "../../src/workspace/install.js";
 import { makeWorkspace } from "./helpers.js";
 
@@ -51,6 +51,23 @@ function packageJson(manager: string | null, test: string, extra: Record<string,
 function runOptions(toolchain: Toolchain) {
   return { env: toolchain.env, readOnlyPaths: toolchain.readOnlyPaths, pathPrefix: toolchain.pathPrefix };
 }
+
+describe("a pnpm that runs on this Node.js", () => {
+  it("runs pnpm 10 in place of pnpm 11 and later before Node.js 22, and leaves everything else as asked", () => {
+    const pnpm11 = { name: "pnpm" as const, version: "11.10.0", hash: "+sha512.abc" };
+    expect(runnableOnThisNode(pnpm11, "20.20.2")).toEqual({ name: "pnpm", version: "10", hash: "" });
+    expect(runnableOnThisNode({ ...pnpm11, version: "12" }, "21.7.0")).toEqual({
+      name: "pnpm",
+      version: "10",
+      hash: "",
+    });
+    expect(runnableOnThisNode(pnpm11, "22.12.0")).toBe(pnpm11);
+    const pnpm10 = { name: "pnpm" as const, version: "10.33.0", hash: "" };
+    expect(runnableOnThisNode(pnpm10, "20.20.2")).toBe(pnpm10);
+    const yarn = { name: "yarn" as const, version: "4.5.3", hash: "" };
+    expect(runnableOnThisNode(yarn, "20.20.2")).toBe(yarn);
+  });
+});
 
 describe("what a repository asks for", () => {
   let dir: string;
@@ -132,6 +149,27 @@ describe.skipIf(!hasBwrap)("the repository's package manager runs inside the san
     // Without it, the same script has no pnpm: the failure the toolchain is for.
     const bare = await sandbox.run({ cwd: ws, command: "sh", args: ["-c", "pnpm run unit"] });
     expect(bare.exitCode).toBe(127);
+  });
+
+  it("a pnpm 11 repository gets a pnpm that runs on this Node.js", async () => {
+    const ws = workspace();
+    writeProject(ws, {
+      "package.json": packageJson("pnpm@11.10.0", "pnpm run unit"),
+      "test/unit.test.js": UNIT_TEST,
+    });
+    await installDependencies(ws, { timeoutMs: 180_000, cacheDir: path.join(cacheDir, "packages") });
+    const toolchain = await prepareToolchain(ws, { cacheDir });
+    expect(toolchain.problem).toBeNull();
+    if (Number.parseInt(process.versions.node, 10) < 22) {
+      expect(toolchain.packageManager).toMatch(
+        /^pnpm@10\.\d+\.\d+ \(in place of pnpm@11\.10\.0, which needs Node\.js 22\)$/,
+      );
+    } else {
+      expect(toolchain.packageManager).toBe("pnpm@11.10.0");
+    }
+    const r = await sandbox.run({ cwd: ws, command: "pnpm", args: ["test"], ...runOptions(toolchain) });
+    expect(r.exitCode, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/^# pass 1$/m);
   });
 
   it("a yarn 4 repository whose test script calls yarn", async () => {
