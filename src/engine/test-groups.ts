@@ -1,7 +1,8 @@
 /**
  * Tests in groups: candidates whose changes are apart (other files, or lines of one file apart from each other)
  * are tested together, one test run for many, and a
- * group whose run does not pass is split in halves until each failing candidate has run alone. When most fixes
+ * group whose run does not pass is split in halves until each failing candidate has run alone (a half whose failure
+ * follows from its parent's and its sibling's runs is split without running it). When most fixes
  * keep the tests green (the common case), a cycle runs the tests a few times instead of once per candidate;
  * every "fail" recorded is still a candidate's own run, alone.
  *
@@ -41,24 +42,33 @@ export async function testInGroups(
   const unique = new Map<string, Files>();
   for (const files of members) if (files.length > 0) unique.set(filesKey(files), files);
 
-  const settle = async (group: Files[]): Promise<void> => {
-    if (options.aborted?.()) return;
-    const edits = combine(group);
-    if (!edits) throw new Error("test groups: a group's edits no longer combine"); // packGroups made sure they do
-    const r = await tests.run(edits);
-    runs++;
-    if (group.length === 1) {
-      settled.set(filesKey(group[0] as Files), r);
-      return;
-    }
-    if (r.status === "pass") {
-      const reason = `passed in one run with ${group.length - 1} other candidate${group.length === 2 ? "" : "s"}`;
-      for (const files of group) settled.set(filesKey(files), { ...r, reason });
-      return;
+  /**
+   * Settles a group; true when every member passed. A group known not to pass (its parent did not, and the other
+   * half passed) is split without running it: its run would only repeat what is known. A single member always
+   * runs, so every "fail" is still a candidate's own run.
+   */
+  const settle = async (group: Files[], failsAsAWhole = false): Promise<boolean> => {
+    if (options.aborted?.()) return false;
+    if (!failsAsAWhole || group.length === 1) {
+      const edits = combine(group);
+      if (!edits) throw new Error("test groups: a group's edits no longer combine"); // packGroups made sure they do
+      const r = await tests.run(edits);
+      runs++;
+      if (group.length === 1) {
+        settled.set(filesKey(group[0] as Files), r);
+        return r.status === "pass";
+      }
+      if (r.status === "pass") {
+        const reason = `passed in one run with ${group.length - 1} other candidate${group.length === 2 ? "" : "s"}`;
+        for (const files of group) settled.set(filesKey(files), { ...r, reason });
+        return true;
+      }
     }
     const half = Math.ceil(group.length / 2);
-    await settle(group.slice(0, half));
-    await settle(group.slice(half));
+    const firstPassed = await settle(group.slice(0, half));
+    // The whole did not pass and its first half did: the second half holds what failed.
+    const secondPassed = await settle(group.slice(half), firstPassed);
+    return firstPassed && secondPassed;
   };
 
   for (const group of packGroups([...unique.values()], maxGroup)) await settle(group);

@@ -42,8 +42,10 @@ describe("testInGroups", () => {
     const runner = scripted(new Set(["src/f.ts"]));
     const members = ["a", "b", "c", "d", "e", "f", "g", "h"].map((p) => files(`src/${p}.ts`));
     const grouped = await testInGroups(runner, members);
-    // 8 together, then [a-d] passes, [e-h] fails, [e f] fails, [e] passes, [f] fails alone, [g h] passes.
-    expect(grouped.runs).toBe(7);
+    // 8 together, then [a-d] passes (so [e-h] holds the failure: not run), [e f] fails, [e] passes, [f] fails alone,
+    // [g h] passes.
+    expect(grouped.runs).toBe(6);
+    expect(runner.calls).not.toContainEqual(["src/e.ts", "src/f.ts", "src/g.ts", "src/h.ts"]);
     expect(runner.calls).toContainEqual(["src/f.ts"]);
     const f = await grouped.runner.run(files("src/f.ts"));
     expect(f).toMatchObject({ status: "fail", reason: "1 failed (vitest)" });
@@ -53,7 +55,25 @@ describe("testInGroups", () => {
       status: "pass",
       reason: "passed in one run with 3 other candidates",
     });
-    expect(runner.calls).toHaveLength(7); // answered from what the groups settled
+    expect(runner.calls).toHaveLength(6); // answered from what the groups settled
+  });
+
+  it("a half whose failure follows from the runs before is split without running; its single member still runs", async () => {
+    const runner = scripted(new Set(["src/h.ts"]));
+    const members = ["a", "b", "c", "d", "e", "f", "g", "h"].map((p) => files(`src/${p}.ts`));
+    const grouped = await testInGroups(runner, members);
+    // 8 together fail; [a-d] passes, so [e-h] is not run; [e f] passes, so [g h] is not run; [g] passes, [h] fails
+    // by its own run.
+    expect(runner.calls.map((c) => c.length)).toEqual([8, 4, 2, 1, 1]);
+    expect(runner.calls.at(-1)).toEqual(["src/h.ts"]);
+    expect(await grouped.runner.run(files("src/h.ts"))).toMatchObject({ status: "fail" });
+    expect(await grouped.runner.run(files("src/g.ts"))).toMatchObject({ status: "pass" });
+
+    // A breaking member in each half: [a-d] fails, so [e-h] runs; within it [e f] passes, so [g h] does not run.
+    const two = scripted(new Set(["src/b.ts", "src/g.ts"]));
+    const both = await testInGroups(two, members);
+    expect(two.calls.map((c) => c.length)).toEqual([8, 4, 2, 1, 1, 2, 4, 2, 1, 1]);
+    for (const p of ["b", "g"]) expect(await both.runner.run(files(`src/${p}.ts`))).toMatchObject({ status: "fail" });
   });
 
   it("a run that is neither pass nor fail splits too; edits nobody grouped run as usual", async () => {
