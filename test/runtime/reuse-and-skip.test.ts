@@ -7,6 +7,7 @@ import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { commitAll } from "../../src/cli/demo-repo.js";
+import type { CycleTools } from "../../src/engine/ports.js";
 import { cycleRequest, engineDeps, removeTempDirs, runCycle, tempDir } from "../helpers/engine.js";
 import { buildRunnerRepo } from "../helpers/runner-repo.js";
 
@@ -37,6 +38,31 @@ test("every run starts from the checkout as it is", () => {
   );
   commitAll(dir, "inferrable annotation and a clean-copy test");
   return dir;
+}
+
+/** startTests of the real tools, with the session's baseline (its start and end) and its runs' ends observed. */
+function observedTests(
+  tools: CycleTools,
+  on: { baseline?: (at: "start" | "done") => void; run?: (edits: readonly { path: string }[]) => void },
+): CycleTools["startTests"] {
+  return async (root, options) => {
+    const session = await tools.startTests(root, options);
+    if ("unavailable" in session) return session;
+    return {
+      ...session,
+      baseline: async () => {
+        on.baseline?.("start");
+        const r = await session.baseline();
+        on.baseline?.("done");
+        return r;
+      },
+      run: async (edits) => {
+        const r = await session.run(edits);
+        on.run?.(edits);
+        return r;
+      },
+    };
+  };
 }
 
 describe("verifying candidates in one reused copy", () => {
@@ -127,26 +153,13 @@ describe("the baseline", () => {
       },
       tools: {
         ...deps.tools,
-        async startTests(root, options) {
-          const session = await deps.tools.startTests(root, options);
-          if ("unavailable" in session) return session;
-          return {
-            ...session,
-            command: session.command,
-            run: (edits) => session.run(edits),
-            close: () => session.close(),
-            baseline: async () => {
-              events.push("baseline tests started");
-              const r = await session.baseline();
-              events.push("baseline tests done");
-              return r;
-            },
-          };
-        },
+        startTests: observedTests(deps.tools, {
+          baseline: (at) => events.push(`baseline tests ${at}`),
+        }),
       },
     });
     expect(summary.status).toBe("completed");
-    expect(events).toContain("baseline tests started");
+    expect(events).toContain("baseline tests start");
     expect(events.indexOf("planning")).toBeGreaterThan(-1);
     expect(events.indexOf("planning")).toBeLessThan(events.indexOf("baseline tests done"));
   }, 300_000);
@@ -171,21 +184,9 @@ describe("the baseline", () => {
             },
           };
         },
-        async startTests(root, options) {
-          const session = await deps.tools.startTests(root, options);
-          if ("unavailable" in session) return session;
-          return {
-            ...session,
-            command: session.command,
-            baseline: () => session.baseline(),
-            close: () => session.close(),
-            run: async (edits) => {
-              const r = await session.run(edits);
-              events.push(`test run of ${edits.length} file${edits.length === 1 ? "" : "s"} done`);
-              return r;
-            },
-          };
-        },
+        startTests: observedTests(deps.tools, {
+          run: (edits) => events.push(`test run of ${edits.length} file${edits.length === 1 ? "" : "s"} done`),
+        }),
       },
     });
     expect(summary.status).toBe("completed");
