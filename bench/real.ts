@@ -58,7 +58,7 @@ interface RepoFigures {
     succeeded: number;
     skipped: number;
     /** Where Verify's time went: the candidates' type checks and lint passes (summed), and the test runs made. */
-    work: { typecheckMs: number; lintMs: number; testRuns: number; testRunsMs: number };
+    work?: { typecheckMs: number; lintMs: number; testRuns: number; testRunsMs: number };
   };
   /** cycle total / (own tsc + own tests). */
   ratio?: number | null;
@@ -88,7 +88,8 @@ const median = (xs: number[]): number | null => {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 
-const PHASES = ["observe", "candidates", "decide", "verify", "total"] as const;
+/** The cycle's phases (observe and candidates overlap: the recipes plan while the baseline runs). */
+const PHASES = ["observe", "candidates", "decide", "verify", "bundles", "total"] as const;
 
 /**
  * Own times over every repository measured; cycle phases and ratios over completed cycles only (an aborted cycle's
@@ -105,6 +106,7 @@ function medians(all: RepoFigures[]) {
     ratio: median(nums((r) => r.ratio)),
   };
   for (const p of PHASES) out[`cycle.${p}Ms`] = median(nums((r) => r.cycle?.durationsMs[p]));
+  out["cycle.testRuns"] = median(nums((r) => r.cycle?.work?.testRuns));
   return out;
 }
 
@@ -433,7 +435,18 @@ function report(results: RepoFigures[], startedAt: string): void {
   if (values.json) {
     console.log(JSON.stringify({ startedAt, repos: results, medians: medians(results) }, null, 2));
   } else {
-    const head = ["repo", "tsc s", "exit", "tests s", "exit", ...PHASES.map((p) => `${p} s`), "cands", "ratio"];
+    const head = [
+      "repo",
+      "tsc s",
+      "exit",
+      "tests s",
+      "exit",
+      ...PHASES.map((p) => `${p} s`),
+      "cands",
+      "test runs",
+      "runs s",
+      "ratio",
+    ];
     const rows = results.map((r) => [
       r.repo,
       sec(r.own?.tsc.durationMs),
@@ -442,6 +455,8 @@ function report(results: RepoFigures[], startedAt: string): void {
       exitOf(r.own?.tests),
       ...PHASES.map((p) => sec(r.cycle?.durationsMs[p])),
       String(r.cycle?.candidates ?? "-"),
+      String(r.cycle?.work?.testRuns ?? "-"),
+      sec(r.cycle?.work?.testRunsMs),
       r.ratio?.toFixed(2) ?? "-",
     ]);
     const m = medians(results);
@@ -453,11 +468,15 @@ function report(results: RepoFigures[], startedAt: string): void {
       "",
       ...PHASES.map((p) => sec(m[`cycle.${p}Ms`])),
       "",
+      m["cycle.testRuns"] === null || m["cycle.testRuns"] === undefined ? "-" : String(m["cycle.testRuns"]),
+      "",
       m.ratio?.toFixed(2) ?? "-",
     ]);
     console.log(table([head, ...rows]));
     console.log(
-      `\nratio = cycle total / (own tsc + own tests); target: median under 3. Medians of cycle figures: ${m.completedCycles} completed cycles`,
+      `\nratio = cycle total / (own tsc + own tests); target: median under 3. Medians of cycle figures: ${m.completedCycles} completed cycles. ` +
+        "observe and candidates overlap (the recipes plan while the baseline runs); test runs: the Verify step's runs " +
+        "(groups, halves and single candidates), their time summed.",
     );
     console.log("\nbaseline tests: the repository's own test command in the sandbox vs the cycle's baseline");
     console.log(
