@@ -180,7 +180,7 @@ export async function prepareToolchain(root: string, options: ToolchainOptions =
   const corepackDir = path.dirname(path.dirname(corepack));
   return {
     packageManager: version
-      ? `${wanted.name}@${version}${substituted ? ` (in place of ${substituted}, which needs Node.js 22)` : ""}`
+      ? `${wanted.name}@${version}${substituted ? ` (in place of ${substituted}, which needs Node.js 22.13)` : ""}`
       : `yarn (${path.relative(root, yarnPath ?? "")})`,
     readOnlyPaths: [home, shimDir, ...(corepackDir.startsWith("/usr/") ? [] : [corepackDir])],
     env: {
@@ -200,13 +200,16 @@ export async function prepareToolchain(root: string, options: ToolchainOptions =
 }
 
 /**
- * pnpm 11 and later need Node.js 22 (its built-in `node:sqlite`); on an older Node the newest pnpm 10, which reads
- * their lockfile format, runs in their place (as the install does, src/workspace/install.ts).
+ * pnpm 11 and later need Node.js 22.13 (its built-in `node:sqlite`); on an older Node a pnpm 10 (the newest in the
+ * cache, else the newest published), which reads their lockfile format, runs in their place (as the install does,
+ * src/workspace/install.ts).
  */
 export function runnableOnThisNode(wanted: Wanted, nodeVersion = process.versions.node): Wanted {
   const major = Number.parseInt(wanted.version, 10);
-  const nodeMajor = Number.parseInt(nodeVersion, 10);
-  if (wanted.name !== "pnpm" || !(major >= 11) || nodeMajor >= 22) return wanted;
+  const [nodeMajor = 0, nodeMinor = 0] = nodeVersion.split(".").map((n) => Number.parseInt(n, 10));
+  // pnpm 11's engines: Node.js >= 22.13 (node:sqlite without a flag).
+  const nodeRunsIt = nodeMajor > 22 || (nodeMajor === 22 && nodeMinor >= 13);
+  if (wanted.name !== "pnpm" || !(major >= 11) || nodeRunsIt) return wanted;
   return { name: "pnpm", version: "10", hash: "" };
 }
 

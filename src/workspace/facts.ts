@@ -167,7 +167,8 @@ export function describeTestLine(dir: string, line: string): Pick<TestCommand, "
   const scripts = readPackageJson(dir)?.scripts ?? {};
   return {
     runner: runnerOf(steps, scripts, 0),
-    relatedLine: steps.length === 1 ? relatedFor(steps[0] as string) : null,
+    // One plain step only: a line of several commands (newlines, `;`, `&`) runs as written.
+    relatedLine: steps.length === 1 && !/[\n\r;&|]/.test(line) ? relatedFor(steps[0] as string) : null,
   };
 }
 

@@ -76,6 +76,43 @@ describe("testInGroups", () => {
     for (const p of ["b", "g"]) expect(await both.runner.run(files(`src/${p}.ts`))).toMatchObject({ status: "fail" });
   });
 
+  it("a half that failed as a whole says so, even when its own halves pass: its sibling still runs", async () => {
+    // c and d break the tests only together.
+    const calls: string[][] = [];
+    const runner: CandidateTestRunner = {
+      run: async (edits) => {
+        const paths = edits.map((e) => e.path);
+        calls.push(paths);
+        return paths.includes("src/c.ts") && paths.includes("src/d.ts")
+          ? { status: "fail", reason: "1 failed (vitest)", durationMs: 1 }
+          : { status: "pass", durationMs: 1 };
+      },
+    };
+    const members = ["a", "b", "c", "d"].map((p) => files(`src/${p}.ts`));
+    const grouped = await testInGroups(runner, members);
+    // [a-d] fails; [a b] passes, so [c d] is known to fail and is split: [c] and [d] each pass alone.
+    expect(calls.map((c) => c.length)).toEqual([4, 2, 1, 1]);
+    for (const p of ["a", "b", "c", "d"]) {
+      expect(await grouped.runner.run(files(`src/${p}.ts`))).toMatchObject({ status: "pass" });
+    }
+
+    // Six members, [a b c] fails only for b and c together: [d e f] must still run, not be taken as the failure.
+    const six = ["a", "b", "c", "d", "e", "f"].map((p) => files(`src/${p}.ts`));
+    const seen: number[] = [];
+    const pair: CandidateTestRunner = {
+      run: async (edits) => {
+        const paths = edits.map((e) => e.path);
+        seen.push(paths.length);
+        return paths.includes("src/b.ts") && paths.includes("src/c.ts")
+          ? { status: "fail", reason: "1 failed (vitest)", durationMs: 1 }
+          : { status: "pass", durationMs: 1 };
+      },
+    };
+    await testInGroups(pair, six);
+    // [a-f] fails; [a b c] fails; [a b] passes, so [c] runs alone (passes); then [d e f] runs as a whole (passes).
+    expect(seen).toEqual([6, 3, 2, 1, 3]);
+  });
+
   it("a run that is neither pass nor fail splits too; edits nobody grouped run as usual", async () => {
     const calls: number[] = [];
     const runner: CandidateTestRunner = {

@@ -53,7 +53,7 @@ function runOptions(toolchain: Toolchain) {
 }
 
 describe("a pnpm that runs on this Node.js", () => {
-  it("runs pnpm 10 in place of pnpm 11 and later before Node.js 22, and leaves everything else as asked", () => {
+  it("runs pnpm 10 in place of pnpm 11 and later before Node.js 22.13, and leaves everything else as asked", () => {
     const pnpm11 = { name: "pnpm" as const, version: "11.10.0", hash: "+sha512.abc" };
     expect(runnableOnThisNode(pnpm11, "20.20.2")).toEqual({ name: "pnpm", version: "10", hash: "" });
     expect(runnableOnThisNode({ ...pnpm11, version: "12" }, "21.7.0")).toEqual({
@@ -61,7 +61,9 @@ describe("a pnpm that runs on this Node.js", () => {
       version: "10",
       hash: "",
     });
-    expect(runnableOnThisNode(pnpm11, "22.12.0")).toBe(pnpm11);
+    expect(runnableOnThisNode(pnpm11, "22.12.0")).toEqual({ name: "pnpm", version: "10", hash: "" });
+    expect(runnableOnThisNode(pnpm11, "22.13.0")).toBe(pnpm11);
+    expect(runnableOnThisNode(pnpm11, "24.1.0")).toBe(pnpm11);
     const pnpm10 = { name: "pnpm" as const, version: "10.33.0", hash: "" };
     expect(runnableOnThisNode(pnpm10, "20.20.2")).toBe(pnpm10);
     const yarn = { name: "yarn" as const, version: "4.5.3", hash: "" };
@@ -160,9 +162,10 @@ describe.skipIf(!hasBwrap)("the repository's package manager runs inside the san
     await installDependencies(ws, { timeoutMs: 180_000, cacheDir: path.join(cacheDir, "packages") });
     const toolchain = await prepareToolchain(ws, { cacheDir });
     expect(toolchain.problem).toBeNull();
-    if (Number.parseInt(process.versions.node, 10) < 22) {
+    const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+    if (major < 22 || (major === 22 && minor < 13)) {
       expect(toolchain.packageManager).toMatch(
-        /^pnpm@10\.\d+\.\d+ \(in place of pnpm@11\.10\.0, which needs Node\.js 22\)$/,
+        /^pnpm@10\.\d+\.\d+ \(in place of pnpm@11\.10\.0, which needs Node\.js 22\.13\)$/,
       );
     } else {
       expect(toolchain.packageManager).toBe("pnpm@11.10.0");

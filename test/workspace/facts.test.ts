@@ -199,5 +199,8 @@ describe("repository facts", () => {
     expect(describeTestLine(dir, "npm run build && npx vitest run")).toEqual({ runner: "vitest", relatedLine: null });
     expect(describeTestLine(dir, "npx vitest run test/unit")).toEqual({ runner: "vitest", relatedLine: null });
     expect(describeTestLine(dir, "./run-tests.sh")).toEqual({ runner: null, relatedLine: null });
+    // Two commands on two lines (or after `;`): the second must still run, so no related line.
+    expect(describeTestLine(dir, "vitest run --passWithNoTests\ntsc")).toEqual({ runner: "vitest", relatedLine: null });
+    expect(describeTestLine(dir, "vitest run; node check.js")).toMatchObject({ relatedLine: null });
   });
 });

@@ -41,20 +41,27 @@ export async function verify(
   };
   // Lint results by candidate: the candidates' lint runs while their tests run in groups (other processes), and
   // their verification reads it from here.
-  const linted = new Map<string, Promise<Finding[]>>();
+  // The lint's own duration is kept beside it: the outcome reports the lint's time, not the wait for a result.
+  const linted = new Map<string, { findings: Promise<Finding[]>; ms: number | null }>();
   const candidateFindings = (candidate: Candidate): Promise<Finding[]> => {
     const key = filesKey(candidate.files);
-    let found = linted.get(key);
-    if (!found) {
-      found = findingsFor(
+    let entry = linted.get(key);
+    if (!entry) {
+      const t0 = performance.now();
+      const started: { findings: Promise<Finding[]>; ms: number | null } = { findings: Promise.resolve([]), ms: null };
+      started.findings = findingsFor(
         new Map(candidate.files.map((f) => [f.path, f.after] as const)),
         judged,
         candidate.files.map((f) => f.path),
-      );
-      linted.set(key, found);
+      ).finally(() => {
+        started.ms = performance.now() - t0;
+      });
+      entry = started;
+      linted.set(key, entry);
     }
-    return found;
+    return entry.findings;
   };
+  const lintMs = (candidate: Candidate): number | null => linted.get(filesKey(candidate.files))?.ms ?? null;
   const byHash = new Map<string, { key: string; outcome: Outcome }>();
   const testsInScope = (c: Candidate) => !req.testScopes || req.testScopes.includes(c.scope);
   let baselineFindings: Finding[] = [];
@@ -100,8 +107,13 @@ export async function verify(
             ? observed.testsReason
             : `tests not run for ${candidate.scope}-scope candidates`,
         });
-        byHash.set(candidate.patchHash, { key: candidate.key, outcome });
-        results.push(outcome);
+        const ms = lintMs(candidate);
+        const timed =
+          ms === null
+            ? outcome
+            : { ...outcome, durationsMs: { ...outcome.durationsMs, lint: Math.round(ms * 1000) / 1000 } };
+        byHash.set(candidate.patchHash, { key: candidate.key, outcome: timed });
+        results.push(timed);
       }
       done++;
     }
