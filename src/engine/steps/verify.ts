@@ -98,10 +98,8 @@ export async function verify(
           baselineFindings,
           recipes: judged,
           typeChecker,
-          findings: (overrides, recipes, files) =>
-            recipes === judged && sameFiles(candidate, overrides, files)
-              ? candidateFindings(candidate)
-              : findingsFor(overrides, recipes, files),
+          // Its own lint (verifyCandidate asks only for the candidate's changed files, after the change).
+          findings: () => candidateFindings(candidate),
           tests: testsInScope(candidate) ? tests : null,
           testsReason: testsInScope(candidate)
             ? observed.testsReason
@@ -241,15 +239,6 @@ async function lintAhead(
     if (settled) return;
     await lint(c).catch(() => undefined);
   }
-}
-
-/** Whether a findings call is the candidate's own: its changed files, with their contents after the change. */
-function sameFiles(candidate: Candidate, overrides: ReadonlyMap<string, string>, files: readonly string[]): boolean {
-  return (
-    files.length === candidate.files.length &&
-    overrides.size === candidate.files.length &&
-    candidate.files.every((f, i) => files[i] === f.path && overrides.get(f.path) === f.after)
-  );
 }
 
 function uniqueById(recipes: readonly Recipe[]): Recipe[] {
