@@ -256,8 +256,8 @@ function observedTools(
             seen.testRunsMs += performance.now() - t0;
           }
         },
-        async baseline() {
-          const b = await session.baseline();
+        async baseline(options) {
+          const b = await session.baseline(options);
           seen.baseline = { status: b.status, reason: b.reason ?? "", durationMs: Math.round(b.durationMs) };
           return b;
         },

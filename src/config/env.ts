@@ -2,7 +2,7 @@
  * The environment, read and validated once at start-up. Nothing below the entry points reads process.env.
  * A bad value stops start-up with a message that names the variable.
  */
-import { homedir } from "node:os";
+import { availableParallelism, homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { z } from "zod";
 
@@ -82,6 +82,8 @@ export const envSchema = z.object({
   SANDBOX_MAX_FILE_MB: num(256, 1, 65_536),
   SANDBOX_MAX_OUTPUT_BYTES: num(1024 * 1024, 1024, 256 * 1024 * 1024),
   SANDBOX_TMP_MB: num(1024, 16, 65_536),
+  /** Test runs of one cycle's Verify at once (test groups, each in its own copy). Default 2, 1 on one core. */
+  SANDBOX_PARALLEL_RUNS: num(Math.min(2, availableParallelism()), 1, 64),
   /** Cache of the package managers (pnpm, yarn) runs may use; see prepareToolchain. Default: under the temp dir. */
   SANDBOX_TOOLCHAIN_DIR: optionalString,
   /**

@@ -40,9 +40,10 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
   let unexpected: unknown = null;
   try {
     const observing = await observe(run); // 1. Observe: the files, and the baseline started
-    // 2. Act (dry run) while the baseline's type check and tests run in their own processes; a baseline that
-    // fails is the cycle's error before any of Act's.
-    const [baseline, acted] = await Promise.allSettled([observing.baseline, act(run, observing.view)]);
+    // 2. Act (dry run) while the baseline's type check and tests run in their own processes, once they are under
+    // way; a baseline that fails is the cycle's error before any of Act's.
+    const acting = observing.started.then(() => act(run, observing.view));
+    const [baseline, acted] = await Promise.allSettled([observing.baseline, acting]);
     if (baseline.status === "rejected") throw baseline.reason;
     if (acted.status === "rejected") throw acted.reason;
     const [observed, planned] = [baseline.value, acted.value];

@@ -86,8 +86,11 @@ export interface TypeCheckerSession {
 export interface TestSession extends CandidateTestRunner {
   /** The command, for facts and the summary. */
   command: string;
-  /** The full suite on the unchanged repository; it also records which lines the tests run. */
-  baseline(): Promise<TestRun>;
+  /**
+   * The full suite on the unchanged repository; it also records which lines the tests run. `onLaunch` is called
+   * once its first process has started.
+   */
+  baseline(options?: { onLaunch?: () => void }): Promise<TestRun>;
   close(): Promise<void>;
 }
 

@@ -4,7 +4,9 @@
  * group whose run does not pass is split in halves until each failing candidate has run alone (a half whose failure
  * follows from its parent's and its sibling's runs is split without running it). When most fixes
  * keep the tests green (the common case), a cycle runs the tests a few times instead of once per candidate;
- * every "fail" recorded is still a candidate's own run, alone.
+ * every "fail" recorded is still a candidate's own run, alone. Where the runner has several lanes, groups and the two
+ * halves of a failing group run side by side (then a half is run even when its sibling's pass would have implied
+ * its failure: the time is the longer run's, not the sum).
  *
  * A group's pass counts as each member's pass (its reason says how many ran together). Two fixes could in
  * principle hide each other's failure; Apply re-verifies a fix alone with the full suite before anything is
@@ -38,6 +40,8 @@ export async function testInGroups(
   const settled = new Map<string, TestRun>();
   let runs = 0;
   const maxGroup = Math.max(1, options.maxGroup ?? MAX_GROUP);
+  const lanes = Math.max(1, Math.floor(tests.lanes ?? 1));
+  const run = limited(lanes, (edits: Files) => tests.run(edits));
 
   const unique = new Map<string, Files>();
   for (const files of members) if (files.length > 0) unique.set(filesKey(files), files);
@@ -52,7 +56,7 @@ export async function testInGroups(
     if (!failsAsAWhole || group.length === 1) {
       const edits = combine(group);
       if (!edits) throw new Error("test groups: a group's edits no longer combine"); // packGroups made sure they do
-      const r = await tests.run(edits);
+      const r = await run(edits);
       runs++;
       if (group.length === 1) {
         settled.set(filesKey(group[0] as Files), r);
@@ -65,15 +69,21 @@ export async function testInGroups(
       }
     }
     const half = Math.ceil(group.length / 2);
-    const firstPassed = await settle(group.slice(0, half));
-    // The whole did not pass and its first half did: the second half holds what failed.
-    await settle(group.slice(half), firstPassed);
+    if (lanes > 1) {
+      await Promise.all([settle(group.slice(0, half)), settle(group.slice(half))]);
+    } else {
+      const firstPassed = await settle(group.slice(0, half));
+      // The whole did not pass and its first half did: the second half holds what failed.
+      await settle(group.slice(half), firstPassed);
+    }
     // A group that was split did not pass as a whole (even where each half passes: two members can break the
     // tests only together), so its sibling is never taken to hold the failure on its account.
     return false;
   };
 
-  for (const group of packGroups([...unique.values()], maxGroup)) await settle(group);
+  const groups = packGroups([...unique.values()], maxGroup);
+  if (lanes > 1) await Promise.all(groups.map((group) => settle(group)));
+  else for (const group of groups) await settle(group);
 
   return {
     runs,
@@ -81,6 +91,23 @@ export async function testInGroups(
       ...tests,
       run: async (edits) => settled.get(filesKey(edits)) ?? tests.run(edits),
     },
+  };
+}
+
+/** `f` with at most `n` calls under way at once; the others wait their turn, first come first served. */
+function limited<A, R>(n: number, f: (a: A) => Promise<R>): (a: A) => Promise<R> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (a) => {
+    if (running >= n) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await f(a);
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
   };
 }
 

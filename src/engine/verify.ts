@@ -30,6 +30,8 @@ export interface CandidateTestRunner {
    * compile to the same JavaScript), or null when they must run. Then the tests count as passed, with this reason.
    */
   unchanged?(files: readonly { path: string; before: string; after: string }[]): string | null;
+  /** How many runs may go at once (each in its own copy of the checkout); 1 when absent. */
+  lanes?: number;
   /** How many of a candidate's changed lines the baseline tests ran; null when the coverage cannot tell. */
   coverage?(files: readonly { path: string; before: string; after: string }[]): LineCoverage | null;
 }

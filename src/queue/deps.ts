@@ -69,6 +69,7 @@ export async function createWorkerDeps(env: Env, o: WorkerDepsOptions): Promise<
         tools: createCycleTools({
           sandbox: runtime.sandbox ? countingSandbox(runtime.sandbox, prometheus) : null,
           sandboxProblem: runtime.sandboxProblem,
+          parallelRuns: env.SANDBOX_PARALLEL_RUNS,
           ...(env.SANDBOX_TOOLCHAIN_DIR ? { toolchainDir: env.SANDBOX_TOOLCHAIN_DIR } : {}),
         }),
       }

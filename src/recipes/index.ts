@@ -1,6 +1,15 @@
 import { getFamily } from "./registry.js";
 import { sortFindings } from "./shared/results.js";
-import type { FamilyId, Finding, Recipe, RecipeFamily, RecipePlan, RecipeWorkspace, SkippedFile } from "./types.js";
+import {
+  type FamilyId,
+  type Finding,
+  type Recipe,
+  type RecipeFamily,
+  type RecipePlan,
+  type RecipeWorkspace,
+  type SkippedFile,
+  startOrder,
+} from "./types.js";
 
 export {
   findRecipe,
@@ -31,7 +40,8 @@ export async function collectFindings(
 ): Promise<Finding[]> {
   const byFamily = new Map<FamilyId, Recipe[]>();
   for (const recipe of recipes) byFamily.set(recipe.family, [...(byFamily.get(recipe.family) ?? []), recipe]);
-  const results = await Promise.all([...byFamily].map(([family, list]) => getFamily(family).findings(ws, list, files)));
+  const families = startOrder([...byFamily].map(([family, list]) => [getFamily(family), list] as const));
+  const results = await Promise.all(families.map(([family, list]) => family.findings(ws, list, files)));
   return sortFindings(results.flat());
 }
 
@@ -49,12 +59,9 @@ export async function prepareRecipes(
     const family = familyOf(recipe);
     byFamily.set(family, [...(byFamily.get(family) ?? []), recipe]);
   }
-  // One after the other: the tools compete for the same cores.
-  for (const [family, list] of byFamily) {
-    try {
-      await family.prepare?.(ws, list);
-    } catch {
-      // Nothing is kept then: each recipe's plan runs the tool on its own and records its own error.
-    }
-  }
+  // All at once: a family whose tool runs in its own process (Biome) works while the others compute in this one.
+  // A family that fails keeps nothing: each of its recipes' plans then runs the tool on its own and records its
+  // own error.
+  const started = startOrder([...byFamily]).map(([family, list]) => family.prepare?.(ws, list));
+  await Promise.allSettled(started);
 }

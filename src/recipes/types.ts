@@ -79,6 +79,11 @@ export interface RecipePlan {
 export interface RecipeFamily {
   readonly id: FamilyId;
   /**
+   * Its tool runs in a process of its own (Biome): started before the families that compute in this process, it
+   * works while they do (see {@link startOrder}).
+   */
+  readonly ownProcess?: boolean;
+  /**
    * Dry run: the recipe's findings and the edits it would make over the whole workspace. Writes nothing.
    * Throws a {@link RecipeError} for a failure of the tool itself (never for a file it cannot parse: such files are
    * skipped and reported through `skipped`).
@@ -94,6 +99,14 @@ export interface RecipeFamily {
   findings(ws: RecipeWorkspace, recipes: readonly Recipe[], files: readonly string[]): Promise<Finding[]>;
   /** Release caches (language services, linter instances) held for a workspace. */
   dispose?(root: string): void;
+}
+
+/**
+ * Families in the order to start their work: those whose tool runs in a process of its own first, so that it works
+ * while the others compute in this one (a family that computes here holds this process until it is done).
+ */
+export function startOrder<T>(entries: readonly (readonly [RecipeFamily, T])[]): (readonly [RecipeFamily, T])[] {
+  return [...entries].sort((a, b) => Number(b[0].ownProcess === true) - Number(a[0].ownProcess === true));
 }
 
 export class RecipeError extends Error {

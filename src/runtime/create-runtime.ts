@@ -81,6 +81,7 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
   const tools = createCycleTools({
     sandbox,
     sandboxProblem,
+    parallelRuns: env.SANDBOX_PARALLEL_RUNS,
     ...(env.SANDBOX_TOOLCHAIN_DIR ? { toolchainDir: env.SANDBOX_TOOLCHAIN_DIR } : {}),
   });
   const deps: CycleDeps = {

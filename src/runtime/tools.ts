@@ -37,6 +37,8 @@ export interface CycleToolsOptions {
   scratchDir?: string;
   /** Wall-time limit of one test run. */
   testTimeoutMs?: number;
+  /** Test runs of one session at once (SANDBOX_PARALLEL_RUNS); 1 when absent. */
+  parallelRuns?: number;
   /** The sandbox's memory and process limits, named in the reason when a test run is stopped by one. */
   sandboxLimits?: { memoryMb?: number; maxProcesses?: number };
   /**
@@ -130,6 +132,7 @@ export function createCycleTools(options: CycleToolsOptions): CycleTools {
           ...options.sandboxLimits,
         },
         configured.fullSuite === true,
+        options.parallelRuns ?? 1,
       );
     },
     family: (recipe) => getFamily(recipe.family),
@@ -183,6 +186,7 @@ function createTestSession(
   scratch: string,
   limits: KnownLimits,
   fullSuite: boolean,
+  lanes: number,
 ): TestSession {
   let baselineCoverage: BaselineCoverage | null = null;
   const related = fullSuite ? null : test.relatedLine;
@@ -207,6 +211,7 @@ function createTestSession(
   const runIn = async (
     edits: readonly { path: string; after: string }[],
     mode: "baseline" | "candidate",
+    onLaunch?: () => void,
   ): Promise<TestRun> => {
     const t0 = performance.now();
     const done = (r: Omit<TestRun, "durationMs">): TestRun => ({
@@ -246,6 +251,7 @@ function createTestSession(
           readOnlyPaths,
           ...(how.writablePaths?.length ? { writablePaths: how.writablePaths } : {}),
           limits: { timeoutMs: limits.timeoutMs },
+          ...(onLaunch ? { onLaunch } : {}),
         });
       /** The setup and build steps; the failure when one fails. */
       const steps = async (mount: boolean): Promise<Attempt | null> => {
@@ -353,7 +359,8 @@ function createTestSession(
   };
   return {
     command: test.command === "sh" ? (test.args[1] ?? test.script) : [test.command, ...test.args].join(" "),
-    baseline: () => runIn([], "baseline"),
+    baseline: (options) => runIn([], "baseline", options?.onLaunch),
+    lanes,
     run: (edits) => runIn(edits, "candidate"),
     unchanged,
     coverage: (files) => changedLineCoverage(baselineCoverage, files),

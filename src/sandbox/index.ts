@@ -122,6 +122,7 @@ abstract class BaseSandbox implements SpawningSandbox {
     const { spec } = await this.prepare(options, limits, { stdin, collectStdout: true });
     const launched = await launch(spec);
     if (options.stdin !== undefined) launched.child.stdin?.end(options.stdin);
+    options.onLaunch?.();
     return launched.done;
   }
 

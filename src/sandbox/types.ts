@@ -44,6 +44,8 @@ export interface SandboxRunOptions {
   /** Data written to the process's stdin, then closed. */
   stdin?: string;
   signal?: AbortSignal;
+  /** Called once the process has started, before it ends (a caller that waits for work to be under way). */
+  onLaunch?: () => void;
 }
 
 export type KillCause = "timeout" | "memory" | "processes" | "output" | "file-size" | "aborted";
@@ -75,7 +77,7 @@ export class SandboxUnavailableError extends Error {
 }
 
 /** Options of a long-lived sandboxed process: like a run, but the caller talks to it over stdin/stdout. */
-export type SandboxSpawnOptions = Omit<SandboxRunOptions, "stdin">;
+export type SandboxSpawnOptions = Omit<SandboxRunOptions, "stdin" | "onLaunch">;
 
 /**
  * A long-lived sandboxed process (e.g. the type-check server). Its stdout is handed to the caller as a stream and

@@ -153,6 +153,65 @@ describe("testInGroups", () => {
     ]);
     expect(combine([members[0] as never, members[2] as never])).toBeNull();
   });
+  it("with lanes, groups and halves run side by side, never more at once than the lanes", async () => {
+    // Three groups (members that change the same line of x.ts cannot share one), one breaking member; each run
+    // takes a few milliseconds, so runs that may overlap do.
+    const base = "0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n";
+    const members = [0, 1, 2].flatMap((g) =>
+      ["p", "q", "r", "s"].map((m, i) => [
+        { path: "x.ts", before: base, after: base.replace(`${i * 3}\n`, `${m}${g}\n`) },
+      ]),
+    );
+    let running = 0;
+    let most = 0;
+    const calls: number[] = [];
+    const runner: CandidateTestRunner = {
+      lanes: 2,
+      run: async (edits) => {
+        running++;
+        most = Math.max(most, running);
+        calls.push(edits.length);
+        await new Promise((resolve) => setTimeout(resolve, 15));
+        running--;
+        const broken = edits.some((e) => e.path === "x.ts" && e.after.includes("r1\n"));
+        return broken
+          ? { status: "fail", reason: "1 failed (vitest)", durationMs: 1 }
+          : { status: "pass", durationMs: 1 };
+      },
+    };
+    const grouped = await testInGroups(runner, members);
+    expect(most).toBe(2);
+    // 3 groups; the failing one splits into two halves run together ([p q] passes, [r s] fails), then [r] and [s]
+    // run together: the half [r s] is run although [p q]'s pass implied its failure.
+    expect(grouped.runs).toBe(7);
+    const r1 = members[6] as (typeof members)[number];
+    expect(await grouped.runner.run(r1)).toMatchObject({ status: "fail" });
+    for (const m of members.filter((x) => x !== r1)) {
+      expect(await grouped.runner.run(m)).toMatchObject({ status: "pass" });
+    }
+    expect(calls).toHaveLength(7);
+
+    // One lane: the same groups one after the other, with the implied half left out.
+    let overlap = 0;
+    running = 0;
+    const one = await testInGroups(
+      {
+        ...runner,
+        lanes: 1,
+        run: async (e) => {
+          running++;
+          overlap = Math.max(overlap, running);
+          const r = await runner.run(e);
+          running--;
+          return r;
+        },
+      },
+      members,
+    );
+    expect(overlap).toBe(1);
+    expect(one.runs).toBe(6);
+  });
+
   it("stops starting runs once aborted", async () => {
     const runner = scripted(new Set(["a.ts"]));
     let aborted = false;

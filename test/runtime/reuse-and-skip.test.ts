@@ -43,16 +43,24 @@ test("every run starts from the checkout as it is", () => {
 /** startTests of the real tools, with the session's baseline (its start and end) and its runs' ends observed. */
 function observedTests(
   tools: CycleTools,
-  on: { baseline?: (at: "start" | "done") => void; run?: (edits: readonly { path: string }[]) => void },
+  on: {
+    baseline?: (at: "start" | "launched" | "done") => void;
+    run?: (edits: readonly { path: string }[]) => void;
+  },
 ): CycleTools["startTests"] {
   return async (root, options) => {
     const session = await tools.startTests(root, options);
     if ("unavailable" in session) return session;
     return {
       ...session,
-      baseline: async () => {
+      baseline: async (options) => {
         on.baseline?.("start");
-        const r = await session.baseline();
+        const r = await session.baseline({
+          onLaunch: () => {
+            on.baseline?.("launched");
+            options?.onLaunch?.();
+          },
+        });
         on.baseline?.("done");
         return r;
       },
@@ -142,7 +150,7 @@ describe("the baseline", () => {
     expect(events.slice(0, 2)).toEqual(["tests started", "type check done"]);
   }, 300_000);
 
-  it("plans the recipes while the baseline's tests run", async () => {
+  it("plans the recipes while the baseline's tests run, once they have started", async () => {
     const dir = buildRepo();
     const deps = engineDeps(null);
     const events: string[] = [];
@@ -162,6 +170,8 @@ describe("the baseline", () => {
     expect(events).toContain("baseline tests start");
     expect(events.indexOf("planning")).toBeGreaterThan(-1);
     expect(events.indexOf("planning")).toBeLessThan(events.indexOf("baseline tests done"));
+    // Planning keeps this process busy: begun earlier, it would hold up the copy and the spawn of the tests.
+    expect(events.indexOf("planning")).toBeGreaterThan(events.indexOf("baseline tests launched"));
   }, 300_000);
 
   it("lints the candidates while their tests run in groups", async () => {

@@ -28,8 +28,13 @@ export type RepositoryView = Pick<Observation, "listing" | "tsconfig" | "sourceF
 /**
  * Reads the repository and starts its baseline (type check and tests, in their own processes). The baseline is
  * returned unawaited so that Act can plan while it runs; the "observe" duration ends when the baseline does.
+ * `started` settles once both halves of the baseline are under way (the type checker has its request, the tests'
+ * first process runs) or have ended: Act's planning keeps this process busy, and started before, it would hold
+ * up the very steps that set the baseline going (copying the checkout, preparing the toolchain, spawning).
  */
-export async function observe(run: CycleRun): Promise<{ view: RepositoryView; baseline: Promise<Observation> }> {
+export async function observe(
+  run: CycleRun,
+): Promise<{ view: RepositoryView; baseline: Promise<Observation>; started: Promise<void> }> {
   const { req, deps, summary } = run;
   const t0 = performance.now();
   const finish = () => {
@@ -61,14 +66,21 @@ export async function observe(run: CycleRun): Promise<{ view: RepositoryView; ba
   } finally {
     finish();
   }
+  const checking = signal();
+  const testing = signal();
   const baseline = (async (): Promise<Observation> => {
     try {
       run.progress({ phase: "observe", message: "type-checking the baseline" });
       const typeCheck = deps.tools.startTypeChecker(req.root, view.tsconfig.path).then((checker) => {
         run.sessions.typeChecker = checker;
-        return checker.baseline().then((diagnostics) => ({ checker, diagnostics }));
+        const diagnostics = checker.baseline();
+        checking.fire();
+        return diagnostics.then((d) => ({ checker, diagnostics: d }));
       });
-      const [checked, tested] = await Promise.allSettled([typeCheck, baselineTests(run)]);
+      const [checked, tested] = await Promise.allSettled([
+        typeCheck.finally(checking.fire),
+        baselineTests(run, testing.fire).finally(testing.fire),
+      ]);
       if (checked.status === "rejected") throw checked.reason;
       if (tested.status === "rejected") throw tested.reason;
       return {
@@ -81,11 +93,21 @@ export async function observe(run: CycleRun): Promise<{ view: RepositoryView; ba
       finish();
     }
   })();
-  return { view, baseline };
+  return { view, baseline, started: Promise.all([checking.fired, testing.fired]).then(() => undefined) };
+}
+
+/** A one-time signal: `fired` resolves at the first `fire()`. */
+function signal(): { fire: () => void; fired: Promise<void> } {
+  let fire = () => {};
+  const fired = new Promise<void>((resolve) => {
+    fire = () => resolve();
+  });
+  return { fire, fired };
 }
 
 async function baselineTests(
   run: CycleRun,
+  onLaunch: () => void,
 ): Promise<Pick<Observation, "testsPassing" | "testsReason" | "testCommand">> {
   const { req, deps } = run;
   if (!req.runTests) return { testsPassing: "unknown", testsReason: "tests not run (--no-tests)", testCommand: null };
@@ -100,7 +122,7 @@ async function baselineTests(
   });
   if ("unavailable" in t) return { testsPassing: "unknown", testsReason: t.unavailable, testCommand: null };
   run.sessions.tests = t;
-  const b = await t.baseline();
+  const b = await t.baseline({ onLaunch });
   return {
     testsPassing: b.status,
     testsReason: b.status === "pass" ? "" : `tests did not pass before the change: ${b.reason ?? "status unknown"}`,

@@ -3,7 +3,7 @@
  * (from different tools) are verified once and share the outcome. Then the bundles the outcomes call for (a fix
  * with its follow-ups, two fixes on the same lines) are decided and verified, each once, as one candidate.
  */
-import type { Finding, Recipe } from "../../recipes/types.js";
+import { type Finding, type Recipe, type RecipeFamily, startOrder } from "../../recipes/types.js";
 import { planBundles } from "../bundles.js";
 import { createRecipeWorkspace } from "../observe.js";
 import { applyProbation } from "../probation.js";
@@ -32,10 +32,13 @@ export async function verify(
   ): Promise<Finding[]> => {
     const ws = createRecipeWorkspace(req.root, observed.sourceFiles, observed.tsconfig.path, overrides);
     // One call per family: each batches its work (one language-service pass, one lint, one Biome run).
-    const byFamily = new Map<string, Recipe[]>();
-    for (const r of recipes) byFamily.set(r.family, [...(byFamily.get(r.family) ?? []), r]);
+    const byFamily = new Map<RecipeFamily, Recipe[]>();
+    for (const r of recipes) {
+      const family = deps.tools.family(r);
+      byFamily.set(family, [...(byFamily.get(family) ?? []), r]);
+    }
     const found = await Promise.all(
-      [...byFamily.values()].map((list) => deps.tools.family(list[0] as Recipe).findings(ws, list, files)),
+      startOrder([...byFamily]).map(([family, list]) => family.findings(ws, list, files)),
     );
     return found.flat();
   };
@@ -119,8 +122,12 @@ export async function verify(
     return results;
   };
 
-  /** The candidates whose tests would run (they pass the type check and change what the tests execute), in groups. */
-  const groupTests = async (runner: CandidateTestRunner, list: readonly Candidate[]) => {
+  /**
+   * The candidates whose tests would run (they pass the type check and change what the tests execute). Their type
+   * checks go first and alone: the type checker answers in another process, but each answer waits for this one,
+   * which the lint that follows keeps busy.
+   */
+  const testable = async (runner: CandidateTestRunner, list: readonly Candidate[]) => {
     const baselineKeys = observed.baselineDiagnostics.map(diagnosticKey);
     const members: Candidate["files"][] = [];
     const seen = new Set<string>();
@@ -135,8 +142,17 @@ export async function verify(
       }
       members.push(c.files);
     }
-    if (members.length < 2) return runner;
-    return (await testInGroups(runner, members, { aborted: () => req.signal?.aborted === true })).runner;
+    return members;
+  };
+  /** Those candidates' tests in groups (other processes), while this one lints each candidate in turn. */
+  const groupTests = async (runner: CandidateTestRunner, list: readonly Candidate[]) => {
+    const members = await testable(runner, list);
+    const grouped =
+      members.length < 2
+        ? Promise.resolve(runner)
+        : testInGroups(runner, members, { aborted: () => req.signal?.aborted === true }).then((g) => g.runner);
+    await lintAhead(list, candidateFindings, grouped);
+    return grouped;
   };
 
   const candidates = decided.candidates;
@@ -148,12 +164,7 @@ export async function verify(
     // different measurements would report findings as new that were there all along.
     const touched = [...new Set(candidates.flatMap((c) => c.files.map((f) => f.path)))];
     baselineFindings = touched.length > 0 ? await findingsFor(new Map(), judged, touched) : [];
-    if (grouping && ownTests) {
-      const grouped = groupTests(ownTests, candidates.filter(testsInScope));
-      // Lint (this process) while the groups' tests run (the sandbox's processes).
-      await lintAhead(candidates, candidateFindings, grouped);
-      tests = await grouped;
-    }
+    if (grouping && ownTests) tests = await groupTests(ownTests, candidates.filter(testsInScope));
     return verifyAll(candidates);
   });
 
@@ -182,11 +193,7 @@ export async function verify(
     if (made.bundles.length === 0) return { candidates: [], predictions: [], outcomes: [] };
     const predictions = applyProbation(made.bundles, await predict(run, decided.facts, made.bundles), planned.standing);
     total += made.bundles.length;
-    if (grouping && ownTests) {
-      const grouped = groupTests(ownTests, made.bundles.filter(testsInScope));
-      await lintAhead(made.bundles, candidateFindings, grouped);
-      tests = await grouped;
-    }
+    if (grouping && ownTests) tests = await groupTests(ownTests, made.bundles.filter(testsInScope));
     return { candidates: made.bundles, predictions, outcomes: await verifyAll(made.bundles) };
   });
 

@@ -291,6 +291,7 @@ async function findings(ws: RecipeWorkspace, recipes: readonly Recipe[], files: 
 
 export const biomeFamily: RecipeFamily = {
   id: "biome",
+  ownProcess: true,
   prepare,
   plan,
   findings,
