@@ -247,10 +247,10 @@ function observedTools(
       // baseline and runs observed: the cycle measured must be the one the product runs.
       const s: TestSession = {
         ...session,
-        async run(edits) {
+        async run(edits, options) {
           const t0 = performance.now();
           try {
-            return await session.run(edits);
+            return await session.run(edits, options);
           } finally {
             seen.testRuns++;
             seen.testRunsMs += performance.now() - t0;

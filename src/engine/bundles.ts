@@ -179,8 +179,8 @@ export interface PlannedBundles {
 
 /**
  * The cycle's bundles: one per verified fix whose only new findings were its follow-ups' (its outcome then names
- * the bundle), and up to {@link MAX_OVERLAP_BUNDLES} for pairs of candidates touching the same lines. A fix whose
- * patch another candidate shares is bundled once.
+ * the bundle), and up to {@link MAX_OVERLAP_BUNDLES} for pairs of successful candidates touching the same lines. A
+ * fix whose patch another candidate shares is bundled once.
  */
 export async function planBundles(
   candidates: readonly Candidate[],
@@ -220,7 +220,9 @@ export async function planBundles(
         ? `new findings are the follow-up ${names}; see the bundled candidate ${result.candidate.key}`
         : `new findings are the follow-up ${names}; no bundled candidate (${result.skipped})`;
   }
-  for (const [a, b] of overlappingPairs(candidates)) {
+  // Two fixes on the same lines are bundled only when each passed on its own: where one fails, the maintainer takes
+  // the other alone, with nothing to conflict with (and a bundle would cost a verification for nothing).
+  for (const [a, b] of overlappingPairs(candidates.filter((_, i) => outcomes[i]?.success === true))) {
     const result = await attempt(`${a.key} with ${b.key}`, () => overlapBundle(a, b, ctx));
     if ("candidate" in result) bundles.push(result.candidate);
     else skipped.push({ file: "(bundle)", reason: `${a.key} with ${b.key}: ${result.skipped}` });

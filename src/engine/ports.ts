@@ -104,6 +104,8 @@ interface TestOptions {
   timeoutMs?: number;
   /** Every candidate runs the whole suite: no related-tests run, no skipped run (Apply re-verifies so). */
   fullSuite?: boolean;
+  /** The cycle's: once it aborts, runs under way are stopped (cause `aborted`) and no new one starts. */
+  signal?: AbortSignal;
 }
 
 /** What the cycle needs from the machine: listing files, type checking, linting (the families), running tests. */

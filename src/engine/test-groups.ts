@@ -41,7 +41,9 @@ export async function testInGroups(
   let runs = 0;
   const maxGroup = Math.max(1, options.maxGroup ?? MAX_GROUP);
   const lanes = Math.max(1, Math.floor(tests.lanes ?? 1));
-  const run = limited(lanes, (edits: Files) => tests.run(edits));
+  const run = limited(lanes, ([edits, only]: [Files, readonly string[] | undefined]) =>
+    tests.run(edits, only ? { only } : undefined),
+  );
 
   const unique = new Map<string, Files>();
   for (const files of members) if (files.length > 0) unique.set(filesKey(files), files);
@@ -51,30 +53,36 @@ export async function testInGroups(
    * half passed) is split without running it: its run would only repeat what is known. A single member always
    * runs, so every "fail" is still a candidate's own run.
    */
-  const settle = async (group: Files[], failsAsAWhole = false): Promise<boolean> => {
+  const settle = async (group: Files[], failsAsAWhole = false, only?: readonly string[]): Promise<boolean> => {
     if (options.aborted?.()) return false;
+    let failed = only;
     if (!failsAsAWhole || group.length === 1) {
       const edits = combine(group);
       if (!edits) throw new Error("test groups: a group's edits no longer combine"); // packGroups made sure they do
-      const r = await run(edits);
+      const r = await run([edits, only]);
       runs++;
+      const within = only && r.ran === "related" ? onlyNote(only) : "";
       if (group.length === 1) {
-        settled.set(filesKey(group[0] as Files), r);
+        settled.set(filesKey(group[0] as Files), r.status === "pass" && within ? { ...r, reason: within } : r);
         return r.status === "pass";
       }
       if (r.status === "pass") {
-        const reason = `passed in one run with ${group.length - 1} other candidate${group.length === 2 ? "" : "s"}`;
+        const others = `passed in one run with ${group.length - 1} other candidate${group.length === 2 ? "" : "s"}`;
+        const reason = within ? `${others}; ${within}` : others;
         for (const files of group) settled.set(filesKey(files), { ...r, reason });
         return true;
       }
+      failed = r.failedFiles ?? only;
     }
+    // The halves run only the test files that failed, where the runner named them: the group's other tests
+    // passed with every member's changes.
     const half = Math.ceil(group.length / 2);
     if (lanes > 1) {
-      await Promise.all([settle(group.slice(0, half)), settle(group.slice(half))]);
+      await Promise.all([settle(group.slice(0, half), false, failed), settle(group.slice(half), false, failed)]);
     } else {
-      const firstPassed = await settle(group.slice(0, half));
+      const firstPassed = await settle(group.slice(0, half), false, failed);
       // The whole did not pass and its first half did: the second half holds what failed.
-      await settle(group.slice(half), firstPassed);
+      await settle(group.slice(half), firstPassed, failed);
     }
     // A group that was split did not pass as a whole (even where each half passes: two members can break the
     // tests only together), so its sibling is never taken to hold the failure on its account.
@@ -92,6 +100,11 @@ export async function testInGroups(
       run: async (edits) => settled.get(filesKey(edits)) ?? tests.run(edits),
     },
   };
+}
+
+function onlyNote(only: readonly string[]): string {
+  const n = only.length;
+  return `ran the ${n} test file${n === 1 ? "" : "s"} that failed in a larger group (its other tests passed there with this change)`;
 }
 
 /** `f` with at most `n` calls under way at once; the others wait their turn, first come first served. */

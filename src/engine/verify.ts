@@ -20,11 +20,17 @@ export interface TestRun {
   durationMs: number;
   /** "related": only the tests the runner relates to the changed files; "full": the whole suite. */
   ran?: "related" | "full";
+  /** The test files that failed, where the runner named them (vitest, jest): a failing group's halves run only these. */
+  failedFiles?: string[];
 }
 
 /** Runs the repository's tests on an isolated copy with the given edits applied. */
 export interface CandidateTestRunner {
-  run(edits: readonly { path: string; after: string }[]): Promise<TestRun>;
+  /**
+   * `only`: run just these test files (those that failed in a larger group), through the runner's related-tests
+   * line, instead of the tests related to the changed files.
+   */
+  run(edits: readonly { path: string; after: string }[], options?: { only?: readonly string[] }): Promise<TestRun>;
   /**
    * Why running the tests on these changes would only repeat the baseline's passing run (e.g. the changed files
    * compile to the same JavaScript), or null when they must run. Then the tests count as passed, with this reason.

@@ -77,6 +77,24 @@ export function parseTestCounts(output: string, runner: TestRunner | null): Test
   return null;
 }
 
+/**
+ * The test files a vitest or jest run reports as failed (` FAIL  test/a.test.ts > case`, `FAIL src/b.spec.ts
+ * (1.2 s)`), as printed (relative to where the runner ran); null for other runners or when the output names none.
+ */
+export function failedTestFiles(output: string, runner: TestRunner | null): string[] | null {
+  if (runner !== "vitest" && runner !== "jest") return null;
+  const files = new Set<string>();
+  for (const m of output.matchAll(/^\s*FAIL\s+(.+)$/gm)) {
+    // vitest: "[|project| ]file[ > suite > case]" or "file [ file ]"; jest: "[project ]file[ (1.2 s)]".
+    const words = ((m[1] as string).split(" > ")[0] ?? "").trim().split(/\s+/);
+    const file = words.find((w) => /\.[cm]?[jt]sx?$/.test(w));
+    if (file && /\.[cm]?[jt]sx?$/.test(file) && !file.startsWith("/") && !file.split("/").includes("..")) {
+      files.add(file);
+    }
+  }
+  return files.size > 0 ? [...files].sort() : null;
+}
+
 /** The sandbox's limit behind a kill cause, for the reason line. */
 export interface KnownLimits {
   timeoutMs: number;

@@ -2,7 +2,7 @@
  * The machine-facing tools of a cycle: listing files safely, the incremental type checker, and the repository's
  * tests run in the sandbox on isolated copies. Repository code only ever runs through the sandbox.
  */
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ObserveError } from "../engine/observe.js";
@@ -27,7 +27,7 @@ import {
 } from "../workspace/index.js";
 import { type BaselineCoverage, changedLineCoverage, prepareCoverage, readCoverage } from "./coverage.js";
 import { emitOptions, sameEmittedJavaScript, typeCheckingInTests } from "./emit.js";
-import { explainFailure, type KnownLimits, parseTestCounts, plainOutput } from "./test-output.js";
+import { explainFailure, failedTestFiles, type KnownLimits, parseTestCounts, plainOutput } from "./test-output.js";
 
 export interface CycleToolsOptions {
   sandbox: Sandbox | null;
@@ -133,6 +133,7 @@ export function createCycleTools(options: CycleToolsOptions): CycleTools {
         },
         configured.fullSuite === true,
         options.parallelRuns ?? 1,
+        configured.signal,
       );
     },
     family: (recipe) => getFamily(recipe.family),
@@ -187,6 +188,7 @@ function createTestSession(
   limits: KnownLimits,
   fullSuite: boolean,
   lanes: number,
+  signal: AbortSignal | undefined,
 ): TestSession {
   let baselineCoverage: BaselineCoverage | null = null;
   const related = fullSuite ? null : test.relatedLine;
@@ -212,6 +214,7 @@ function createTestSession(
     edits: readonly { path: string; after: string }[],
     mode: "baseline" | "candidate",
     onLaunch?: () => void,
+    only?: readonly string[],
   ): Promise<TestRun> => {
     const t0 = performance.now();
     const done = (r: Omit<TestRun, "durationMs">): TestRun => ({
@@ -252,6 +255,7 @@ function createTestSession(
           ...(how.writablePaths?.length ? { writablePaths: how.writablePaths } : {}),
           limits: { timeoutMs: limits.timeoutMs },
           ...(onLaunch ? { onLaunch } : {}),
+          ...(signal ? { signal } : {}),
         });
       /** The setup and build steps; the failure when one fails. */
       const steps = async (mount: boolean): Promise<Attempt | null> => {
@@ -292,6 +296,7 @@ function createTestSession(
         }
         if (r.exitCode === 0 && !r.killed) return { passed: true, ranSuite: true, stopped: false, reason: "" };
         return {
+          output: plainOutput(r),
           passed: false,
           ranSuite: true,
           stopped: (r.killed !== undefined && r.killed !== null) || r.exitCode === null,
@@ -333,26 +338,37 @@ function createTestSession(
       const failedStep = await steps(mountModules);
       if (failedStep) return done({ status: "fail", reason: failedStep.reason });
       let note: string | undefined;
-      if (related && edits.length > 0) {
-        // Only the tests that import the changed files, when the runner can tell which; a run that finds none, or
-        // whose summary cannot be read, is no evidence either way, so the full suite decides instead.
+      /** The failing test files the runner named, where each is a file of the copy (a related line can run them). */
+      const failedFiles = (output: string): { failedFiles?: string[] } => {
+        const files = related ? failedTestFiles(output, test.runner) : null;
+        return files?.every((f) => existsSync(join(copy.dir, f))) ? { failedFiles: files } : {};
+      };
+      if (related && (edits.length > 0 || only?.length)) {
+        // Only the tests that import the changed files (or the test files asked for), when the runner can tell
+        // which; a run that finds none, or whose summary cannot be read, is no evidence either way, so the full
+        // suite decides instead.
+        const targets = only?.length ? only : edits.map((e) => e.path);
         const r = await exec(
           "sh",
-          ["-c", `${related} "$@"`, "sh", ...edits.map((e) => e.path)],
+          ["-c", `${related} "$@"`, "sh", ...targets],
           { ...test.env, ...binPath(root) },
           { mount: mountModules },
         );
-        const counts = parseTestCounts(plainOutput(r), test.runner);
+        const output = plainOutput(r);
+        const counts = parseTestCounts(output, test.runner);
         const ran = counts !== null && !counts.noTests && (counts.passed ?? 0) + (counts.failed ?? 0) > 0;
         if (!r.killed && r.exitCode === 0 && ran) return done({ status: "pass", ran: "related" });
         if (r.killed || (r.exitCode !== 0 && ran && (counts?.failed ?? 0) > 0)) {
-          return done({ status: "fail", reason: explainFailure(r, test.runner, limits), ran: "related" });
+          const reason = explainFailure(r, test.runner, limits);
+          return done({ status: "fail", reason, ran: "related", ...failedFiles(output) });
         }
-        note = "no tests related to the changed files: ran the full suite";
+        note = only?.length
+          ? "the test files asked for did not run: ran the full suite"
+          : "no tests related to the changed files: ran the full suite";
       }
       const full = await suite(mountModules, false);
       if (full.passed) return done({ status: "pass", ...(note ? { reason: note } : {}), ran: "full" });
-      return done({ status: "fail", reason: full.reason, ran: "full" });
+      return done({ status: "fail", reason: full.reason, ran: "full", ...failedFiles(full.output ?? "") });
     } finally {
       copies.give(copy);
     }
@@ -361,7 +377,7 @@ function createTestSession(
     command: test.command === "sh" ? (test.args[1] ?? test.script) : [test.command, ...test.args].join(" "),
     baseline: (options) => runIn([], "baseline", options?.onLaunch),
     lanes,
-    run: (edits) => runIn(edits, "candidate"),
+    run: (edits, options) => runIn(edits, "candidate", undefined, options?.only),
     unchanged,
     coverage: (files) => changedLineCoverage(baselineCoverage, files),
     close: () => copies.close(),
@@ -375,6 +391,8 @@ interface Attempt {
   ranSuite: boolean;
   stopped: boolean;
   reason: string;
+  /** The suite's output (its text without colours), when it ran and did not pass. */
+  output?: string;
 }
 
 function binPath(root: string): Record<string, string> {

@@ -5,11 +5,12 @@
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAX_OVERLAP_BUNDLES, overlappingPairs } from "../../src/engine/bundles.js";
+import { MAX_OVERLAP_BUNDLES, overlappingPairs, planBundles } from "../../src/engine/bundles.js";
 import { makeCandidate } from "../../src/engine/candidates.js";
 import { countChanges } from "../../src/engine/diff.js";
 import type { CycleDeps } from "../../src/engine/ports.js";
-import type { CycleSummary } from "../../src/engine/types.js";
+import { DEFAULT_REPO_CONFIG } from "../../src/engine/repo-config.js";
+import type { CycleSummary, Outcome } from "../../src/engine/types.js";
 import { newFindings } from "../../src/engine/verify.js";
 import { findRecipe } from "../../src/recipes/index.js";
 import type { Finding, Recipe } from "../../src/recipes/types.js";
@@ -225,6 +226,29 @@ describe("overlapping pairs", () => {
       "x/a+x/b",
       "x/b+x/d",
     ]);
+  });
+  it("are bundled only when both fixes passed on their own", async () => {
+    const a = makeCandidate(recipe("x/a"), "all", edit(base, "L1\nl2\nl3\nl4\n"), 1);
+    const b = makeCandidate(recipe("x/b"), "all", edit(base, "l1!\nl2\nl3\nl4\n"), 1);
+    const ctx = {
+      // x/b's fix over whatever line 1 holds: a "!" at its end.
+      plan: async (_r: Recipe, overrides: ReadonlyMap<string, string>) => {
+        const before = overrides.get("src/a.ts") as string;
+        return [{ path: "src/a.ts", before, after: before.replace(/^([^\n]*)/, "$1!") }];
+      },
+      budget: DEFAULT_REPO_CONFIG.budget,
+      targets: () => 1,
+    };
+    const passed = { success: true } as Outcome;
+    const both = await planBundles([a, b], [passed, passed], [], ctx);
+    expect(both.bundles.map((c) => [c.key, c.files[0]?.after])).toEqual([["x/a+x/b@all", "L1!\nl2\nl3\nl4\n"]]);
+    for (const outcomes of [
+      [passed, { success: false } as Outcome],
+      [{ success: false } as Outcome, passed],
+      [passed, null],
+    ]) {
+      expect((await planBundles([a, b], outcomes, [], ctx)).bundles).toEqual([]);
+    }
   });
   it(`offers at most ${MAX_OVERLAP_BUNDLES} a cycle`, () => {
     const many = Array.from({ length: 8 }, (_, i) =>

@@ -212,6 +212,35 @@ describe("testInGroups", () => {
     expect(one.runs).toBe(6);
   });
 
+  it("a failing group's halves run only the test files that failed, where the runner named them", async () => {
+    const asked: (readonly string[] | null)[] = [];
+    const runner: CandidateTestRunner = {
+      run: async (edits, options) => {
+        asked.push(options?.only ?? null);
+        return edits.some((e) => e.path === "src/c.ts")
+          ? {
+              status: "fail",
+              reason: "1 failed (vitest)",
+              durationMs: 1,
+              ran: "related",
+              failedFiles: ["test/c.test.ts"],
+            }
+          : { status: "pass", durationMs: 1, ran: "related" };
+      },
+    };
+    const members = ["a", "b", "c", "d"].map((p) => files(`src/${p}.ts`));
+    const grouped = await testInGroups(runner, members);
+    // [a-d] fails naming test/c.test.ts; [a b] passes on it (so [c d] is split unrun); [c] fails, [d] passes.
+    expect(asked).toEqual([null, ["test/c.test.ts"], ["test/c.test.ts"], ["test/c.test.ts"]]);
+    expect(await grouped.runner.run(files("src/c.ts"))).toMatchObject({ status: "fail" });
+    expect((await grouped.runner.run(files("src/d.ts"))).reason).toBe(
+      "ran the 1 test file that failed in a larger group (its other tests passed there with this change)",
+    );
+    expect((await grouped.runner.run(files("src/a.ts"))).reason).toMatch(
+      /^passed in one run with 1 other candidate; ran/,
+    );
+  });
+
   it("stops starting runs once aborted", async () => {
     const runner = scripted(new Set(["a.ts"]));
     let aborted = false;

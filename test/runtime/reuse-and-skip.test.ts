@@ -64,8 +64,8 @@ function observedTests(
         on.baseline?.("done");
         return r;
       },
-      run: async (edits) => {
-        const r = await session.run(edits);
+      run: async (edits, options) => {
+        const r = await session.run(edits, options);
         on.run?.(edits);
         return r;
       },
@@ -75,8 +75,9 @@ function observedTests(
 
 describe("verifying candidates in one reused copy", () => {
   it("puts the copy back between runs and skips the run of a type-only change, saying why", async () => {
+    // Each candidate alone: three runs (and a skipped one) in the same copy.
     const dir = buildRepo();
-    const summary = await runCycle(cycleRequest(dir, { recipeIds: RECIPES }), engineDeps(null));
+    const summary = await runCycle(cycleRequest(dir, { recipeIds: RECIPES, groupTests: false }), engineDeps(null));
     expect(summary.status).toBe("completed");
     expect(summary.facts?.testsPassing).toBe("pass");
     const byRecipe = new Map(summary.results.map((r) => [r.candidate.recipe.id, r.outcome]));
@@ -119,6 +120,18 @@ describe("verifying candidates in one reused copy", () => {
 });
 
 describe("the baseline", () => {
+  it("is stopped when the cycle's time is up, not left to run out its own", async () => {
+    const dir = buildRepo();
+    const t0 = performance.now();
+    const cycle = runCycle(
+      cycleRequest(dir, { recipeIds: RECIPES, testCommand: "sleep 120", signal: AbortSignal.timeout(4_000) }),
+      engineDeps(null),
+    );
+    await expect(cycle).rejects.toThrow(/aborted/);
+    // The test run is killed at the abort; without that the cycle waits for its 120 s.
+    expect(performance.now() - t0).toBeLessThan(60_000);
+  }, 300_000);
+
   it("runs its tests while its type check is under way, not after it", async () => {
     const dir = join(tempDir(), "node-test");
     buildRunnerRepo(dir, "node-test");

@@ -25,10 +25,11 @@ const CASES: { kind: RunnerKind; runner: string; related: boolean; coverage: boo
 afterAll(() => removeTempDirs());
 
 describe.each(CASES)("a cycle on a $kind repository", ({ kind, runner, related, coverage }) => {
+  // Each fix tested alone (as data collection does): what its own run relates to it (tests in groups: below).
   it("passes at baseline, records the breaking fix as failed by its tests, and says what ran", async () => {
     const dir = join(tempDir(), kind);
     buildRunnerRepo(dir, kind);
-    const summary = await runCycle(cycleRequest(dir, { recipeIds: RECIPES }), engineDeps(null));
+    const summary = await runCycle(cycleRequest(dir, { recipeIds: RECIPES, groupTests: false }), engineDeps(null));
     expect(summary.status).toBe("completed");
     expect(summary.facts?.testsPassing).toBe("pass");
     const byRecipe = new Map(summary.results.map((r) => [r.candidate.recipe.id, r.outcome]));
@@ -70,13 +71,36 @@ describe("tests in groups", () => {
       join(dir, "src/var.ts"),
       "export function twice(n: number): number {\n  var total = n;\n  total += n;\n  return total;\n}\n",
     );
+    // A second test file, of src/eq.ts, which every fix keeps passing.
+    writeFileSync(
+      join(dir, "test/eq.test.ts"),
+      'import { expect, test } from "vitest";\nimport { same } from "../src/eq";\n\ntest("same", () => {\n  expect(same(2, 2)).toBe(true);\n});\n',
+    );
     commitAll(dir, "more files");
     return dir;
   }
   const recipeIds = [...RECIPES, "eslint/eqeqeq", "eslint/no-var"];
 
   it("fixes of different files are tested together; the breaking one is still failed by its own run", async () => {
-    const summary = await runCycle(cycleRequest(groupsRepo("grouped"), { recipeIds }), engineDeps(null));
+    const deps = engineDeps(null);
+    const asked: (readonly string[] | null)[] = [];
+    const summary = await runCycle(cycleRequest(groupsRepo("grouped"), { recipeIds }), {
+      ...deps,
+      tools: {
+        ...deps.tools,
+        async startTests(root, options) {
+          const session = await deps.tools.startTests(root, options);
+          if ("unavailable" in session) return session;
+          return {
+            ...session,
+            run: (edits, o) => {
+              asked.push(o?.only ?? null);
+              return session.run(edits, o);
+            },
+          };
+        },
+      },
+    });
     expect(summary.facts?.testsPassing).toBe("pass");
     const byRecipe = new Map(summary.results.map((r) => [r.candidate.recipe.id, r.outcome]));
     expect(byRecipe.get("biome/use-optional-chain")).toMatchObject({
@@ -84,11 +108,17 @@ describe("tests in groups", () => {
       tests: "fail",
       testsReason: "1 failed (vitest)",
     });
-    // Four candidates, each on its own file: the four fail together, then the half without the optional chain
-    // passes as one run, and the other half's two are run alone.
+    // Four candidates, each on its own file: the four fail together (vitest names the failing test file), then the
+    // half without the optional chain passes as one run, and the other half's two are run alone; after the first
+    // run, every run is of the one test file that failed (test/eq.test.ts passed with all four changes).
     const passed = ["eslint/prefer-const", "eslint/eqeqeq", "eslint/no-var"].map((id) => byRecipe.get(id));
     for (const o of passed) expect(o).toMatchObject({ success: true, tests: "pass" });
-    expect(passed.filter((o) => o?.testsReason === "passed in one run with 1 other candidate")).toHaveLength(2);
+    const within = "ran the 1 test file that failed in a larger group (its other tests passed there with this change)";
+    expect(passed.filter((o) => o?.testsReason === `passed in one run with 1 other candidate; ${within}`)).toHaveLength(
+      2,
+    );
+    expect(asked[0]).toBeNull();
+    expect(asked.slice(1)).toEqual([["test/stats.test.ts"], ["test/stats.test.ts"], ["test/stats.test.ts"]]);
   }, 300_000);
 
   it("data collection tests every candidate alone", async () => {

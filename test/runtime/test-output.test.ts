@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { beforeSideLines, decodeMappings } from "../../src/runtime/coverage.js";
-import { explainFailure, parseTestCounts } from "../../src/runtime/test-output.js";
+import { explainFailure, failedTestFiles, parseTestCounts } from "../../src/runtime/test-output.js";
 import type { SandboxResult } from "../../src/sandbox/index.js";
 
 const result = (over: Partial<SandboxResult>): SandboxResult => ({
@@ -17,6 +17,23 @@ const result = (over: Partial<SandboxResult>): SandboxResult => ({
 const limits = { timeoutMs: 600_000, memoryMb: 4096, maxProcesses: 256 };
 
 describe("test output", () => {
+  it("names the test files vitest and jest report as failed, and no others", () => {
+    const vitest = [
+      " ❯ test/a.test.ts (2 tests | 1 failed) 4ms",
+      "⎯⎯⎯⎯⎯⎯⎯ Failed Suites 1 ⎯⎯⎯⎯⎯⎯⎯",
+      " FAIL  test/b.test.ts [ test/b.test.ts ]",
+      "⎯⎯⎯⎯⎯⎯⎯ Failed Tests 1 ⎯⎯⎯⎯⎯⎯⎯",
+      " FAIL  |unit| test/a.test.ts > math > adds",
+      " FAIL  /elsewhere/c.test.ts > x",
+    ].join("\n");
+    expect(failedTestFiles(vitest, "vitest")).toEqual(["test/a.test.ts", "test/b.test.ts"]);
+    const jest =
+      "PASS test/ok.test.ts\nFAIL src/__tests__/x.spec.ts (5.123 s)\n  ● x › y\nFAIL  unit  test/y.test.js\n";
+    expect(failedTestFiles(jest, "jest")).toEqual(["src/__tests__/x.spec.ts", "test/y.test.js"]);
+    expect(failedTestFiles(jest, "mocha")).toBeNull();
+    expect(failedTestFiles("Tests  3 passed (3)", "vitest")).toBeNull();
+  });
+
   it("reads each runner's counts", () => {
     expect(parseTestCounts(" Test Files  1 failed (1)\n      Tests  3 failed | 5 passed (8)\n", "vitest")).toEqual({
       runner: "vitest",

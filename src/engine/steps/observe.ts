@@ -119,6 +119,7 @@ async function baselineTests(
     ...(configured?.setup ? { setup: configured.setup } : {}),
     ...(configured?.timeout ? { timeoutMs: configured.timeout * 1000 } : {}),
     ...(req.trigger === "apply" ? { fullSuite: true } : {}),
+    ...(req.signal ? { signal: req.signal } : {}),
   });
   if ("unavailable" in t) return { testsPassing: "unknown", testsReason: t.unavailable, testCommand: null };
   run.sessions.tests = t;
