@@ -14,6 +14,7 @@ import { setConsent, upsertRepository } from "../db/queries/repositories.js";
 import { runCycle } from "../engine/cycle.js";
 import type { CycleDeps } from "../engine/ports.js";
 import { DEFAULT_REPO_CONFIG } from "../engine/repo-config.js";
+import { deadline } from "../engine/request.js";
 import type { CandidateScope, CycleSummary } from "../engine/types.js";
 import type { TierThresholds } from "../model/tiers.js";
 import { selectRecipes } from "../recipes/index.js";
@@ -128,7 +129,8 @@ async function collectEntry(
     }
     for (let i = 0; i < remaining.length && budgetLeft(); i += o.recipesPerCycle) {
       const chunk = remaining.slice(i, i + o.recipesPerCycle);
-      const signal = AbortSignal.any([AbortSignal.timeout(o.cycleTimeoutMs), ...(o.signal ? [o.signal] : [])]);
+      const limit = deadline(o.cycleTimeoutMs, o.signal);
+      const signal = limit.signal;
       const summary = await runCycle(
         {
           root,
@@ -155,7 +157,7 @@ async function collectEntry(
         // Collection samples every recipe, muted or not: probation is about what maintainers are offered, and
         // these samples are how a recipe earns its way back.
         { ...deps, store: deps.store ? { ...deps.store, records: undefined } : null },
-      );
+      ).finally(limit.dispose);
       result.cycles++;
       result.samples += summary.stored ? summary.results.length : 0;
       if (summary.status === "completed") {

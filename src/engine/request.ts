@@ -67,3 +67,24 @@ export class CycleAbortedError extends Error {
     this.name = "CycleAbortedError";
   }
 }
+
+/**
+ * A signal that aborts after `ms` (with a {@link CycleAbortedError}-style reason) or when `outer` does, and the
+ * `dispose` to call once the work is over. Not `AbortSignal.any([AbortSignal.timeout(ms), outer])`: Node holds the
+ * sources of `any` weakly, and a timeout signal nothing else holds is collected with its timer, so after the first
+ * garbage collection it never fires (a collection cycle then ran past its time limit without end).
+ */
+export function deadline(ms: number, outer?: AbortSignal): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error(`time limit of ${Math.round(ms / 1000)} s reached`)), ms);
+  const onOuter = () => controller.abort(outer?.reason);
+  if (outer?.aborted) onOuter();
+  else outer?.addEventListener("abort", onOuter, { once: true });
+  return {
+    signal: controller.signal,
+    dispose() {
+      clearTimeout(timer);
+      outer?.removeEventListener("abort", onOuter);
+    },
+  };
+}

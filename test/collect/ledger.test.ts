@@ -5,6 +5,8 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { type CollectEvent, collect } from "../../src/collect/collect.js";
 import { LedgerError, openLedger } from "../../src/collect/ledger.js";
@@ -87,4 +89,43 @@ describe("collection resumes from the ledger", () => {
     const withoutLedger = await run(second, false);
     expect(withoutLedger.result).toMatchObject({ cycles: 1 });
   });
+});
+
+describe("a collection cycle's time limit", () => {
+  let db: TestDb | undefined;
+  afterEach(async () => {
+    await db?.cleanup();
+  });
+
+  it("stops the cycle at its limit, even once garbage collection has run", async () => {
+    // The limit's timer must not be collected: Node drops a timeout signal held only through AbortSignal.any.
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const dir = tempDir();
+    const repoDir = join(dir, "acme__slow");
+    writeRepo(repoDir, smallProject("node -e 0"));
+    const listFile = join(dir, "list.txt");
+    writeFileSync(listFile, `${repoDir}\tsleep 120\n`);
+    db = await createTestDb("pglite");
+    const collecting = setInterval(gc, 50);
+    const t0 = performance.now();
+    try {
+      const result = await collect(readList(listFile), db.db, engineDeps(db.db), {
+        recipes: selectRecipes({ enabled: ["biome/use-const"] }),
+        thresholds: DEFAULT_THRESHOLDS,
+        concurrency: 1,
+        cycleTimeoutMs: 5_000,
+        recipesPerCycle: 12,
+        scopes: ["all"],
+        maxFileCandidatesPerRecipe: 1,
+        testScopes: ["all"],
+        installTimeoutMs: 60_000,
+      });
+      expect(result).toMatchObject({ cycles: 0, errors: 1 });
+    } finally {
+      clearInterval(collecting);
+    }
+    // The baseline's `sleep 120` is stopped at the limit.
+    expect(performance.now() - t0).toBeLessThan(60_000);
+  }, 300_000);
 });
