@@ -130,7 +130,6 @@ async function collectEntry(
     for (let i = 0; i < remaining.length && budgetLeft(); i += o.recipesPerCycle) {
       const chunk = remaining.slice(i, i + o.recipesPerCycle);
       const limit = deadline(o.cycleTimeoutMs, o.signal);
-      const signal = limit.signal;
       const summary = await runCycle(
         {
           root,
@@ -152,7 +151,7 @@ async function collectEntry(
           groupTests: false,
           ...(entry.testCommand ? { testCommand: entry.testCommand } : {}),
           collectData: true,
-          signal,
+          signal: limit.signal,
         },
         // Collection samples every recipe, muted or not: probation is about what maintainers are offered, and
         // these samples are how a recipe earns its way back.

@@ -69,7 +69,7 @@ export class CycleAbortedError extends Error {
 }
 
 /**
- * A signal that aborts after `ms` (with a {@link CycleAbortedError}-style reason) or when `outer` does, and the
+ * A signal that aborts after `ms` (its reason names the limit) or when `outer` does (with its reason), and the
  * `dispose` to call once the work is over. Not `AbortSignal.any([AbortSignal.timeout(ms), outer])`: Node holds the
  * sources of `any` weakly, and a timeout signal nothing else holds is collected with its timer, so after the first
  * garbage collection it never fires (a collection cycle then ran past its time limit without end).

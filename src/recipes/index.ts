@@ -1,15 +1,6 @@
 import { getFamily } from "./registry.js";
 import { sortFindings } from "./shared/results.js";
-import {
-  type FamilyId,
-  type Finding,
-  type Recipe,
-  type RecipeFamily,
-  type RecipePlan,
-  type RecipeWorkspace,
-  type SkippedFile,
-  startOrder,
-} from "./types.js";
+import type { Finding, Recipe, RecipeFamily, RecipePlan, RecipeWorkspace, SkippedFile } from "./types.js";
 
 export {
   findRecipe,
@@ -37,12 +28,29 @@ export async function collectFindings(
   ws: RecipeWorkspace,
   recipes: readonly Recipe[],
   files: readonly string[],
+  familyOf: FamilyOf = registered,
 ): Promise<Finding[]> {
-  const byFamily = new Map<FamilyId, Recipe[]>();
-  for (const recipe of recipes) byFamily.set(recipe.family, [...(byFamily.get(recipe.family) ?? []), recipe]);
-  const families = startOrder([...byFamily].map(([family, list]) => [getFamily(family), list] as const));
-  const results = await Promise.all(families.map(([family, list]) => family.findings(ws, list, files)));
+  const results = await Promise.all(
+    byFamily(recipes, familyOf).map(([family, list]) => family.findings(ws, list, files)),
+  );
   return sortFindings(results.flat());
+}
+
+type FamilyOf = (recipe: Recipe) => RecipeFamily;
+const registered: FamilyOf = (recipe) => getFamily(recipe.family);
+
+/**
+ * The recipes by family, in the order to start the families' work: those whose tool runs in a process of its own
+ * first, so that it works while the others compute in this one (a family that computes here holds this process
+ * until it is done).
+ */
+function byFamily(recipes: readonly Recipe[], familyOf: FamilyOf): [RecipeFamily, Recipe[]][] {
+  const grouped = new Map<RecipeFamily, Recipe[]>();
+  for (const recipe of recipes) {
+    const family = familyOf(recipe);
+    grouped.set(family, [...(grouped.get(family) ?? []), recipe]);
+  }
+  return [...grouped].sort(([a], [b]) => Number(b.ownProcess === true) - Number(a.ownProcess === true));
 }
 
 /**
@@ -52,16 +60,11 @@ export async function collectFindings(
 export async function prepareRecipes(
   ws: RecipeWorkspace,
   recipes: readonly Recipe[],
-  familyOf: (recipe: Recipe) => RecipeFamily = (recipe) => getFamily(recipe.family),
+  familyOf: FamilyOf = registered,
 ): Promise<void> {
-  const byFamily = new Map<RecipeFamily, Recipe[]>();
-  for (const recipe of recipes) {
-    const family = familyOf(recipe);
-    byFamily.set(family, [...(byFamily.get(family) ?? []), recipe]);
-  }
   // All at once: a family whose tool runs in its own process (Biome) works while the others compute in this one.
   // A family that fails keeps nothing: each of its recipes' plans then runs the tool on its own and records its
   // own error.
-  const started = startOrder([...byFamily]).map(([family, list]) => family.prepare?.(ws, list));
+  const started = byFamily(recipes, familyOf).map(([family, list]) => family.prepare?.(ws, list));
   await Promise.allSettled(started);
 }

@@ -80,7 +80,7 @@ export interface RecipeFamily {
   readonly id: FamilyId;
   /**
    * Its tool runs in a process of its own (Biome): started before the families that compute in this process, it
-   * works while they do (see {@link startOrder}).
+   * works while they do.
    */
   readonly ownProcess?: boolean;
   /**
@@ -99,14 +99,6 @@ export interface RecipeFamily {
   findings(ws: RecipeWorkspace, recipes: readonly Recipe[], files: readonly string[]): Promise<Finding[]>;
   /** Release caches (language services, linter instances) held for a workspace. */
   dispose?(root: string): void;
-}
-
-/**
- * Families in the order to start their work: those whose tool runs in a process of its own first, so that it works
- * while the others compute in this one (a family that computes here holds this process until it is done).
- */
-export function startOrder<T>(entries: readonly (readonly [RecipeFamily, T])[]): (readonly [RecipeFamily, T])[] {
-  return [...entries].sort((a, b) => Number(b[0].ownProcess === true) - Number(a[0].ownProcess === true));
 }
 
 export class RecipeError extends Error {

@@ -88,9 +88,7 @@ export function failedTestFiles(output: string, runner: TestRunner | null): stri
     // vitest: "[|project| ]file[ > suite > case]" or "file [ file ]"; jest: "[project ]file[ (1.2 s)]".
     const words = ((m[1] as string).split(" > ")[0] ?? "").trim().split(/\s+/);
     const file = words.find((w) => /\.[cm]?[jt]sx?$/.test(w));
-    if (file && /\.[cm]?[jt]sx?$/.test(file) && !file.startsWith("/") && !file.split("/").includes("..")) {
-      files.add(file);
-    }
+    if (file && !file.startsWith("/") && !file.split("/").includes("..")) files.add(file);
   }
   return files.size > 0 ? [...files].sort() : null;
 }

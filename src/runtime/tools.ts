@@ -213,8 +213,7 @@ function createTestSession(
   const runIn = async (
     edits: readonly { path: string; after: string }[],
     mode: "baseline" | "candidate",
-    onLaunch?: () => void,
-    only?: readonly string[],
+    { onLaunch, only }: { onLaunch?: () => void; only?: readonly string[] | undefined } = {},
   ): Promise<TestRun> => {
     const t0 = performance.now();
     const done = (r: Omit<TestRun, "durationMs">): TestRun => ({
@@ -375,9 +374,9 @@ function createTestSession(
   };
   return {
     command: test.command === "sh" ? (test.args[1] ?? test.script) : [test.command, ...test.args].join(" "),
-    baseline: (options) => runIn([], "baseline", options?.onLaunch),
+    baseline: (options) => runIn([], "baseline", options),
     lanes,
-    run: (edits, options) => runIn(edits, "candidate", undefined, options?.only),
+    run: (edits, options) => runIn(edits, "candidate", options),
     unchanged,
     coverage: (files) => changedLineCoverage(baselineCoverage, files),
     close: () => copies.close(),

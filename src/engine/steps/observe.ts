@@ -66,8 +66,8 @@ export async function observe(
   } finally {
     finish();
   }
-  const checking = signal();
-  const testing = signal();
+  const checking = once();
+  const testing = once();
   const baseline = (async (): Promise<Observation> => {
     try {
       run.progress({ phase: "observe", message: "type-checking the baseline" });
@@ -96,8 +96,8 @@ export async function observe(
   return { view, baseline, started: Promise.all([checking.fired, testing.fired]).then(() => undefined) };
 }
 
-/** A one-time signal: `fired` resolves at the first `fire()`. */
-function signal(): { fire: () => void; fired: Promise<void> } {
+/** A one-time event: `fired` resolves at the first `fire()`. */
+function once(): { fire: () => void; fired: Promise<void> } {
   let fire = () => {};
   const fired = new Promise<void>((resolve) => {
     fire = () => resolve();

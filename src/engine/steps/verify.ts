@@ -3,7 +3,8 @@
  * (from different tools) are verified once and share the outcome. Then the bundles the outcomes call for (a fix
  * with its follow-ups, two fixes on the same lines) are decided and verified, each once, as one candidate.
  */
-import { type Finding, type Recipe, type RecipeFamily, startOrder } from "../../recipes/types.js";
+import { collectFindings } from "../../recipes/index.js";
+import type { Finding, Recipe } from "../../recipes/types.js";
 import { planBundles } from "../bundles.js";
 import { createRecipeWorkspace } from "../observe.js";
 import { applyProbation } from "../probation.js";
@@ -31,16 +32,7 @@ export async function verify(
     files: readonly string[],
   ): Promise<Finding[]> => {
     const ws = createRecipeWorkspace(req.root, observed.sourceFiles, observed.tsconfig.path, overrides);
-    // One call per family: each batches its work (one language-service pass, one lint, one Biome run).
-    const byFamily = new Map<RecipeFamily, Recipe[]>();
-    for (const r of recipes) {
-      const family = deps.tools.family(r);
-      byFamily.set(family, [...(byFamily.get(family) ?? []), r]);
-    }
-    const found = await Promise.all(
-      startOrder([...byFamily]).map(([family, list]) => family.findings(ws, list, files)),
-    );
-    return found.flat();
+    return collectFindings(ws, recipes, files, deps.tools.family);
   };
   // Lint results by candidate: the candidates' lint runs while their tests run in groups (other processes), and
   // their verification reads it from here.
