@@ -11,6 +11,11 @@
  * A group's pass counts as each member's pass (its reason says how many ran together). Two fixes could in
  * principle hide each other's failure; Apply re-verifies a fix alone with the full suite before anything is
  * written, and data collection runs every candidate alone (`groupTests: false`).
+ *
+ * Members the caller expects to fail more often (`apart`: fixes that may change behaviour, doubtful ones) are packed
+ * among themselves, so that one failing costs the halving only of its own kind and the others pass in one run.
+ * Members whose changes give the tests the same code (the runner's `equivalent` key: twin recipes of two tools
+ * that write the same JavaScript) are one member: one run, one result for all of them.
  */
 import { createHash } from "node:crypto";
 import { mergeEdits } from "./diff.js";
@@ -35,8 +40,9 @@ export interface GroupedTests {
 export async function testInGroups(
   tests: CandidateTestRunner,
   members: readonly Files[],
-  options: { maxGroup?: number; aborted?: () => boolean } = {},
+  options: { maxGroup?: number; aborted?: () => boolean; apart?: (files: Files) => boolean } = {},
 ): Promise<GroupedTests> {
+  /** Results by test key (see {@link testKey}), with the edits of the member that ran. */
   const settled = new Map<string, TestRun>();
   let runs = 0;
   const maxGroup = Math.max(1, options.maxGroup ?? MAX_GROUP);
@@ -44,9 +50,11 @@ export async function testInGroups(
   const run = limited(lanes, ([edits, only]: [Files, readonly string[] | undefined]) =>
     tests.run(edits, only ? { only } : undefined),
   );
+  const key = (files: Files) => testKey(tests, files);
 
+  /** One member per test key: the first of its kind runs for the others. */
   const unique = new Map<string, Files>();
-  for (const files of members) if (files.length > 0) unique.set(filesKey(files), files);
+  for (const files of members) if (files.length > 0 && !unique.has(key(files))) unique.set(key(files), files);
 
   /**
    * Settles a group; true when it passed as a whole (in one run). A group known not to pass (its parent did not, and the other
@@ -63,13 +71,13 @@ export async function testInGroups(
       runs++;
       const within = only && r.ran === "related" ? onlyNote(only) : "";
       if (group.length === 1) {
-        settled.set(filesKey(group[0] as Files), r.status === "pass" && within ? { ...r, reason: within } : r);
+        settled.set(key(group[0] as Files), r.status === "pass" && within ? { ...r, reason: within } : r);
         return r.status === "pass";
       }
       if (r.status === "pass") {
         const others = `passed in one run with ${group.length - 1} other candidate${group.length === 2 ? "" : "s"}`;
         const reason = within ? `${others}; ${within}` : others;
-        for (const files of group) settled.set(filesKey(files), { ...r, reason });
+        for (const files of group) settled.set(key(files), { ...r, reason });
         return true;
       }
       failed = r.failedFiles ?? only;
@@ -89,15 +97,74 @@ export async function testInGroups(
     return false;
   };
 
-  const groups = packGroups([...unique.values()], maxGroup);
+  // The members kept apart first: they are the likelier to fail, and a failure's halving takes the longest.
+  const all = [...unique.values()];
+  const apart = options.apart ?? (() => false);
+  const groups = [
+    ...packGroups(
+      all.filter((m) => apart(m)),
+      maxGroup,
+    ),
+    ...packGroups(
+      all.filter((m) => !apart(m)),
+      maxGroup,
+    ),
+  ];
   if (lanes > 1) await Promise.all(groups.map((group) => settle(group)));
   else for (const group of groups) await settle(group);
 
+  const ranFor = new Map([...unique].map(([k, files]) => [k, filesKey(files)] as const));
   return {
     runs,
     runner: {
       ...tests,
-      run: async (edits) => settled.get(filesKey(edits)) ?? tests.run(edits),
+      run: async (edits) => {
+        const k = key(edits);
+        const r = settled.get(k);
+        if (!r) return tests.run(edits);
+        return ranFor.get(k) === filesKey(edits) ? r : { ...r, reason: withTwinNote(r.reason) };
+      },
+    },
+  };
+}
+
+/**
+ * What identifies a run's result: the runner's key of the code under test where it has one, else the edits
+ * themselves.
+ */
+function testKey(tests: CandidateTestRunner, files: Files): string {
+  const equivalent = tests.equivalent?.(files) ?? null;
+  return equivalent === null ? filesKey(files) : `js:${equivalent}`;
+}
+
+const TWIN_NOTE = "its changes compile to the same JavaScript as another candidate's, whose run this is";
+
+function withTwinNote(reason: string | undefined): string {
+  return reason ? `${reason}; ${TWIN_NOTE}` : TWIN_NOTE;
+}
+
+/**
+ * The runner with one run for changes that give the tests the same code (its `equivalent` key): the first such
+ * change runs, the others take its result (while it runs, they wait for it). Runs asked for particular test files
+ * are never shared.
+ */
+export function shareEquivalentRuns(tests: CandidateTestRunner): CandidateTestRunner {
+  if (!tests.equivalent) return tests;
+  const runs = new Map<string, { files: string; result: Promise<TestRun> }>();
+  return {
+    ...tests,
+    run: (edits, options) => {
+      const k = options?.only ? null : (tests.equivalent?.(edits) ?? null);
+      if (k === null) return tests.run(edits, options);
+      const seen = runs.get(k);
+      if (seen) {
+        return seen.files === filesKey(edits)
+          ? seen.result
+          : seen.result.then((r) => ({ ...r, reason: withTwinNote(r.reason) }));
+      }
+      const result = tests.run(edits, options);
+      runs.set(k, { files: filesKey(edits), result });
+      return result;
     },
   };
 }

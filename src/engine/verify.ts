@@ -30,12 +30,20 @@ export interface CandidateTestRunner {
    * `only`: run just these test files (those that failed in a larger group), through the runner's related-tests
    * line, instead of the tests related to the changed files.
    */
-  run(edits: readonly { path: string; after: string }[], options?: { only?: readonly string[] }): Promise<TestRun>;
+  run(
+    edits: readonly { path: string; before: string; after: string }[],
+    options?: { only?: readonly string[] },
+  ): Promise<TestRun>;
   /**
    * Why running the tests on these changes would only repeat the baseline's passing run (e.g. the changed files
    * compile to the same JavaScript), or null when they must run. Then the tests count as passed, with this reason.
    */
   unchanged?(files: readonly { path: string; before: string; after: string }[]): string | null;
+  /**
+   * A key of what the tests would run after these changes (e.g. the changed files' JavaScript), or null when only
+   * identical edits are known to run the same: changes with equal keys share one run.
+   */
+  equivalent?(files: readonly { path: string; before: string; after: string }[]): string | null;
   /** How many runs may go at once (each in its own copy of the checkout); 1 when absent. */
   lanes?: number;
   /** How many of a candidate's changed lines the baseline tests ran; null when the coverage cannot tell. */

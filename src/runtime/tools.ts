@@ -26,7 +26,14 @@ import {
   UnsafePathError,
 } from "../workspace/index.js";
 import { type BaselineCoverage, changedLineCoverage, prepareCoverage, readCoverage } from "./coverage.js";
-import { emitOptions, sameEmittedJavaScript, typeCheckingInTests } from "./emit.js";
+import {
+  type Compile,
+  compiler,
+  emitOptions,
+  emittedJavaScriptKey,
+  sameEmittedJavaScript,
+  typeCheckingInTests,
+} from "./emit.js";
 import { explainFailure, failedTestFiles, type KnownLimits, parseTestCounts, plainOutput } from "./test-output.js";
 
 export interface CycleToolsOptions {
@@ -199,15 +206,27 @@ function createTestSession(
   let mountModules =
     test.runner !== "vitest" && test.runner !== "ava" && !/\b(vite|vitest|ava|nyc)\b/.test(commandText);
   // Skipping a run whose changes compile to the baseline's JavaScript is sound only where the tests just run it.
-  let emit: { options: ReturnType<typeof emitOptions> } | null | undefined = fullSuite ? null : undefined;
-  const unchanged = (files: readonly { path: string; before: string; after: string }[]): string | null => {
+  // The same holds for two changes that compile to the same JavaScript: one run stands for both.
+  let emit: { options: ReturnType<typeof emitOptions>; compile: Compile } | null | undefined = fullSuite
+    ? null
+    : undefined;
+  const emitting = () => {
     if (emit === undefined) {
       const build = test.needsBuild && test.buildCommand ? [test.buildCommand.command, ...test.buildCommand.args] : [];
       const lines = [test.script, test.setup ?? "", [test.command, ...test.args].join(" "), build.join(" ")];
-      emit = typeCheckingInTests(root, lines) === null ? { options: emitOptions(root) } : null;
+      const options = emitOptions(root);
+      emit = typeCheckingInTests(root, lines) === null ? { options, compile: compiler(options) } : null;
     }
-    if (emit === null || !sameEmittedJavaScript(files, emit.options)) return null;
+    return emit;
+  };
+  const unchanged = (files: readonly { path: string; before: string; after: string }[]): string | null => {
+    const e = emitting();
+    if (e === null || !sameEmittedJavaScript(files, e.options, e.compile)) return null;
     return "not run: the changed files compile to the same JavaScript as at baseline, where the tests passed";
+  };
+  const equivalent = (files: readonly { path: string; before: string; after: string }[]): string | null => {
+    const e = emitting();
+    return e === null ? null : emittedJavaScriptKey(files, e.compile);
   };
   const copies = copyPool(root, scratch);
   const runIn = async (
@@ -378,6 +397,7 @@ function createTestSession(
     lanes,
     run: (edits, options) => runIn(edits, "candidate", options),
     unchanged,
+    equivalent,
     coverage: (files) => changedLineCoverage(baselineCoverage, files),
     close: () => copies.close(),
   };

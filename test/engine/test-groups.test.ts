@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { mergeEdits } from "../../src/engine/diff.js";
-import { combine, packGroups, testInGroups } from "../../src/engine/test-groups.js";
+import { combine, packGroups, shareEquivalentRuns, testInGroups } from "../../src/engine/test-groups.js";
 import type { CandidateTestRunner, TestRun } from "../../src/engine/verify.js";
 
 const files = (...paths: string[]) => paths.map((path) => ({ path, before: "a", after: `b:${path}` }));
@@ -23,7 +23,74 @@ function scripted(breaking: Set<string>): CandidateTestRunner & { calls: string[
   };
 }
 
+/** A runner whose `equivalent` key is the changed paths' contents with the tool's name left out. */
+function withTwins(runner: CandidateTestRunner): CandidateTestRunner {
+  return {
+    ...runner,
+    equivalent: (edits) =>
+      edits
+        .map((e) => `${e.path}=${e.after.replace(/@(eslint|biome)$/, "")}`)
+        .sort()
+        .join(","),
+  };
+}
+
 describe("testInGroups", () => {
+  it("keeps the doubtful members apart: the others pass in one run, the halving stays among the doubtful", async () => {
+    const runner = scripted(new Set(["src/f.ts"]));
+    const members = ["a", "b", "c", "d", "e", "f", "g", "h"].map((p) => files(`src/${p}.ts`));
+    const doubtful = new Set(["src/f.ts", "src/h.ts"]);
+    const grouped = await testInGroups(runner, members, { apart: (m) => doubtful.has(m[0]?.path ?? "") });
+    // [f h] fails, [f] fails alone, [h] passes; [a b c d e g] passes in one run. Without `apart`: 6 runs.
+    expect(grouped.runs).toBe(4);
+    expect(runner.calls).toContainEqual(["src/a.ts", "src/b.ts", "src/c.ts", "src/d.ts", "src/e.ts", "src/g.ts"]);
+    expect(await grouped.runner.run(files("src/f.ts"))).toMatchObject({ status: "fail" });
+    expect(await grouped.runner.run(files("src/a.ts"))).toMatchObject({
+      status: "pass",
+      reason: "passed in one run with 5 other candidates",
+    });
+    const without = scripted(new Set(["src/f.ts"]));
+    expect((await testInGroups(without, members)).runs).toBe(6);
+  });
+
+  it("runs twins (changes the runner calls equivalent) once, and answers each with that run", async () => {
+    const runner = scripted(new Set(["src/b.ts"]));
+    const twin = (path: string, tool: string) => [{ path, before: "a", after: `b:${path}@${tool}` }];
+    const members = [
+      twin("src/a.ts", "eslint"),
+      twin("src/a.ts", "biome"),
+      twin("src/b.ts", "eslint"),
+      twin("src/b.ts", "biome"),
+    ];
+    // Without the key, the two fixes of one file cannot share a run: they change the same line.
+    expect(packGroups(members, 16)).toHaveLength(2);
+    const grouped = await testInGroups(withTwins(runner), members);
+    // [a b] fails, [a] passes, [b] fails: each tool's fix of a file took its twin's result.
+    expect(grouped.runs).toBe(3);
+    expect(await grouped.runner.run(members[0] as never)).toMatchObject({ status: "pass" });
+    const biomeA = await grouped.runner.run(members[1] as never);
+    expect(biomeA.status).toBe("pass");
+    expect(biomeA.reason).toMatch(/same JavaScript as another candidate's/);
+    expect(await grouped.runner.run(members[3] as never)).toMatchObject({ status: "fail" });
+    expect(runner.calls).toHaveLength(3);
+  });
+
+  it("shareEquivalentRuns: one run for equivalent changes outside groups too, never for runs of chosen files", async () => {
+    const runner = scripted(new Set());
+    const shared = shareEquivalentRuns(withTwins(runner));
+    const a = [{ path: "src/a.ts", before: "a", after: "b@eslint" }];
+    const b = [{ path: "src/a.ts", before: "a", after: "b@biome" }];
+    const [ra, rb] = await Promise.all([shared.run(a), shared.run(b)]);
+    expect(ra.reason).toBeUndefined();
+    expect(rb).toMatchObject({ status: "pass", reason: expect.stringMatching(/same JavaScript/) });
+    expect(runner.calls).toHaveLength(1);
+    await shared.run(b, { only: ["test/a.test.ts"] });
+    expect(runner.calls).toHaveLength(2);
+    // Without a key, the runner is the runner.
+    const plain = scripted(new Set());
+    expect(shareEquivalentRuns(plain)).toBe(plain);
+  });
+
   it("all passing: one run for all, each member's pass says it ran with the others", async () => {
     const runner = scripted(new Set());
     const members = ["a", "b", "c", "d"].map((p) => files(`src/${p}.ts`));

@@ -1,7 +1,13 @@
 /** The emitted-JavaScript comparison that lets a candidate skip its test run, with the product's real TypeScript. */
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { emitOptions, sameEmittedJavaScript, typeCheckingInTests } from "../../src/runtime/emit.js";
+import {
+  compiler,
+  emitOptions,
+  emittedJavaScriptKey,
+  sameEmittedJavaScript,
+  typeCheckingInTests,
+} from "../../src/runtime/emit.js";
 import { removeTempDirs, tempDir, writeRepo } from "../helpers/engine.js";
 
 afterAll(() => removeTempDirs());
@@ -66,11 +72,65 @@ describe("typeCheckingInTests", () => {
     writeRepo(jest, { "package.json": JSON.stringify({ devDependencies: { "ts-jest": "29" } }) });
     expect(typeCheckingInTests(jest, ["jest"])).toBe("package.json names ts-jest");
 
+    // An assertion library for types is checked only by a checker the tests do not run here.
+    const types = join(tempDir(), "types");
+    writeRepo(types, {
+      "package.json": JSON.stringify({
+        scripts: { test: "vitest run" },
+        devDependencies: { "expect-type": "1", tsd: "0" },
+      }),
+    });
+    expect(typeCheckingInTests(types, ["vitest run"])).toBeNull();
+    // A script the tests run counts (and the scripts it runs); a type-check script of its own does not.
+    const scripted = join(tempDir(), "scripted");
+    writeRepo(scripted, {
+      "package.json": JSON.stringify({
+        scripts: { test: "vitest run && npm run types", types: "tsd", check: "tsgo --noEmit" },
+        devDependencies: { tsd: "0" },
+      }),
+    });
+    expect(typeCheckingInTests(scripted, ["npm test"])).toBe("package.json names tsd");
+    expect(typeCheckingInTests(scripted, ["vitest run"])).toBeNull();
+    expect(typeCheckingInTests(scripted, ["pnpm check"])).toBe("package.json names tsgo");
+
     const typecheck = join(tempDir(), "typecheck");
     writeRepo(typecheck, {
       "package.json": "{}",
       "vitest.config.ts": "export default { test: { typecheck: { enabled: true } } };\n",
     });
     expect(typeCheckingInTests(typecheck, ["vitest run"])).toBe("vitest.config.ts names typecheck");
+  });
+});
+
+describe("emittedJavaScriptKey", () => {
+  const compile = compiler(emitOptions("/nonexistent"));
+  const before = 'export const greet = (name: string) => "hi " + name;\nexport const n: number = 1;\n';
+
+  it("is the same for two changes that write the same JavaScript, however the TypeScript differs", () => {
+    const eslintWay = `export const greet = (name: string) => \`hi \${name}\`;\nexport const n: number = 1;\n`;
+    // Another tool's fix of the same line, plus an erased annotation: the tests would run the same code.
+    const biomeWay = `export const greet = (name: string): string => \`hi \${name}\`;\nexport const n = 1;\n`;
+    const a = emittedJavaScriptKey(change(before, eslintWay), compile);
+    expect(a).toMatch(/^[0-9a-f]{64}$/);
+    expect(emittedJavaScriptKey(change(before, biomeWay), compile)).toBe(a);
+    // A file whose JavaScript stays as it was does not make the change another one.
+    const withErasedOnly = [
+      ...change(before, eslintWay),
+      ...change("let x: number = 1;\n", "let x = 1;\n", "src/b.ts"),
+    ];
+    expect(emittedJavaScriptKey(withErasedOnly, compile)).toBe(a);
+  });
+
+  it("differs when the JavaScript differs, and is null where the JavaScript cannot stand for the change", () => {
+    const a = emittedJavaScriptKey(change(before, before.replace('"hi "', '"hello "')), compile);
+    const b = emittedJavaScriptKey(change(before, before.replace('"hi "', '"hey "')), compile);
+    expect(a).not.toBeNull();
+    expect(b).not.toBe(a);
+    // The same JavaScript in another file is another change.
+    const moved = emittedJavaScriptKey(change(before, before.replace('"hi "', '"hello "'), "src/c.ts"), compile);
+    expect(moved).not.toBe(a);
+    expect(emittedJavaScriptKey(change("const a = 1;\n", "const a = 2;\n", "src/a.js"), compile)).toBeNull();
+    expect(emittedJavaScriptKey(change("", "export const a = 1;\n"), compile)).toBeNull();
+    expect(emittedJavaScriptKey(change("let n: number = 1;\n", "let n = 1;\n"), compile)).toBeNull();
   });
 });

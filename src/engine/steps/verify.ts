@@ -9,10 +9,9 @@ import { planBundles } from "../bundles.js";
 import { createRecipeWorkspace } from "../observe.js";
 import { applyProbation } from "../probation.js";
 import { CycleAbortedError } from "../request.js";
-import { filesKey, testInGroups } from "../test-groups.js";
-import type { Candidate, CandidateResult, Outcome } from "../types.js";
-import { diagnosticKey } from "../types.js";
-import { type CandidateTestRunner, countNew, errorOutcome, verifyCandidate } from "../verify.js";
+import { filesKey, shareEquivalentRuns, testInGroups } from "../test-groups.js";
+import type { Candidate, CandidateResult, Outcome, Prediction } from "../types.js";
+import { type CandidateTestRunner, errorOutcome, verifyCandidate } from "../verify.js";
 import type { Planned } from "./act.js";
 import { type Decided, predict } from "./decide.js";
 import type { Observation } from "./observe.js";
@@ -73,7 +72,9 @@ export async function verify(
       return r;
     },
   };
-  const ownTests: CandidateTestRunner | null = observed.testsPassing === "pass" ? run.sessions.tests : null;
+  // Changes that give the tests the same code (twin recipes of two tools) share one run, grouped or not.
+  const ownTests: CandidateTestRunner | null =
+    observed.testsPassing === "pass" && run.sessions.tests ? shareEquivalentRuns(run.sessions.tests) : null;
   // Apply's re-verification runs its fix alone (and the full suite): never in a group.
   const grouping = ownTests !== null && req.groupTests !== false && req.trigger !== "apply";
   let tests = ownTests;
@@ -115,37 +116,60 @@ export async function verify(
   };
 
   /**
-   * The candidates whose tests would run (they pass the type check and change what the tests execute). Their type
-   * checks go first and alone: the type checker answers in another process, but each answer waits for this one,
-   * which the lint that follows keeps busy.
+   * The candidates whose tests would run: those that change what the tests execute, one per patch. Their type
+   * checks are not waited for: a group starts at once, and a member that turns out to fail the type check only
+   * had its tests run for nothing (its verification never reads them).
    */
-  const testable = async (runner: CandidateTestRunner, list: readonly Candidate[]) => {
-    const baselineKeys = observed.baselineDiagnostics.map(diagnosticKey);
+  const testable = (runner: CandidateTestRunner, list: readonly Scored[]) => {
     const members: Candidate["files"][] = [];
     const seen = new Set<string>();
-    for (const c of list) {
+    for (const { candidate: c } of list) {
       if (seen.has(c.patchHash) || runner.unchanged?.(c.files)) continue;
       seen.add(c.patchHash);
-      try {
-        const after = await typeChecker.check(new Map(c.files.map((f) => [f.path, f.after] as const)));
-        if (countNew(baselineKeys, after.map(diagnosticKey)) > 0) continue;
-      } catch {
-        continue; // its own verification reports the type checker's failure
-      }
       members.push(c.files);
     }
     return members;
   };
-  /** Those candidates' tests in groups (other processes), while this one lints each candidate in turn. */
-  const groupTests = async (runner: CandidateTestRunner, list: readonly Candidate[]) => {
-    const members = await testable(runner, list);
+  /**
+   * Those candidates' tests in groups (other processes), while their type checks go on in the type checker's
+   * process, one at a time, and this one lints each candidate in turn. The candidates likelier to break a test,
+   * fixes that may change behaviour (unsafe recipes) and those not trusted enough to suggest (manual-only), are
+   * tested apart from the others.
+   */
+  const groupTests = async (runner: CandidateTestRunner, list: readonly Scored[]) => {
+    const members = testable(runner, list);
+    const doubtful = new Set(
+      list
+        .filter((s) => s.candidate.recipe.safety === "unsafe" || s.prediction.tier === "manual-only")
+        .map((s) => filesKey(s.candidate.files)),
+    );
     const grouped =
       members.length < 2
         ? Promise.resolve(runner)
-        : testInGroups(runner, members, { aborted: () => req.signal?.aborted === true }).then((g) => g.runner);
-    await lintAhead(list, candidateFindings, grouped);
+        : testInGroups(runner, members, {
+            aborted: () => req.signal?.aborted === true,
+            apart: (files) => doubtful.has(filesKey(files)),
+          }).then((g) => g.runner);
+    void typeCheckInTurn(list.map((s) => s.candidate));
+    await lintAhead(
+      list.map((s) => s.candidate),
+      candidateFindings,
+      grouped,
+    );
     return grouped;
   };
+  /** The candidates' type checks, one after another (their results are kept for verification). */
+  const typeCheckInTurn = async (list: readonly Candidate[]) => {
+    for (const c of list) {
+      if (req.signal?.aborted) return;
+      // A type checker that fails is reported by the candidate's own verification, which asks again.
+      await typeChecker.check(new Map(c.files.map((f) => [f.path, f.after] as const))).catch(() => undefined);
+    }
+  };
+  const scored = (list: readonly Candidate[], predictions: readonly Prediction[]): Scored[] =>
+    list
+      .map((candidate, i) => ({ candidate, prediction: predictions[i] as Prediction }))
+      .filter((s) => testsInScope(s.candidate));
 
   const candidates = decided.candidates;
   const outcomes = await run.timed("verify", async () => {
@@ -156,7 +180,7 @@ export async function verify(
     // different measurements would report findings as new that were there all along.
     const touched = [...new Set(candidates.flatMap((c) => c.files.map((f) => f.path)))];
     baselineFindings = touched.length > 0 ? await findingsFor(new Map(), judged, touched) : [];
-    if (grouping && ownTests) tests = await groupTests(ownTests, candidates.filter(testsInScope));
+    if (grouping && ownTests) tests = await groupTests(ownTests, scored(candidates, decided.predictions));
     return verifyAll(candidates);
   });
 
@@ -185,7 +209,7 @@ export async function verify(
     if (made.bundles.length === 0) return { candidates: [], predictions: [], outcomes: [] };
     const predictions = applyProbation(made.bundles, await predict(run, decided.facts, made.bundles), planned.standing);
     total += made.bundles.length;
-    if (grouping && ownTests) tests = await groupTests(ownTests, made.bundles.filter(testsInScope));
+    if (grouping && ownTests) tests = await groupTests(ownTests, scored(made.bundles, predictions));
     return { candidates: made.bundles, predictions, outcomes: await verifyAll(made.bundles) };
   });
 
@@ -193,6 +217,12 @@ export async function verify(
     ...results(candidates, decided.predictions, outcomes),
     ...results(bundled.candidates, bundled.predictions, bundled.outcomes),
   ];
+}
+
+/** A candidate with its prediction. */
+interface Scored {
+  candidate: Candidate;
+  prediction: Prediction;
 }
 
 function results(
