@@ -44,6 +44,11 @@ export interface CandidateTestRunner {
    * identical edits are known to run the same: changes with equal keys share one run.
    */
   equivalent?(files: readonly { path: string; before: string; after: string }[]): string | null;
+  /**
+   * Whether the tests may type-check the code (ts-jest, tsc in the test command): then a change that fails the type
+   * check fails the tests too, and a test group must not take it in.
+   */
+  checksTypes?(): boolean;
   /** How many runs may go at once (each in its own copy of the checkout); 1 when absent. */
   lanes?: number;
   /** How many of a candidate's changed lines the baseline tests ran; null when the coverage cannot tell. */

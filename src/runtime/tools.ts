@@ -224,6 +224,8 @@ function createTestSession(
     if (e === null || !sameEmittedJavaScript(files, e.options, e.compile)) return null;
     return "not run: the changed files compile to the same JavaScript as at baseline, where the tests passed";
   };
+  // Where the tests may type-check (ts-jest, tsc in the command), or it is not known, a type error fails them too.
+  const checksTypes = () => emitting() === null;
   const equivalent = (files: readonly { path: string; before: string; after: string }[]): string | null => {
     const e = emitting();
     return e === null ? null : emittedJavaScriptKey(files, e.compile);
@@ -398,6 +400,7 @@ function createTestSession(
     run: (edits, options) => runIn(edits, "candidate", options),
     unchanged,
     equivalent,
+    checksTypes,
     coverage: (files) => changedLineCoverage(baselineCoverage, files),
     close: () => copies.close(),
   };

@@ -225,3 +225,59 @@ describe("the baseline", () => {
     });
   }, 300_000);
 });
+
+describe("test groups and the type check", () => {
+  /** The runner repository plus a non-null assertion whose optional-chain fix breaks the declared return type. */
+  function typeBreakingRepo(name: string): string {
+    const dir = join(tempDir(), name);
+    buildRunnerRepo(dir, "vitest");
+    appendFileSync(
+      join(dir, "src/stats.ts"),
+      "\nexport function firstFixed(xs: number[]): string {\n  return xs.find((x) => x > 0)!.toFixed(1);\n}\n",
+    );
+    commitAll(dir, "a non-null assertion");
+    return dir;
+  }
+
+  /** The contents every test run was given, in a cycle whose test session says whether its tests type-check. */
+  async function runContents(dir: string, checksTypes: boolean) {
+    const deps = engineDeps(null);
+    const contents: string[] = [];
+    const tools: CycleTools = {
+      ...deps.tools,
+      async startTests(root, options) {
+        const session = await deps.tools.startTests(root, options);
+        if ("unavailable" in session) return session;
+        return {
+          ...session,
+          checksTypes: () => checksTypes,
+          run: (edits, o) => {
+            contents.push(...edits.map((e) => e.after));
+            return session.run(edits, o);
+          },
+        };
+      },
+    };
+    const summary = await runCycle(
+      cycleRequest(dir, {
+        recipeIds: ["eslint/no-non-null-assertion", "eslint/prefer-const", "biome/use-optional-chain"],
+      }),
+      { ...deps, tools },
+    );
+    const broken = summary.results.find((r) => r.candidate.recipe.id === "eslint/no-non-null-assertion");
+    expect(broken?.outcome).toMatchObject({ success: false, tests: "unknown" });
+    expect(broken?.outcome?.newDiagnostics).toBeGreaterThan(0);
+    return contents;
+  }
+
+  it("where the tests type-check, a fix that fails the type check never joins a test run", async () => {
+    const contents = await runContents(typeBreakingRepo("checks-types"), true);
+    expect(contents.length).toBeGreaterThan(0);
+    expect(contents.filter((c) => c.includes("?.toFixed(1)"))).toEqual([]);
+  }, 300_000);
+
+  it("where they only run the code, groups start before the type checks are in, and the fix's run is not read", async () => {
+    const contents = await runContents(typeBreakingRepo("runs-code"), false);
+    expect(contents.filter((c) => c.includes("?.toFixed(1)")).length).toBeGreaterThan(0);
+  }, 300_000);
+});

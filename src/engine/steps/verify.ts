@@ -11,7 +11,8 @@ import { applyProbation } from "../probation.js";
 import { CycleAbortedError } from "../request.js";
 import { filesKey, shareEquivalentRuns, testInGroups } from "../test-groups.js";
 import type { Candidate, CandidateResult, Outcome, Prediction } from "../types.js";
-import { type CandidateTestRunner, errorOutcome, verifyCandidate } from "../verify.js";
+import { diagnosticKey } from "../types.js";
+import { type CandidateTestRunner, countNew, errorOutcome, verifyCandidate } from "../verify.js";
 import type { Planned } from "./act.js";
 import { type Decided, predict } from "./decide.js";
 import type { Observation } from "./observe.js";
@@ -116,28 +117,39 @@ export async function verify(
   };
 
   /**
-   * The candidates whose tests would run: those that change what the tests execute, one per patch. Their type
-   * checks are not waited for: a group starts at once, and a member that turns out to fail the type check only
-   * had its tests run for nothing (its verification never reads them).
+   * The candidates whose tests would run: those that change what the tests execute, one per patch. Where the
+   * tests only run the code, their type checks are not waited for: a group starts at once, and a member that turns
+   * out to fail the type check only had its tests run for nothing (its verification never reads them). Where the
+   * tests type-check too, such a member would fail its group and cost a halving: the type checks go first (alone:
+   * each answer from the type checker's process waits for this one, which a lint keeps busy).
    */
-  const testable = (runner: CandidateTestRunner, list: readonly Scored[]) => {
+  const testable = async (runner: CandidateTestRunner, list: readonly Scored[]) => {
+    const baselineKeys = observed.baselineDiagnostics.map(diagnosticKey);
+    const typeChecksFirst = runner.checksTypes?.() ?? true;
     const members: Candidate["files"][] = [];
     const seen = new Set<string>();
     for (const { candidate: c } of list) {
       if (seen.has(c.patchHash) || runner.unchanged?.(c.files)) continue;
       seen.add(c.patchHash);
+      if (typeChecksFirst) {
+        const after = await typeChecker
+          .check(new Map(c.files.map((f) => [f.path, f.after] as const)))
+          .catch(() => null);
+        // A type checker that fails is reported by the candidate's own verification.
+        if (after === null || countNew(baselineKeys, after.map(diagnosticKey)) > 0) continue;
+      }
       members.push(c.files);
     }
     return members;
   };
   /**
    * Those candidates' tests in groups (other processes), while their type checks go on in the type checker's
-   * process, one at a time, and this one lints each candidate in turn. The candidates likelier to break a test,
+   * process, one at a time (where they did not go first), and this one lints each candidate in turn. The candidates likelier to break a test,
    * fixes that may change behaviour (unsafe recipes) and those not trusted enough to suggest (manual-only), are
    * tested apart from the others.
    */
   const groupTests = async (runner: CandidateTestRunner, list: readonly Scored[]) => {
-    const members = testable(runner, list);
+    const members = await testable(runner, list);
     const doubtful = new Set(
       list
         .filter((s) => s.candidate.recipe.safety === "unsafe" || s.prediction.tier === "manual-only")
