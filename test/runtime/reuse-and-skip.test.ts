@@ -40,19 +40,24 @@ test("every run starts from the checkout as it is", () => {
   return dir;
 }
 
-/** startTests of the real tools, with the session's baseline (its start and end) and its runs' ends observed. */
+/**
+ * startTests of the real tools, with the session's baseline (its start and end) and its runs' ends observed, and
+ * some of the session's answers replaced.
+ */
 function observedTests(
   tools: CycleTools,
   on: {
     baseline?: (at: "start" | "launched" | "done") => void;
-    run?: (edits: readonly { path: string }[]) => void;
+    run?: (edits: readonly { path: string; after: string }[]) => void;
   },
+  overrides: { checksTypes?: () => boolean } = {},
 ): CycleTools["startTests"] {
   return async (root, options) => {
     const session = await tools.startTests(root, options);
     if ("unavailable" in session) return session;
     return {
       ...session,
+      ...overrides,
       baseline: async (options) => {
         on.baseline?.("start");
         const r = await session.baseline({
@@ -245,18 +250,13 @@ describe("test groups and the type check", () => {
     const contents: string[] = [];
     const tools: CycleTools = {
       ...deps.tools,
-      async startTests(root, options) {
-        const session = await deps.tools.startTests(root, options);
-        if ("unavailable" in session) return session;
-        return {
-          ...session,
+      startTests: observedTests(
+        deps.tools,
+        { run: (edits) => contents.push(...edits.map((e) => e.after)) },
+        {
           checksTypes: () => checksTypes,
-          run: (edits, o) => {
-            contents.push(...edits.map((e) => e.after));
-            return session.run(edits, o);
-          },
-        };
-      },
+        },
+      ),
     };
     const summary = await runCycle(
       cycleRequest(dir, {
