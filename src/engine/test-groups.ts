@@ -42,7 +42,7 @@ export async function testInGroups(
   members: readonly Files[],
   options: { maxGroup?: number; aborted?: () => boolean; apart?: (files: Files) => boolean } = {},
 ): Promise<GroupedTests> {
-  /** Results by test key (see {@link testKey}), with the edits of the member that ran. */
+  /** Results by test key (see {@link testKey}). */
   const settled = new Map<string, TestRun>();
   let runs = 0;
   const maxGroup = Math.max(1, options.maxGroup ?? MAX_GROUP);
@@ -54,7 +54,10 @@ export async function testInGroups(
 
   /** One member per test key: the first of its kind runs for the others. */
   const unique = new Map<string, Files>();
-  for (const files of members) if (files.length > 0 && !unique.has(key(files))) unique.set(key(files), files);
+  for (const files of members) {
+    const k = files.length > 0 ? key(files) : null;
+    if (k !== null && !unique.has(k)) unique.set(k, files);
+  }
 
   /**
    * Settles a group; true when it passed as a whole (in one run). A group known not to pass (its parent did not, and the other

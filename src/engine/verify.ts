@@ -114,12 +114,13 @@ export async function verifyCandidate(candidate: Candidate, ctx: VerifyContext):
   let testsReason: string | undefined = ctx.testsReason;
   let testsRun: TestRun["ran"];
   const coverage = ctx.tests?.coverage?.(candidate.files) ?? null;
+  const unchangedReason = newDiagnostics > 0 ? null : (ctx.tests?.unchanged?.(candidate.files) ?? null);
   if (ctx.tests && newDiagnostics > 0) {
     // The candidate already failed; its tests would only cost time (they often cannot even compile).
     testsReason = "not run: the type check already failed";
-  } else if (ctx.tests?.unchanged?.(candidate.files)) {
+  } else if (unchangedReason) {
     tests = "pass";
-    testsReason = ctx.tests.unchanged(candidate.files) ?? undefined;
+    testsReason = unchangedReason;
   } else if (ctx.tests) {
     const t3 = now();
     const r = await ctx.tests.run(candidate.files);

@@ -156,11 +156,7 @@ function compilable(f: ChangedFile): boolean {
  * True when every changed file is TypeScript that compiles to the same JavaScript before and after (comments
  * included); any other changed file (JavaScript, JSON, a new or removed file) counts as a change.
  */
-export function sameEmittedJavaScript(
-  files: readonly ChangedFile[],
-  options: ts.CompilerOptions,
-  compile: Compile = compiler(options),
-): boolean {
+export function sameEmittedJavaScript(files: readonly ChangedFile[], compile: Compile): boolean {
   if (files.length === 0) return false;
   for (const f of files) {
     if (!compilable(f)) return false;

@@ -207,28 +207,25 @@ function createTestSession(
     test.runner !== "vitest" && test.runner !== "ava" && !/\b(vite|vitest|ava|nyc)\b/.test(commandText);
   // Skipping a run whose changes compile to the baseline's JavaScript is sound only where the tests just run it.
   // The same holds for two changes that compile to the same JavaScript: one run stands for both.
-  let emit: { options: ReturnType<typeof emitOptions>; compile: Compile } | null | undefined = fullSuite
-    ? null
-    : undefined;
+  let compile: Compile | null | undefined = fullSuite ? null : undefined;
   const emitting = () => {
-    if (emit === undefined) {
+    if (compile === undefined) {
       const build = test.needsBuild && test.buildCommand ? [test.buildCommand.command, ...test.buildCommand.args] : [];
       const lines = [test.script, test.setup ?? "", [test.command, ...test.args].join(" "), build.join(" ")];
-      const options = emitOptions(root);
-      emit = typeCheckingInTests(root, lines) === null ? { options, compile: compiler(options) } : null;
+      compile = typeCheckingInTests(root, lines) === null ? compiler(emitOptions(root)) : null;
     }
-    return emit;
+    return compile;
   };
   const unchanged = (files: readonly { path: string; before: string; after: string }[]): string | null => {
-    const e = emitting();
-    if (e === null || !sameEmittedJavaScript(files, e.options, e.compile)) return null;
+    const c = emitting();
+    if (c === null || !sameEmittedJavaScript(files, c)) return null;
     return "not run: the changed files compile to the same JavaScript as at baseline, where the tests passed";
   };
   // Where the tests may type-check (ts-jest, tsc in the command), or it is not known, a type error fails them too.
   const checksTypes = () => emitting() === null;
   const equivalent = (files: readonly { path: string; before: string; after: string }[]): string | null => {
-    const e = emitting();
-    return e === null ? null : emittedJavaScriptKey(files, e.compile);
+    const c = emitting();
+    return c === null ? null : emittedJavaScriptKey(files, c);
   };
   const copies = copyPool(root, scratch);
   const runIn = async (

@@ -15,7 +15,7 @@ afterAll(() => removeTempDirs());
 const change = (before: string, after: string, path = "src/a.ts") => [{ path, before, after }];
 
 describe("sameEmittedJavaScript", () => {
-  const options = emitOptions("/nonexistent");
+  const compile = compiler(emitOptions("/nonexistent"));
 
   it("holds for changes TypeScript erases", () => {
     const cases: [string, string][] = [
@@ -27,7 +27,7 @@ describe("sameEmittedJavaScript", () => {
       ["export const xs: Array<string> = [];\n", "export const xs: string[] = [];\n"],
       ["export interface P { a: number }\n", "export type P = { a: number };\n"],
     ];
-    for (const [before, after] of cases) expect(sameEmittedJavaScript(change(before, after), options)).toBe(true);
+    for (const [before, after] of cases) expect(sameEmittedJavaScript(change(before, after), compile)).toBe(true);
   });
 
   it("fails for changes the JavaScript keeps, const enum values and non-TypeScript files included", () => {
@@ -37,10 +37,10 @@ describe("sameEmittedJavaScript", () => {
       ["export const enum E { A = 1 }\n", "export const enum E { A = 2 }\n"],
       ["// one\nexport const a = 1;\n", "// two\nexport const a = 1;\n"],
     ];
-    for (const [before, after] of cases) expect(sameEmittedJavaScript(change(before, after), options)).toBe(false);
-    expect(sameEmittedJavaScript(change("const a = 1;\n", "const a = 1; \n", "src/a.js"), options)).toBe(false);
-    expect(sameEmittedJavaScript(change("", "export type A = 1;\n"), options)).toBe(false);
-    expect(sameEmittedJavaScript([], options)).toBe(false);
+    for (const [before, after] of cases) expect(sameEmittedJavaScript(change(before, after), compile)).toBe(false);
+    expect(sameEmittedJavaScript(change("const a = 1;\n", "const a = 1; \n", "src/a.js"), compile)).toBe(false);
+    expect(sameEmittedJavaScript(change("", "export type A = 1;\n"), compile)).toBe(false);
+    expect(sameEmittedJavaScript([], compile)).toBe(false);
   });
 
   it("compiles with the repository's options (a decorator's metadata depends on the annotation)", () => {
@@ -53,8 +53,8 @@ describe("sameEmittedJavaScript", () => {
     });
     const before = "declare const d: any;\nexport class C { @d n: number = 1; }\n";
     const after = "declare const d: any;\nexport class C { @d n = 1; }\n";
-    expect(sameEmittedJavaScript(change(before, after), emitOptions(dir))).toBe(false);
-    expect(sameEmittedJavaScript(change(before, after), emitOptions("/nonexistent"))).toBe(true);
+    expect(sameEmittedJavaScript(change(before, after), compiler(emitOptions(dir)))).toBe(false);
+    expect(sameEmittedJavaScript(change(before, after), compiler(emitOptions("/nonexistent")))).toBe(true);
   });
 });
 
