@@ -3,6 +3,7 @@
  * tests run in the sandbox on isolated copies. Repository code only ever runs through the sandbox.
  */
 import { existsSync, readdirSync } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ObserveError } from "../engine/observe.js";
@@ -228,6 +229,13 @@ function createTestSession(
     return c === null ? null : emittedJavaScriptKey(files, c);
   };
   const copies = copyPool(root, scratch);
+  // jest's and tsx's caches last across the session's runs (a warm jest cache: 12 s a run instead of 18 s on
+  // tsconfig-paths); the directory sits beside the copies, never inside one, and goes with them at close.
+  let caches: Promise<string> | null = null;
+  const toolCaches = () => {
+    caches ??= mkdir(scratch, { recursive: true, mode: 0o700 }).then(() => mkdtemp(join(scratch, "caches-")));
+    return caches;
+  };
   const runIn = async (
     edits: readonly { path: string; after: string }[],
     mode: "baseline" | "candidate",
@@ -238,6 +246,7 @@ function createTestSession(
       ...r,
       durationMs: Math.round(performance.now() - t0),
     });
+    const cachesDir = await toolCaches();
     const copy = await copies.take(edits);
     try {
       const readOnlyPaths = [
@@ -270,6 +279,7 @@ function createTestSession(
           ...(how.mount ? { mounts: copy.modules.map((m) => ({ source: m.base, dest: m.copy })) } : {}),
           readOnlyPaths,
           ...(how.writablePaths?.length ? { writablePaths: how.writablePaths } : {}),
+          toolCaches: cachesDir,
           limits: { timeoutMs: limits.timeoutMs },
           ...(onLaunch ? { onLaunch } : {}),
           ...(signal ? { signal } : {}),
@@ -399,7 +409,10 @@ function createTestSession(
     equivalent,
     checksTypes,
     coverage: (files) => changedLineCoverage(baselineCoverage, files),
-    close: () => copies.close(),
+    close: async () => {
+      await copies.close();
+      if (caches) await rm(await caches, { recursive: true, force: true });
+    },
   };
 }
 

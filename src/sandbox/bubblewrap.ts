@@ -11,7 +11,7 @@
  *   limit then counts that user's processes, so the sandbox adds the user's current count to it.
  */
 import { spawnSync } from "node:child_process";
-import { accessSync, constants, existsSync, lstatSync, readlinkSync, realpathSync } from "node:fs";
+import { accessSync, constants, existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync } from "node:fs";
 import path from "node:path";
 
 export type SandboxMode = "privileged" | "user-namespace";
@@ -196,6 +196,8 @@ export interface BwrapLayout {
   maskFiles: readonly string[];
   /** Read-only binds of `source` at `dest`, a directory inside the workspace (after the workspace's own bind). */
   mounts?: readonly { source: string; dest: string }[];
+  /** Writable binds of `source` at `dest`, a path under the run's /tmp (the tools' caches, see toolCacheBinds). */
+  tmpBinds?: readonly { source: string; dest: string }[];
 }
 
 /** The bwrap options (without the command) for one run. */
@@ -235,6 +237,7 @@ export function bwrapArgs(layout: BwrapLayout): string[] {
   args.push("--perms", "1777", "--size", String(layout.tmpMb * 1024 * 1024), "--tmpfs", "/tmp");
   args.push("--perms", "1777", "--size", String(Math.min(layout.tmpMb, 256) * 1024 * 1024), "--tmpfs", "/dev/shm");
   created.add("/tmp");
+  for (const b of layout.tmpBinds ?? []) args.push("--bind", b.source, b.dest);
 
   args.push("--perms", "0755", "--dir", "/etc");
   created.add("/etc");
@@ -268,4 +271,24 @@ function gitDirIn(dir: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** Tools that keep a cache per user under /tmp, with the directory name each derives from the uid. */
+const TOOL_CACHES: readonly { name: string; dir: (uid: number) => string }[] = [
+  // jest-config's getCacheDirectory: path.join(tmpdir(), "jest") + "_" + getuid().toString(36)
+  { name: "jest", dir: (uid) => `/tmp/jest_${uid.toString(36)}` },
+  // tsx: path.join(tmpdir(), `tsx-${geteuid()}`)
+  { name: "tsx", dir: (uid) => `/tmp/tsx-${uid}` },
+];
+
+/**
+ * The binds that keep the tools' per-user caches in `cachesDir` (one subdirectory per tool, created here) for a run
+ * as `uid`.
+ */
+export function toolCacheBinds(cachesDir: string, uid: number): { source: string; dest: string }[] {
+  return TOOL_CACHES.map((tool) => {
+    const source = path.join(cachesDir, tool.name);
+    mkdirSync(source, { recursive: true });
+    return { source, dest: tool.dir(uid) };
+  });
 }

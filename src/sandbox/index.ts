@@ -15,7 +15,7 @@ import { realpathSync, statSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { type BubblewrapInfo, bwrapArgs, detectBubblewrap, privilegeDropArgs } from "./bubblewrap.js";
+import { type BubblewrapInfo, bwrapArgs, detectBubblewrap, privilegeDropArgs, toolCacheBinds } from "./bubblewrap.js";
 import { buildSandboxEnv, DEFAULT_SANDBOX_PATH } from "./env.js";
 import { prlimitArgs, resolveLimits } from "./limits.js";
 import { createRunCgroup, detectCgroupMemory } from "./memory.js";
@@ -231,6 +231,13 @@ class BubblewrapSandbox extends BaseSandbox {
     const readOnlyPaths = (options.readOnlyPaths ?? []).map((p) => resolveExisting(p, "readOnlyPaths entry"));
     const writablePaths = (options.writablePaths ?? []).map((p) => resolveExisting(p, "writablePaths entry"));
     for (const p of writablePaths) checkWorkspacePath(p, "writablePaths entry");
+    const toolCaches = options.toolCaches ? resolveExisting(options.toolCaches, "toolCaches") : null;
+    if (toolCaches) {
+      checkWorkspacePath(toolCaches, "toolCaches");
+      if (toolCaches === cwd || toolCaches.startsWith(`${cwd}/`)) {
+        throw new SandboxSetupError(`toolCaches may not be inside the workspace: ${toolCaches}`, { path: toolCaches });
+      }
+    }
     for (const p of readOnlyPaths) {
       if (p === "/") throw new SandboxSetupError("readOnlyPaths may not contain /", { path: p });
     }
@@ -263,10 +270,13 @@ class BubblewrapSandbox extends BaseSandbox {
       if (privileged) releaseUid(uid);
       if (etcDir) await rm(etcDir, { recursive: true, force: true });
     };
+    let tmpBinds: { source: string; dest: string }[] = [];
     try {
+      if (toolCaches) tmpBinds = toolCacheBinds(toolCaches, uid);
       if (privileged) {
         await makeTreeWritable(cwd);
         for (const p of writablePaths) await makeTreeWritable(p);
+        if (toolCaches) await makeTreeWritable(toolCaches);
       }
       etcDir = await writeEtcDir(uid, gid);
     } catch (error) {
@@ -287,6 +297,7 @@ class BubblewrapSandbox extends BaseSandbox {
       maskDirs: this.maskDirs,
       maskFiles: this.maskFiles,
       mounts,
+      tmpBinds,
     });
     const nproc = privileged ? limits.maxProcesses : countOwnTasks() + limits.maxProcesses;
     const args = [

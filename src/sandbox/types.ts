@@ -40,6 +40,13 @@ export interface SandboxRunOptions {
    * `prepareToolchain`); each must be absolute, and exposed through `readOnlyPaths` to be usable.
    */
   pathPrefix?: readonly string[];
+  /**
+   * A directory made for the purpose (beside a candidate copy, never inside it) where the caches tools keep per user
+   * under /tmp last from one run to the next: jest's transform and haste-map cache (`/tmp/jest_<uid in base 36>`)
+   * and tsx's (`/tmp/tsx-<uid>`). Each is bound writable at the name the run's uid gives it; the rest of /tmp is
+   * still a fresh tmpfs. Ignored where runs are not isolated (they use the host's /tmp, caches included).
+   */
+  toolCaches?: string;
   limits?: Partial<SandboxLimits>;
   /** Data written to the process's stdin, then closed. */
   stdin?: string;

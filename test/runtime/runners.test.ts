@@ -3,11 +3,13 @@
  * (ts-jest), mocha (tsx) and node --test (tsx): biome/use-optional-chain turns `counter && counter.hits` into
  * `counter?.hits`, which returns undefined instead of 0 for a zero counter, and a test checks exactly that.
  */
-import { writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { commitAll } from "../../src/cli/demo-repo.js";
 import { DEFAULT_REPO_CONFIG } from "../../src/engine/repo-config.js";
+import { createCycleTools } from "../../src/runtime/tools.js";
+import { createSandbox } from "../../src/sandbox/index.js";
 import { renderSummary } from "../../src/summary/render.js";
 import { cycleRequest, engineDeps, removeTempDirs, runCycle, tempDir } from "../helpers/engine.js";
 import { buildRunnerRepo, type RunnerKind } from "../helpers/runner-repo.js";
@@ -255,5 +257,53 @@ test("runs within its budget", () => assert.equal(process.env.NODE_V8_COVERAGE, 
     const chain = summary.results.find((r) => r.candidate.recipe.id === "biome/use-optional-chain")?.outcome;
     // The candidates' own verdicts stand; only the coverage answer is missing.
     expect(chain).toMatchObject({ success: false, tests: "fail", coverage: null });
+  }, 300_000);
+});
+
+describe("jest's cache lasts across a session's runs", () => {
+  it("the baseline fills it, a candidate's run finds it, and it goes with the session", async () => {
+    const dir = join(tempDir(), "jest-cache");
+    buildRunnerRepo(dir, "jest");
+    const scratch = tempDir("odavl-scratch-");
+    const tools = createCycleTools({
+      sandbox: createSandbox({ allowUnsandboxed: false }),
+      sandboxProblem: null,
+      scratchDir: scratch,
+    });
+    const session = await tools.startTests(dir);
+    if ("unavailable" in session) throw new Error(session.unavailable);
+    try {
+      const baseline = await session.baseline();
+      expect(baseline.status).toBe("pass");
+      const cacheFiles = () => {
+        const [caches] = readdirSync(scratch).filter((name) => name.startsWith("caches-"));
+        if (!caches) return [];
+        return readdirSync(join(scratch, caches, "jest"), { recursive: true, withFileTypes: true })
+          .filter((e) => e.isFile())
+          .map((e) => join(e.parentPath, e.name));
+      };
+      // jest's haste map and the compiled test and source files (ts-jest's output), kept outside the copy.
+      const afterBaseline = cacheFiles();
+      expect(afterBaseline.some((f) => /haste-map/.test(f))).toBe(true);
+      expect(afterBaseline.filter((f) => /jest-transform-cache-.*\/(stats|statstest)_\w+$/.test(f)).length).toBe(2);
+      const mtimes = new Map(afterBaseline.map((f) => [f, statSync(f).mtimeMs]));
+
+      // A change to a file no test imports: its run compiles nothing the baseline had not compiled.
+      const run = await session.run([
+        {
+          path: "src/unused.ts",
+          before: readFileSync(join(dir, "src/unused.ts"), "utf8"),
+          after: "export const unused = 1;\n",
+        },
+      ]);
+      expect(run.status).toBe("pass");
+      const rewritten = afterBaseline.filter(
+        (f) => /jest-transform-cache/.test(f) && statSync(f).mtimeMs !== mtimes.get(f),
+      );
+      expect(rewritten).toEqual([]);
+    } finally {
+      await session.close();
+    }
+    expect(readdirSync(scratch).filter((name) => name.startsWith("caches-"))).toEqual([]);
   }, 300_000);
 });

@@ -212,6 +212,51 @@ describe.skipIf(!hasBwrap)("bubblewrap sandbox", () => {
     expect(second.stdout).toBe("two\n");
   });
 
+  it("keeps jest's and tsx's per-user caches from one run to the next with toolCaches, and only those", async () => {
+    const caches = path.join(dirs.root, "caches");
+    mkdirSync(caches, { recursive: true });
+    // Each run has its own uid, so each looks for its caches under its own name, as jest and tsx do.
+    const script = (action: string) =>
+      [
+        "const fs = require('node:fs'); const os = require('node:os');",
+        "const jest = `${os.tmpdir()}/jest_${process.getuid().toString(36)}`;",
+        "const tsx = `${os.tmpdir()}/tsx-${process.geteuid()}`;",
+        action,
+      ].join("\n");
+    const write = script(
+      [
+        "process.umask(0o077);",
+        "fs.mkdirSync(`${jest}/haste`, { recursive: true }); fs.writeFileSync(`${jest}/haste/map`, 'one');",
+        "fs.mkdirSync(tsx, { recursive: true }); fs.writeFileSync(`${tsx}/compiled`, 'two');",
+        "fs.writeFileSync('/tmp/elsewhere', 'three');",
+      ].join("\n"),
+    );
+    const read = script(
+      [
+        "const read = (f) => { try { return fs.readFileSync(f, 'utf8'); } catch { return 'missing'; } };",
+        "console.log([read(`${jest}/haste/map`), read(`${tsx}/compiled`), read('/tmp/elsewhere')].join(' '));",
+        "fs.writeFileSync(`${jest}/haste/map`, 'replaced');",
+      ].join("\n"),
+    );
+    const first = await sandbox.run({ cwd: dirs.ws, command: "node", args: ["-e", write], toolCaches: caches });
+    expect(first.stderr).toBe("");
+    expect(first.exitCode).toBe(0);
+    const second = await sandbox.run({ cwd: dirs.ws, command: "node", args: ["-e", read], toolCaches: caches });
+    expect(second.stderr).toBe("");
+    // The caches came through (to another uid, and writable by it); the rest of /tmp was fresh.
+    expect(second.stdout.trim()).toBe("one two missing");
+    expect(readFileSync(path.join(caches, "jest", "haste", "map"), "utf8")).toBe("replaced");
+    const without = await sandbox.run({ cwd: dirs.ws, command: "node", args: ["-e", read] });
+    expect(without.stdout.trim()).toBe("missing missing missing");
+
+    const inside = path.join(dirs.ws, "caches");
+    mkdirSync(inside, { recursive: true });
+    await expect(sandbox.run({ cwd: dirs.ws, command: "true", args: [], toolCaches: inside })).rejects.toThrow(
+      /toolCaches may not be inside the workspace/,
+    );
+    rmSync(inside, { recursive: true });
+  });
+
   it("exposes readOnlyPaths read-only and writablePaths read-write", async () => {
     const ro = path.join(dirs.root, "ro");
     const rw = path.join(dirs.root, "rw");
