@@ -9,7 +9,8 @@
  * Input: the shared corpus TSVs (header row; columns repo, commit, …, test_cmd, …) or data/corpus.tsv (repo,
  * commit, test_cmd, source). Each checkout is `<into>/<owner>__<name>@<sha7>`, the directory layout `odavl collect`
  * reads owner/name from. A checkout with a `.prepared.json` beside it is skipped, so a rerun only does what is
- * missing or failed. Writes `<into>/collect.list` (the format of src/collect/list.ts: `<path>\t<test command>`)
+ * missing or failed. Writes `<into>/collect.list` (the format of src/collect/list.ts: `<path>\t<test command>`;
+ * checkouts an earlier run listed stay listed)
  * and `<into>/prepare-report.json` (per repository: prepared, or why not).
  */
 import { execFileSync } from "node:child_process";
@@ -194,10 +195,17 @@ export function corpusTsv(entries: readonly CorpusEntry[]): string {
 }
 
 /** The `odavl collect` list for the prepared checkouts. */
-export function collectList(entries: readonly CorpusEntry[], into: string): string {
+export function collectList(entries: readonly CorpusEntry[], into: string, previous = ""): string {
   const header = "# Prepared checkouts (npm run corpus:prepare); one `<path>\\t<test command>` a line.\n";
   const lines = entries.map((e) => `${join(into, checkoutDirName(e))}\t${e.testCommand}`);
-  return `${header}${lines.join("\n")}\n`;
+  // An earlier preparation's checkouts stay listed (a second list prepared into the same directory adds to it),
+  // unless this one lists them again or they are gone.
+  const listed = new Set(lines.map((line) => line.split("\t")[0]));
+  const kept = previous.split("\n").filter((line) => {
+    const [path, command] = line.split("\t");
+    return !line.startsWith("#") && path && command && !listed.has(path) && existsSync(path);
+  });
+  return `${header}${[...kept, ...lines].join("\n")}\n`;
 }
 
 async function main(): Promise<void> {
@@ -250,11 +258,10 @@ async function main(): Promise<void> {
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const ready = entries.filter((e) => existsSync(`${join(into, checkoutDirName(e))}.prepared.json`));
-  writeFileSync(join(into, "collect.list"), collectList(ready, into));
+  const listFile = join(into, "collect.list");
+  writeFileSync(listFile, collectList(ready, into, existsSync(listFile) ? readFileSync(listFile, "utf8") : ""));
   const failed = records.filter((r) => r.status === "failed");
-  console.error(
-    `${ready.length}/${entries.length} prepared in ${into} (list: ${join(into, "collect.list")}); ${failed.length} failed`,
-  );
+  console.error(`${ready.length}/${entries.length} prepared in ${into} (list: ${listFile}); ${failed.length} failed`);
   if (failed.length > 0) process.exitCode = 1;
 }
 

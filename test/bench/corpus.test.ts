@@ -128,6 +128,19 @@ describe("corpus preparation", () => {
       ["acme", "lib", join(into, checkoutDirName(entries[0] as (typeof entries)[0])), null, "TZ=UTC npx jest"],
       ["acme", "lib", join(into, checkoutDirName(entries[1] as (typeof entries)[0])), null, "npx tsc && node --test"],
     ]);
+
+    // Preparing another list into the same directory adds to it: the first list's checkouts stay, one listed
+    // again takes its new command, and one that is gone drops out.
+    const other = { repo: "acme/other", commit: first, testCommand: "npx vitest run", source: "pick" };
+    mkdirSync(join(into, checkoutDirName(other)), { recursive: true });
+    const gone = `${join(into, "removed@0000000")}\tnpx jest\n`;
+    const again = { ...(entries[1] as (typeof entries)[0]), testCommand: "node --test" };
+    writeFileSync(file, collectList([other, again], into, readFileSync(file, "utf8") + gone));
+    expect(readList(file).map((e) => [e.name, e.testCommand])).toEqual([
+      ["lib", "TZ=UTC npx jest"],
+      ["other", "npx vitest run"],
+      ["lib", "node --test"],
+    ]);
   });
 });
 
