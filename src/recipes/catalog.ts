@@ -199,7 +199,7 @@ export const RECIPES: readonly Recipe[] = Object.freeze([
     rule: "@typescript-eslint/consistent-type-definitions",
   }),
 
-  // typescript-eslint rules that need type information run with the project service on the repository's tsconfig.
+  // typescript-eslint rules that need type information run with the program of the repository's tsconfig.
   // Removing an assertion the checker calls unnecessary can still change a declaration's inferred type (measured
   // breaking the type check of 4 of 15 repositories).
   eslint("no-unnecessary-type-assertion", "Remove type assertions that change nothing", "types", "unsafe", {

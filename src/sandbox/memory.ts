@@ -54,25 +54,42 @@ function listPids(): number[] {
   return pids;
 }
 
-/** One look at /proc: the run's processes and their memory. */
-export function sampleMemory(scope: MemoryScope): MemorySample {
+/**
+ * How long one look at every process serves the watchdogs of other runs: runs at once (the type checker and the
+ * test lanes) share a look instead of each reading every process's status four times a second.
+ */
+const SHARED_LOOK_MS = Math.floor(WATCHDOG_INTERVAL_MS / 2);
+let lastLook: { at: number; entries: ProcEntry[] } | null = null;
+
+/** Every process's entry, from a look at /proc no older than {@link SHARED_LOOK_MS}. */
+function lookAtProcesses(now = performance.now()): ProcEntry[] {
+  if (lastLook !== null && now - lastLook.at <= SHARED_LOOK_MS) return lastLook.entries;
+  const entries: ProcEntry[] = [];
+  for (const pid of listPids()) {
+    const entry = readProcEntry(pid);
+    if (entry) entries.push(entry);
+  }
+  lastLook = { at: now, entries };
+  return entries;
+}
+
+/** One look at /proc (maybe shared with other runs' watchdogs): the run's processes and their memory. */
+export function sampleMemory(scope: MemoryScope, now?: number): MemorySample {
+  const entries = lookAtProcesses(now);
   if (scope.kind === "uid") {
     let bytes = 0;
     const pids: number[] = [];
-    for (const pid of listPids()) {
-      const entry = readProcEntry(pid);
-      if (!entry || entry.uid !== scope.uid) continue;
+    for (const entry of entries) {
+      if (entry.uid !== scope.uid) continue;
       bytes += entry.bytes;
-      pids.push(pid);
+      pids.push(entry.pid);
     }
     return { bytes, pids };
   }
   const children = new Map<number, ProcEntry[]>();
   const byPid = new Map<number, ProcEntry>();
-  for (const pid of listPids()) {
-    const entry = readProcEntry(pid);
-    if (!entry) continue;
-    byPid.set(pid, entry);
+  for (const entry of entries) {
+    byPid.set(entry.pid, entry);
     const list = children.get(entry.ppid);
     if (list) list.push(entry);
     else children.set(entry.ppid, [entry]);

@@ -482,3 +482,29 @@ describe("eslint family", () => {
     );
   });
 });
+
+describe("type-aware rules see the workspace's other files", () => {
+  let fixture: Fixture;
+
+  beforeAll(() => {
+    fixture = createFixture({
+      "value.ts": lines("export function value(): string {", '  return "x";', "}"),
+      "use.ts": lines('import { value } from "./value";', "export const v = value() as string;"),
+    });
+  });
+  afterAll(() => fixture.cleanup());
+
+  it("as the workspace gives them, not as they are on disk", async () => {
+    const rules = [recipe("eslint/no-unnecessary-type-assertion")];
+    const original = await eslintFamily.findings(fixture.ws, rules, ["use.ts"]);
+    expect(original.map((f) => `${f.file}:${f.line} ${f.rule}`)).toEqual([
+      "use.ts:2 @typescript-eslint/no-unnecessary-type-assertion",
+    ]);
+    // A candidate that widens value()'s type makes the assertion in use.ts necessary, though use.ts is unchanged.
+    const widened = fixture.withOverrides({
+      "value.ts": lines("export function value(): string | number {", '  return "x";', "}"),
+    });
+    expect(await eslintFamily.findings(widened, rules, ["use.ts"])).toEqual([]);
+    expect(await eslintFamily.findings(fixture.ws, rules, ["use.ts"])).toEqual(original);
+  });
+});

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RECIPES } from "../../src/recipes/catalog.js";
 import { planRecipe } from "../../src/recipes/index.js";
+import { projectFor } from "../../src/recipes/shared/ts-project.js";
 import { tsCodefixFamily } from "../../src/recipes/ts-codefix/index.js";
-import { projectFor } from "../../src/recipes/ts-codefix/project.js";
 import { RecipeError } from "../../src/recipes/types.js";
 import { describeRecipeCases, LIB, type RecipeCase, recipe } from "./cases.js";
 import { createFixture, type Fixture } from "./fixture.js";
@@ -423,6 +423,22 @@ describe("ts-codefix language service", () => {
       ["hit.ts", "lib.ts"],
     );
     expect(findings.map((f) => `${f.rule}@${f.line}`)).toEqual(["TS6133@1", "TS4114@8"]);
+  });
+
+  it("gives one file another text for a program at a time, and the next sync puts the workspace's back", () => {
+    const project = projectFor(fixture.ws);
+    const textOf = (program: ReturnType<typeof project.programWith>, rel: string) =>
+      program?.getSourceFile(project.abs(rel))?.text;
+    const lib = fixture.ws.read("lib.ts");
+    const first = project.programWith("hit.ts", "export const value = 1;\n");
+    expect(textOf(first, "hit.ts")).toBe("export const value = 1;\n");
+    // Another file's turn: hit.ts has its workspace text again.
+    const second = project.programWith("lib.ts", `${lib}export const more = 2;\n`);
+    expect(textOf(second, "hit.ts")).toBe(hit);
+    expect(textOf(second, "lib.ts")).toBe(`${lib}export const more = 2;\n`);
+    expect(project.programWith("outside.ts", "")).toBeUndefined();
+    const synced = projectFor(fixture.ws).service.getProgram();
+    expect([textOf(synced, "hit.ts"), textOf(synced, "lib.ts")]).toEqual([hit, lib]);
   });
 
   it("releases the language service on dispose", () => {

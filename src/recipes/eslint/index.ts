@@ -1,5 +1,4 @@
 import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
 import path from "node:path";
 import { Linter, type SourceCode } from "eslint";
 import ts from "typescript";
@@ -10,6 +9,7 @@ import { parseParams } from "../shared/params.js";
 import { outcomeOf, type PlanOutcome, type PlanResult, PreparedPlans } from "../shared/prepared.js";
 import { asRecipeError, recipesLabel, sortEdits, sortFindings, sortSkipped } from "../shared/results.js";
 import { applyTextEdits, normalizeEdits, OverlappingEditsError, type TextEdit } from "../shared/text.js";
+import { disposeProject, projectFor, type TsProject } from "../shared/ts-project.js";
 import type { FileEdit, Finding, Recipe, RecipeFamily, RecipeWorkspace, SkippedFile } from "../types.js";
 
 /** Params of an eslint recipe. */
@@ -87,16 +87,10 @@ function requiresTypes(rule: string): boolean {
 /**
  * Our own configuration: the repository's ESLint config is executable code and is never loaded here. Inline
  * disable comments stay honoured: they are the maintainers' explicit decision about a line. Every configuration
- * built here parses the same way for the same `typed` flag, which is what lets a parsed file serve every recipe;
- * `typed` adds the project service (the repository's tsconfig, found by the service as the editor finds it) for
- * type-aware rules.
+ * built here parses the same way, which is what lets a parsed file serve every recipe. Type-aware rules get their
+ * program when a file is parsed (see Session.withProgram).
  */
-function buildConfig(
-  rules: Record<string, RuleEntry>,
-  decorators: DecoratorOptions,
-  typed: { tsconfigRootDir: string } | undefined,
-): Linter.Config[] {
-  const typeInfo = typed === undefined ? {} : { projectService: true, tsconfigRootDir: typed.tsconfigRootDir };
+function buildConfig(rules: Record<string, RuleEntry>, decorators: DecoratorOptions): Linter.Config[] {
   return [
     {
       files: [...SOURCE_GLOBS],
@@ -104,7 +98,7 @@ function buildConfig(
         parser: tseslint.parser as Linter.Parser,
         ecmaVersion: "latest",
         sourceType: "module",
-        parserOptions: { ecmaFeatures: { jsx: true }, ...decorators, ...typeInfo },
+        parserOptions: { ecmaFeatures: { jsx: true }, ...decorators },
       },
       plugins: { "@typescript-eslint": tseslint.plugin as unknown as NonNullable<Linter.Config["plugins"]>[string] },
       linterOptions: { reportUnusedDisableDirectives: "off", reportUnusedInlineConfigs: "off" },
@@ -115,7 +109,7 @@ function buildConfig(
       files: ["**/*.cjs"],
       languageOptions: {
         sourceType: "commonjs",
-        parserOptions: { ecmaFeatures: { jsx: true, globalReturn: true }, ...decorators, ...typeInfo },
+        parserOptions: { ecmaFeatures: { jsx: true, globalReturn: true }, ...decorators },
       },
     },
   ];
@@ -125,12 +119,19 @@ type Parsed = { ok: true; source: SourceCode } | { ok: false; reason: string };
 
 interface CachedParse {
   text: string;
-  /** Parsed with type information: serves every rule. Without: serves rules that need none. */
-  typed: boolean;
+  /**
+   * The program it was parsed with: it serves every rule while that program is the project's (the workspace's other
+   * files unchanged). Without one, it serves the rules that need no types.
+   */
+  program: ts.Program | undefined;
   result: Parsed;
 }
 
-/** A linter and the parsed files of one workspace root. */
+/**
+ * A linter and the parsed files of one workspace root. Type-aware rules see the program of the TypeScript project
+ * the code fixes use (shared/ts-project.ts), given the linted text, instead of typescript-eslint building a second
+ * program of the same files.
+ */
 class Session {
   readonly linter: Linter;
   readonly project: ProjectConfig;
@@ -138,19 +139,35 @@ class Session {
   private readonly parsed = new Map<string, CachedParse[]>();
   private readonly typedFiles = new Map<string, boolean>();
   private readonly configs = new Map<string, Linter.Config[]>();
+  /** The configurations of type-aware rules: their files are parsed with a program. */
+  private readonly typedConfigs = new WeakSet<Linter.Config[]>();
   private cachedChars = 0;
+  private ws: RecipeWorkspace;
+  private tsProject: TsProject | undefined;
 
-  constructor(
-    readonly root: string,
-    readonly tsconfigPath: string | undefined,
-  ) {
-    this.linter = new Linter({ cwd: root });
-    this.project = readProjectConfig(tsconfigPath);
+  constructor(ws: RecipeWorkspace) {
+    this.ws = ws;
+    this.linter = new Linter({ cwd: ws.root });
+    this.project = readProjectConfig(ws.tsconfigPath);
+  }
+
+  get root(): string {
+    return this.ws.root;
+  }
+
+  get tsconfigPath(): string | undefined {
+    return this.ws.tsconfigPath;
+  }
+
+  /** The workspace whose other files the type-aware rules see next. */
+  use(ws: RecipeWorkspace): void {
+    this.ws = ws;
+    this.tsProject = undefined;
   }
 
   /**
-   * Whether type-aware rules can run on a file: the repository's tsconfig includes it and is the tsconfig the project
-   * service finds for it (the nearest tsconfig.json), so the types are the ones the repository's build sees.
+   * Whether type-aware rules can run on a file: the repository's tsconfig includes it and is the nearest tsconfig.json
+   * (the one an editor would use for it), so the types are the ones the repository's build sees.
    */
   typed(rel: string): boolean {
     let typed = this.typedFiles.get(rel);
@@ -170,7 +187,8 @@ class Session {
     const key = JSON.stringify([typed, rules]);
     let config = this.configs.get(key);
     if (config === undefined) {
-      config = buildConfig(rules, this.project.decorators, typed ? { tsconfigRootDir: this.root } : undefined);
+      config = buildConfig(rules, this.project.decorators);
+      if (typed) this.typedConfigs.add(config);
       this.configs.set(key, config);
     }
     return config;
@@ -180,31 +198,41 @@ class Session {
     return toAbsolute(this.root, rel);
   }
 
+  /** The project's program with `text` as `rel`, for a configuration of type-aware rules; otherwise undefined. */
+  private programFor(config: Linter.Config[], rel: string, text: string): ts.Program | undefined {
+    if (!this.typedConfigs.has(config)) return undefined;
+    this.tsProject ??= projectFor(this.ws);
+    const program = this.tsProject.programWith(rel, text);
+    if (program === undefined) throw new Error(`${rel} is not in the TypeScript project`);
+    return program;
+  }
+
+  private lint(text: string, config: Linter.Config[], rel: string, program: ts.Program | undefined): Message[] {
+    const withProgram = program ? [...config, { languageOptions: { parserOptions: { programs: [program] } } }] : config;
+    return this.linter.verify(text, withProgram, { filename: this.filename(rel) });
+  }
+
   /**
    * Lints a file's current text. The first lint of a text parses it; later lints of the same text (other recipes,
-   * other calls) reuse the parsed source.
+   * other calls) reuse the parsed source, where type-aware rules are concerned only while the other files are
+   * unchanged too.
    */
-  verify(
-    rel: string,
-    text: string,
-    config: Linter.Config[],
-    typed: boolean,
-  ): { messages: Message[] } | { skip: SkippedFile } {
-    const filename = this.filename(rel);
-    const cached = this.lookup(rel, text, typed);
+  verify(rel: string, text: string, config: Linter.Config[]): { messages: Message[] } | { skip: SkippedFile } {
     let messages: Message[];
     try {
+      const program = this.programFor(config, rel, text);
+      const cached = this.lookup(rel, text, program);
       if (cached !== undefined) {
         if (!cached.result.ok) return { skip: { file: rel, reason: cached.result.reason } };
-        messages = this.linter.verify(cached.result.source, config, { filename });
+        messages = this.linter.verify(cached.result.source, config, { filename: this.filename(rel) });
       } else {
-        messages = this.linter.verify(text, config, { filename });
+        messages = this.lint(text, config, rel, program);
         const fatal = messages.find((m) => m.fatal === true);
         const result: Parsed =
           fatal === undefined
             ? { ok: true, source: this.linter.getSourceCode() }
             : { ok: false, reason: `${fatal.message} (${fatal.line}:${fatal.column})` };
-        this.remember(rel, text, typed, result);
+        this.remember(rel, text, program, result);
         if (!result.ok) return { skip: { file: rel, reason: result.reason } };
       }
     } catch (error) {
@@ -225,12 +253,12 @@ class Session {
 
   /** Lints text that is not worth caching (intermediate output of fix passes). */
   verifyOnce(rel: string, text: string, config: Linter.Config[]): Message[] {
-    return this.linter.verify(text, config, { filename: this.filename(rel) });
+    return this.lint(text, config, rel, this.programFor(config, rel, text));
   }
 
-  private lookup(rel: string, text: string, typed: boolean): CachedParse | undefined {
+  private lookup(rel: string, text: string, program: ts.Program | undefined): CachedParse | undefined {
     const versions = this.parsed.get(rel);
-    const index = versions?.findIndex((v) => v.text === text && (v.typed || !typed)) ?? -1;
+    const index = versions?.findIndex((v) => v.text === text && (program === undefined || v.program === program)) ?? -1;
     if (versions === undefined || index < 0) return undefined;
     const [hit] = versions.splice(index, 1);
     if (hit === undefined) return undefined;
@@ -240,9 +268,9 @@ class Session {
     return hit;
   }
 
-  private remember(rel: string, text: string, typed: boolean, result: Parsed): void {
+  private remember(rel: string, text: string, program: ts.Program | undefined, result: Parsed): void {
     const versions = (this.parsed.get(rel) ?? []).filter((v) => v.text !== text);
-    versions.unshift({ text, typed, result });
+    versions.unshift({ text, program, result });
     this.cachedChars += text.length;
     for (const dropped of versions.splice(MAX_VERSIONS_PER_FILE)) this.cachedChars -= dropped.text.length;
     this.parsed.delete(rel);
@@ -271,23 +299,18 @@ const prepared = new PreparedPlans();
 function sessionFor(ws: RecipeWorkspace): Session {
   const key = path.resolve(ws.root);
   const cached = sessions.get(key);
-  if (cached !== undefined && cached.tsconfigPath === ws.tsconfigPath) return cached;
-  const session = new Session(ws.root, ws.tsconfigPath);
+  if (cached !== undefined && cached.tsconfigPath === ws.tsconfigPath) {
+    cached.use(ws);
+    return cached;
+  }
+  const session = new Session(ws);
   sessions.set(key, session);
   return session;
 }
 
-/** typescript-eslint's parser, the very instance `tseslint.parser` comes from (its own dependency). */
-const requireFromTseslint = createRequire(createRequire(import.meta.url).resolve("typescript-eslint"));
-
 function dispose(root: string): void {
   sessions.delete(path.resolve(root));
-  // typescript-eslint keeps one project service for the whole process, with every file it opened: once no
-  // workspace is in use, it goes, so that a long-running worker does not keep every checkout it ever linted.
-  if (sessions.size === 0) {
-    const parser = requireFromTseslint("@typescript-eslint/parser") as { clearCaches?: () => void };
-    parser.clearCaches?.();
-  }
+  disposeProject(root);
 }
 
 function ruleEntry(params: EslintParams): RuleEntry {
@@ -432,7 +455,7 @@ function planMany(ws: RecipeWorkspace, recipes: readonly Recipe[]): Map<string, 
     const rules: Record<string, RuleEntry> = {};
     for (const p of active) rules[p.params.rule] = ruleEntry(p.params);
     const before = ws.read(rel);
-    const verified = session.verify(rel, before, session.config(rules, typed), typed);
+    const verified = session.verify(rel, before, session.config(rules, typed));
     if ("skip" in verified) {
       for (const p of active) p.skipped.push(verified.skip);
       continue;
@@ -500,7 +523,7 @@ async function findings(ws: RecipeWorkspace, recipes: readonly Recipe[], files: 
       const typed = entries.some((e) => e.typeAware) && session.typed(rel);
       const rules = typed ? all : untyped;
       if (Object.keys(rules).length === 0) continue;
-      const verified = session.verify(rel, ws.read(rel), session.config(rules, typed), typed);
+      const verified = session.verify(rel, ws.read(rel), session.config(rules, typed));
       if ("skip" in verified) continue;
       for (const m of verified.messages) {
         if (typeof m.ruleId === "string" && Object.hasOwn(rules, m.ruleId)) {

@@ -4,9 +4,9 @@ import { parseParams } from "../shared/params.js";
 import { outcomeOf, type PlanOutcome, type PlanResult, PreparedPlans } from "../shared/prepared.js";
 import { asRecipeError, recipesLabel, sortEdits, sortFindings, sortSkipped } from "../shared/results.js";
 import { applyTextEdits, detectIndent, detectNewline, OverlappingEditsError, type TextEdit } from "../shared/text.js";
+import { disposeProject, projectFor, TsConfigError, type TsProject } from "../shared/ts-project.js";
 import type { FileEdit, Finding, Recipe, RecipeFamily, RecipeWorkspace, SkippedFile } from "../types.js";
 import { RecipeError } from "../types.js";
-import { disposeProject, projectFor, TsConfigError, type TsProject } from "./project.js";
 
 const codes = z.array(z.number().int().positive()).min(1);
 /** Where a diagnostic must be to count: inside import declarations, or anywhere else. */

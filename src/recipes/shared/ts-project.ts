@@ -1,7 +1,7 @@
 import path from "node:path";
 import ts from "typescript";
-import { isJavaScriptFile, isTypeScriptFile, toAbsolute } from "../shared/files.js";
 import type { RecipeWorkspace } from "../types.js";
+import { isJavaScriptFile, isTypeScriptFile, toAbsolute } from "./files.js";
 
 /**
  * Options turned on for our own analysis only: they make TypeScript report, as errors, what the code fixes of the
@@ -100,6 +100,8 @@ export class TsProject {
   private readonly configFileNames: readonly string[];
   private readonly scoped = new Map<string, ScopedFile>();
   private readonly diskSnapshots = new Map<string, ts.IScriptSnapshot | undefined>();
+  /** Files that programWith gave another text, with their synced entries. */
+  private readonly overridden = new Map<string, ScopedFile>();
   private rootNames: string[] = [];
   private projectVersion = 0;
   private ws: RecipeWorkspace;
@@ -135,6 +137,7 @@ export class TsProject {
   /** Picks up the workspace's current contents; bumps versions only of files whose text changed. */
   sync(ws: RecipeWorkspace): void {
     this.ws = ws;
+    this.overridden.clear();
     let changed = false;
     const seen = new Set<string>();
     for (const rel of ws.files) {
@@ -164,6 +167,32 @@ export class TsProject {
       this.rootNames = [...names];
       this.projectVersion++;
     }
+  }
+
+  /**
+   * The program of the last synced workspace with `text` as the contents of one file in scope (a file given another
+   * text by an earlier call has its own back), for typescript-eslint's type-aware rules: one program serves the code
+   * fixes and the lint. Undefined when the file is not in scope.
+   */
+  programWith(rel: string, text: string): ts.Program | undefined {
+    const abs = this.abs(rel);
+    const current = this.scoped.get(abs);
+    if (current === undefined) return undefined;
+    let changed = false;
+    for (const [other, synced] of this.overridden) {
+      if (other === abs) continue;
+      const now = this.scoped.get(other);
+      this.scoped.set(other, { ...synced, version: (now?.version ?? synced.version) + 1 });
+      this.overridden.delete(other);
+      changed = true;
+    }
+    if (current.text !== text) {
+      if (!this.overridden.has(abs)) this.overridden.set(abs, current);
+      this.scoped.set(abs, { rel, text, version: current.version + 1, snapshot: ts.ScriptSnapshot.fromString(text) });
+      changed = true;
+    }
+    if (changed) this.projectVersion++;
+    return this.service.getProgram();
   }
 
   sourceFile(rel: string): ts.SourceFile | undefined {
