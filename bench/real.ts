@@ -28,7 +28,12 @@ import { effectiveThresholds } from "../src/model/tiers.js";
 import { RECIPES, selectRecipes, unknownSelectors } from "../src/recipes/index.js";
 import { createRuntime } from "../src/runtime/create-runtime.js";
 import { ourTypeScriptDir, type Sandbox } from "../src/sandbox/index.js";
-import { createCandidateCopy, linkedPackageTargets, removeCandidateCopy } from "../src/workspace/index.js";
+import {
+  createCandidateCopy,
+  linkedPackageTargets,
+  removeCandidateCopy,
+  resetCandidateCopy,
+} from "../src/workspace/index.js";
 import { type BenchTarget, readBenchTargets, selectTargets } from "./corpus.js";
 
 type Target = BenchTarget;
@@ -228,6 +233,9 @@ async function measureOwn(t: Target): Promise<NonNullable<RepoFigures["own"]>> {
     const tsc: OwnRun[] = [];
     const tests: OwnRun[] = [];
     for (let i = 0; i < ownRuns; i++) {
+      // Each run starts from the checkout, as the cycle's runs do: what a run leaves (vitest's node_modules/.vite-temp,
+      // owned by that run's uid) would otherwise fail the next one.
+      if (i > 0) await resetCandidateCopy(copy, t.dir);
       tsc.push(await ownRun(sandbox, copy.dir, tscLine, t.dir, readOnlyPaths));
       tests.push(await ownRun(sandbox, copy.dir, t.testCommand, t.dir, readOnlyPaths));
     }
