@@ -88,7 +88,7 @@ function requiresTypes(rule: string): boolean {
  * Our own configuration: the repository's ESLint config is executable code and is never loaded here. Inline
  * disable comments stay honoured: they are the maintainers' explicit decision about a line. Every configuration
  * built here parses the same way, which is what lets a parsed file serve every recipe. Type-aware rules get their
- * program when a file is parsed (see Session.withProgram).
+ * program when a file is parsed (see Session.lint).
  */
 function buildConfig(rules: Record<string, RuleEntry>, decorators: DecoratorOptions): Linter.Config[] {
   return [
