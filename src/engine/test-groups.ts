@@ -103,16 +103,15 @@ export async function testInGroups(
   // The members kept apart first: they are the likelier to fail, and a failure's halving takes the longest.
   const all = [...unique.values()];
   const apart = options.apart ?? (() => false);
-  const groups = [
-    ...packGroups(
-      all.filter((m) => apart(m)),
-      maxGroup,
-    ),
-    ...packGroups(
-      all.filter((m) => !apart(m)),
-      maxGroup,
-    ),
-  ];
+  const doubtful = all.filter((m) => apart(m));
+  const others = all.filter((m) => !apart(m));
+  // As many groups as lanes, or one of each kind where there are more kinds than lanes.
+  const kinds = (doubtful.length > 0 ? 1 : 0) + (others.length > 0 ? 1 : 0);
+  const groups = fewerRounds(
+    [...packGroups(doubtful, maxGroup), ...packGroups(others, maxGroup)],
+    Math.max(lanes, kinds),
+    maxGroup,
+  );
   if (lanes > 1) await Promise.all(groups.map((group) => settle(group)));
   else for (const group of groups) await settle(group);
 
@@ -215,6 +214,33 @@ export function packGroups(members: readonly Files[], maxGroup: number): Files[]
     if (!joined) groups.push({ combined: m, members: [m] });
   }
   return groups.map((g) => g.members);
+}
+
+/**
+ * Groups merged while there are more than `target` and two still combine (the smallest first, into the smallest
+ * that takes it). Each group beyond the lanes is another round of test runs, paid by every cycle, while a merged
+ * group costs more only when it fails: on two lanes, the doubtful, the others and a member that touches another's
+ * lines were three groups and two rounds (tz, eta, unctx, uuid); now one round.
+ */
+export function fewerRounds(groups: readonly Files[][], target: number, maxGroup: number): Files[][] {
+  const out = groups.map((g) => [...g]);
+  while (out.length > Math.max(1, target)) {
+    const bySize = out.map((g, i) => ({ g, i })).sort((a, b) => a.g.length - b.g.length);
+    let merged = false;
+    for (const small of bySize) {
+      for (const into of bySize) {
+        if (into.i === small.i || small.g.length + into.g.length > maxGroup) continue;
+        if (combine([...into.g, ...small.g]) === null) continue;
+        into.g.push(...small.g);
+        out.splice(small.i, 1);
+        merged = true;
+        break;
+      }
+      if (merged) break;
+    }
+    if (!merged) break;
+  }
+  return out;
 }
 
 /**

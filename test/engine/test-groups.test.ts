@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { mergeEdits } from "../../src/engine/diff.js";
-import { combine, packGroups, shareEquivalentRuns, testInGroups } from "../../src/engine/test-groups.js";
+import { combine, fewerRounds, packGroups, shareEquivalentRuns, testInGroups } from "../../src/engine/test-groups.js";
 import type { CandidateTestRunner, TestRun } from "../../src/engine/verify.js";
 
 const files = (...paths: string[]) => paths.map((path) => ({ path, before: "a", after: `b:${path}` }));
@@ -195,6 +195,42 @@ describe("testInGroups", () => {
     expect(await grouped.runner.run(files("x.ts"))).toEqual({ status: "pass", durationMs: 1 });
     await grouped.runner.run(files("z.ts"));
     expect(calls).toEqual([2, 1, 1, 1]);
+  });
+
+  it("with two lanes, a member that fits no group of its kind joins the other kind's: one round, not two", async () => {
+    const base = "0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n";
+    const line = (n: number, to: string) => [{ path: "x.ts", before: base, after: base.replace(`${n}\n`, `${to}\n`) }];
+    const doubtful = line(9, "D");
+    const [o1, o2, o3] = [line(2, "A"), files("z.ts"), line(3, "C")]; // o3 is next to o1's line: not with o1
+    const members = [doubtful, o1, o2, o3];
+    const apart = (m: readonly unknown[]) => m === doubtful;
+    const runner = { ...scripted(new Set()), lanes: 2 };
+    const grouped = await testInGroups(runner, members, { apart });
+    // Packed by kind: [doubtful], [o1 o2], [o3]: three groups, two rounds on two lanes. o3 joins the doubtful.
+    expect(grouped.runs).toBe(2);
+    expect(runner.calls.map((c) => c.length).sort()).toEqual([1, 2]);
+    expect(await grouped.runner.run(o3)).toMatchObject({
+      status: "pass",
+      reason: "passed in one run with 1 other candidate",
+    });
+    // One lane and both kinds: the kinds stay apart (two runs), the odd one out still joins one of them.
+    const single = scripted(new Set());
+    expect((await testInGroups(single, members, { apart })).runs).toBe(2);
+  });
+
+  it("fewerRounds merges the smallest group into the smallest that takes it, within maxGroup, never edits that clash", () => {
+    const base = "0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n";
+    const line = (n: number, to: string) => [{ path: "x.ts", before: base, after: base.replace(`${n}\n`, `${to}\n`) }];
+    const [a, b, c, d] = [files("a.ts"), files("b.ts"), files("c.ts"), line(2, "X")];
+    const clash = line(3, "Y");
+    expect(fewerRounds([[a, b], [c], [d]], 2, 16)).toEqual([
+      [a, b],
+      [d, c],
+    ]);
+    expect(fewerRounds([[a, b], [c], [d]], 1, 16)).toEqual([[d, c, a, b]]);
+    expect(fewerRounds([[a, b], [c], [d]], 1, 2)).toEqual([[a, b], [d, c]]);
+    expect(fewerRounds([[d], [clash]], 1, 16)).toEqual([[d], [clash]]);
+    expect(fewerRounds([[a], [b]], 2, 16)).toEqual([[a], [b]]);
   });
 
   it("groups hold at most maxGroup; members whose edits cannot be combined are in different groups", () => {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import path from "node:path";
 import ts from "typescript";
 import type { RecipeWorkspace } from "../types.js";
@@ -86,8 +87,73 @@ interface ScopedFile {
   snapshot: ts.IScriptSnapshot;
 }
 
-/** Lib and dependency declaration files are shared between projects with identical options. */
-const documentRegistry = ts.createDocumentRegistry(ts.sys.useCaseSensitiveFileNames);
+/** Source characters of files read from the disk the registry keeps parsed when no project uses them. */
+export const RETAINED_TEXT = 96 * 1024 * 1024;
+
+/**
+ * A document registry that keeps parsed what projects read from the disk inside a `node_modules` (TypeScript's
+ * lib files, the dependencies' declarations) after the last project using it is gone, so that the next cycle does
+ * not parse them again: they are most of a small repository's program (pathe: 262 of 277 files; building its
+ * program takes 1.6 s cold and 0.2 s with them kept). Projects with the same parsing options share a file, as in
+ * any registry. At most `budget` characters of such files are kept beyond what live projects use, the least
+ * recently used let go first; a kept file is used again only at the same version, and a project's version of a
+ * disk file is a hash of its text (see TsProject), so a file that changed on disk is parsed again.
+ */
+export function retainingRegistry(
+  budget = RETAINED_TEXT,
+  base: ts.DocumentRegistry = ts.createDocumentRegistry(ts.sys.useCaseSensitiveFileNames),
+): ts.DocumentRegistry & { retained(): number } {
+  /** The registry's own reference to each kept file, most recently used last. */
+  const kept = new Map<string, { path: ts.Path; sf: RegistryFile; key: ts.DocumentRegistryBucketKey; size: number }>();
+  let size = 0;
+  const letGo = (id: string) => {
+    const k = kept.get(id);
+    if (!k) return;
+    kept.delete(id);
+    size -= k.size;
+    base.releaseDocumentWithKey(k.path, k.key, k.sf.scriptKind, k.sf.impliedNodeFormat);
+  };
+  return {
+    ...base,
+    acquireDocumentWithKey(fileName, path, host, key, snapshot, version, scriptKind, options) {
+      const sf = base.acquireDocumentWithKey(
+        fileName,
+        path,
+        host,
+        key,
+        snapshot,
+        version,
+        scriptKind,
+        options,
+      ) as RegistryFile;
+      if (!fileName.includes("/node_modules/")) return sf;
+      const id = `${key}|${sf.impliedNodeFormat ?? ""}|${sf.scriptKind}|${path}`;
+      const held = kept.get(id);
+      if (held) {
+        kept.delete(id);
+        kept.set(id, held);
+        return sf;
+      }
+      // The registry's own reference: released when the file is let go.
+      base.acquireDocumentWithKey(fileName, path, host, key, snapshot, version, scriptKind, options);
+      const n = snapshot.getLength();
+      kept.set(id, { path, sf, key, size: n });
+      size += n;
+      for (const oldest of kept.keys()) {
+        if (size <= budget) break;
+        letGo(oldest);
+      }
+      return sf;
+    },
+    retained: () => kept.size,
+  };
+}
+
+/** What a language service passes when it releases a file (a field TypeScript does not export). */
+type RegistryFile = ts.SourceFile & { scriptKind: ts.ScriptKind };
+
+/** Lib and dependency declaration files are shared between projects with identical options, and across cycles. */
+const documentRegistry = retainingRegistry();
 
 /**
  * One language service over one repository checkout. Sources in scope are read through the workspace (so patched
@@ -99,7 +165,7 @@ export class TsProject {
   readonly service: ts.LanguageService;
   private readonly configFileNames: readonly string[];
   private readonly scoped = new Map<string, ScopedFile>();
-  private readonly diskSnapshots = new Map<string, ts.IScriptSnapshot | undefined>();
+  private readonly diskSnapshots = new Map<string, { snapshot: ts.IScriptSnapshot; version: string } | undefined>();
   /** Files that programWith gave another text, with their synced entries. */
   private readonly overridden = new Map<string, ScopedFile>();
   private rootNames: string[] = [];
@@ -214,12 +280,19 @@ export class TsProject {
     this.diskSnapshots.clear();
   }
 
-  private readDisk(fileName: string): ts.IScriptSnapshot | undefined {
+  /** A file outside scope as the disk has it, with a version from its text (a kept parse is of the same text). */
+  private readDisk(fileName: string): { snapshot: ts.IScriptSnapshot; version: string } | undefined {
     if (this.diskSnapshots.has(fileName)) return this.diskSnapshots.get(fileName);
     const text = ts.sys.readFile(fileName);
-    const snapshot = text === undefined ? undefined : ts.ScriptSnapshot.fromString(text);
-    this.diskSnapshots.set(fileName, snapshot);
-    return snapshot;
+    const read =
+      text === undefined
+        ? undefined
+        : {
+            snapshot: ts.ScriptSnapshot.fromString(text),
+            version: `disk:${createHash("sha1").update(text).digest("base64")}`,
+          };
+    this.diskSnapshots.set(fileName, read);
+    return read;
   }
 
   private createHost(): ts.LanguageServiceHost {
@@ -227,8 +300,11 @@ export class TsProject {
       getCompilationSettings: () => this.options,
       getProjectVersion: () => String(this.projectVersion),
       getScriptFileNames: () => this.rootNames,
-      getScriptVersion: (fileName) => String(this.scoped.get(fileName)?.version ?? 0),
-      getScriptSnapshot: (fileName) => this.scoped.get(fileName)?.snapshot ?? this.readDisk(fileName),
+      getScriptVersion: (fileName) => {
+        const scoped = this.scoped.get(fileName);
+        return scoped ? String(scoped.version) : (this.readDisk(fileName)?.version ?? "0");
+      },
+      getScriptSnapshot: (fileName) => this.scoped.get(fileName)?.snapshot ?? this.readDisk(fileName)?.snapshot,
       getCurrentDirectory: () => this.ws.root,
       getDefaultLibFileName: (options) => ts.getDefaultLibFilePath(options),
       useCaseSensitiveFileNames: () => ts.sys.useCaseSensitiveFileNames,
