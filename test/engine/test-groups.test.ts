@@ -228,7 +228,10 @@ describe("testInGroups", () => {
       [d, c],
     ]);
     expect(fewerRounds([[a, b], [c], [d]], 1, 16)).toEqual([[d, c, a, b]]);
-    expect(fewerRounds([[a, b], [c], [d]], 1, 2)).toEqual([[a, b], [d, c]]);
+    expect(fewerRounds([[a, b], [c], [d]], 1, 2)).toEqual([
+      [a, b],
+      [d, c],
+    ]);
     expect(fewerRounds([[d], [clash]], 1, 16)).toEqual([[d], [clash]]);
     expect(fewerRounds([[a], [b]], 2, 16)).toEqual([[a], [b]]);
   });
