@@ -65,7 +65,7 @@ interface RepoFigures {
     succeeded: number;
     skipped: number;
     /** Where Verify's time went: the candidates' lint passes (summed) and the test runs made. */
-    work?: { lintMs: number; testRuns: number; testRunsMs: number };
+    work?: { lintMs: number; testRuns: number; testRunsMs: number; lintedAhead?: number };
   };
   /** cycle total / (own tsc + own tests). */
   ratio?: number | null;
@@ -346,6 +346,7 @@ async function measureCycle(t: Target): Promise<NonNullable<RepoFigures["cycle"]
       work: {
         lintMs: Math.round(outcomes.reduce((n, o) => n + (o.durationsMs?.lint ?? 0), 0)),
         ...work(),
+        lintedAhead: summary.ahead?.linted ?? 0,
       },
     };
   } catch (error) {
@@ -468,6 +469,7 @@ function report(results: RepoFigures[], startedAt: string): void {
       "exit",
       ...PHASES.map((p) => `${p} s`),
       "cands",
+      "ahead",
       "test runs",
       "runs s",
       "ratio",
@@ -480,6 +482,7 @@ function report(results: RepoFigures[], startedAt: string): void {
       exitOf(r.own?.tests),
       ...PHASES.map((p) => sec(r.cycle?.durationsMs[p])),
       String(r.cycle?.candidates ?? "-"),
+      String(r.cycle?.work?.lintedAhead ?? "-"),
       String(r.cycle?.work?.testRuns ?? "-"),
       sec(r.cycle?.work?.testRunsMs),
       r.ratio?.toFixed(2) ?? "-",
@@ -493,6 +496,7 @@ function report(results: RepoFigures[], startedAt: string): void {
       "",
       ...PHASES.map((p) => sec(m[`cycle.${p}Ms`])),
       "",
+      "",
       m["cycle.testRuns"] === null || m["cycle.testRuns"] === undefined ? "-" : String(m["cycle.testRuns"]),
       "",
       m.ratio?.toFixed(2) ?? "-",
@@ -500,7 +504,8 @@ function report(results: RepoFigures[], startedAt: string): void {
     console.log(table([head, ...rows]));
     console.log(
       `\nratio = cycle total / (own tsc + own tests); target: median under 3. Own tsc and tests: each the median of ${ownMeasured(results)}. Medians of cycle figures: ${m.completedCycles} completed cycles. ` +
-        "observe and candidates overlap (the recipes plan while the baseline runs); test runs: the Verify step's runs " +
+        "observe and candidates overlap (the recipes plan while the baseline runs); ahead: candidates linted while the " +
+        "baseline's tests still ran; test runs: the Verify step's runs " +
         "(groups, halves and single candidates), their time summed.",
     );
     console.log("\nbaseline tests: the repository's own test command in the sandbox vs the cycle's baseline");

@@ -14,7 +14,7 @@ import { decide } from "./steps/decide.js";
 import { learn } from "./steps/learn.js";
 import { observe } from "./steps/observe.js";
 import { createRun } from "./steps/run.js";
-import { verify } from "./steps/verify.js";
+import { verify, verifyMemo } from "./steps/verify.js";
 import type { CycleSummary } from "./types.js";
 
 export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<CycleSummary> {
@@ -43,12 +43,31 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
     // 2. Act (dry run) while the baseline's type check and tests run in their own processes, once they are under
     // way; a baseline that fails is the cycle's error before any of Act's.
     const acting = observing.started.then(() => act(run, observing.view));
+    // What Verify will need of each planned candidate (its lint, its type check) begins once Act is done, while the
+    // baseline's tests still run, and stops when they end: Verify takes over from there.
+    const memo = verifyMemo(run, observing.view, observing.checker);
+    let baselineSettled = false;
+    void observing.baseline.then(
+      () => {
+        baselineSettled = true;
+      },
+      () => {
+        baselineSettled = true;
+      },
+    );
+    const warming = acting.then(
+      (planned) => memo.warm(planned.candidates, () => baselineSettled || req.signal?.aborted === true),
+      () => null,
+    );
     const [baseline, acted] = await Promise.allSettled([observing.baseline, acting]);
+    // A lint under way when the baseline ended finishes before Verify starts (they share the recipes' program).
+    const ahead = await warming;
+    if (ahead) summary.ahead = { ...ahead };
     if (baseline.status === "rejected") throw baseline.reason;
     if (acted.status === "rejected") throw acted.reason;
     const [observed, planned] = [baseline.value, acted.value];
     const decided = await decide(run, observed, planned); // 3. Decide
-    summary.results = await verify(run, observed, planned, decided); // 4. Verify
+    summary.results = await verify(run, observed, planned, decided, memo); // 4. Verify
     summary.status = "completed";
   } catch (err) {
     summary.status = "failed";

@@ -174,6 +174,14 @@ export interface CycleSummary {
   standings?: RecipeStanding[];
   /** Set when the cost budget left candidates out. */
   cap?: CandidateCap;
+  /** What Verify found done when it began: candidates linted, and type-checked, while the baseline's tests ran. */
+  ahead?: CycleAhead;
+}
+
+/** Candidates whose lint (and type check) were done while the baseline's tests ran. */
+export interface CycleAhead {
+  linted: number;
+  typeChecked: number;
 }
 
 export type { Recipe };

@@ -132,6 +132,33 @@ describe("tests that failed at baseline", () => {
   });
 });
 
+describe("work done while the baseline's tests run", () => {
+  it("lints and type-checks the planned candidates before Verify starts; the verdicts are the same", async () => {
+    const dir = join(tempDir(), "slow-baseline");
+    for (const [path, content] of Object.entries(DEMO_FILES)) {
+      mkdirSync(join(dir, path, ".."), { recursive: true });
+      writeFileSync(join(dir, path), content);
+    }
+    // Tests that take a few seconds: Act is done long before the baseline's tests are.
+    writeFileSync(
+      join(dir, "test/slow.test.ts"),
+      'import { test } from "node:test";\ntest("slow", () => new Promise<void>((resolve) => setTimeout(resolve, 4000)));\n',
+    );
+    linkTypeScript(dir);
+    commitAll(dir, "slow tests");
+    const summary = await runCycle(cycleRequest(dir, { recipeIds: DEMO_RECIPES }), engineDeps(null));
+    expect(summary.status).toBe("completed");
+    // Five candidates, four patches (biome/use-const writes prefer-const's): each linted once, ahead of Verify.
+    expect(summary.ahead).toMatchObject({ linted: 4 });
+    expect(summary.ahead?.typeChecked).toBeGreaterThanOrEqual(1);
+    const byRecipe = new Map(summary.results.map((r) => [r.candidate.recipe.id, r.outcome]));
+    expect(byRecipe.get("eslint/prefer-const")).toMatchObject({ success: true, tests: "pass" });
+    expect(byRecipe.get("eslint/dot-notation")).toMatchObject({ success: false, newDiagnostics: 2 });
+    expect(byRecipe.get("biome/use-optional-chain")).toMatchObject({ success: false, tests: "fail" });
+    for (const r of summary.results) expect(r.outcome?.durationsMs?.lint).toBeGreaterThan(0);
+  }, 300_000);
+});
+
 /** A committed repository with one source file, src/a.ts, and the given tsconfig and other files. */
 function oneFileRepo(name: string, tsconfig: string, files: Record<string, string> = {}): string {
   const dir = join(tempDir(), name);

@@ -32,9 +32,13 @@ export type RepositoryView = Pick<Observation, "listing" | "tsconfig" | "sourceF
  * first process runs) or have ended: Act's planning keeps this process busy, and started before, it would hold
  * up the very steps that set the baseline going (copying the checkout, preparing the toolchain, spawning).
  */
-export async function observe(
-  run: CycleRun,
-): Promise<{ view: RepositoryView; baseline: Promise<Observation>; started: Promise<void> }> {
+export async function observe(run: CycleRun): Promise<{
+  view: RepositoryView;
+  baseline: Promise<Observation>;
+  started: Promise<void>;
+  /** The type checker once it is up (before the baseline's diagnostics); rejected when it cannot start. */
+  checker: Promise<TypeCheckerSession>;
+}> {
   const { req, deps, summary } = run;
   const t0 = performance.now();
   const finish = () => {
@@ -68,10 +72,16 @@ export async function observe(
   }
   const checking = once();
   const testing = once();
+  let checkerUp: (c: Promise<TypeCheckerSession>) => void = () => {};
+  const checker = new Promise<TypeCheckerSession>((resolve) => {
+    checkerUp = resolve;
+  });
   const baseline = (async (): Promise<Observation> => {
     try {
       run.progress({ phase: "observe", message: "type-checking the baseline" });
-      const typeCheck = deps.tools.startTypeChecker(req.root, view.tsconfig.path).then((checker) => {
+      const started = deps.tools.startTypeChecker(req.root, view.tsconfig.path);
+      checkerUp(started);
+      const typeCheck = started.then((checker) => {
         run.sessions.typeChecker = checker;
         const diagnostics = checker.baseline();
         checking.fire();
@@ -93,7 +103,9 @@ export async function observe(
       finish();
     }
   })();
-  return { view, baseline, started: Promise.all([checking.fired, testing.fired]).then(() => undefined) };
+  // Nobody may wait for the checker (a cycle that fails first): its failure is the baseline's to report.
+  checker.catch(() => undefined);
+  return { view, baseline, started: Promise.all([checking.fired, testing.fired]).then(() => undefined), checker };
 }
 
 /** A one-time event: `fired` resolves at the first `fire()`. */

@@ -7,46 +7,75 @@ import { collectFindings } from "../../recipes/index.js";
 import type { Finding, Recipe } from "../../recipes/types.js";
 import { planBundles } from "../bundles.js";
 import { createRecipeWorkspace } from "../observe.js";
+import type { TypeCheckerSession } from "../ports.js";
 import { applyProbation } from "../probation.js";
 import { CycleAbortedError } from "../request.js";
 import { filesKey, shareEquivalentRuns, testInGroups } from "../test-groups.js";
-import type { Candidate, CandidateResult, Outcome, Prediction } from "../types.js";
+import type { Candidate, CandidateResult, CycleAhead, Diagnostic, Outcome, Prediction } from "../types.js";
 import { diagnosticKey } from "../types.js";
 import { type CandidateTestRunner, countNew, errorOutcome, verifyCandidate } from "../verify.js";
 import type { Planned } from "./act.js";
 import { type Decided, predict } from "./decide.js";
-import type { Observation } from "./observe.js";
+import type { Observation, RepositoryView } from "./observe.js";
 import type { CycleRun } from "./run.js";
 
-export async function verify(
-  run: CycleRun,
-  observed: Observation,
-  planned: Planned,
-  decided: Decided,
-): Promise<CandidateResult[]> {
-  const { req, deps, summary } = run;
-  const judged = uniqueById([...(req.judgeRecipes ?? req.recipes), ...req.recipes]);
-  const findingsFor = async (
-    overrides: ReadonlyMap<string, string>,
-    recipes: readonly Recipe[],
-    files: readonly string[],
-  ): Promise<Finding[]> => {
-    const ws = createRecipeWorkspace(req.root, observed.sourceFiles, observed.tsconfig.path, overrides);
-    return collectFindings(ws, recipes, files, deps.tools.family);
+/**
+ * What Verify computes once per change, and may have computed ahead: each candidate's lint (with its duration), its
+ * type check, and the lint of the unchanged files. The cycle fills it from the moment Act has planned while the
+ * baseline's tests still run ({@link VerifyMemo.warm}: this process and the type checker's are idle then), and
+ * Verify reads from it.
+ */
+export interface VerifyMemo {
+  /** The lint findings of these files before any change (each file's computed once). */
+  baselineFindings(files: readonly string[]): Promise<Finding[]>;
+  /** The lint findings of a candidate's changed files after its change (computed once per set of changes). */
+  candidateFindings(candidate: Candidate): Promise<Finding[]>;
+  /** How long the candidate's lint took, once it is done. */
+  lintMs(candidate: Candidate): number | null;
+  /** The type check of a set of changes (asked of the type checker once). */
+  typeCheck(overrides: ReadonlyMap<string, string>): Promise<Diagnostic[]>;
+  /**
+   * Lints and type-checks the candidates in turn (the unchanged files' lint first) until `stop()`; best effort:
+   * a failure is left for the candidate's own verification to report.
+   */
+  warm(candidates: readonly Candidate[], stop: () => boolean): Promise<CycleAhead>;
+}
+
+export function verifyMemo(run: CycleRun, view: RepositoryView, checker: Promise<TypeCheckerSession>): VerifyMemo {
+  const { req, deps } = run;
+  const judged = judgedRecipes(req);
+  const findingsFor = async (overrides: ReadonlyMap<string, string>, files: readonly string[]): Promise<Finding[]> => {
+    const ws = createRecipeWorkspace(req.root, view.sourceFiles, view.tsconfig.path, overrides);
+    return collectFindings(ws, judged, files, deps.tools.family);
   };
-  // Lint results by candidate: the candidates' lint runs while their tests run in groups (other processes), and
-  // their verification reads it from here.
-  // The lint's own duration is kept beside it: the outcome reports the lint's time, not the wait for a result.
+  // The "before" side of the lint comparison comes from the same call as the "after" side, over the same files: a
+  // plan's findings may be filtered differently (only what the fix can address), and comparing two different
+  // measurements would report findings as new that were there all along. A file's findings do not depend on which
+  // other files a call lints, so each file's are kept and a later call lints only the files not seen yet.
+  const before = new Map<string, Promise<Finding[]>>();
+  const baselineFindings = async (files: readonly string[]): Promise<Finding[]> => {
+    const missing = [...new Set(files)].filter((f) => !before.has(f));
+    if (missing.length > 0) {
+      const all = findingsFor(new Map(), missing);
+      for (const f of missing)
+        before.set(
+          f,
+          all.then((list) => list.filter((x) => x.file === f)),
+        );
+    }
+    const per = await Promise.all([...new Set(files)].map((f) => before.get(f) as Promise<Finding[]>));
+    return per.flat();
+  };
   const linted = new Map<string, { findings: Promise<Finding[]>; ms: number | null }>();
   const candidateFindings = (candidate: Candidate): Promise<Finding[]> => {
     const key = filesKey(candidate.files);
     let entry = linted.get(key);
     if (!entry) {
       const t0 = performance.now();
+      // The lint's own duration is kept beside it: the outcome reports the lint's time, not the wait for a result.
       const started: { findings: Promise<Finding[]>; ms: number | null } = { findings: Promise.resolve([]), ms: null };
       started.findings = findingsFor(
         new Map(candidate.files.map((f) => [f.path, f.after] as const)),
-        judged,
         candidate.files.map((f) => f.path),
       ).finally(() => {
         started.ms = performance.now() - t0;
@@ -56,23 +85,70 @@ export async function verify(
     }
     return entry.findings;
   };
-  const lintMs = (candidate: Candidate): number | null => linted.get(filesKey(candidate.files))?.ms ?? null;
+  const checked = new Map<string, Promise<Diagnostic[]>>();
+  const typeCheck = (overrides: ReadonlyMap<string, string>): Promise<Diagnostic[]> => {
+    const key = filesKey([...overrides].map(([path, after]) => ({ path, after })));
+    let r = checked.get(key);
+    if (!r) {
+      r = checker.then((c) => c.check(overrides));
+      checked.set(key, r);
+    }
+    return r;
+  };
+  return {
+    baselineFindings,
+    candidateFindings,
+    lintMs: (candidate) => linted.get(filesKey(candidate.files))?.ms ?? null,
+    typeCheck,
+    async warm(candidates, stop) {
+      const ahead: CycleAhead = { linted: 0, typeChecked: 0 };
+      // The unchanged files a few at a time: a lint under way when `stop()` turns true delays Verify.
+      const touched = [...new Set(candidates.flatMap((c) => c.files.map((f) => f.path)))];
+      for (let i = 0; i < touched.length; i += WARM_FILES) {
+        if (stop()) return ahead;
+        await baselineFindings(touched.slice(i, i + WARM_FILES)).catch(() => undefined);
+      }
+      for (const c of candidates) {
+        if (stop()) return ahead;
+        // Queued in the type checker's process while this one lints.
+        typeCheck(new Map(c.files.map((f) => [f.path, f.after] as const))).then(
+          () => {
+            ahead.typeChecked++;
+          },
+          () => undefined,
+        );
+        if (linted.has(filesKey(c.files))) continue;
+        await candidateFindings(c).catch(() => undefined);
+        ahead.linted++;
+      }
+      return ahead;
+    },
+  };
+}
+
+/** Unchanged files linted in one call while warming. */
+const WARM_FILES = 8;
+
+/** The recipes a candidate's lint is judged by: the repository's fixed set, and the cycle's own. */
+function judgedRecipes(req: CycleRun["req"]): Recipe[] {
+  return uniqueById([...(req.judgeRecipes ?? req.recipes), ...req.recipes]);
+}
+
+export async function verify(
+  run: CycleRun,
+  observed: Observation,
+  planned: Planned,
+  decided: Decided,
+  memo: VerifyMemo = verifyMemo(run, observed, Promise.resolve(observed.checker)),
+): Promise<CandidateResult[]> {
+  const { req, deps, summary } = run;
+  const judged = judgedRecipes(req);
+  const { candidateFindings, lintMs } = memo;
   const byHash = new Map<string, { key: string; outcome: Outcome }>();
   const testsInScope = (c: Candidate) => !req.testScopes || req.testScopes.includes(c.scope);
   let baselineFindings: Finding[] = [];
   // Type-check results by candidate, so that the test groups' choice and the verification check each once.
-  const checked = new Map<string, ReturnType<typeof observed.checker.check>>();
-  const typeChecker = {
-    check: (overrides: ReadonlyMap<string, string>) => {
-      const key = filesKey([...overrides].map(([path, after]) => ({ path, after })));
-      let r = checked.get(key);
-      if (!r) {
-        r = observed.checker.check(overrides);
-        checked.set(key, r);
-      }
-      return r;
-    },
-  };
+  const typeChecker = { check: memo.typeCheck };
   // Changes that give the tests the same code (twin recipes of two tools) share one run, grouped or not.
   const ownTests: CandidateTestRunner | null =
     observed.testsPassing === "pass" && run.sessions.tests ? shareEquivalentRuns(run.sessions.tests) : null;
@@ -187,11 +263,8 @@ export async function verify(
   const outcomes = await run.timed("verify", async () => {
     // Verify has begun (its lint baseline and the test groups come before the first candidate).
     run.progress({ phase: "verify", done: 0, total, candidate: "" });
-    // The "before" side of the lint comparison comes from the same call as the "after" side, over the same
-    // files: a plan's findings may be filtered differently (only what the fix can address), and comparing two
-    // different measurements would report findings as new that were there all along.
     const touched = [...new Set(candidates.flatMap((c) => c.files.map((f) => f.path)))];
-    baselineFindings = touched.length > 0 ? await findingsFor(new Map(), judged, touched) : [];
+    baselineFindings = touched.length > 0 ? await memo.baselineFindings(touched) : [];
     if (grouping && ownTests) tests = await groupTests(ownTests, scored(candidates, decided.predictions));
     return verifyAll(candidates);
   });
