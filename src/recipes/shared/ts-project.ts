@@ -88,7 +88,7 @@ interface ScopedFile {
 }
 
 /** Source characters of files read from the disk the registry keeps parsed when no project uses them. */
-export const RETAINED_TEXT = 96 * 1024 * 1024;
+const RETAINED_TEXT = 96 * 1024 * 1024;
 
 /**
  * A document registry that keeps parsed what projects read from the disk inside a `node_modules` (TypeScript's
