@@ -110,19 +110,24 @@ describe.each(TEST_DB_KINDS)("a cycle on the demo repository (%s)", (kind) => {
   }, 300_000);
 });
 
+/** The demo repository with more files, committed, with our TypeScript linked in. */
+function demoWith(name: string, extra: Record<string, string>): string {
+  const dir = join(tempDir(), name);
+  for (const [path, content] of Object.entries({ ...DEMO_FILES, ...extra })) {
+    mkdirSync(join(dir, path, ".."), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+  linkTypeScript(dir);
+  commitAll(dir, name);
+  return dir;
+}
+
 describe("tests that failed at baseline", () => {
   it("give unknown, never pass", async () => {
-    const dir = join(tempDir(), "failing");
-    for (const [path, content] of Object.entries(DEMO_FILES)) {
-      mkdirSync(join(dir, path, ".."), { recursive: true });
-      writeFileSync(join(dir, path), content);
-    }
-    writeFileSync(
-      join(dir, "test/broken.test.ts"),
-      'import { test } from "node:test";\nimport assert from "node:assert/strict";\ntest("broken", () => assert.equal(1, 2));\n',
-    );
-    linkTypeScript(dir);
-    commitAll(dir, "failing tests");
+    const dir = demoWith("failing", {
+      "test/broken.test.ts":
+        'import { test } from "node:test";\nimport assert from "node:assert/strict";\ntest("broken", () => assert.equal(1, 2));\n',
+    });
     const summary = await runCycle(cycleRequest(dir, { recipeIds: ["eslint/prefer-const"] }), engineDeps(null));
     expect(summary.facts?.testsPassing).toBe("fail");
     const outcome = summary.results[0]?.outcome;
@@ -134,18 +139,11 @@ describe("tests that failed at baseline", () => {
 
 describe("work done while the baseline's tests run", () => {
   it("lints and type-checks the planned candidates before Verify starts; the verdicts are the same", async () => {
-    const dir = join(tempDir(), "slow-baseline");
-    for (const [path, content] of Object.entries(DEMO_FILES)) {
-      mkdirSync(join(dir, path, ".."), { recursive: true });
-      writeFileSync(join(dir, path), content);
-    }
     // Tests that take a few seconds: Act is done long before the baseline's tests are.
-    writeFileSync(
-      join(dir, "test/slow.test.ts"),
-      'import { test } from "node:test";\ntest("slow", () => new Promise<void>((resolve) => setTimeout(resolve, 4000)));\n',
-    );
-    linkTypeScript(dir);
-    commitAll(dir, "slow tests");
+    const dir = demoWith("slow-baseline", {
+      "test/slow.test.ts":
+        'import { test } from "node:test";\ntest("slow", () => new Promise<void>((resolve) => setTimeout(resolve, 4000)));\n',
+    });
     const summary = await runCycle(cycleRequest(dir, { recipeIds: DEMO_RECIPES }), engineDeps(null));
     expect(summary.status).toBe("completed");
     // Five candidates, four patches (biome/use-const writes prefer-const's): each linted once, ahead of Verify.
