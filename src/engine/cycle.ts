@@ -47,14 +47,10 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
     // baseline's tests still run, and stops when they end: Verify takes over from there.
     const memo = verifyMemo(run, observing.view, observing.checker);
     let baselineSettled = false;
-    void observing.baseline.then(
-      () => {
-        baselineSettled = true;
-      },
-      () => {
-        baselineSettled = true;
-      },
-    );
+    const settled = () => {
+      baselineSettled = true;
+    };
+    void observing.baseline.then(settled, settled);
     const warming = acting.then(
       (planned) => memo.warm(planned.candidates, () => baselineSettled || req.signal?.aborted === true),
       () => null,

@@ -72,16 +72,13 @@ export async function observe(run: CycleRun): Promise<{
   }
   const checking = once();
   const testing = once();
-  let checkerUp: (c: Promise<TypeCheckerSession>) => void = () => {};
-  const checker = new Promise<TypeCheckerSession>((resolve) => {
-    checkerUp = resolve;
-  });
+  run.progress({ phase: "observe", message: "type-checking the baseline" });
+  const checker = deps.tools.startTypeChecker(req.root, view.tsconfig.path);
+  // Nobody may wait for the checker (a cycle that fails first): its failure is the baseline's to report.
+  checker.catch(() => undefined);
   const baseline = (async (): Promise<Observation> => {
     try {
-      run.progress({ phase: "observe", message: "type-checking the baseline" });
-      const started = deps.tools.startTypeChecker(req.root, view.tsconfig.path);
-      checkerUp(started);
-      const typeCheck = started.then((checker) => {
+      const typeCheck = checker.then((checker) => {
         run.sessions.typeChecker = checker;
         const diagnostics = checker.baseline();
         checking.fire();
@@ -103,8 +100,6 @@ export async function observe(run: CycleRun): Promise<{
       finish();
     }
   })();
-  // Nobody may wait for the checker (a cycle that fails first): its failure is the baseline's to report.
-  checker.catch(() => undefined);
   return { view, baseline, started: Promise.all([checking.fired, testing.fired]).then(() => undefined), checker };
 }
 

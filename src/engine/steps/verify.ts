@@ -139,7 +139,7 @@ export async function verify(
   observed: Observation,
   planned: Planned,
   decided: Decided,
-  memo: VerifyMemo = verifyMemo(run, observed, Promise.resolve(observed.checker)),
+  memo: VerifyMemo,
 ): Promise<CandidateResult[]> {
   const { req, deps, summary } = run;
   const judged = judgedRecipes(req);
