@@ -224,7 +224,7 @@ export async function verify(
    * fixes that may change behaviour (unsafe recipes) and those not trusted enough to suggest (manual-only), are
    * tested apart from the others.
    */
-  const groupTests = async (runner: CandidateTestRunner, list: readonly Scored[]) => {
+  const groupTests = async (runner: CandidateTestRunner, list: readonly Scored[], lintFirst?: () => Promise<void>) => {
     const members = await testable(runner, list);
     const doubtful = new Set(
       list
@@ -238,7 +238,12 @@ export async function verify(
             aborted: () => req.signal?.aborted === true,
             apart: (files) => doubtful.has(filesKey(files)),
           }).then((g) => g.runner);
+    // Awaited below, or by lintAhead: a lint that throws first must not leave its failure unhandled.
+    grouped.catch(() => undefined);
     void typeCheckInTurn(list.map((s) => s.candidate));
+    // The groups' processes are under way: this process's own lint (the unchanged files' findings, where the
+    // warm-up did not get to them) no longer holds them up.
+    await lintFirst?.();
     await lintAhead(
       list.map((s) => s.candidate),
       candidateFindings,
@@ -264,8 +269,11 @@ export async function verify(
     // Verify has begun (its lint baseline and the test groups come before the first candidate).
     run.progress({ phase: "verify", done: 0, total, candidate: "" });
     const touched = [...new Set(candidates.flatMap((c) => c.files.map((f) => f.path)))];
-    baselineFindings = touched.length > 0 ? await memo.baselineFindings(touched) : [];
-    if (grouping && ownTests) tests = await groupTests(ownTests, scored(candidates, decided.predictions));
+    const lintBaseline = async () => {
+      baselineFindings = touched.length > 0 ? await memo.baselineFindings(touched) : [];
+    };
+    if (grouping && ownTests) tests = await groupTests(ownTests, scored(candidates, decided.predictions), lintBaseline);
+    else await lintBaseline();
     return verifyAll(candidates);
   });
 
