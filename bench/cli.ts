@@ -11,6 +11,7 @@ import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
+import { median } from "./stats.js";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "11" } } });
 const RUNS = Number(values.runs);
@@ -27,12 +28,6 @@ function time(args: string[], env: NodeJS.ProcessEnv, expectCode: number): numbe
     throw new Error(`${args.join(" ")}: exit ${r.status}, expected ${expectCode}\n${r.stdout}${r.stderr}`);
   }
   return ms;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
 function measure(label: string, args: string[], env: NodeJS.ProcessEnv, expectCode: number): void {

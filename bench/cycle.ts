@@ -17,6 +17,7 @@ import { DEFAULT_THRESHOLDS } from "../src/model/tiers.js";
 import { RECIPES } from "../src/recipes/index.js";
 import { createRuntime } from "../src/runtime/create-runtime.js";
 import { generateRepo } from "./gen-repo.js";
+import { median } from "./stats.js";
 
 const { values } = parseArgs({
   options: {
@@ -27,12 +28,6 @@ const { values } = parseArgs({
 });
 const files = Number(values.files);
 const runs = Number(values.runs);
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 const dir = mkdtempSync(join(tmpdir(), "odavl-bench-cycle-"));
 try {

@@ -35,6 +35,7 @@ import {
   resetCandidateCopy,
 } from "../src/workspace/index.js";
 import { type BenchTarget, readBenchTargets, selectTargets } from "./corpus.js";
+import { median } from "./stats.js";
 
 type Target = BenchTarget;
 
@@ -89,12 +90,7 @@ const { values, positionals } = parseArgs({
   },
 });
 
-const median = (xs: number[]): number | null => {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
+const medianOrNull = (xs: number[]): number | null => (xs.length === 0 ? null : median(xs));
 
 /** The cycle's phases (observe and candidates overlap: the recipes plan while the baseline runs). */
 const PHASES = ["observe", "candidates", "decide", "verify", "bundles", "total"] as const;
@@ -108,13 +104,13 @@ function medians(all: RepoFigures[]) {
   const nums = (f: (r: RepoFigures) => number | null | undefined, rows = completed) =>
     rows.map(f).filter((n): n is number => typeof n === "number" && Number.isFinite(n));
   const out: Record<string, number | null> = {
-    tscMs: median(nums((r) => r.own?.tsc.durationMs, all)),
-    testsMs: median(nums((r) => r.own?.tests.durationMs, all)),
+    tscMs: medianOrNull(nums((r) => r.own?.tsc.durationMs, all)),
+    testsMs: medianOrNull(nums((r) => r.own?.tests.durationMs, all)),
     completedCycles: completed.length,
-    ratio: median(nums((r) => r.ratio)),
+    ratio: medianOrNull(nums((r) => r.ratio)),
   };
-  for (const p of PHASES) out[`cycle.${p}Ms`] = median(nums((r) => r.cycle?.durationsMs[p]));
-  out["cycle.testRuns"] = median(nums((r) => r.cycle?.work?.testRuns));
+  for (const p of PHASES) out[`cycle.${p}Ms`] = medianOrNull(nums((r) => r.cycle?.durationsMs[p]));
+  out["cycle.testRuns"] = medianOrNull(nums((r) => r.cycle?.work?.testRuns));
   return out;
 }
 

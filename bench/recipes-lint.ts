@@ -19,6 +19,7 @@ import {
   type RecipeWorkspace,
 } from "../src/recipes/index.js";
 import { generateRepo } from "./gen-repo.js";
+import { median } from "./stats.js";
 
 const { values } = parseArgs({
   options: { files: { type: "string", default: "40" }, runs: { type: "string", default: "3" } },
@@ -28,12 +29,6 @@ const runs = Number(values.runs);
 if (!Number.isInteger(fileCount) || fileCount < 1)
   throw new Error(`--files must be a positive integer (got ${values.files})`);
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer (got ${values.runs})`);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
 
 function sources(root: string, dir = ""): string[] {
   const out: string[] = [];

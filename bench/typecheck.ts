@@ -11,17 +11,12 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { createSandbox, detectBubblewrap, ourTypeScriptDir, startTypeChecker } from "../src/sandbox/index.js";
 import { changeExportedShape, generateTsRepo, insertAtBody } from "../test/helpers/gen-repo-ts.js";
+import { median } from "./stats.js";
 
 const { values } = parseArgs({
   options: { files: { type: "string", default: "200" }, unsandboxed: { type: "boolean", default: false } },
 });
 const fileCount = Number(values.files);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
 
 const workRoot = mkdtempSync(path.join(os.tmpdir(), "odavl-bench-tc-"));
 const repoDir = path.join(workRoot, "repo");

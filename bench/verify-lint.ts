@@ -2,16 +2,17 @@
  * bench:verify-lint — what Verify's lint costs a candidate on a real checkout, per recipe family. Plans every recipe
  * as a cycle's Act does (file candidates as collection makes them), then lints each candidate's changed files after
  * its change, as Verify does, one family at a time, and prints per family the median and total milliseconds of
- * this process's CPU and of wall time. CPU time is this process's own (the linters and the TypeScript language
- * service run here; Biome's process is not counted in CPU, only in wall time), so the figures hold up better than
- * wall time on a busy machine. Nothing is written to the checkout.
+ * this process's CPU and of wall time. CPU time is this process's own, all its threads (the garbage collector's
+ * helpers too, so it can exceed wall time); the linters and the TypeScript language service run here, Biome in a
+ * process of its own that only wall time counts. CPU figures hold up better than wall time on a busy machine.
+ * Nothing is written to the checkout.
  *
  *   npx tsx bench/verify-lint.ts <checkout> [--candidates 20] [--runs 1]
  */
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { buildCandidates } from "../src/engine/candidates.js";
-import { createRecipeWorkspace, isSourceFile, readTsconfig } from "../src/engine/observe.js";
+import { createRecipeWorkspace, cycleSourceFiles, readTsconfig } from "../src/engine/observe.js";
 import { DEFAULT_REPO_CONFIG } from "../src/engine/repo-config.js";
 import {
   collectFindings,
@@ -22,6 +23,7 @@ import {
   selectRecipes,
 } from "../src/recipes/index.js";
 import { safeListFiles } from "../src/workspace/index.js";
+import { median } from "./stats.js";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -36,18 +38,9 @@ if (!Number.isInteger(maxCandidates) || maxCandidates < 1) {
 }
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer (got ${values.runs})`);
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length === 0 ? 0 : s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
-
 const listed = await safeListFiles(root, { maxFileBytes: 1024 * 1024 });
 const tsconfig = readTsconfig(root, listed.files);
-const inListing = new Set(listed.files);
-const sourceFiles = (tsconfig.path ? tsconfig.fileNames : listed.files).filter(
-  (f) => inListing.has(f) && isSourceFile(f),
-);
+const sourceFiles = cycleSourceFiles(tsconfig, listed.files);
 if (sourceFiles.length === 0) throw new Error(`${root}: no TypeScript source files`);
 const recipes = selectRecipes({ disabled: DEFAULT_REPO_CONFIG.recipes.disable });
 const ws = createRecipeWorkspace(root, sourceFiles, tsconfig.path);

@@ -37,12 +37,21 @@ const TS_SOURCE = /\.(?:ts|tsx|mts|cts)$/;
 const DECLARATION = /\.d\.(?:ts|mts|cts)$/;
 const TEST_FILE = /(?:^|\/)(?:__tests__|tests?|spec)\/|\.(?:test|spec)\.[cm]?[jt]sx?$/;
 
-export function isSourceFile(path: string): boolean {
+function isSourceFile(path: string): boolean {
   return TS_SOURCE.test(path) && !DECLARATION.test(path);
 }
 
 function isTestFile(path: string): boolean {
   return TEST_FILE.test(path);
+}
+
+/**
+ * The TypeScript sources a cycle works on: the tsconfig's files that the (safe) listing holds, or every listed
+ * source file where there is no tsconfig.
+ */
+export function cycleSourceFiles(tsconfig: TsconfigInfo, listed: readonly string[]): string[] {
+  const inListing = new Set(listed);
+  return (tsconfig.path ? tsconfig.fileNames : listed).filter((f) => inListing.has(f) && isSourceFile(f));
 }
 
 /**

@@ -3,7 +3,7 @@
  * and tests, run side by side (neither needs the other) and while Act plans (it needs only the files).
  */
 import type { RecipeWorkspace } from "../../recipes/types.js";
-import { createRecipeWorkspace, isSourceFile, ObserveError, readTsconfig, type TsconfigInfo } from "../observe.js";
+import { createRecipeWorkspace, cycleSourceFiles, ObserveError, readTsconfig, type TsconfigInfo } from "../observe.js";
 import type { TypeCheckerSession } from "../ports.js";
 import type { Diagnostic, TestStatus } from "../types.js";
 import type { CycleRun } from "./run.js";
@@ -58,10 +58,7 @@ export async function observe(run: CycleRun): Promise<{
           reason: `includes ${n} file${n === 1 ? "" : "s"} outside the repository (ignored)`,
         });
       }
-      const listed = new Set(listing.files);
-      const sourceFiles = (tsconfig.path ? tsconfig.fileNames : listing.files).filter(
-        (f) => listed.has(f) && isSourceFile(f),
-      );
+      const sourceFiles = cycleSourceFiles(tsconfig, listing.files);
       if (sourceFiles.length === 0) {
         throw new ObserveError("no TypeScript source files found (is this a TypeScript repository?)", req.root);
       }
