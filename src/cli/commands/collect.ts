@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { getHeapStatistics } from "node:v8";
 import { collect } from "../../collect/collect.js";
 import { openLedger } from "../../collect/ledger.js";
 import { type ListEntry, readList } from "../../collect/list.js";
@@ -102,7 +103,7 @@ export async function collectCommand(ctx: CommandContext): Promise<number> {
             const seconds = Math.round((e.summary.durationsMs.total ?? 0) / 1000);
             reporter.line(
               e.entry,
-              `${e.summary.results.length} candidates, ${ok} verified, ${e.summary.status} in ${seconds} s`,
+              `${e.summary.results.length} candidates, ${ok} verified, ${e.summary.status} in ${seconds} s; ${heapLine()}`,
             );
             return;
           }
@@ -194,6 +195,15 @@ async function runPasses(
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
   }
+}
+
+/**
+ * This process's JavaScript heap after a cycle, against its limit: in-process collection runs every cycle here, so
+ * a heap that climbs from cycle to cycle is visible long before it runs out (node --max-old-space-size raises it).
+ */
+function heapLine(): string {
+  const { used_heap_size: used, heap_size_limit: limit } = getHeapStatistics();
+  return `heap ${Math.round(used / 2 ** 20)} of ${Math.round(limit / 2 ** 20)} MiB`;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
