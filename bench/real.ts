@@ -7,12 +7,14 @@
  *
  *   npm run bench:real -- <corpus tsv | collect list>... [--into /work/corpus] [--repos a/b,name]
  *        [--source train] [--shard 1/2] [--recipes r1,r2] [--timeout 900] [--out results.json] [--json]
- *        [--no-cycle] [--no-own] [--own-runs 3]
+ *        [--no-cycle] [--no-own] [--own-runs 3] [--timeline]
  *   npm run bench:real -- --from <out.json>...   (merge earlier runs' --out files and print them)
  *
  * A corpus TSV (data/corpus.tsv, the shared lists) names repositories whose checkouts are looked up in --into; a
  * collect list (`<path>\t<test command>`) names the checkouts directly. --out is rewritten after every repository,
  * so a long run that is stopped keeps what it measured. --json prints the figures as JSON instead of tables.
+ * --timeline also prints, per cycle, when each phase, type check and test run began and ended (seconds from the
+ * cycle's start), to show what waits for what.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -65,6 +67,8 @@ interface RepoFigures {
     verified: number;
     succeeded: number;
     skipped: number;
+    /** With --timeline: what the cycle waited for, in seconds from its start. */
+    timeline?: TimelineSpan[];
     /** Where Verify's time went: the candidates' lint passes (summed) and the test runs made. */
     work?: { lintMs: number; testRuns: number; testRunsMs: number; lintedAhead?: number };
   };
@@ -87,8 +91,56 @@ const { values, positionals } = parseArgs({
     "no-own": { type: "boolean" },
     "own-runs": { type: "string", default: "3" },
     from: { type: "boolean" },
+    timeline: { type: "boolean" },
   },
 });
+
+interface TimelineSpan {
+  label: string;
+  startS: number;
+  endS: number | null;
+  result?: string;
+}
+
+/** When each phase, type check and test run of one cycle began and ended, in seconds from the cycle's start. */
+class Timeline {
+  readonly spans: TimelineSpan[] = [];
+  private readonly t0 = performance.now();
+
+  private at(): number {
+    return Math.round(performance.now() - this.t0) / 1000;
+  }
+
+  mark(label: string): void {
+    this.spans.push({ label, startS: this.at(), endS: null });
+  }
+
+  async span<T>(label: string, f: () => Promise<T>, result?: (value: T) => string): Promise<T> {
+    const span: TimelineSpan = { label, startS: this.at(), endS: null };
+    this.spans.push(span);
+    try {
+      const value = await f();
+      if (result) span.result = result(value);
+      return value;
+    } catch (error) {
+      span.result = `threw: ${(error as Error).message.split("\n")[0]?.slice(0, 80)}`;
+      throw error;
+    } finally {
+      span.endS = this.at();
+    }
+  }
+
+  static print(repo: string, spans: readonly TimelineSpan[]): void {
+    console.log(`\ntimeline of ${repo}'s cycle (seconds from its start)`);
+    for (const s of [...spans].sort((a, b) => a.startS - b.startS)) {
+      const when =
+        s.endS === null
+          ? `${s.startS.toFixed(1)}`.padStart(13)
+          : `${s.startS.toFixed(1)}–${s.endS.toFixed(1)}`.padStart(13);
+      console.log(`${when}  ${s.label}${s.result ? ` → ${s.result}` : ""}`);
+    }
+  }
+}
 
 const medianOrNull = (xs: number[]): number | null => (xs.length === 0 ? null : median(xs));
 
@@ -253,9 +305,19 @@ function medianRun(runs: readonly OwnRun[]): OwnRun {
 function observedTools(
   tools: CycleTools,
   seen: { baseline: NonNullable<RepoFigures["cycle"]>["baseline"]; testRuns: number; testRunsMs: number },
+  timeline: Timeline,
 ) {
   const wrapped: CycleTools = {
     ...tools,
+    async startTypeChecker(root, tsconfigPath) {
+      const checker = await timeline.span("type checker start", () => tools.startTypeChecker(root, tsconfigPath));
+      // Its own methods wrapped in place: the session is the product's object, whatever its class.
+      const baseline = checker.baseline.bind(checker);
+      const check = checker.check.bind(checker);
+      checker.baseline = () => timeline.span("type check baseline", baseline);
+      checker.check = (overrides) => timeline.span(`type check ${overrides.size} file(s)`, () => check(overrides));
+      return checker;
+    },
     async startTests(root, command) {
       const session = await tools.startTests(root, command);
       if ("unavailable" in session) {
@@ -268,15 +330,24 @@ function observedTools(
         ...session,
         async run(edits, options) {
           const t0 = performance.now();
+          const what = options?.only ? `${options.only.length} test file(s)` : `${edits.length} changed file(s)`;
           try {
-            return await session.run(edits, options);
+            return await timeline.span(
+              `tests: ${what}`,
+              () => session.run(edits, options),
+              (r) => r.status,
+            );
           } finally {
             seen.testRuns++;
             seen.testRunsMs += performance.now() - t0;
           }
         },
         async baseline(options) {
-          const b = await session.baseline(options);
+          const b = await timeline.span(
+            "tests: baseline",
+            () => session.baseline(options),
+            (r) => r.status,
+          );
           seen.baseline = { status: b.status, reason: b.reason ?? "", durationMs: Math.round(b.durationMs) };
           return b;
         },
@@ -300,8 +371,12 @@ async function measureCycle(t: Target): Promise<NonNullable<RepoFigures["cycle"]
   const marks = new Map<string, number>();
   let verifiedBeforeAbort = 0;
   let candidatesBeforeAbort = 0;
+  const timeline = new Timeline();
   const onProgress = (e: ProgressEvent) => {
-    if (!marks.has(e.phase)) marks.set(e.phase, performance.now());
+    if (!marks.has(e.phase)) {
+      marks.set(e.phase, performance.now());
+      timeline.mark(`phase ${e.phase}`);
+    }
     if (e.phase === "verify") {
       verifiedBeforeAbort = e.done;
       candidatesBeforeAbort = e.total;
@@ -327,7 +402,7 @@ async function measureCycle(t: Target): Promise<NonNullable<RepoFigures["cycle"]
         collectData: false,
         signal: AbortSignal.timeout(timeoutMs),
       },
-      { ...runtime.deps, tools: observedTools(runtime.deps.tools, seen), onProgress },
+      { ...runtime.deps, tools: observedTools(runtime.deps.tools, seen, timeline), onProgress },
     );
     const outcomes = summary.results.map((r) => r.outcome).filter((o) => o !== null);
     return {
@@ -344,6 +419,7 @@ async function measureCycle(t: Target): Promise<NonNullable<RepoFigures["cycle"]
         ...work(),
         lintedAhead: summary.ahead?.linted ?? 0,
       },
+      ...(values.timeline ? { timeline: timeline.spans } : {}),
     };
   } catch (error) {
     const end = performance.now();
@@ -363,6 +439,7 @@ async function measureCycle(t: Target): Promise<NonNullable<RepoFigures["cycle"]
       succeeded: 0,
       skipped: 0,
       work: { lintMs: 0, ...work() },
+      ...(values.timeline ? { timeline: timeline.spans } : {}),
     };
   }
 }
@@ -394,6 +471,7 @@ for (const t of targets) {
     }
   }
   console.error(progressLine(fig));
+  if (fig.cycle?.timeline && !values.json) Timeline.print(fig.repo, fig.cycle.timeline);
   save();
 }
 await rm(scratch, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 /**
  * bench:verify-lint — what Verify's lint costs a candidate on a real checkout, per recipe family. Plans every recipe
- * as a cycle's Act does (file candidates as collection makes them), then lints each candidate's changed files after
+ * as a cycle's Act does (file candidates as collection makes them; what each family's planning cost is printed
+ * first), then lints each candidate's changed files after
  * its change, as Verify does, one family at a time, and prints per family the median and total milliseconds of
  * this process's CPU and of wall time. CPU time is this process's own, all its threads (the garbage collector's
  * helpers too, so it can exceed wall time); the linters and the TypeScript language service run here, Biome in a
@@ -44,8 +45,19 @@ const sourceFiles = cycleSourceFiles(tsconfig, listed.files);
 if (sourceFiles.length === 0) throw new Error(`${root}: no TypeScript source files`);
 const recipes = selectRecipes({ disabled: DEFAULT_REPO_CONFIG.recipes.disable });
 const ws = createRecipeWorkspace(root, sourceFiles, tsconfig.path);
+const byFamily = new Map<string, Recipe[]>();
+for (const r of recipes) byFamily.set(r.family, [...(byFamily.get(r.family) ?? []), r]);
 const t0 = performance.now();
-await prepareRecipes(ws, recipes);
+// Act's planning, one family at a time in the cycle's order (those that share the TypeScript program after the
+// one that builds it).
+const planning: { family: string; cpu: number; wall: number }[] = [];
+for (const [family, list] of byFamily) {
+  const cpu0 = process.cpuUsage();
+  const w0 = performance.now();
+  await prepareRecipes(ws, list);
+  const cpu = process.cpuUsage(cpu0);
+  planning.push({ family, cpu: (cpu.user + cpu.system) / 1000, wall: performance.now() - w0 });
+}
 const planned = await buildCandidates(ws, recipes, (r) => getFamily(r.family), {
   budget: DEFAULT_REPO_CONFIG.budget,
   protectedPaths: DEFAULT_REPO_CONFIG.protectedPaths,
@@ -59,8 +71,9 @@ console.log(
     `${planned.candidates.length} candidates (${candidates.length} linted, ${runs} run${runs === 1 ? "" : "s"})`,
 );
 
-const byFamily = new Map<string, Recipe[]>();
-for (const r of recipes) byFamily.set(r.family, [...(byFamily.get(r.family) ?? []), r]);
+console.log(
+  `planning (Act): ${planning.map((p) => `${p.family} ${p.cpu.toFixed(0)} ms CPU / ${p.wall.toFixed(0)} ms wall`).join(", ")}`,
+);
 const figures = new Map<string, { cpu: number[]; wall: number[] }>();
 for (let run = 0; run < runs; run++) {
   for (const c of candidates) {

@@ -492,3 +492,35 @@ describe("ts-codefix errors", () => {
     }
   });
 });
+
+describe("ts-codefix where TypeScript's combined fix fails", () => {
+  it("fixes the findings one at a time: `import type` for a declaration of types only, `type` for a mixed one", async () => {
+    const fixture = createFixture(
+      {
+        "types.ts": "export type A = 1;\nexport type B = 2;\nexport const c = 3;\n",
+        "src/only-types.ts": 'import { A, B } from "../types";\n\nexport const x: A | B = 1;\n',
+        "src/mixed.ts": 'import { A, c } from "../types";\n\nexport const y: A = c === 3 ? 1 : 1;\n',
+      },
+      { compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", verbatimModuleSyntax: true } },
+    );
+    try {
+      const project = projectFor(fixture.ws);
+      const abs = project.abs("src/only-types.ts");
+      // The combined fix trips over its own changes here (TypeScript's assertion, not ours).
+      expect(() =>
+        project.service.getCombinedCodeFix({ type: "file", fileName: abs }, "convertToTypeOnlyImport", {}, {}),
+      ).toThrow(/Changes overlap/);
+      const plan = await planRecipe(fixture.ws, recipe("ts/type-only-imports"));
+      expect(plan.skipped).toEqual([]);
+      expect(Object.fromEntries(plan.edits.map((e) => [e.path, e.after]))).toEqual({
+        "src/mixed.ts": 'import { type A, c } from "../types";\n\nexport const y: A = c === 3 ? 1 : 1;\n',
+        "src/only-types.ts": 'import type { A, B } from "../types";\n\nexport const x: A | B = 1;\n',
+      });
+      // After the fix, nothing is left for the recipe to find.
+      const after = fixture.withOverrides(Object.fromEntries(plan.edits.map((e) => [e.path, e.after])));
+      expect(await tsCodefixFamily.findings(after, [recipe("ts/type-only-imports")], after.files)).toEqual([]);
+    } finally {
+      fixture.cleanup();
+    }
+  });
+});

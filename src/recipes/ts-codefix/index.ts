@@ -152,14 +152,19 @@ class FileAnalysis {
         ? [{ file: this.rel, line: 1, column: 1, rule: recipe.id, message: "Imports are not organized." }]
         : [];
     }
+    return this.matching(params).map((d) => toFinding(this.rel, this.sourceFile, d));
+  }
+
+  /** The diagnostics that are the recipe's findings in this file. */
+  private matching(params: TsCodefixParams): ts.Diagnostic[] {
     const wanted = new Set(params.codes);
     const withSuggestions = params.kind === "codefix" && params.suggestions;
-    const out: Finding[] = [];
+    const out: ts.Diagnostic[] = [];
     for (const d of this.diagnostics(withSuggestions)) {
       if (!wanted.has(d.code) || d.start === undefined) continue;
       if (params.where !== undefined && this.insideImport(d.start) !== (params.where === "imports")) continue;
       if (params.kind === "codefix" && params.confirmFixNames && !this.offersFix(d, params.confirmFixNames)) continue;
-      out.push(toFinding(this.rel, this.sourceFile, d));
+      out.push(d);
     }
     return out;
   }
@@ -179,13 +184,95 @@ class FileAnalysis {
 
   changes(params: TsCodefixParams): readonly ts.FileTextChanges[] {
     if (params.kind === "organizeImports") return this.organize(params.mode);
-    return this.project.service.getCombinedCodeFix(
-      { type: "file", fileName: this.abs },
-      params.fixId,
-      this.format,
-      PREFERENCES,
-    ).changes;
+    try {
+      return this.project.service.getCombinedCodeFix(
+        { type: "file", fileName: this.abs },
+        params.fixId,
+        this.format,
+        PREFERENCES,
+      ).changes;
+    } catch (error) {
+      // The combined fix can trip over its own changes: for `import { A, B }` of types only, convertToTypeOnlyImport
+      // rewrites the declaration for A and adds `type` to B inside it ("Debug Failure. False expression: Changes
+      // overlap"). The fixes one at a time do not.
+      const one = this.oneByOne(params);
+      if (one.length === 0) throw error;
+      return one;
+    }
   }
+
+  /**
+   * The recipe's fix for each of its findings in turn, as the editor offers it. Of a finding's fixes the one whose
+   * changes take in the most findings goes first (the whole declaration's `import type` before one specifier's
+   * `type`); a finding an earlier fix's change already covers is done, and a fix that would overlap an earlier one
+   * is passed over.
+   */
+  private oneByOne(params: Extract<TsCodefixParams, { kind: "codefix" }>): ts.FileTextChanges[] {
+    const diagnostics = this.matching(params);
+    const accepted = new Map<string, ts.TextChange[]>();
+    const ownSpans = (changes: readonly ts.FileTextChanges[]) =>
+      changes.filter((c) => c.fileName === this.abs).flatMap((c) => c.textChanges.map((t) => t.span));
+    const inside = (position: number, spans: readonly ts.TextSpan[]) =>
+      spans.some((span) => position >= span.start && position < span.start + Math.max(span.length, 1));
+    for (const d of diagnostics) {
+      const start = d.start ?? 0;
+      if (
+        inside(
+          start,
+          (accepted.get(this.abs) ?? []).map((t) => t.span),
+        )
+      )
+        continue;
+      const offered = this.project.service.getCodeFixesAtPosition(
+        this.abs,
+        start,
+        start + (d.length ?? 0),
+        [d.code],
+        this.format,
+        PREFERENCES,
+      );
+      // The recipe's fix, and the variants its code fix offers beside it without a fix-all (same name, no id):
+      // convertToTypeOnlyImport's `import type` for a declaration of types only is one.
+      const names = new Set(offered.filter((f) => f.fixId === params.fixId).map((f) => f.fixName));
+      const own = (f: ts.CodeFixAction) => f.fixId === params.fixId;
+      const fixes = offered.filter((f) => own(f) || (f.fixId === undefined && names.has(f.fixName)));
+      const reach = (f: ts.CodeFixAction) => {
+        const spans = ownSpans(f.changes);
+        return diagnostics.filter((x) => inside(x.start ?? 0, spans)).length;
+      };
+      // The most findings first; on a tie, the recipe's own fix before a variant.
+      const ranked = fixes
+        .map((f) => ({ f, n: reach(f) }))
+        .sort((a, b) => b.n - a.n || Number(own(b.f)) - Number(own(a.f)));
+      for (const { f } of ranked) {
+        if (f.changes.some((c) => c.isNewFile === true)) continue;
+        const fresh = f.changes.map((c) => ({
+          fileName: c.fileName,
+          textChanges: c.textChanges.filter(
+            (t) =>
+              !(accepted.get(c.fileName) ?? []).some(
+                (a) => a.span.start === t.span.start && a.span.length === t.span.length && a.newText === t.newText,
+              ),
+          ),
+        }));
+        const clash = fresh.some((c) =>
+          c.textChanges.some((t) => (accepted.get(c.fileName) ?? []).some((a) => spansClash(a.span, t.span))),
+        );
+        if (clash) continue;
+        for (const c of fresh) accepted.set(c.fileName, [...(accepted.get(c.fileName) ?? []), ...c.textChanges]);
+        break;
+      }
+    }
+    return [...accepted]
+      .filter(([, textChanges]) => textChanges.length > 0)
+      .map(([fileName, textChanges]) => ({ fileName, textChanges }));
+  }
+}
+
+/** Two changes that cannot both apply: their ranges overlap, or both insert at one position. */
+function spansClash(a: ts.TextSpan, b: ts.TextSpan): boolean {
+  if (a.length === 0 && b.length === 0) return a.start === b.start;
+  return a.start < b.start + b.length && b.start < a.start + a.length;
 }
 
 /** The file's analysis; a skip when it does not parse; undefined when TypeScript does not analyse it here. */
