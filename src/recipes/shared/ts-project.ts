@@ -88,20 +88,30 @@ interface ScopedFile {
 }
 
 /** Source characters of files read from the disk the registry keeps parsed when no project uses them. */
-const RETAINED_TEXT = 96 * 1024 * 1024;
+const RETAINED_TEXT = 16 * 1024 * 1024;
+
+/** TypeScript's own lib files (lib.es2022.d.ts …): every project of every cycle reads them, from one place. */
+const TYPESCRIPT_LIB = `${path.dirname(ts.getDefaultLibFilePath({}))}${path.sep}`;
+const isTypeScriptLib = (fileName: string) => fileName.startsWith(TYPESCRIPT_LIB);
 
 /**
- * A document registry that keeps parsed what projects read from the disk inside a `node_modules` (TypeScript's
- * lib files, the dependencies' declarations) after the last project using it is gone, so that the next cycle does
- * not parse them again: they are most of a small repository's program (pathe: 262 of 277 files; building its
- * program takes 1.6 s cold and 0.2 s with them kept). Projects with the same parsing options share a file, as in
- * any registry. At most `budget` characters of such files are kept beyond what live projects use, the least
- * recently used let go first; a kept file is used again only at the same version, and a project's version of a
- * disk file is a hash of its text (see TsProject), so a file that changed on disk is parsed again.
+ * A document registry that keeps TypeScript's lib files parsed after the last project using them is gone, so that
+ * the next cycle does not parse them again (most of a small repository's program). Projects with the same parsing
+ * options share a file, as in any registry. At most `budget` characters of such files are kept beyond what live
+ * projects use, the least recently used let go first; a kept file is used again only at the same version, and a
+ * project's version of a disk file is a hash of its text (see TsProject), so a file that changed on disk is parsed
+ * again.
+ *
+ * A checkout's own node_modules is not kept: each cycle works in a checkout of its own, at a new path, so nothing
+ * kept from one would serve the next; and a kept declaration file can hold a whole program. A file that augments
+ * other modules or the global scope has its symbols merged by the checker into symbols of the checker's own, which
+ * hold the program's types: vitest's declarations kept 820 MiB of gcanti/fp-ts's heap alive after its project was
+ * disposed, where TypeScript's lib files alone keep 35 MiB.
  */
 export function retainingRegistry(
   budget = RETAINED_TEXT,
   base: ts.DocumentRegistry = ts.createDocumentRegistry(ts.sys.useCaseSensitiveFileNames),
+  keep: (fileName: string) => boolean = isTypeScriptLib,
 ): ts.DocumentRegistry & { retained(): number } {
   /** The registry's own reference to each kept file, most recently used last. */
   const kept = new Map<string, { path: ts.Path; sf: RegistryFile; key: ts.DocumentRegistryBucketKey; size: number }>();
@@ -126,7 +136,7 @@ export function retainingRegistry(
         scriptKind,
         options,
       ) as RegistryFile;
-      if (!fileName.includes("/node_modules/")) return sf;
+      if (!keep(fileName)) return sf;
       const id = `${key}|${sf.impliedNodeFormat ?? ""}|${sf.scriptKind}|${path}`;
       const held = kept.get(id);
       if (held) {
@@ -152,7 +162,7 @@ export function retainingRegistry(
 /** What a language service passes when it releases a file (a field TypeScript does not export). */
 type RegistryFile = ts.SourceFile & { scriptKind: ts.ScriptKind };
 
-/** Lib and dependency declaration files are shared between projects with identical options, and across cycles. */
+/** TypeScript's lib files are shared between projects with identical options, and across cycles. */
 const documentRegistry = retainingRegistry();
 
 /**
