@@ -169,9 +169,10 @@ class FileAnalysis {
     return out;
   }
 
-  private offersFix(d: ts.Diagnostic, fixNames: readonly string[]): boolean {
+  /** The code fixes the editor offers for a diagnostic. */
+  private fixesFor(d: ts.Diagnostic): readonly ts.CodeFixAction[] {
     const start = d.start ?? 0;
-    const fixes = this.project.service.getCodeFixesAtPosition(
+    return this.project.service.getCodeFixesAtPosition(
       this.abs,
       start,
       start + (d.length ?? 0),
@@ -179,7 +180,10 @@ class FileAnalysis {
       this.format,
       PREFERENCES,
     );
-    return fixes.some((f) => fixNames.includes(f.fixName));
+  }
+
+  private offersFix(d: ts.Diagnostic, fixNames: readonly string[]): boolean {
+    return this.fixesFor(d).some((f) => fixNames.includes(f.fixName));
   }
 
   changes(params: TsCodefixParams): readonly ts.FileTextChanges[] {
@@ -223,14 +227,7 @@ class FileAnalysis {
         )
       )
         continue;
-      const offered = this.project.service.getCodeFixesAtPosition(
-        this.abs,
-        start,
-        start + (d.length ?? 0),
-        [d.code],
-        this.format,
-        PREFERENCES,
-      );
+      const offered = this.fixesFor(d);
       // The recipe's fix, and the variants its code fix offers beside it without a fix-all (same name, no id):
       // convertToTypeOnlyImport's `import type` for a declaration of types only is one.
       const names = new Set(offered.filter((f) => f.fixId === params.fixId).map((f) => f.fixName));
