@@ -48,8 +48,8 @@ const ws = createRecipeWorkspace(root, sourceFiles, tsconfig.path);
 const byFamily = new Map<string, Recipe[]>();
 for (const r of recipes) byFamily.set(r.family, [...(byFamily.get(r.family) ?? []), r]);
 const t0 = performance.now();
-// Act's planning, one family at a time in the cycle's order (those that share the TypeScript program after the
-// one that builds it).
+// Act's planning, one family at a time (a cycle starts them together, Biome's process first): ts-codefix builds the
+// TypeScript program that ESLint's type-aware rules then share, so ESLint's figure leaves that program out.
 const planning: { family: string; cpu: number; wall: number }[] = [];
 for (const [family, list] of byFamily) {
   const cpu0 = process.cpuUsage();

@@ -214,6 +214,7 @@ class FileAnalysis {
   private oneByOne(params: Extract<TsCodefixParams, { kind: "codefix" }>): ts.FileTextChanges[] {
     const diagnostics = this.matching(params);
     const accepted = new Map<string, ts.TextChange[]>();
+    const acceptedIn = (fileName: string) => accepted.get(fileName) ?? [];
     const ownSpans = (changes: readonly ts.FileTextChanges[]) =>
       changes.filter((c) => c.fileName === this.abs).flatMap((c) => c.textChanges.map((t) => t.span));
     const inside = (position: number, spans: readonly ts.TextSpan[]) =>
@@ -223,7 +224,7 @@ class FileAnalysis {
       if (
         inside(
           start,
-          (accepted.get(this.abs) ?? []).map((t) => t.span),
+          acceptedIn(this.abs).map((t) => t.span),
         )
       )
         continue;
@@ -247,16 +248,16 @@ class FileAnalysis {
           fileName: c.fileName,
           textChanges: c.textChanges.filter(
             (t) =>
-              !(accepted.get(c.fileName) ?? []).some(
+              !acceptedIn(c.fileName).some(
                 (a) => a.span.start === t.span.start && a.span.length === t.span.length && a.newText === t.newText,
               ),
           ),
         }));
         const clash = fresh.some((c) =>
-          c.textChanges.some((t) => (accepted.get(c.fileName) ?? []).some((a) => spansClash(a.span, t.span))),
+          c.textChanges.some((t) => acceptedIn(c.fileName).some((a) => spansClash(a.span, t.span))),
         );
         if (clash) continue;
-        for (const c of fresh) accepted.set(c.fileName, [...(accepted.get(c.fileName) ?? []), ...c.textChanges]);
+        for (const c of fresh) accepted.set(c.fileName, [...acceptedIn(c.fileName), ...c.textChanges]);
         break;
       }
     }
