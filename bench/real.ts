@@ -8,7 +8,8 @@
  *   npm run bench:real -- <corpus tsv | collect list>... [--into /work/corpus] [--repos a/b,name]
  *        [--source train] [--shard 1/2] [--recipes r1,r2] [--timeout 900] [--out results.json] [--json]
  *        [--no-cycle] [--no-own] [--own-runs 3] [--timeline]
- *   npm run bench:real -- --from <out.json>...   (merge earlier runs' --out files and print them)
+ *   npm run bench:real -- --from <out.json>...   (merge earlier runs' --out files and print them; a run made
+ *        with --no-own keeps an earlier file's own times)
  *
  * A corpus TSV (data/corpus.tsv, the shared lists) names repositories whose checkouts are looked up in --into; a
  * collect list (`<path>\t<test command>`) names the checkouts directly. --out is rewritten after every repository,
@@ -196,14 +197,32 @@ function readTargets(file: string): Target[] {
   }
 }
 
+/** cycle total / (own tsc + own tests), or null where either is missing. */
+function ratioOf(fig: RepoFigures): number | null {
+  const own = fig.own ? fig.own.tsc.durationMs + fig.own.tests.durationMs : null;
+  const total = fig.cycle?.durationsMs.total;
+  return own && total !== undefined ? Number((total / own).toFixed(2)) : null;
+}
+
+/** A repository's figures from a later run over an earlier run's: what the later one measured wins. */
+function mergeFigures(earlier: RepoFigures | undefined, later: RepoFigures): RepoFigures {
+  if (!earlier || later.error) return later;
+  const fig: RepoFigures = { ...later };
+  if (!fig.own && earlier.own) fig.own = earlier.own;
+  if (!fig.cycle && earlier.cycle) fig.cycle = earlier.cycle;
+  fig.ratio = ratioOf(fig);
+  return fig;
+}
+
 if (values.from) {
   // The positionals are --out files of earlier runs (shards, reruns): merged, a later file's figures of a
-  // repository replacing an earlier one's, and printed.
+  // repository replacing an earlier one's, and printed. A later run made with --no-own (or --no-cycle) replaces
+  // only what it measured: the cycles of a change are measured against the own times measured once.
   const merged = new Map<string, RepoFigures>();
   for (const file of positionals) {
     const doc = JSON.parse(readFileSync(file, "utf8")) as { repos?: RepoFigures[] };
     if (!Array.isArray(doc.repos)) fail(`${file} is not a bench:real --out file (no "repos" array)`);
-    for (const r of doc.repos) merged.set(r.repo, r);
+    for (const r of doc.repos) merged.set(r.repo, mergeFigures(merged.get(r.repo), r));
   }
   report(
     [...merged.values()].sort((a, b) => a.repo.localeCompare(b.repo)),
@@ -463,9 +482,7 @@ for (const t of targets) {
     try {
       if (!values["no-own"]) fig.own = await measureOwn(t);
       if (!values["no-cycle"]) fig.cycle = await measureCycle(t);
-      const own = fig.own ? fig.own.tsc.durationMs + fig.own.tests.durationMs : null;
-      const total = fig.cycle?.durationsMs.total;
-      fig.ratio = own && total !== undefined ? Number((total / own).toFixed(2)) : null;
+      fig.ratio = ratioOf(fig);
     } catch (error) {
       fig.error = (error as Error).message.slice(0, 800);
     }

@@ -8,6 +8,11 @@ import type { Candidate, CandidateCap, Prediction } from "./types.js";
 /** Candidates verified per cycle unless the caller says otherwise (CYCLE_MAX_CANDIDATES, --max-candidates). */
 export const DEFAULT_MAX_CANDIDATES = 40;
 
+/** The cap of a request's `maxCandidates`: the default where it gives none, null (no cap) where it says so. */
+export function capLimit(maxCandidates: number | null | undefined): number | null {
+  return maxCandidates === undefined ? DEFAULT_MAX_CANDIDATES : maxCandidates;
+}
+
 export function expectedValue(candidate: Candidate, prediction: Prediction): number {
   return prediction.trust * candidate.targetFindings;
 }

@@ -11,6 +11,7 @@ import type { CycleDeps, StartedCycle } from "./ports.js";
 import { type CycleRequest, RepositoryGoneError } from "./request.js";
 import { act } from "./steps/act.js";
 import { decide } from "./steps/decide.js";
+import { type EarlyTests, startEarlyTests } from "./steps/early-tests.js";
 import { learn } from "./steps/learn.js";
 import { observe } from "./steps/observe.js";
 import { createRun } from "./steps/run.js";
@@ -38,6 +39,7 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
   const run = createRun(req, deps, cycle, startedAt, summary);
 
   let unexpected: unknown = null;
+  let early: EarlyTests | null = null;
   try {
     const observing = await observe(run); // 1. Observe: the files, and the baseline started
     // 2. Act (dry run) while the baseline's type check and tests run in their own processes, once they are under
@@ -55,7 +57,29 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
       (planned) => memo.warm(planned.candidates, () => baselineSettled || req.signal?.aborted === true),
       () => null,
     );
+    // Where the baseline's tests still run when Act has planned, the candidates' tests start on the lanes they
+    // leave free (steps/early-tests.ts); Verify reads what they settled.
+    let testsEnded = false;
+    void observing.testsEnded.then(() => {
+      testsEnded = true;
+    });
+    early = await Promise.race([
+      acting.catch(() => null),
+      observing.baseline.then(
+        () => null,
+        () => null,
+      ),
+    ]).then((planned) =>
+      planned && !testsEnded
+        ? startEarlyTests(run, planned, {
+            typeCheck: memo.typeCheck,
+            baselineDiagnostics: observing.diagnostics,
+            baselineTestsEnded: observing.testsEnded,
+          })
+        : null,
+    );
     const [baseline, acted] = await Promise.allSettled([observing.baseline, acting]);
+    if (baseline.status !== "fulfilled" || baseline.value.testsPassing !== "pass") early?.stop();
     // A lint under way when the baseline ended finishes before Verify starts (they share the recipes' program).
     const ahead = await warming;
     if (ahead) summary.ahead = { ...ahead };
@@ -63,7 +87,7 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
     if (acted.status === "rejected") throw acted.reason;
     const [observed, planned] = [baseline.value, acted.value];
     const decided = await decide(run, observed, planned); // 3. Decide
-    summary.results = await verify(run, observed, planned, decided, memo); // 4. Verify
+    summary.results = await verify(run, observed, planned, decided, memo, early); // 4. Verify
     summary.status = "completed";
   } catch (err) {
     summary.status = "failed";
@@ -72,6 +96,8 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
     // recorded, so a queue can retry it.
     if (!(err instanceof ObserveError)) unexpected = err;
   } finally {
+    // Runs started early and not needed (a cycle that failed): none starts now, and closing stops those under way.
+    early?.stop();
     await Promise.allSettled([run.sessions.typeChecker?.close(), run.sessions.tests?.close()]);
     deps.tools.dispose?.(req.root);
   }

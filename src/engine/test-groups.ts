@@ -19,7 +19,9 @@
  */
 import { createHash } from "node:crypto";
 import { mergeEdits } from "./diff.js";
-import type { CandidateTestRunner, TestRun } from "./verify.js";
+import type { Candidate, Diagnostic } from "./types.js";
+import { diagnosticKey } from "./types.js";
+import { type CandidateTestRunner, countNew, type TestRun } from "./verify.js";
 
 type Files = readonly { path: string; before: string; after: string }[];
 
@@ -126,6 +128,7 @@ export async function testInGroups(
         if (!r) return tests.run(edits);
         return ranFor.get(k) === filesKey(edits) ? r : { ...r, reason: withTwinNote(r.reason) };
       },
+      settled: (edits) => settled.has(key(edits)) || tests.settled?.(edits) === true,
     },
   };
 }
@@ -272,4 +275,40 @@ export function filesKey(files: readonly { path: string; after: string }[]): str
     h.update(f.path).update("\u0000").update(f.after).update("\u0000");
   }
   return h.digest("hex");
+}
+
+/**
+ * The candidates whose tests would run: those that change what the tests execute (and whose result the runner does
+ * not know yet), one per patch. Where the tests only run the code, their type checks are not waited for: a group
+ * starts at once, and a member that turns out to fail the type check only had its tests run for nothing (its
+ * verification never reads them). Where the tests type-check too, such a member would fail its group and cost a
+ * halving: the type checks go first (asked all at once, answered in order by the type checker's process).
+ */
+export async function testableMembers(
+  runner: CandidateTestRunner,
+  list: readonly Candidate[],
+  typeCheck: (overrides: ReadonlyMap<string, string>) => Promise<Diagnostic[]>,
+  baselineDiagnostics: readonly Diagnostic[],
+): Promise<Candidate["files"][]> {
+  const baselineKeys = baselineDiagnostics.map(diagnosticKey);
+  const typeChecksFirst = runner.checksTypes?.() ?? true;
+  const seen = new Set<string>();
+  const wanted = list.filter((c) => {
+    if (seen.has(c.patchHash) || runner.unchanged?.(c.files) || runner.settled?.(c.files)) return false;
+    seen.add(c.patchHash);
+    return true;
+  });
+  const checks = typeChecksFirst
+    ? wanted.map((c) => typeCheck(new Map(c.files.map((f) => [f.path, f.after] as const))).catch(() => null))
+    : [];
+  const members: Candidate["files"][] = [];
+  for (const [i, c] of wanted.entries()) {
+    if (typeChecksFirst) {
+      const after = await checks[i];
+      // A type checker that fails is reported by the candidate's own verification.
+      if (!after || countNew(baselineKeys, after.map(diagnosticKey)) > 0) continue;
+    }
+    members.push(c.files);
+  }
+  return members;
 }

@@ -51,6 +51,8 @@ export interface CandidateTestRunner {
   checksTypes?(): boolean;
   /** How many runs may go at once (each in its own copy of the checkout); 1 when absent. */
   lanes?: number;
+  /** Whether the result of these changes' run is already known (a group settled it): asking costs no run. */
+  settled?(files: readonly { path: string; before: string; after: string }[]): boolean;
   /** How many of a candidate's changed lines the baseline tests ran; null when the coverage cannot tell. */
   coverage?(files: readonly { path: string; before: string; after: string }[]): LineCoverage | null;
 }
@@ -91,15 +93,20 @@ export async function verifyCandidate(candidate: Candidate, ctx: VerifyContext):
   const durations = { apply: 0, typecheck: 0, lint: 0, tests: 0, total: 0 };
   durations.apply = now() - t0;
 
+  // The type check (another process) and the lint (this one) go on at once: neither waits for the other. Each
+  // duration runs from their common start to its own result.
   const t1 = now();
-  const after = await ctx.typeChecker.check(overrides);
+  const checking = ctx.typeChecker.check(overrides);
+  const linting = Promise.resolve().then(() => ctx.findings(overrides, ctx.recipes, changed));
+  // Awaited below once the type check has answered; a type check that throws first leaves it unawaited.
+  linting.catch(() => undefined);
+  const after = await checking;
   durations.typecheck = now() - t1;
   const newDiagnostics = countNew(ctx.baselineDiagnostics.map(diagnosticKey), after.map(diagnosticKey));
 
-  const t2 = now();
   const lintBeforeList = ctx.baselineFindings.filter((f) => changedSet.has(f.file));
-  const lintAfterList = await ctx.findings(overrides, ctx.recipes, changed);
-  durations.lint = now() - t2;
+  const lintAfterList = await linting;
+  durations.lint = now() - t1;
   const fresh = newFindings(lintBeforeList, lintAfterList, candidate.files);
   // A bundle is judged without follow-ups: it is the fix with its next step already taken.
   const followUps = new Set(candidate.parts ? [] : (candidate.recipe.followUps ?? []));

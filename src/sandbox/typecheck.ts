@@ -185,7 +185,8 @@ function validateOverridePath(p: string, root: string): void {
 interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
-  timer: NodeJS.Timeout;
+  /** Armed once every earlier request has its answer: the server answers one request at a time, in order. */
+  timer: NodeJS.Timeout | null;
 }
 
 export async function startTypeChecker(requested: TypeCheckerOptions): Promise<TypeChecker> {
@@ -206,7 +207,7 @@ export async function startTypeChecker(requested: TypeCheckerOptions): Promise<T
   const failAll = (error: TypeCheckerError) => {
     if (!dead) dead = error;
     for (const [id, p] of pending) {
-      clearTimeout(p.timer);
+      if (p.timer) clearTimeout(p.timer);
       p.reject(error);
       pending.delete(id);
     }
@@ -233,7 +234,7 @@ export async function startTypeChecker(requested: TypeCheckerOptions): Promise<T
     const p = message.id === undefined ? undefined : pending.get(message.id);
     if (!p || message.id === undefined) return;
     pending.delete(message.id);
-    clearTimeout(p.timer);
+    if (p.timer) clearTimeout(p.timer);
     if (message.error?.code === "unsupported-typescript") {
       p.reject(
         new TypeCheckerError(message.error.message ?? "unsupported TypeScript", message.error.code, options.root),
@@ -251,25 +252,38 @@ export async function startTypeChecker(requested: TypeCheckerOptions): Promise<T
     }
   });
 
+  /**
+   * Requests may be sent while earlier ones are under way (the server then has the next at hand the moment it
+   * answers one, however busy this process is); each one's time limit runs from when the server gets to it, the
+   * answer to the one before.
+   */
+  let previous: Promise<unknown> = Promise.resolve();
   const request = <T>(method: string, params?: unknown): Promise<T> => {
     if (dead) return Promise.reject(dead);
     const id = nextId++;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        pending.delete(id);
-        const error = new TypeCheckerError(
-          `type-check ${method} timed out after ${options.timeoutMs} ms on ${options.root}`,
-          "timeout",
-          options.root,
-        );
-        reject(error);
-        // A server stuck in one request cannot be trusted with the next.
-        failAll(error);
-        server.kill();
-      }, options.timeoutMs);
-      pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+    const answered = new Promise<T>((resolve, reject) => {
+      const entry: Pending = { resolve: resolve as (v: unknown) => void, reject, timer: null };
+      pending.set(id, entry);
+      const arm = () => {
+        if (pending.get(id) !== entry) return;
+        entry.timer = setTimeout(() => {
+          pending.delete(id);
+          const error = new TypeCheckerError(
+            `type-check ${method} timed out after ${options.timeoutMs} ms on ${options.root}`,
+            "timeout",
+            options.root,
+          );
+          reject(error);
+          // A server stuck in one request cannot be trusted with the next.
+          failAll(error);
+          server.kill();
+        }, options.timeoutMs);
+      };
+      void previous.then(arm, arm);
       server.stdin.write(`${JSON.stringify({ id, method, params })}\n`);
     });
+    previous = answered;
+    return answered;
   };
 
   let info: {

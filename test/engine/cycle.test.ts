@@ -137,6 +137,54 @@ describe("tests that failed at baseline", () => {
   });
 });
 
+/**
+ * Deps on two lanes whose test sessions note when the baseline's tests ended and when each candidate's run
+ * started (milliseconds on performance.now()).
+ */
+function timedTwoLaneDeps(): { deps: ReturnType<typeof engineDeps>; baselineEnd: () => number; runStarts: number[] } {
+  const deps = engineDeps(null, undefined, { parallelRuns: 2 });
+  let baselineEnd = Number.NaN;
+  const runStarts: number[] = [];
+  const start = deps.tools.startTests.bind(deps.tools);
+  deps.tools.startTests = async (root, options) => {
+    const session = await start(root, options);
+    if ("unavailable" in session) return session;
+    return {
+      ...session,
+      baseline: async (o) => {
+        try {
+          return await session.baseline(o);
+        } finally {
+          baselineEnd = performance.now();
+        }
+      },
+      run: (edits, o) => {
+        runStarts.push(performance.now());
+        return session.run(edits, o);
+      },
+    };
+  };
+  return { deps, baselineEnd: () => baselineEnd, runStarts };
+}
+
+describe("tests that failed at baseline, with runs started early", () => {
+  it("give unknown, never pass: what ran while the baseline's tests ran counts for nothing", async () => {
+    const dir = demoWith("failing-slowly", {
+      "test/broken.test.ts":
+        'import { test } from "node:test";\nimport assert from "node:assert/strict";\n' +
+        'test("broken", async () => {\n  await new Promise((resolve) => setTimeout(resolve, 4000));\n  assert.equal(1, 2);\n});\n',
+    });
+    const timed = timedTwoLaneDeps();
+    const summary = await runCycle(cycleRequest(dir, { recipeIds: ["eslint/prefer-const"] }), timed.deps);
+    expect(summary.facts?.testsPassing).toBe("fail");
+    // The candidate's tests did start before the baseline's had failed.
+    expect(timed.runStarts.some((t) => t < timed.baselineEnd())).toBe(true);
+    const outcome = summary.results[0]?.outcome;
+    expect(outcome?.tests).toBe("unknown");
+    expect(outcome?.testsReason).toMatch(/did not pass before/);
+  }, 300_000);
+});
+
 describe("work done while the baseline's tests run", () => {
   it("lints and type-checks the planned candidates before Verify starts; the verdicts are the same", async () => {
     // Tests that take a few seconds: Act is done long before the baseline's tests are.
@@ -154,6 +202,24 @@ describe("work done while the baseline's tests run", () => {
     expect(byRecipe.get("eslint/dot-notation")).toMatchObject({ success: false, newDiagnostics: 2 });
     expect(byRecipe.get("biome/use-optional-chain")).toMatchObject({ success: false, tests: "fail" });
     for (const r of summary.results) expect(r.outcome?.durationsMs?.lint).toBeGreaterThan(0);
+  }, 300_000);
+
+  it("with two lanes, the candidates' tests start while the baseline's still run; the verdicts are the same", async () => {
+    const dir = demoWith("slow-baseline-lanes", {
+      "test/slow.test.ts":
+        'import { test } from "node:test";\ntest("slow", () => new Promise<void>((resolve) => setTimeout(resolve, 4000)));\n',
+    });
+    const timed = timedTwoLaneDeps();
+    const summary = await runCycle(cycleRequest(dir, { recipeIds: DEMO_RECIPES }), timed.deps);
+    expect(summary.status).toBe("completed");
+    expect(summary.facts?.testsPassing).toBe("pass");
+    expect(timed.runStarts.some((t) => t < timed.baselineEnd())).toBe(true);
+    const byRecipe = new Map(summary.results.map((r) => [r.candidate.recipe.id, r.outcome]));
+    expect(byRecipe.get("eslint/prefer-const")).toMatchObject({ success: true, tests: "pass" });
+    expect(byRecipe.get("eslint/dot-notation")).toMatchObject({ success: false, newDiagnostics: 2 });
+    expect(byRecipe.get("biome/use-optional-chain")).toMatchObject({ success: false, tests: "fail" });
+    // Each candidate's tests ran once: in the early groups, none again in Verify.
+    expect(timed.runStarts.length).toBeLessThanOrEqual(summary.results.length);
   }, 300_000);
 });
 

@@ -49,6 +49,8 @@ export interface EngineDepsOptions {
   limits?: Partial<SandboxLimits>;
   /** Wraps the sandbox the tools use (as the worker wraps it to count kills). */
   wrapSandbox?: (sandbox: SpawningSandbox) => Sandbox;
+  /** Test runs at once (SANDBOX_PARALLEL_RUNS; default 1). */
+  parallelRuns?: number;
 }
 
 export function engineDeps(
@@ -66,6 +68,7 @@ export function engineDeps(
       sandbox,
       sandboxProblem: null,
       ...(options.testTimeoutMs ? { testTimeoutMs: options.testTimeoutMs } : {}),
+      ...(options.parallelRuns ? { parallelRuns: options.parallelRuns } : {}),
     }),
     computeFeatures,
   };

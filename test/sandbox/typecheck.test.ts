@@ -156,6 +156,46 @@ describe("incremental type checker", () => {
       for (const d of tscBaseline) expect(keys(checked)).toContain(key(d));
     });
 
+    it("answers requests sent together in order, each time limit running from when the server gets to it", async () => {
+      const file = repo.services[2] as string;
+      const one = async (i: number) =>
+        checker.check(new Map([[file, insertAtBody(read(file), `const n${i}: "x${i}" = "y${i}";`)]]));
+      // Each answer is its own request's: the error it plants, at its line.
+      const answers = await Promise.all([1, 2, 3].map(one));
+      answers.forEach((diagnostics, i) => {
+        const added = diagnostics.filter((d) => !keys(tscBaseline).includes(key(d)));
+        expect(added.map((d) => d.message)).toEqual([expect.stringContaining(`not assignable to type '"x${i + 1}"'`)]);
+      });
+      // A checker whose limit is a few checks long answers many more sent at once: queued ones do not time out.
+      const times: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const t0 = performance.now();
+        await one(10 + i);
+        times.push(performance.now() - t0);
+      }
+      const single = [...times].sort((a, b) => a - b)[1] as number;
+      // The limit must also cover a fresh server's start and baseline on this machine, as busy as it is now.
+      const t0 = performance.now();
+      const fresh = await startTypeChecker({ root: repoDir, sandbox: createSandbox(), timeoutMs: 60_000 });
+      await fresh.baseline();
+      const startup = performance.now() - t0;
+      await fresh.close();
+      const limit = Math.max(2_000, 5 * single, 2 * startup);
+      const queued = Math.ceil((2 * limit) / single) + 1;
+      const tight = await startTypeChecker({ root: repoDir, sandbox: createSandbox(), timeoutMs: limit });
+      try {
+        await tight.baseline();
+        const all = await Promise.all(
+          Array.from({ length: queued }, (_, i) =>
+            tight.check(new Map([[file, insertAtBody(read(file), `const q${i}: string = ${i};`)]])),
+          ),
+        );
+        expect(all).toHaveLength(queued);
+      } finally {
+        await tight.close();
+      }
+    }, 120_000);
+
     it("rejects override paths outside the repository", async () => {
       await expect(checker.check(new Map([["../escape.ts", "x"]]))).rejects.toBeInstanceOf(TypeCheckerError);
       await expect(checker.check(new Map([["/etc/passwd", "x"]]))).rejects.toBeInstanceOf(TypeCheckerError);

@@ -4,7 +4,7 @@
  * probation shown manual-only.
  */
 import type { RecipeHistory } from "../../model/types.js";
-import { capCandidates, DEFAULT_MAX_CANDIDATES } from "../budget.js";
+import { capCandidates, capLimit } from "../budget.js";
 import { decide as score } from "../decide.js";
 import { collectFacts, readPackageJson } from "../observe.js";
 import { applyProbation } from "../probation.js";
@@ -39,11 +39,7 @@ export async function decide(run: CycleRun, observed: Observation, planned: Plan
   summary.facts = facts;
   run.progress({ phase: "decide", message: `scoring ${planned.candidates.length} candidates` });
   const scored = await run.timed("decide", () => predict(run, facts, planned.candidates));
-  const capped = capCandidates(
-    planned.candidates,
-    scored,
-    req.maxCandidates === undefined ? DEFAULT_MAX_CANDIDATES : req.maxCandidates,
-  );
+  const capped = capCandidates(planned.candidates, scored, capLimit(req.maxCandidates));
   if (capped.cap) summary.cap = capped.cap;
   return {
     facts,

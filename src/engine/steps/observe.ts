@@ -20,6 +20,11 @@ export interface Observation {
   /** Why the tests do not count, or "" when they passed. */
   testsReason: string;
   testCommand: string | null;
+  /**
+   * The baseline's tests passed only when run again another way (without coverage, node_modules writable): the
+   * candidates' runs go that way too, and a run started before the baseline ended went the first way.
+   */
+  testsRunAnotherWay: boolean;
 }
 
 /** The repository as read, before its baseline: what Act needs to plan. */
@@ -38,6 +43,10 @@ export async function observe(run: CycleRun): Promise<{
   started: Promise<void>;
   /** The type checker once it is up (before the baseline's diagnostics); rejected when it cannot start. */
   checker: Promise<TypeCheckerSession>;
+  /** The baseline's type-check diagnostics, as soon as they are known (before its tests end). */
+  diagnostics: Promise<Diagnostic[]>;
+  /** Settles when the baseline's tests have ended (or did not run), however they ended. */
+  testsEnded: Promise<void>;
 }> {
   const { req, deps, summary } = run;
   const t0 = performance.now();
@@ -73,17 +82,21 @@ export async function observe(run: CycleRun): Promise<{
   const checker = deps.tools.startTypeChecker(req.root, view.tsconfig.path);
   // Nobody may wait for the checker (a cycle that fails first): its failure is the baseline's to report.
   checker.catch(() => undefined);
+  const typeCheck = checker.then((checker) => {
+    run.sessions.typeChecker = checker;
+    const diagnostics = checker.baseline();
+    checking.fire();
+    return diagnostics.then((d) => ({ checker, diagnostics: d }));
+  });
+  const testsEnded = once();
   const baseline = (async (): Promise<Observation> => {
     try {
-      const typeCheck = checker.then((checker) => {
-        run.sessions.typeChecker = checker;
-        const diagnostics = checker.baseline();
-        checking.fire();
-        return diagnostics.then((d) => ({ checker, diagnostics: d }));
-      });
       const [checked, tested] = await Promise.allSettled([
         typeCheck.finally(checking.fire),
-        baselineTests(run, testing.fire).finally(testing.fire),
+        baselineTests(run, testing.fire).finally(() => {
+          testing.fire();
+          testsEnded.fire();
+        }),
       ]);
       if (checked.status === "rejected") throw checked.reason;
       if (tested.status === "rejected") throw tested.reason;
@@ -97,7 +110,17 @@ export async function observe(run: CycleRun): Promise<{
       finish();
     }
   })();
-  return { view, baseline, started: Promise.all([checking.fired, testing.fired]).then(() => undefined), checker };
+  const diagnostics = typeCheck.then((c) => c.diagnostics);
+  // Nobody may wait for them (a cycle that fails first): their failure is the baseline's to report.
+  diagnostics.catch(() => undefined);
+  return {
+    view,
+    baseline,
+    started: Promise.all([checking.fired, testing.fired]).then(() => undefined),
+    checker,
+    diagnostics,
+    testsEnded: testsEnded.fired,
+  };
 }
 
 /** A one-time event: `fired` resolves at the first `fire()`. */
@@ -112,9 +135,10 @@ function once(): { fire: () => void; fired: Promise<void> } {
 async function baselineTests(
   run: CycleRun,
   onLaunch: () => void,
-): Promise<Pick<Observation, "testsPassing" | "testsReason" | "testCommand">> {
+): Promise<Pick<Observation, "testsPassing" | "testsReason" | "testCommand" | "testsRunAnotherWay">> {
   const { req, deps } = run;
-  if (!req.runTests) return { testsPassing: "unknown", testsReason: "tests not run (--no-tests)", testCommand: null };
+  const none = { testCommand: null, testsRunAnotherWay: false };
+  if (!req.runTests) return { testsPassing: "unknown", testsReason: "tests not run (--no-tests)", ...none };
   run.progress({ phase: "observe", message: "running the tests at baseline" });
   const configured = req.config.tests;
   const command = req.testCommand ?? configured?.command;
@@ -125,12 +149,14 @@ async function baselineTests(
     ...(req.trigger === "apply" ? { fullSuite: true } : {}),
     ...(req.signal ? { signal: req.signal } : {}),
   });
-  if ("unavailable" in t) return { testsPassing: "unknown", testsReason: t.unavailable, testCommand: null };
+  if ("unavailable" in t) return { testsPassing: "unknown", testsReason: t.unavailable, ...none };
   run.sessions.tests = t;
   const b = await t.baseline({ onLaunch });
   return {
     testsPassing: b.status,
     testsReason: b.status === "pass" ? "" : `tests did not pass before the change: ${b.reason ?? "status unknown"}`,
     testCommand: t.command,
+    // A baseline that passes has a reason only when it passed on its second, other run.
+    testsRunAnotherWay: b.status === "pass" && (b.reason ?? "") !== "",
   };
 }

@@ -10,12 +10,12 @@ import { createRecipeWorkspace } from "../observe.js";
 import type { TypeCheckerSession } from "../ports.js";
 import { applyProbation } from "../probation.js";
 import { CycleAbortedError } from "../request.js";
-import { filesKey, shareEquivalentRuns, testInGroups } from "../test-groups.js";
+import { filesKey, shareEquivalentRuns, testableMembers, testInGroups } from "../test-groups.js";
 import type { Candidate, CandidateResult, CycleAhead, Diagnostic, Outcome, Prediction } from "../types.js";
-import { diagnosticKey } from "../types.js";
-import { type CandidateTestRunner, countNew, errorOutcome, verifyCandidate } from "../verify.js";
+import { type CandidateTestRunner, errorOutcome, verifyCandidate } from "../verify.js";
 import type { Planned } from "./act.js";
 import { type Decided, predict } from "./decide.js";
+import type { EarlyTests } from "./early-tests.js";
 import type { Observation, RepositoryView } from "./observe.js";
 import type { CycleRun } from "./run.js";
 
@@ -140,6 +140,7 @@ export async function verify(
   planned: Planned,
   decided: Decided,
   memo: VerifyMemo,
+  early: EarlyTests | null = null,
 ): Promise<CandidateResult[]> {
   const { req, deps, summary } = run;
   const judged = judgedRecipes(req);
@@ -149,6 +150,7 @@ export async function verify(
   let baselineFindings: Finding[] = [];
   // Type-check results by candidate, so that the test groups' choice and the verification check each once.
   const typeChecker = { check: memo.typeCheck };
+  const typeCheckOf = (c: Candidate) => typeChecker.check(new Map(c.files.map((f) => [f.path, f.after] as const)));
   // Changes that give the tests the same code (twin recipes of two tools) share one run, grouped or not.
   const ownTests: CandidateTestRunner | null =
     observed.testsPassing === "pass" && run.sessions.tests ? shareEquivalentRuns(run.sessions.tests) : null;
@@ -192,32 +194,13 @@ export async function verify(
     return results;
   };
 
-  /**
-   * The candidates whose tests would run: those that change what the tests execute, one per patch. Where the
-   * tests only run the code, their type checks are not waited for: a group starts at once, and a member that turns
-   * out to fail the type check only had its tests run for nothing (its verification never reads them). Where the
-   * tests type-check too, such a member would fail its group and cost a halving: the type checks go first (alone:
-   * each answer from the type checker's process waits for this one, which a lint keeps busy).
-   */
-  const testable = async (runner: CandidateTestRunner, list: readonly Scored[]) => {
-    const baselineKeys = observed.baselineDiagnostics.map(diagnosticKey);
-    const typeChecksFirst = runner.checksTypes?.() ?? true;
-    const members: Candidate["files"][] = [];
-    const seen = new Set<string>();
-    for (const { candidate: c } of list) {
-      if (seen.has(c.patchHash) || runner.unchanged?.(c.files)) continue;
-      seen.add(c.patchHash);
-      if (typeChecksFirst) {
-        const after = await typeChecker
-          .check(new Map(c.files.map((f) => [f.path, f.after] as const)))
-          .catch(() => null);
-        // A type checker that fails is reported by the candidate's own verification.
-        if (after === null || countNew(baselineKeys, after.map(diagnosticKey)) > 0) continue;
-      }
-      members.push(c.files);
-    }
-    return members;
-  };
+  const testable = (runner: CandidateTestRunner, list: readonly Scored[]) =>
+    testableMembers(
+      runner,
+      list.map((s) => s.candidate),
+      typeChecker.check,
+      observed.baselineDiagnostics,
+    );
   /**
    * Those candidates' tests in groups (other processes), while their type checks go on in the type checker's
    * process, one at a time (where they did not go first), and this one lints each candidate in turn. The candidates likelier to break a test,
@@ -240,7 +223,7 @@ export async function verify(
           }).then((g) => g.runner);
     // Awaited below, or by lintAhead: a lint that throws first must not leave its failure unhandled.
     grouped.catch(() => undefined);
-    void typeCheckInTurn(list.map((s) => s.candidate));
+    typeCheckInTurn(list.map((s) => s.candidate));
     // The groups' processes are under way: this process's own lint (the unchanged files' findings, where the
     // warm-up did not get to them) no longer holds them up.
     await lintFirst?.();
@@ -251,12 +234,15 @@ export async function verify(
     );
     return grouped;
   };
-  /** The candidates' type checks, one after another (their results are kept for verification). */
-  const typeCheckInTurn = async (list: readonly Candidate[]) => {
+  /**
+   * The candidates' type checks, asked all at once (their results are kept for verification): the type checker's
+   * process answers them one after another, never waiting for this one, which lints meanwhile.
+   */
+  const typeCheckInTurn = (list: readonly Candidate[]) => {
     for (const c of list) {
       if (req.signal?.aborted) return;
       // A type checker that fails is reported by the candidate's own verification, which asks again.
-      await typeChecker.check(new Map(c.files.map((f) => [f.path, f.after] as const))).catch(() => undefined);
+      typeCheckOf(c).catch(() => undefined);
     }
   };
   const scored = (list: readonly Candidate[], predictions: readonly Prediction[]): Scored[] =>
@@ -272,8 +258,18 @@ export async function verify(
     const lintBaseline = async () => {
       baselineFindings = touched.length > 0 ? await memo.baselineFindings(touched) : [];
     };
-    if (grouping && ownTests) tests = await groupTests(ownTests, scored(candidates, decided.predictions), lintBaseline);
-    else await lintBaseline();
+    if (grouping && ownTests) {
+      let base: CandidateTestRunner = ownTests;
+      if (early) {
+        // The runs that started while the baseline's tests ran: this process lints meanwhile.
+        const settled = early.runner.catch(() => null);
+        await lintBaseline();
+        await lintAhead(candidates, candidateFindings, settled);
+        const runner = await settled;
+        if (runner && !observed.testsRunAnotherWay) base = runner;
+      }
+      tests = await groupTests(base, scored(candidates, decided.predictions), lintBaseline);
+    } else await lintBaseline();
     return verifyAll(candidates);
   });
 

@@ -1,0 +1,112 @@
+/**
+ * Tests ahead of Verify. Once Act has planned, the baseline's tests often still run (the suite takes longer than
+ * the planning), and with two or more lanes one of them is free. The planned candidates' tests then start in
+ * groups at once, on the lanes the baseline leaves free (all of them once it has ended), instead of after it: on
+ * a repository whose tests take longer than its type check, a whole round of test runs overlaps the baseline.
+ *
+ * Their results count only where the baseline's tests passed the way these runs went (a baseline that passed only
+ * when run again another way, without coverage or with node_modules writable, leaves them unused), and Verify
+ * reads them through the grouped runner: a candidate whose run is settled costs no run there. Candidates are
+ * grouped as Verify groups them, the unsafe apart from the others (the tiers, which also keep manual-only
+ * candidates apart, are not known before Decide). Where Decide will leave candidates out (more than the cap), or
+ * runs are not grouped (collection, Apply), nothing starts early.
+ */
+import { capLimit } from "../budget.js";
+import { filesKey, shareEquivalentRuns, testableMembers, testInGroups } from "../test-groups.js";
+import type { Candidate, Diagnostic } from "../types.js";
+import type { CandidateTestRunner } from "../verify.js";
+import type { Planned } from "./act.js";
+import type { CycleRun } from "./run.js";
+
+export interface EarlyTests {
+  /** The runner that answers from the early groups' runs, once all of them have settled; null when none ran. */
+  runner: Promise<CandidateTestRunner | null>;
+  /** Starts no further run (the baseline's tests did not pass: nothing run early would count). */
+  stop(): void;
+}
+
+export function startEarlyTests(
+  run: CycleRun,
+  planned: Planned,
+  ahead: {
+    typeCheck: (overrides: ReadonlyMap<string, string>) => Promise<Diagnostic[]>;
+    baselineDiagnostics: Promise<Diagnostic[]>;
+    baselineTestsEnded: Promise<void>;
+  },
+): EarlyTests | null {
+  const { req } = run;
+  const tests = run.sessions.tests;
+  const lanes = Math.max(1, Math.floor(tests?.lanes ?? 1));
+  if (!tests || lanes < 2 || req.groupTests === false || req.trigger === "apply") return null;
+  const cap = capLimit(req.maxCandidates);
+  if (cap !== null && planned.candidates.length > cap) return null;
+  const inScope = (c: Candidate) => !req.testScopes || req.testScopes.includes(c.scope);
+  const list = planned.candidates.filter(inScope);
+  if (list.length === 0) return null;
+
+  let stopped = false;
+  const gate = growingGate(lanes - 1);
+  void ahead.baselineTestsEnded.then(() => gate.grow(lanes));
+  const shared = shareEquivalentRuns(tests);
+  const runner: CandidateTestRunner = {
+    ...shared,
+    run: (edits, options) => gate.run(() => shared.run(edits, options)),
+  };
+  const unsafe = new Set(list.filter((c) => c.recipe.safety === "unsafe").map((c) => filesKey(c.files)));
+  const grouped = (async (): Promise<CandidateTestRunner | null> => {
+    const diagnostics = await ahead.baselineDiagnostics;
+    const members = await testableMembers(runner, list, ahead.typeCheck, diagnostics);
+    if (stopped || members.length === 0) return null;
+    const g = await testInGroups(runner, members, {
+      aborted: () => stopped || req.signal?.aborted === true,
+      apart: (files) => unsafe.has(filesKey(files)),
+    });
+    // Stopped part of the way, the groups settled only some members; the others run in Verify as usual.
+    return g.runner;
+  })();
+  // Awaited by Verify, or by nobody when the cycle fails first.
+  grouped.catch(() => undefined);
+  return {
+    runner: grouped,
+    stop: () => {
+      stopped = true;
+    },
+  };
+}
+
+/**
+ * At most `capacity` calls of `run` under way at once, the others waiting their turn, first come first served;
+ * `grow` raises the capacity and starts those waiting.
+ */
+export function growingGate(initial: number): {
+  run<T>(f: () => Promise<T>): Promise<T>;
+  grow(capacity: number): void;
+} {
+  let capacity = Math.max(1, initial);
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  const pump = () => {
+    while (running < capacity && waiting.length > 0) {
+      running++;
+      waiting.shift()?.();
+    }
+  };
+  return {
+    async run(f) {
+      await new Promise<void>((resolve) => {
+        waiting.push(resolve);
+        pump();
+      });
+      try {
+        return await f();
+      } finally {
+        running--;
+        pump();
+      }
+    },
+    grow(n) {
+      capacity = Math.max(capacity, n);
+      pump();
+    },
+  };
+}
