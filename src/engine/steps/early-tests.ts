@@ -54,7 +54,8 @@ export function startEarlyTests(
   };
   const unsafe = new Set(list.filter((c) => c.recipe.safety === "unsafe").map((c) => filesKey(c.files)));
   const grouped = (async (): Promise<CandidateTestRunner | null> => {
-    const diagnostics = await ahead.baselineDiagnostics;
+    // Where the tests type-check, a member must pass the type check first: against the baseline's diagnostics.
+    const diagnostics = (runner.checksTypes?.() ?? true) ? await ahead.baselineDiagnostics : [];
     const members = await testableMembers(runner, list, ahead.typeCheck, diagnostics);
     if (stopped || members.length === 0) return null;
     const g = await testInGroups(runner, members, {

@@ -261,7 +261,9 @@ export async function verify(
     if (grouping && ownTests) {
       let base: CandidateTestRunner = ownTests;
       if (early) {
-        // The runs that started while the baseline's tests ran: this process lints meanwhile.
+        // The runs that started while the baseline's tests ran: the type checker checks and this process lints
+        // meanwhile.
+        typeCheckInTurn(candidates);
         const settled = early.runner.catch(() => null);
         await lintBaseline();
         await lintAhead(candidates, candidateFindings, settled);
