@@ -28,11 +28,12 @@ export interface TestRun {
 export interface CandidateTestRunner {
   /**
    * `only`: run just these test files (those that failed in a larger group), through the runner's related-tests
-   * line, instead of the tests related to the changed files.
+   * line, instead of the tests related to the changed files. `signal`: stops this run (as the session's own signal
+   * stops every run). `background`: at a lower CPU priority, on what CPU the cycle's other work leaves.
    */
   run(
     edits: readonly { path: string; before: string; after: string }[],
-    options?: { only?: readonly string[] },
+    options?: { only?: readonly string[]; signal?: AbortSignal; background?: boolean },
   ): Promise<TestRun>;
   /**
    * Why running the tests on these changes would only repeat the baseline's passing run (e.g. the changed files

@@ -187,6 +187,9 @@ function copyPool(root: string, scratch: string) {
   };
 }
 
+/** The nice value of background test runs: the baseline's tests, the type checker and the cycle go first. */
+const BACKGROUND_NICENESS = 10;
+
 function createTestSession(
   root: string,
   test: TestCommand,
@@ -239,8 +242,14 @@ function createTestSession(
   const runIn = async (
     edits: readonly { path: string; after: string }[],
     mode: "baseline" | "candidate",
-    { onLaunch, only }: { onLaunch?: () => void; only?: readonly string[] | undefined } = {},
+    {
+      onLaunch,
+      only,
+      signal: runSignal,
+      background,
+    }: { onLaunch?: () => void; only?: readonly string[] | undefined; signal?: AbortSignal; background?: boolean } = {},
   ): Promise<TestRun> => {
+    const stop = runSignal && signal ? AbortSignal.any([signal, runSignal]) : (runSignal ?? signal);
     const t0 = performance.now();
     const done = (r: Omit<TestRun, "durationMs">): TestRun => ({
       ...r,
@@ -282,7 +291,8 @@ function createTestSession(
           toolCaches: cachesDir,
           limits: { timeoutMs: limits.timeoutMs },
           ...(onLaunch ? { onLaunch } : {}),
-          ...(signal ? { signal } : {}),
+          ...(stop ? { signal: stop } : {}),
+          ...(background ? { niceness: BACKGROUND_NICENESS } : {}),
         });
       /** The setup and build steps; the failure when one fails. */
       const steps = async (mount: boolean): Promise<Attempt | null> => {

@@ -324,6 +324,7 @@ class BubblewrapSandbox extends BaseSandbox {
           stdin: extra.stdin,
           collectStdout: extra.collectStdout,
           ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.niceness ? { niceness: options.niceness } : {}),
           cleanup,
         },
         privileged ? uid : null,
@@ -366,6 +367,7 @@ class UnsandboxedSandbox extends BaseSandbox {
       stdin: extra.stdin,
       collectStdout: extra.collectStdout,
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.niceness ? { niceness: options.niceness } : {}),
     };
     // RLIMIT_NPROC is left out: without a dedicated uid it would count every process of the worker's user.
     if (this.info.prlimitPath) {

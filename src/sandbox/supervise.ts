@@ -6,7 +6,7 @@
  * so nothing started inside can outlive the run, not even a daemon that left the process group.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import os from "node:os";
+import os, { getPriority, setPriority } from "node:os";
 import { performance } from "node:perf_hooks";
 import { OUTPUT_FLOOD_FACTOR } from "./limits.js";
 import { type MemoryScope, type RunCgroup, sampleMemory, WATCHDOG_INTERVAL_MS } from "./memory.js";
@@ -25,6 +25,8 @@ export interface LaunchSpec {
   /** False for long-lived processes whose stdout the caller reads. */
   collectStdout: boolean;
   signal?: AbortSignal;
+  /** How much lower than this process's the spawned process's priority is, set as soon as it is spawned. */
+  niceness?: number;
   /**
    * How the memory of the run as a whole is bounded (see memory.ts): by a cgroup the command line already enters
    * (its OOM kills are reported as "memory"), or by sampling the run's processes, all of a uid or the tree of the
@@ -108,6 +110,15 @@ export function launch(spec: LaunchSpec): Promise<Launched> {
         new SandboxSetupError(`cannot start ${spec.file}: ${(error as Error).message}`, { command: spec.file }),
       );
       return;
+    }
+    if (spec.niceness && child.pid !== undefined) {
+      // Set the moment the spawn returns: the spawned process (prlimit, or the command itself) has only just
+      // started, and bwrap and the command, started after, inherit it.
+      try {
+        setPriority(child.pid, Math.min(19, getPriority() + Math.max(1, Math.round(spec.niceness))));
+      } catch {
+        // Gone already: its result says why.
+      }
     }
 
     const stdout = new StreamCapture(spec.limits.maxOutputBytes);

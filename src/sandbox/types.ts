@@ -50,6 +50,12 @@ export interface SandboxRunOptions {
   limits?: Partial<SandboxLimits>;
   /** Data written to the process's stdin, then closed. */
   stdin?: string;
+  /**
+   * A lower CPU priority for the run: this many nice steps below the worker's own (at most nice 19), inherited by
+   * every process it starts. For work that should use only what CPU the machine's other work leaves (test runs
+   * started while a cycle's baseline still runs).
+   */
+  niceness?: number;
   signal?: AbortSignal;
   /** Called once the process has started, before it ends (a caller that waits for work to be under way). */
   onLaunch?: () => void;

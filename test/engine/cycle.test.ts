@@ -141,10 +141,17 @@ describe("tests that failed at baseline", () => {
  * Deps on two lanes whose test sessions note when the baseline's tests ended and when each candidate's run
  * started (milliseconds on performance.now()).
  */
-function timedTwoLaneDeps(): { deps: ReturnType<typeof engineDeps>; baselineEnd: () => number; runStarts: number[] } {
+function timedTwoLaneDeps(): {
+  deps: ReturnType<typeof engineDeps>;
+  baselineEnd: () => number;
+  runStarts: number[];
+  /** When each run ended, once all have. */
+  runEnds: () => Promise<number[]>;
+} {
   const deps = engineDeps(null, undefined, { parallelRuns: 2 });
   let baselineEnd = Number.NaN;
   const runStarts: number[] = [];
+  const runs: Promise<number>[] = [];
   const start = deps.tools.startTests.bind(deps.tools);
   deps.tools.startTests = async (root, options) => {
     const session = await start(root, options);
@@ -160,25 +167,40 @@ function timedTwoLaneDeps(): { deps: ReturnType<typeof engineDeps>; baselineEnd:
       },
       run: (edits, o) => {
         runStarts.push(performance.now());
-        return session.run(edits, o);
+        const r = session.run(edits, o);
+        runs.push(r.then(() => performance.now()));
+        return r;
       },
     };
   };
-  return { deps, baselineEnd: () => baselineEnd, runStarts };
+  return { deps, baselineEnd: () => baselineEnd, runStarts, runEnds: () => Promise.all(runs) };
 }
 
 describe("tests that failed at baseline, with runs started early", () => {
   it("give unknown, never pass: what ran while the baseline's tests ran counts for nothing", async () => {
+    // The baseline fails after 4 s; with prefer-const's change (src/math.ts's `let count` made const), the suite
+    // waits 60 s: a run of the candidate not stopped with the cycle would outlive it by far.
     const dir = demoWith("failing-slowly", {
-      "test/broken.test.ts":
-        'import { test } from "node:test";\nimport assert from "node:assert/strict";\n' +
-        'test("broken", async () => {\n  await new Promise((resolve) => setTimeout(resolve, 4000));\n  assert.equal(1, 2);\n});\n',
+      "test/broken.test.ts": [
+        'import { readFileSync } from "node:fs";',
+        'import { test } from "node:test";',
+        'import assert from "node:assert/strict";',
+        'const changed = readFileSync("src/math.ts", "utf8").includes("const count");',
+        'test("broken", async () => {',
+        "  await new Promise((resolve) => setTimeout(resolve, changed ? 60_000 : 4000));",
+        "  assert.equal(1, 2);",
+        "});",
+        "",
+      ].join("\n"),
     });
     const timed = timedTwoLaneDeps();
     const summary = await runCycle(cycleRequest(dir, { recipeIds: ["eslint/prefer-const"] }), timed.deps);
+    const cycleEnd = performance.now();
     expect(summary.facts?.testsPassing).toBe("fail");
-    // The candidate's tests did start before the baseline's had failed.
+    // The candidate's tests did start before the baseline's had failed, and were stopped with the cycle: no run
+    // outlives it (using the machine for nothing).
     expect(timed.runStarts.some((t) => t < timed.baselineEnd())).toBe(true);
+    for (const end of await timed.runEnds()) expect(end).toBeLessThanOrEqual(cycleEnd);
     const outcome = summary.results[0]?.outcome;
     expect(outcome?.tests).toBe("unknown");
     expect(outcome?.testsReason).toMatch(/did not pass before/);

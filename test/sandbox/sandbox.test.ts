@@ -405,6 +405,17 @@ describe.skipIf(!hasBwrap)("bubblewrap sandbox", () => {
     expect(r.durationMs).toBeLessThan(5000);
   });
 
+  it("runs at a lower CPU priority when asked, the processes the command starts too", async () => {
+    // Field 19 of /proc/<pid>/stat is the nice value: of a shell the command started, and of the command itself.
+    const line = "sh -c 'cut -d\" \" -f19 /proc/$$/stat'; cut -d' ' -f19 /proc/$$/stat";
+    const own = os.getPriority();
+    const lower = String(Math.min(19, own + 10));
+    const niced = await sandbox.run({ cwd: dirs.ws, command: "sh", args: ["-c", line], niceness: 10 });
+    expect(niced.stdout.trim().split("\n")).toEqual([lower, lower]);
+    const plain = await sandbox.run({ cwd: dirs.ws, command: "sh", args: ["-c", line] });
+    expect(plain.stdout.trim().split("\n")).toEqual([String(own), String(own)]);
+  });
+
   it("passes stdin and reports the exit code", async () => {
     const r = await sandbox.run({ cwd: dirs.ws, command: "sh", args: ["-c", "cat; exit 3"], stdin: "hello" });
     expect(r.stdout).toBe("hello");

@@ -21,7 +21,7 @@ import type { CycleRun } from "./run.js";
 export interface EarlyTests {
   /** The runner that answers from the early groups' runs, once all of them have settled; null when none ran. */
   runner: Promise<CandidateTestRunner | null>;
-  /** Starts no further run (the baseline's tests did not pass: nothing run early would count). */
+  /** Starts no further run and stops those under way (the baseline's tests did not pass, or the cycle ended). */
   stop(): void;
 }
 
@@ -45,12 +45,20 @@ export function startEarlyTests(
   if (list.length === 0) return null;
 
   let stopped = false;
+  const stopping = new AbortController();
+  let baselineRuns = true;
   const gate = growingGate(lanes - 1);
-  void ahead.baselineTestsEnded.then(() => gate.grow(lanes));
+  void ahead.baselineTestsEnded.then(() => {
+    baselineRuns = false;
+    gate.grow(lanes);
+  });
   const shared = shareEquivalentRuns(tests);
+  // While the baseline's tests run, the early runs take only the CPU it leaves: a baseline slowed down fails the
+  // tests that have a time budget, and then nothing run early counts.
   const runner: CandidateTestRunner = {
     ...shared,
-    run: (edits, options) => gate.run(() => shared.run(edits, options)),
+    run: (edits, options) =>
+      gate.run(() => shared.run(edits, { ...options, signal: stopping.signal, background: baselineRuns })),
   };
   const unsafe = new Set(list.filter((c) => c.recipe.safety === "unsafe").map((c) => filesKey(c.files)));
   const grouped = (async (): Promise<CandidateTestRunner | null> => {
@@ -71,6 +79,7 @@ export function startEarlyTests(
     runner: grouped,
     stop: () => {
       stopped = true;
+      stopping.abort();
     },
   };
 }
