@@ -63,6 +63,13 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
     void observing.testsEnded.then(() => {
       testsEnded = true;
     });
+    // A baseline that did not pass the first time runs once more, alone: what started early would not count (it
+    // ran the first way), and it competes with the run that decides.
+    let retried = false;
+    void observing.testsRetry.then(() => {
+      retried = true;
+      early?.stop();
+    });
     early = await Promise.race([
       acting.catch(() => null),
       observing.baseline.then(
@@ -70,7 +77,7 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
         () => null,
       ),
     ]).then((planned) =>
-      planned && !testsEnded
+      planned && !testsEnded && !retried
         ? startEarlyTests(run, planned, {
             typeCheck: memo.typeCheck,
             baselineDiagnostics: observing.diagnostics,

@@ -88,9 +88,10 @@ export interface TestSession extends CandidateTestRunner {
   command: string;
   /**
    * The full suite on the unchanged repository; it also records which lines the tests run. `onLaunch` is called
-   * once its first process has started.
+   * once its first process has started; `onRetry` when a first run did not pass and the suite runs once more
+   * another way (without coverage, node_modules writable).
    */
-  baseline(options?: { onLaunch?: () => void }): Promise<TestRun>;
+  baseline(options?: { onLaunch?: () => void; onRetry?: () => void }): Promise<TestRun>;
   close(): Promise<void>;
 }
 

@@ -244,10 +244,17 @@ function createTestSession(
     mode: "baseline" | "candidate",
     {
       onLaunch,
+      onRetry,
       only,
       signal: runSignal,
       background,
-    }: { onLaunch?: () => void; only?: readonly string[] | undefined; signal?: AbortSignal; background?: boolean } = {},
+    }: {
+      onLaunch?: () => void;
+      onRetry?: () => void;
+      only?: readonly string[] | undefined;
+      signal?: AbortSignal;
+      background?: boolean;
+    } = {},
   ): Promise<TestRun> => {
     const stop = runSignal && signal ? AbortSignal.any([signal, runSignal]) : (runSignal ?? signal);
     const t0 = performance.now();
@@ -358,6 +365,7 @@ function createTestSession(
         // copy's links stop tools that keep caches in node_modules (rollup-plugin-typescript2's .rpt2). A baseline
         // that fails runs once more without either; when that passes, it is the baseline, and the candidates run
         // the same way.
+        onRetry?.();
         const second = (await steps(false)) ?? (await suite(false, false));
         if (!second.passed) return { ...failed, durationMs: Math.round(performance.now() - t0) };
         baselineCoverage = null;

@@ -47,6 +47,8 @@ export async function observe(run: CycleRun): Promise<{
   diagnostics: Promise<Diagnostic[]>;
   /** Settles when the baseline's tests have ended (or did not run), however they ended. */
   testsEnded: Promise<void>;
+  /** Settles when the baseline's tests did not pass a first time and run once more, another way. */
+  testsRetry: Promise<void>;
 }> {
   const { req, deps, summary } = run;
   const t0 = performance.now();
@@ -89,11 +91,12 @@ export async function observe(run: CycleRun): Promise<{
     return diagnostics.then((d) => ({ checker, diagnostics: d }));
   });
   const testsEnded = once();
+  const testsRetry = once();
   const baseline = (async (): Promise<Observation> => {
     try {
       const [checked, tested] = await Promise.allSettled([
         typeCheck.finally(checking.fire),
-        baselineTests(run, testing.fire).finally(() => {
+        baselineTests(run, testing.fire, testsRetry.fire).finally(() => {
           testing.fire();
           testsEnded.fire();
         }),
@@ -120,6 +123,7 @@ export async function observe(run: CycleRun): Promise<{
     checker,
     diagnostics,
     testsEnded: testsEnded.fired,
+    testsRetry: testsRetry.fired,
   };
 }
 
@@ -135,6 +139,7 @@ function once(): { fire: () => void; fired: Promise<void> } {
 async function baselineTests(
   run: CycleRun,
   onLaunch: () => void,
+  onRetry: () => void,
 ): Promise<Pick<Observation, "testsPassing" | "testsReason" | "testCommand" | "testsRunAnotherWay">> {
   const { req, deps } = run;
   const none = { testCommand: null, testsRunAnotherWay: false };
@@ -151,7 +156,7 @@ async function baselineTests(
   });
   if ("unavailable" in t) return { testsPassing: "unknown", testsReason: t.unavailable, ...none };
   run.sessions.tests = t;
-  const b = await t.baseline({ onLaunch });
+  const b = await t.baseline({ onLaunch, onRetry });
   return {
     testsPassing: b.status,
     testsReason: b.status === "pass" ? "" : `tests did not pass before the change: ${b.reason ?? "status unknown"}`,
