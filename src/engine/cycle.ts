@@ -70,20 +70,17 @@ export async function runCycle(req: CycleRequest, deps: CycleDeps): Promise<Cycl
       retried = true;
       early?.stop();
     });
-    early = await Promise.race([
-      acting.catch(() => null),
-      observing.baseline.then(
-        () => null,
-        () => null,
-      ),
-    ]).then((planned) =>
-      planned && !testsEnded && !retried
-        ? startEarlyTests(run, planned, {
-            typeCheck: memo.typeCheck,
-            baselineDiagnostics: observing.diagnostics,
-            baselineTestsEnded: observing.testsEnded,
-          })
-        : null,
+    // (A baseline that settles first has ended its tests: nothing starts early then.)
+    early = await acting.then(
+      (planned) =>
+        !testsEnded && !retried
+          ? startEarlyTests(run, planned, {
+              typeCheck: memo.typeCheck,
+              baselineDiagnostics: observing.diagnostics,
+              baselineTestsEnded: observing.testsEnded,
+            })
+          : null,
+      () => null,
     );
     const [baseline, acted] = await Promise.allSettled([observing.baseline, acting]);
     if (baseline.status !== "fulfilled" || baseline.value.testsPassing !== "pass") early?.stop();

@@ -54,6 +54,11 @@ export interface CycleRequest {
   signal?: AbortSignal;
 }
 
+/** Whether a candidate of this scope has its tests run in this cycle (`testScopes`; all when absent). */
+export function testsInScope(req: Pick<CycleRequest, "testScopes">, candidate: { scope: CandidateScope }): boolean {
+  return !req.testScopes || req.testScopes.includes(candidate.scope);
+}
+
 export class RepositoryGoneError extends Error {
   constructor(readonly repositoryId: number) {
     super(`repository ${repositoryId} no longer exists (removed while its job was on the way)`);

@@ -20,7 +20,7 @@
 import { createHash } from "node:crypto";
 import { mergeEdits } from "./diff.js";
 import type { Candidate, Diagnostic } from "./types.js";
-import { diagnosticKey } from "./types.js";
+import { diagnosticKey, overridesOf } from "./types.js";
 import { type CandidateTestRunner, countNew, type TestRun } from "./verify.js";
 
 type Files = readonly { path: string; before: string; after: string }[];
@@ -181,18 +181,41 @@ function onlyNote(only: readonly string[]): string {
 
 /** `f` with at most `n` calls under way at once; the others wait their turn, first come first served. */
 function limited<A, R>(n: number, f: (a: A) => Promise<R>): (a: A) => Promise<R> {
+  const g = gate(n);
+  return (a) => g.run(() => f(a));
+}
+
+/**
+ * At most `capacity` calls of `run` under way at once, the others waiting their turn, first come first served;
+ * `grow` raises the capacity (never lowers it) and starts those waiting.
+ */
+export function gate(initial: number): { run<T>(f: () => Promise<T>): Promise<T>; grow(capacity: number): void } {
+  let capacity = Math.max(1, initial);
   let running = 0;
   const waiting: (() => void)[] = [];
-  return async (a) => {
-    if (running >= n) await new Promise<void>((resolve) => waiting.push(resolve));
-    else running++;
-    try {
-      return await f(a);
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else running--;
+  const pump = () => {
+    while (running < capacity && waiting.length > 0) {
+      running++;
+      waiting.shift()?.();
     }
+  };
+  return {
+    async run(f) {
+      await new Promise<void>((resolve) => {
+        waiting.push(resolve);
+        pump();
+      });
+      try {
+        return await f();
+      } finally {
+        running--;
+        pump();
+      }
+    },
+    grow(n) {
+      capacity = Math.max(capacity, n);
+      pump();
+    },
   };
 }
 
@@ -298,9 +321,7 @@ export async function testableMembers(
     seen.add(c.patchHash);
     return true;
   });
-  const checks = typeChecksFirst
-    ? wanted.map((c) => typeCheck(new Map(c.files.map((f) => [f.path, f.after] as const))).catch(() => null))
-    : [];
+  const checks = typeChecksFirst ? wanted.map((c) => typeCheck(overridesOf(c.files)).catch(() => null)) : [];
   const members: Candidate["files"][] = [];
   for (const [i, c] of wanted.entries()) {
     if (typeChecksFirst) {

@@ -185,3 +185,8 @@ export interface CycleAhead {
 }
 
 export type { Recipe };
+
+/** A change's files as the type checker and the linters take them: each path with its text after the change. */
+export function overridesOf(files: readonly { path: string; after: string }[]): Map<string, string> {
+  return new Map(files.map((f) => [f.path, f.after] as const));
+}

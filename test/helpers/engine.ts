@@ -17,7 +17,7 @@ import { commitAll, linkTypeScript } from "../../src/cli/demo-repo.js";
 import type { Db } from "../../src/db/client.js";
 import { queryRows } from "../../src/db/client.js";
 import { runCycle } from "../../src/engine/cycle.js";
-import type { CycleDeps } from "../../src/engine/ports.js";
+import type { CycleDeps, TestSession } from "../../src/engine/ports.js";
 import { DEFAULT_REPO_CONFIG } from "../../src/engine/repo-config.js";
 import type { CycleRequest } from "../../src/engine/request.js";
 import { computeFeatures } from "../../src/model/features.js";
@@ -71,6 +71,15 @@ export function engineDeps(
       ...(options.parallelRuns ? { parallelRuns: options.parallelRuns } : {}),
     }),
     computeFeatures,
+  };
+}
+
+/** Has every test session the tools start pass through `wrap` (to watch its runs). */
+export function wrapTestSessions(deps: CycleDeps, wrap: (session: TestSession) => TestSession): void {
+  const start = deps.tools.startTests.bind(deps.tools);
+  deps.tools.startTests = async (root, options) => {
+    const session = await start(root, options);
+    return "unavailable" in session ? session : wrap(session);
   };
 }
 

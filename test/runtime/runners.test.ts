@@ -11,7 +11,7 @@ import { DEFAULT_REPO_CONFIG } from "../../src/engine/repo-config.js";
 import { createCycleTools } from "../../src/runtime/tools.js";
 import { createSandbox } from "../../src/sandbox/index.js";
 import { renderSummary } from "../../src/summary/render.js";
-import { cycleRequest, engineDeps, removeTempDirs, runCycle, tempDir } from "../helpers/engine.js";
+import { cycleRequest, engineDeps, removeTempDirs, runCycle, tempDir, wrapTestSessions } from "../helpers/engine.js";
 import { buildRunnerRepo, type RunnerKind } from "../helpers/runner-repo.js";
 
 const RECIPES = ["biome/use-optional-chain", "eslint/prefer-const"];
@@ -249,11 +249,26 @@ test("runs within its budget", () => assert.equal(process.env.NODE_V8_COVERAGE, 
     );
     commitAll(dir, "a test that coverage breaks");
     const command = "node --import tsx --test test/stats.test.ts test/budget.test.ts";
+    // The cycle hears of the second run as it starts (it stops test runs started early: they went the first way).
+    const deps = engineDeps(null);
+    let retries = 0;
+    wrapTestSessions(deps, (session) => ({
+      ...session,
+      baseline: (o) =>
+        session.baseline({
+          ...o,
+          onRetry: () => {
+            retries++;
+            o?.onRetry?.();
+          },
+        }),
+    }));
     const summary = await runCycle(
       cycleRequest(dir, { recipeIds: RECIPES, config: { ...DEFAULT_REPO_CONFIG, tests: { command } } }),
-      engineDeps(null),
+      deps,
     );
     expect(summary.facts).toMatchObject({ testCommand: command, testsPassing: "pass" });
+    expect(retries).toBe(1);
     const chain = summary.results.find((r) => r.candidate.recipe.id === "biome/use-optional-chain")?.outcome;
     // The candidates' own verdicts stand; only the coverage answer is missing.
     expect(chain).toMatchObject({ success: false, tests: "fail", coverage: null });

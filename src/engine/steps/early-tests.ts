@@ -12,16 +12,23 @@
  * runs are not grouped (collection, Apply), nothing starts early.
  */
 import { capLimit } from "../budget.js";
-import { filesKey, shareEquivalentRuns, testableMembers, testInGroups } from "../test-groups.js";
-import type { Candidate, Diagnostic } from "../types.js";
+import { testsInScope } from "../request.js";
+import { filesKey, gate, shareEquivalentRuns, testableMembers, testInGroups } from "../test-groups.js";
+import type { Diagnostic } from "../types.js";
 import type { CandidateTestRunner } from "../verify.js";
 import type { Planned } from "./act.js";
 import type { CycleRun } from "./run.js";
 
 export interface EarlyTests {
-  /** The runner that answers from the early groups' runs, once all of them have settled; null when none ran. */
-  runner: Promise<CandidateTestRunner | null>;
-  /** Starts no further run and stops those under way (the baseline's tests did not pass, or the cycle ended). */
+  /**
+   * The runner that answers from the early groups' runs, once all of them have settled; null when none ran, or
+   * when they were stopped (before or after they settled): then nothing they ran counts.
+   */
+  results(): Promise<CandidateTestRunner | null>;
+  /**
+   * Starts no further run and stops those under way: the baseline's tests did not pass, or ran again another
+   * way (what ran early went the first way), or the cycle ended.
+   */
   stop(): void;
 }
 
@@ -40,17 +47,16 @@ export function startEarlyTests(
   if (!tests || lanes < 2 || req.groupTests === false || req.trigger === "apply") return null;
   const cap = capLimit(req.maxCandidates);
   if (cap !== null && planned.candidates.length > cap) return null;
-  const inScope = (c: Candidate) => !req.testScopes || req.testScopes.includes(c.scope);
-  const list = planned.candidates.filter(inScope);
+  const list = planned.candidates.filter((c) => testsInScope(req, c));
   if (list.length === 0) return null;
 
-  let stopped = false;
   const stopping = new AbortController();
+  const stopped = () => stopping.signal.aborted;
   let baselineRuns = true;
-  const gate = growingGate(lanes - 1);
+  const lanesLeft = gate(lanes - 1);
   void ahead.baselineTestsEnded.then(() => {
     baselineRuns = false;
-    gate.grow(lanes);
+    lanesLeft.grow(lanes);
   });
   const shared = shareEquivalentRuns(tests);
   // While the baseline's tests run, the early runs take only the CPU it leaves: a baseline slowed down fails the
@@ -58,65 +64,24 @@ export function startEarlyTests(
   const runner: CandidateTestRunner = {
     ...shared,
     run: (edits, options) =>
-      gate.run(() => shared.run(edits, { ...options, signal: stopping.signal, background: baselineRuns })),
+      lanesLeft.run(() => shared.run(edits, { ...options, signal: stopping.signal, background: baselineRuns })),
   };
   const unsafe = new Set(list.filter((c) => c.recipe.safety === "unsafe").map((c) => filesKey(c.files)));
   const grouped = (async (): Promise<CandidateTestRunner | null> => {
     // Where the tests type-check, a member must pass the type check first: against the baseline's diagnostics.
     const diagnostics = (runner.checksTypes?.() ?? true) ? await ahead.baselineDiagnostics : [];
     const members = await testableMembers(runner, list, ahead.typeCheck, diagnostics);
-    if (stopped || members.length === 0) return null;
+    if (stopped() || members.length === 0) return null;
     const g = await testInGroups(runner, members, {
-      aborted: () => stopped || req.signal?.aborted === true,
+      aborted: () => stopped() || req.signal?.aborted === true,
       apart: (files) => unsafe.has(filesKey(files)),
     });
-    // Stopped part of the way, the groups settled only some members; the others run in Verify as usual.
     return g.runner;
   })();
-  // Awaited by Verify, or by nobody when the cycle fails first.
+  // Read by Verify, or by nobody when the cycle fails first.
   grouped.catch(() => undefined);
   return {
-    runner: grouped,
-    stop: () => {
-      stopped = true;
-      stopping.abort();
-    },
-  };
-}
-
-/**
- * At most `capacity` calls of `run` under way at once, the others waiting their turn, first come first served;
- * `grow` raises the capacity and starts those waiting.
- */
-export function growingGate(initial: number): {
-  run<T>(f: () => Promise<T>): Promise<T>;
-  grow(capacity: number): void;
-} {
-  let capacity = Math.max(1, initial);
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  const pump = () => {
-    while (running < capacity && waiting.length > 0) {
-      running++;
-      waiting.shift()?.();
-    }
-  };
-  return {
-    async run(f) {
-      await new Promise<void>((resolve) => {
-        waiting.push(resolve);
-        pump();
-      });
-      try {
-        return await f();
-      } finally {
-        running--;
-        pump();
-      }
-    },
-    grow(n) {
-      capacity = Math.max(capacity, n);
-      pump();
-    },
+    results: () => grouped.then((r) => (stopped() ? null : r)).catch(() => null),
+    stop: () => stopping.abort(),
   };
 }

@@ -20,11 +20,6 @@ export interface Observation {
   /** Why the tests do not count, or "" when they passed. */
   testsReason: string;
   testCommand: string | null;
-  /**
-   * The baseline's tests passed only when run again another way (without coverage, node_modules writable): the
-   * candidates' runs go that way too, and a run started before the baseline ended went the first way.
-   */
-  testsRunAnotherWay: boolean;
 }
 
 /** The repository as read, before its baseline: what Act needs to plan. */
@@ -140,10 +135,9 @@ async function baselineTests(
   run: CycleRun,
   onLaunch: () => void,
   onRetry: () => void,
-): Promise<Pick<Observation, "testsPassing" | "testsReason" | "testCommand" | "testsRunAnotherWay">> {
+): Promise<Pick<Observation, "testsPassing" | "testsReason" | "testCommand">> {
   const { req, deps } = run;
-  const none = { testCommand: null, testsRunAnotherWay: false };
-  if (!req.runTests) return { testsPassing: "unknown", testsReason: "tests not run (--no-tests)", ...none };
+  if (!req.runTests) return { testsPassing: "unknown", testsReason: "tests not run (--no-tests)", testCommand: null };
   run.progress({ phase: "observe", message: "running the tests at baseline" });
   const configured = req.config.tests;
   const command = req.testCommand ?? configured?.command;
@@ -154,14 +148,12 @@ async function baselineTests(
     ...(req.trigger === "apply" ? { fullSuite: true } : {}),
     ...(req.signal ? { signal: req.signal } : {}),
   });
-  if ("unavailable" in t) return { testsPassing: "unknown", testsReason: t.unavailable, ...none };
+  if ("unavailable" in t) return { testsPassing: "unknown", testsReason: t.unavailable, testCommand: null };
   run.sessions.tests = t;
   const b = await t.baseline({ onLaunch, onRetry });
   return {
     testsPassing: b.status,
     testsReason: b.status === "pass" ? "" : `tests did not pass before the change: ${b.reason ?? "status unknown"}`,
     testCommand: t.command,
-    // A baseline that passes has a reason only when it passed on its second, other run.
-    testsRunAnotherWay: b.status === "pass" && (b.reason ?? "") !== "",
   };
 }

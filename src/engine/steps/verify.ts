@@ -9,9 +9,10 @@ import { planBundles } from "../bundles.js";
 import { createRecipeWorkspace } from "../observe.js";
 import type { TypeCheckerSession } from "../ports.js";
 import { applyProbation } from "../probation.js";
-import { CycleAbortedError } from "../request.js";
+import { CycleAbortedError, testsInScope } from "../request.js";
 import { filesKey, shareEquivalentRuns, testableMembers, testInGroups } from "../test-groups.js";
 import type { Candidate, CandidateResult, CycleAhead, Diagnostic, Outcome, Prediction } from "../types.js";
+import { overridesOf } from "../types.js";
 import { type CandidateTestRunner, errorOutcome, verifyCandidate } from "../verify.js";
 import type { Planned } from "./act.js";
 import { type Decided, predict } from "./decide.js";
@@ -111,7 +112,7 @@ export function verifyMemo(run: CycleRun, view: RepositoryView, checker: Promise
       for (const c of candidates) {
         if (stop()) return ahead;
         // Queued in the type checker's process while this one lints.
-        typeCheck(new Map(c.files.map((f) => [f.path, f.after] as const))).then(
+        typeCheck(overridesOf(c.files)).then(
           () => {
             ahead.typeChecked++;
           },
@@ -146,11 +147,11 @@ export async function verify(
   const judged = judgedRecipes(req);
   const { candidateFindings, lintMs } = memo;
   const byHash = new Map<string, { key: string; outcome: Outcome }>();
-  const testsInScope = (c: Candidate) => !req.testScopes || req.testScopes.includes(c.scope);
+  const inScope = (c: Candidate) => testsInScope(req, c);
   let baselineFindings: Finding[] = [];
   // Type-check results by candidate, so that the test groups' choice and the verification check each once.
   const typeChecker = { check: memo.typeCheck };
-  const typeCheckOf = (c: Candidate) => typeChecker.check(new Map(c.files.map((f) => [f.path, f.after] as const)));
+  const typeCheckOf = (c: Candidate) => typeChecker.check(overridesOf(c.files));
   // Changes that give the tests the same code (twin recipes of two tools) share one run, grouped or not.
   const ownTests: CandidateTestRunner | null =
     observed.testsPassing === "pass" && run.sessions.tests ? shareEquivalentRuns(run.sessions.tests) : null;
@@ -175,8 +176,8 @@ export async function verify(
           typeChecker,
           // Its own lint (verifyCandidate asks only for the candidate's changed files, after the change).
           findings: () => candidateFindings(candidate),
-          tests: testsInScope(candidate) ? tests : null,
-          testsReason: testsInScope(candidate)
+          tests: inScope(candidate) ? tests : null,
+          testsReason: inScope(candidate)
             ? observed.testsReason
             : `tests not run for ${candidate.scope}-scope candidates`,
         });
@@ -248,7 +249,7 @@ export async function verify(
   const scored = (list: readonly Candidate[], predictions: readonly Prediction[]): Scored[] =>
     list
       .map((candidate, i) => ({ candidate, prediction: predictions[i] as Prediction }))
-      .filter((s) => testsInScope(s.candidate));
+      .filter((s) => inScope(s.candidate));
 
   const candidates = decided.candidates;
   const outcomes = await run.timed("verify", async () => {
@@ -264,11 +265,10 @@ export async function verify(
         // The runs that started while the baseline's tests ran: the type checker checks and this process lints
         // meanwhile.
         typeCheckInTurn(candidates);
-        const settled = early.runner.catch(() => null);
+        const settled = early.results();
         await lintBaseline();
         await lintAhead(candidates, candidateFindings, settled);
-        const runner = await settled;
-        if (runner && !observed.testsRunAnotherWay) base = runner;
+        base = (await early.results()) ?? ownTests;
       }
       tests = await groupTests(base, scored(candidates, decided.predictions), lintBaseline);
     } else await lintBaseline();
